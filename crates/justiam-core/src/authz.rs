@@ -1,0 +1,71 @@
+//! Who is calling, with what, and what they may do.
+
+use uuid::Uuid;
+
+use crate::error::{CoreError, CoreResult};
+use crate::model::{Permission, PermissionSet};
+use crate::store::users::UserRow;
+use crate::time::Millis;
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A portal JWT bound to a server-side session.
+    Jwt { session_id: Uuid },
+    /// A personal access token.
+    Pat { token_id: Uuid, expires_at: Millis },
+}
+
+impl Credential {
+    /// The name used in audit entries, logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::Jwt { .. } => "jwt",
+            Credential::Pat { .. } => "pat",
+        }
+    }
+
+    /// The token id for PATs (audit `credential_id`).
+    pub fn token_id(&self) -> Option<Uuid> {
+        match self {
+            Credential::Pat { token_id, .. } => Some(*token_id),
+            Credential::Jwt { .. } => None,
+        }
+    }
+}
+
+/// An authenticated caller with the permissions they hold *now*.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: UserRow,
+    pub credential: Credential,
+    /// Effective permissions: the whole catalogue for `is_admin`, else the union of the roles
+    /// assigned directly and through groups.
+    pub permissions: PermissionSet,
+}
+
+impl Principal {
+    pub fn id(&self) -> Uuid {
+        self.user.id
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.is_admin
+    }
+
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// `Ok` when the caller holds `permission`, else `403` naming it.
+    pub fn require(&self, permission: Permission) -> CoreResult<()> {
+        if self.has(permission) { Ok(()) } else { Err(CoreError::MissingPermission(permission)) }
+    }
+}
+
+/// Request facts recorded with every audit entry.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

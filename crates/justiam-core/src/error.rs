@@ -1,0 +1,70 @@
+//! The one error type of the core. The server maps each variant to a status, a `code` and headers.
+
+use crate::model::Permission;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Bad input: names the field and the rule.
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    /// Bad input that is not about one field's shape (`not_a_service_account`, …).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    /// A state conflict with a stable machine `code` (`conflict`, `token_limit_reached`, …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("this action requires the permission `{0}`")]
+    MissingPermission(Permission),
+    /// Forbidden for a reason other than a missing permission (`account_disabled`, …).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Missing, malformed, unknown, expired or revoked credential.
+    #[error("the access token is missing, malformed, expired or revoked")]
+    InvalidToken,
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("too many attempts; retry in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl CoreError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,11 @@
+//! Newtypes that parse, not validate: once built, a value is known good.
+
+mod email;
+mod names;
+mod page;
+mod permission;
+
+pub use email::Email;
+pub use names::{PersonName, TokenName};
+pub use page::PageRequest;
+pub use permission::{BUILTIN_ROLES, BuiltinRole, Permission, PermissionSet};

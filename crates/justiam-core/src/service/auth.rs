@@ -1,0 +1,236 @@
+//! Login, logout, password change, and turning a bearer credential into a [`Principal`].
+
+use uuid::Uuid;
+
+use super::{Iam, audit_by};
+use crate::authz::{Credential, Principal, RequestMeta};
+use crate::error::{CoreError, CoreResult};
+use crate::jwt::Claims;
+use crate::model::PermissionSet;
+use crate::password::Verdict;
+use crate::secret::Secret;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::sessions::{self, SessionRow};
+use crate::store::users::{self, UserRow};
+use crate::store::{new_id, roles, throttle, tokens};
+use crate::time::{Millis, now_millis};
+use crate::token;
+
+pub struct LoginOutcome {
+    pub jwt: Secret,
+    pub expires_at: Millis,
+    pub user: UserRow,
+}
+
+impl Iam {
+    /// Resolves a bearer credential (PAT or portal JWT) to the caller with their current
+    /// permissions. Every refusal is the same [`CoreError::InvalidToken`].
+    pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> CoreResult<Principal> {
+        let now = now_millis();
+        if token::looks_like_pat(bearer) {
+            self.authenticate_pat(bearer, ip, now).await
+        } else {
+            self.authenticate_jwt(bearer, now).await
+        }
+    }
+
+    async fn authenticate_pat(&self, value: &str, ip: Option<&str>, now: Millis) -> CoreResult<Principal> {
+        // Shape and checksum first: a made-up value never reaches the database.
+        token::check_format(value).map_err(|_| CoreError::InvalidToken)?;
+        let found = tokens::find_by_digest(&self.db.pool, &token::digest(value))
+            .await?
+            .ok_or(CoreError::InvalidToken)?;
+        let t = &found.token;
+        if t.revoked_at.is_some() || t.expires_at <= now || !found.owner.is_active {
+            return Err(CoreError::InvalidToken);
+        }
+        let credential = Credential::Pat { token_id: t.id, expires_at: t.expires_at };
+        let principal = self.principal(found.owner, credential).await?;
+        self.usage.note(principal.credential.token_id().unwrap_or_default(), now, ip);
+        Ok(principal)
+    }
+
+    async fn authenticate_jwt(&self, value: &str, now: Millis) -> CoreResult<Principal> {
+        let claims = self.jwt.verify(value, now / 1000).ok_or(CoreError::InvalidToken)?;
+        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| CoreError::InvalidToken)?;
+        let session_id = Uuid::parse_str(&claims.sid).map_err(|_| CoreError::InvalidToken)?;
+        if !sessions::is_live(&self.db.pool, session_id, user_id, now).await? {
+            return Err(CoreError::InvalidToken);
+        }
+        let user = users::get(&self.db.pool, user_id).await?.ok_or(CoreError::InvalidToken)?;
+        if !user.is_active {
+            return Err(CoreError::InvalidToken);
+        }
+        self.principal(user, Credential::Jwt { session_id }).await
+    }
+
+    async fn principal(&self, user: UserRow, credential: Credential) -> CoreResult<Principal> {
+        let permissions = if user.is_admin {
+            PermissionSet::all()
+        } else {
+            roles::effective_permissions(&self.db.pool, user.id).await?
+        };
+        Ok(Principal { user, credential, permissions })
+    }
+
+    /// Password login. Unknown emails, service accounts and wrong passwords get the same answer in
+    /// about the same time; repeated failures per account and per address are throttled.
+    pub async fn login(&self, email: &str, password: &Secret, meta: &RequestMeta) -> CoreResult<LoginOutcome> {
+        let now = now_millis();
+        let email_key = format!("account:{}", email.trim().to_lowercase());
+        let ip_key = meta.ip.as_ref().map(|ip| format!("ip:{ip}"));
+        for key in std::iter::once(&email_key).chain(ip_key.as_ref()) {
+            if let Some(until) = throttle::blocked_until(&self.db.pool, key, now).await? {
+                return Err(CoreError::Throttled { retry_after_secs: ((until - now + 999) / 1000).max(1) as u64 });
+            }
+        }
+
+        let user = users::get_by_email(&self.db.pool, email).await?;
+        let stored = user.as_ref().filter(|u| !u.is_service_account).and_then(|u| u.password_hash.as_deref());
+        let verdict = self.hasher.verify(password, stored).await?;
+        let user = match (verdict, user) {
+            (Verdict::Mismatch, user) => {
+                self.record_login_failure(&email_key, ip_key.as_deref(), now).await?;
+                let entry = AuditEntry {
+                    at: now,
+                    actor_id: user.as_ref().map(|u| u.id),
+                    actor_email: Some(email.trim().chars().take(254).collect()),
+                    credential: Some("password"),
+                    action: "auth.login_failed",
+                    target_type: Some("user"),
+                    target_id: user.as_ref().map(|u| u.id),
+                    ip: meta.ip.clone(),
+                    user_agent: meta.user_agent.clone(),
+                    ..AuditEntry::default()
+                };
+                audit::insert(&self.db.pool, &entry).await?;
+                return Err(CoreError::InvalidCredentials);
+            }
+            (_, None) => return Err(CoreError::InvalidCredentials),
+            (verdict, Some(mut user)) => {
+                if verdict == Verdict::MatchNeedsRehash {
+                    user.password_hash = Some(self.hasher.hash(password).await?);
+                    user.updated_at = now;
+                    users::update(&self.db.pool, &user).await?;
+                }
+                user
+            }
+        };
+        if !user.is_active {
+            return Err(CoreError::forbidden("account_disabled", "this account is deactivated"));
+        }
+
+        let expires_at = now + self.settings.token_duration.as_millis() as i64;
+        let session = SessionRow {
+            id: new_id(),
+            user_id: user.id,
+            created_at: now,
+            expires_at,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        };
+        let mut tx = self.db.pool.begin().await?;
+        sessions::insert(&mut *tx, &session).await?;
+        throttle::reset(&mut *tx, &email_key).await?;
+        let entry = AuditEntry {
+            at: now,
+            actor_id: Some(user.id),
+            actor_email: Some(user.email.clone()),
+            credential: Some("password"),
+            action: "auth.login_succeeded",
+            target_type: Some("session"),
+            target_id: Some(session.id),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            ..AuditEntry::default()
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+
+        let claims = Claims {
+            sub: user.id.to_string(),
+            sid: session.id.to_string(),
+            iat: now / 1000,
+            exp: expires_at / 1000,
+            iss: self.jwt.issuer().to_owned(),
+        };
+        Ok(LoginOutcome { jwt: Secret::new(self.jwt.sign(&claims)), expires_at, user })
+    }
+
+    async fn record_login_failure(&self, account_key: &str, ip_key: Option<&str>, now: Millis) -> CoreResult<()> {
+        let t = &self.settings.throttle;
+        let window = t.window.as_millis() as i64;
+        let limits = [(Some(account_key), t.account_max_failures), (ip_key, t.ip_max_failures)];
+        for (key, max) in limits {
+            let Some(key) = key else { continue };
+            let failures = throttle::record_failure(&self.db.pool, key, now, window).await?;
+            if failures >= max {
+                let doublings = (failures - max).min(10) as u32;
+                let lockout = (t.lockout.as_millis() as i64).saturating_mul(1 << doublings).min(crate::time::HOUR_MS);
+                throttle::block(&self.db.pool, key, now + lockout).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the session behind the caller's JWT.
+    pub async fn logout(&self, principal: &Principal, meta: &RequestMeta) -> CoreResult<()> {
+        let Credential::Jwt { session_id } = principal.credential else {
+            return Err(interactive_auth_required("logout ends a portal session; revoke a token with DELETE /api/v1/me/tokens/{id}"));
+        };
+        let mut tx = self.db.pool.begin().await?;
+        sessions::delete(&mut *tx, session_id).await?;
+        let entry = AuditEntry { target_type: Some("session"), target_id: Some(session_id), ..audit_by(principal, meta, "auth.logout") };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the caller's password and ends their other sessions.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &Secret,
+        new: &Secret,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        let Credential::Jwt { session_id } = principal.credential else {
+            return Err(interactive_auth_required("changing the password needs a portal login, not a token"));
+        };
+        self.check_password_rules("new_password", new)?;
+        let mut user = users::get(&self.db.pool, principal.id()).await?.ok_or(CoreError::InvalidToken)?;
+        if self.hasher.verify(current, user.password_hash.as_deref()).await? == Verdict::Mismatch {
+            return Err(CoreError::validation("current_password", "current_password is not the account's password"));
+        }
+        user.password_hash = Some(self.hasher.hash(new).await?);
+        user.updated_at = now_millis();
+        let mut tx = self.db.pool.begin().await?;
+        users::update(&mut *tx, &user).await?;
+        let ended = sessions::delete_for_user(&mut *tx, user.id, Some(session_id)).await?;
+        let entry = AuditEntry {
+            target_type: Some("user"),
+            target_id: Some(user.id),
+            details: Some(serde_json::json!({ "sessions_ended": ended })),
+            ..audit_by(principal, meta, "user.password_changed")
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) fn check_password_rules(&self, field: &str, password: &Secret) -> CoreResult<()> {
+        let len = password.expose().chars().count();
+        let min = self.settings.password_min_length;
+        if len < min {
+            return Err(CoreError::validation(field, format!("{field} must be at least {min} characters")));
+        }
+        if password.expose().len() > 1024 {
+            return Err(CoreError::validation(field, format!("{field} must be at most 1024 bytes")));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn interactive_auth_required(message: &str) -> CoreError {
+    CoreError::forbidden("interactive_auth_required", message)
+}

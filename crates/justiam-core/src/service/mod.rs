@@ -1,0 +1,126 @@
+//! Use cases. Each takes the caller's [`Principal`] (or nothing, for login) and does its own
+//! authorization, so a handler cannot forget it.
+
+mod auth;
+mod tokens;
+mod usage;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::LoginOutcome;
+pub use tokens::TokenOwner;
+pub use usage::UsageRecorder;
+pub use users::NewUser;
+
+use crate::authz::{Principal, RequestMeta};
+use crate::jwt::JwtSigner;
+use crate::password::Hasher;
+use crate::store::Db;
+use crate::store::audit::AuditEntry;
+use crate::time::now_millis;
+
+/// Login throttling: after `max_failures` inside `window`, a key (account or address) is refused for
+/// `lockout`, doubled for each further failure, at most one hour.
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    pub account_max_failures: i64,
+    pub ip_max_failures: i64,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            account_max_failures: 5,
+            ip_max_failures: 20,
+            window: Duration::from_secs(15 * 60),
+            lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Portal JWT (and session) lifetime.
+    pub token_duration: Duration,
+    pub password_min_length: usize,
+    pub throttle: ThrottleSettings,
+    /// How often pending `last_used_at` updates are written (at most one write per token per
+    /// interval).
+    pub usage_flush_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            token_duration: Duration::from_secs(24 * 3600),
+            password_min_length: 8,
+            throttle: ThrottleSettings::default(),
+            usage_flush_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The identity service: storage, hashing, JWT signing and settings behind one handle.
+#[derive(Debug)]
+pub struct Iam {
+    pub db: Db,
+    pub hasher: Hasher,
+    pub jwt: JwtSigner,
+    pub settings: Settings,
+    pub usage: UsageRecorder,
+}
+
+impl Iam {
+    pub fn new(db: Db, hasher: Hasher, jwt: JwtSigner, settings: Settings) -> Arc<Self> {
+        Arc::new(Self { db, hasher, jwt, settings, usage: UsageRecorder::default() })
+    }
+
+    /// Seeds the built-in roles; run at every start (idempotent).
+    pub async fn prepare(&self) -> Result<(), sqlx::Error> {
+        crate::store::roles::seed_builtin(&self.db.pool).await
+    }
+
+    /// Background upkeep: writes batched `last_used_at` updates and purges expired sessions.
+    /// Returns when `shutdown` fires, after a last flush.
+    pub async fn run_background(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(self.settings.usage_flush_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_purge = now_millis();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => {
+                    self.usage.flush(&self.db.pool).await;
+                    return;
+                }
+            }
+            self.usage.flush(&self.db.pool).await;
+            let now = now_millis();
+            if now - last_purge > crate::time::HOUR_MS {
+                last_purge = now;
+                if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await {
+                    tracing::warn!(%error, "could not purge expired sessions");
+                }
+            }
+        }
+    }
+}
+
+/// An audit entry for an action by `principal`.
+fn audit_by(principal: &Principal, meta: &RequestMeta, action: &'static str) -> AuditEntry {
+    AuditEntry {
+        at: now_millis(),
+        actor_id: Some(principal.id()),
+        actor_email: Some(principal.user.email.clone()),
+        credential: Some(principal.credential.kind()),
+        credential_id: principal.credential.token_id(),
+        action,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        ..AuditEntry::default()
+    }
+}
