@@ -1,1 +1,142 @@
-fn main() {}
+//! `justiam`: the server and its operator commands.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+use justiam_core::secret::Secret;
+use justiam_server::config::{DbArgs, LogArgs, LogFormat, ServeArgs};
+use justiam_server::server;
+
+#[derive(Debug, Parser)]
+#[command(name = "justiam", version, about = "JustIAM: identity and access management for people and machines")]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit.
+    Migrate(DbArgs),
+    /// Operator commands.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user from the command line: the first administrator, or anyone.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line); otherwise one is generated and printed.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Create a regular user instead of an administrator.
+        #[arg(long)]
+        no_admin: bool,
+    },
+}
+
+fn init_logging(log: &LogArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&log.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match log.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("justiam: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(&args).await,
+        Command::Migrate(db) => {
+            server::open_database(&db.database_url, &db.pool_settings()).await?;
+            println!("The database is migrated.");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create { db, email, password_stdin, first_name, last_name, no_admin }) => {
+            let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+            let database = server::open_database(&db.database_url, &db.pool_settings()).await?;
+            let hasher = justiam_core::password::Hasher::new(1)?;
+            // Signing is not used here; any key will do.
+            let signer = justiam_core::jwt::JwtSigner::new(b"unused", "cli");
+            let iam = justiam_core::service::Iam::new(database, hasher, signer, Default::default());
+            iam.prepare().await?;
+            let (user, generated) =
+                server::create_user_from_cli(&iam, &email, password, !no_admin, first_name, last_name).await?;
+            let kind = if user.is_admin { "administrator" } else { "user" };
+            println!("Created {kind} {} (id {}).", user.email, user.id);
+            if let Some(password) = generated {
+                println!("Generated password, shown only this once: {}", password.expose());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_password_stdin() -> anyhow::Result<Secret> {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+    let password = input.lines().next().unwrap_or_default().to_owned();
+    if password.is_empty() {
+        return Err(anyhow!("--password-stdin was given but standard input is empty"));
+    }
+    Ok(Secret::new(password))
+}
+
+async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
+    let mut running = server::start(args).await?;
+    println!("JustIAM listening on http://{}", running.addr);
+    let stop = running.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    running.wait().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,155 @@
+//! Settings: every one is a flag and an environment variable (`justiam serve --help` lists them).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ipnet::IpNet;
+use justiam_core::secret::Secret;
+use justiam_core::service::{Settings, ThrottleSettings};
+use justiam_core::store::PoolSettings;
+
+/// Where the embedded database lives when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./justiam-data/justiam.db";
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// `sqlite://path/to/file.db` or `postgres://user:password@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Maximum database connections of this node.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl DbArgs {
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings { max_connections: self.db_max_connections.max(1), ..PoolSettings::default() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// `debug`, `info`, `warn` or `error` (or a tracing filter such as `info,justiam_core=debug`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+    /// `text` for people, `json` for one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// HMAC key for portal JWTs (at least 32 characters). Generated and kept in the data directory
+    /// for the embedded SQLite default; required with PostgreSQL.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Public base URL of this server; the JWT `iss`. Default `http://localhost:$PORT`.
+    #[arg(long, env = "OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// HTTP port.
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0")]
+    pub bind_addr: IpAddr,
+    /// Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Creates this admin on an empty database.
+    #[arg(long, env = "JUSTIAM_BOOTSTRAP_ADMIN_EMAIL")]
+    pub bootstrap_admin_email: Option<String>,
+    /// Password of the bootstrap admin; without it a random one is printed once.
+    #[arg(long, env = "JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    pub bootstrap_admin_password: Option<String>,
+    /// Lifetime of a portal JWT and its session, in hours.
+    #[arg(long, env = "TOKEN_DURATION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub token_duration_hours: u32,
+    /// Minimum password length.
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
+    pub password_min_length: usize,
+    /// Seconds between batched writes of tokens' `last_used_at` (at most one write per token each).
+    #[arg(long, env = "PAT_USAGE_FLUSH_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub pat_usage_flush_seconds: u64,
+    /// Failed logins for one account before it is refused for a while.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5)]
+    pub login_max_failures_per_account: i64,
+    /// Failed logins from one client address before it is refused for a while.
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_IP", default_value_t = 20)]
+    pub login_max_failures_per_ip: i64,
+    /// First lockout after too many failures, in seconds; doubles with each further failure (max 1 h).
+    #[arg(long, env = "LOGIN_LOCKOUT_SECONDS", default_value_t = 60)]
+    pub login_lockout_seconds: u64,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            token_duration: Duration::from_secs(u64::from(self.token_duration_hours) * 3600),
+            password_min_length: self.password_min_length.max(1),
+            throttle: ThrottleSettings {
+                account_max_failures: self.login_max_failures_per_account.max(1),
+                ip_max_failures: self.login_max_failures_per_ip.max(1),
+                lockout: Duration::from_secs(self.login_lockout_seconds.max(1)),
+                ..ThrottleSettings::default()
+            },
+            usage_flush_interval: Duration::from_secs(self.pat_usage_flush_seconds),
+        }
+    }
+
+    pub fn bind(&self) -> SocketAddr {
+        SocketAddr::new(self.bind_addr, self.port)
+    }
+
+    pub fn issuer(&self, bound_port: u16) -> String {
+        self.oidc_issuer.clone().unwrap_or_else(|| format!("http://localhost:{bound_port}"))
+    }
+
+    pub fn jwt_secret(&self) -> Option<Secret> {
+        self.jwt_secret.clone().map(Secret::new)
+    }
+}
+
+/// The file behind a `sqlite:` URL, if it is one (not for `sqlite::memory:`).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_redaction() {
+        assert_eq!(sqlite_path(DEFAULT_DATABASE_URL), Some(PathBuf::from("./justiam-data/justiam.db")));
+        assert_eq!(sqlite_path("sqlite:/tmp/x.db?mode=rwc"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,116 @@
+//! The single table from errors to status, `code`, headers and the JSON error body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use justiam_core::CoreError;
+use justiam_types::ErrorBody;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<serde_json::Value>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None, retry_after: None }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(json!({ "field": field }))
+    }
+
+    pub fn missing_credential() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs a credential: send Authorization: Bearer <token>",
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(error: CoreError) -> Self {
+        use StatusCode as S;
+        let message = error.to_string();
+        match error {
+            CoreError::Validation { field, .. } => Self::validation(&field, message),
+            CoreError::BadRequest { code, .. } => Self::new(S::BAD_REQUEST, code, message),
+            CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
+            CoreError::Conflict { code, .. } => Self::new(S::CONFLICT, code, message),
+            CoreError::MissingPermission(p) => {
+                Self::new(S::FORBIDDEN, "forbidden", message).with_details(json!({ "permission": p.as_str() }))
+            }
+            CoreError::Forbidden { code, .. } => Self::new(S::FORBIDDEN, code, message),
+            CoreError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", message),
+            CoreError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", message),
+            CoreError::Throttled { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(S::TOO_MANY_REQUESTS, "too_many_requests", message)
+            },
+            CoreError::Database(e) if is_unavailable(&e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::new(S::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry shortly")
+            }
+            CoreError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                Self::internal()
+            }
+            CoreError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+}
+
+impl ApiError {
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; the request id in the x-request-id header identifies it in the server log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { code: self.code.to_owned(), message: self.message, details: self.details };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED && self.code != "invalid_credentials" {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+pub async fn route_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method")
+}

@@ -1,0 +1,216 @@
+//! Extractors every handler uses: the caller, request facts, strict JSON bodies, paths and lists.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use justiam_core::authz::{Principal, RequestMeta};
+use justiam_core::model::PageRequest;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{ApiError, AppState};
+
+/// The authenticated caller. Rejects with `401` and `WWW-Authenticate` before the handler runs.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
+        let ip = client_ip(parts, state).map(|ip| ip.to_string());
+        let principal = state.iam.authenticate(bearer, ip.as_deref()).await?;
+        Ok(Auth(principal))
+    }
+}
+
+fn bearer_credential(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+}
+
+/// The client address: the peer, or — only when the peer is a trusted proxy — the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<IpAddr> =
+        forwarded.flat_map(|v| v.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
+    Some(hops.into_iter().rev().find(|ip| !trusted(ip)).unwrap_or(peer))
+}
+
+/// Client address and user agent, for audit entries.
+pub struct Meta(pub RequestMeta);
+
+impl FromRequestParts<AppState> for Meta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        Ok(Meta(RequestMeta { ip: client_ip(parts, state).map(|ip| ip.to_string()), user_agent }))
+    }
+}
+
+/// A JSON body: `application/json` only, unknown fields and wrong types refused with a `400` that
+/// names the field.
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the request body must be JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(_) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body must be at most {} bytes", super::MAX_BODY_BYTES),
+            ),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+        })?;
+        parse_json(&bytes).map(StrictJson)
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: serde_json::Error| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not valid JSON: {e}"))
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if !inner.is_data() {
+            return invalid(inner);
+        }
+        let message = strip_position(&inner.to_string());
+        // serde reports a missing field at its parent; name the field itself.
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+            .unwrap_or(path);
+        if field == "." {
+            ApiError::validation("body", format!("body: {message}"))
+        } else {
+            ApiError::validation(&field, format!("{field}: {message}"))
+        }
+    })?;
+    deserializer.end().map_err(invalid)?;
+    Ok(value)
+}
+
+/// `invalid type: string "30", expected i64 at line 1 column 40` → without the position.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+    .replace("expected i64", "expected an integer")
+}
+
+/// A path parameter; a malformed one is a `400` naming the parameter.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|e| ApiError::validation("path", format!("path parameter: {}", e.body_text())))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    search: Option<String>,
+}
+
+/// `?page&limit&search` of every list.
+pub struct ListQuery {
+    pub page: PageRequest,
+    pub search: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(raw) = Query::<RawListQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::validation("query", e.body_text()))?;
+        let page = PageRequest::parse(raw.page.as_deref(), raw.limit.as_deref())?;
+        let search = raw.search.filter(|s| !s.trim().is_empty());
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ApiError::validation("search", "search must be at most 200 characters"));
+        }
+        Ok(ListQuery { page, search })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use justiam_types::CreateToken;
+
+    fn field_of(body: &str) -> (StatusCode, String) {
+        let error = parse_json::<CreateToken>(body.as_bytes()).expect_err("must fail");
+        let response = axum::response::IntoResponse::into_response(error);
+        let status = response.status();
+        (status, format!("{response:?}"))
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        for body in [
+            r#"{"name":"a","expires_in_days":1.5}"#,
+            r#"{"name":"a","expires_in_days":"30"}"#,
+            r#"{"name":"a","expires_in_days":null}"#,
+            r#"{"name":"a"}"#,
+        ] {
+            let error = parse_json::<CreateToken>(body.as_bytes()).expect_err(body);
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
+            assert!(format!("{error:?}").contains("expires_in_days"), "{body}: {error:?}");
+        }
+        let (status, _) = field_of(r#"{"name":"a","expires_in_days":3,"x":1}"#);
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let error = parse_json::<CreateToken>(b"{").expect_err("syntax");
+        assert!(format!("{error:?}").contains("invalid_json"));
+        let error = parse_json::<CreateToken>(br#"{"name":"a","expires_in_days":3} x"#).expect_err("trailing");
+        assert!(format!("{error:?}").contains("invalid_json"));
+    }
+}

@@ -1,0 +1,202 @@
+//! Start-up: open and migrate the database, load the keys, create the first admin, listen.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use justiam_core::jwt::JwtSigner;
+use justiam_core::password::Hasher;
+use justiam_core::secret::Secret;
+use justiam_core::service::{Iam, NewUser};
+use justiam_core::store::{Backend, Db, PoolSettings};
+use justiam_types::CreateUser;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{ServeArgs, redact_url, sqlite_path};
+use crate::http::{self, AppState};
+
+/// Opens the database (creating the SQLite directory and file when needed) and applies every
+/// embedded migration. Errors are one sentence an operator can act on.
+pub async fn open_database(url: &str, pool: &PoolSettings) -> anyhow::Result<Db> {
+    let backend = Backend::from_url(url)
+        .ok_or_else(|| anyhow!("DATABASE_URL must start with sqlite:// or postgres://, not {:?}", redact_url(url)))?;
+    if let Some(path) = sqlite_path(url) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
+        }
+    }
+    let db = Db::connect(url, pool)
+        .await
+        .map_err(|e| anyhow!("cannot open the {} database at {}: {e}", backend.name(), redact_url(url)))?;
+    db.migrate()
+        .await
+        .map_err(|e| anyhow!("cannot apply the database migrations to {}: {e}", redact_url(url)))?;
+    Ok(db)
+}
+
+/// The JWT key: `JWT_SECRET`, or for SQLite a key generated once and kept beside the database.
+fn jwt_secret(args: &ServeArgs, backend: Backend) -> anyhow::Result<Secret> {
+    if let Some(secret) = args.jwt_secret() {
+        if secret.expose().len() < 32 {
+            bail!("JWT_SECRET must be at least 32 characters long");
+        }
+        return Ok(secret);
+    }
+    let data_dir = match (backend, sqlite_path(&args.db.database_url)) {
+        (Backend::Sqlite, Some(path)) => path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+        (Backend::Sqlite, None) => return Ok(Secret::new(random_text(48)?)),
+        (Backend::Postgres, _) => bail!(
+            "JWT_SECRET is required with PostgreSQL: every node must sign portal JWTs with the same key \
+             (set it to 32 or more random characters)"
+        ),
+    };
+    let file = data_dir.join("jwt_secret");
+    match std::fs::read_to_string(&file) {
+        Ok(text) if text.trim().len() >= 32 => return Ok(Secret::new(text.trim().to_owned())),
+        Ok(_) => bail!("{} is shorter than 32 characters; delete it to generate a new key", file.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("cannot read {}: {e}", file.display()),
+    }
+    let secret = random_text(48)?;
+    write_private(&file, &secret).map_err(|e| anyhow!("cannot write {}: {e}", file.display()))?;
+    Ok(Secret::new(secret))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// Random base62 text from the OS CSPRNG (passwords, keys).
+pub fn random_text(len: usize) -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf).map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
+        out.extend(buf.iter().filter(|b| **b < 248).map(|b| ALPHABET[usize::from(*b % 62)] as char).take(len - out.len()));
+    }
+    Ok(out)
+}
+
+/// Creates a user from the command line or the bootstrap variables; returns the generated password
+/// when none was given.
+pub async fn create_user_from_cli(
+    iam: &Iam,
+    email: &str,
+    password: Option<Secret>,
+    is_admin: bool,
+    first_name: Option<String>,
+    last_name: Option<String>,
+) -> anyhow::Result<(justiam_types::User, Option<Secret>)> {
+    let generated = match password {
+        Some(_) => None,
+        None => Some(Secret::new(random_text(20)?)),
+    };
+    let password = password.or_else(|| generated.clone());
+    let input = CreateUser {
+        email: email.to_owned(),
+        first_name,
+        last_name,
+        password: password.map(Secret::into_exposed),
+        is_active: Some(true),
+        is_admin: Some(is_admin),
+        is_service_account: Some(false),
+    };
+    let new_user = NewUser::parse(input).map_err(|e| anyhow!("{e}"))?;
+    let user = iam.create_user_unchecked(new_user).await.map_err(|e| anyhow!("{e}"))?;
+    Ok((user.to_wire(), generated))
+}
+
+/// A server listening on its port, stopped by [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    pub iam: Arc<Iam>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, writes pending token usage.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    pub async fn wait(&mut self) {
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Everything `justiam serve` does before it answers requests.
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
+    let started = std::time::Instant::now();
+    let db = open_database(&args.db.database_url, &args.db.pool_settings()).await?;
+    let secret = jwt_secret(args, db.backend)?;
+    let listener = TcpListener::bind(args.bind()).await.with_context(|| format!("cannot listen on {}", args.bind()))?;
+    let addr = listener.local_addr()?;
+    let hasher = Hasher::new(std::thread::available_parallelism().map(usize::from).unwrap_or(2))?;
+    let iam = Iam::new(db, hasher, JwtSigner::new(secret.expose().as_bytes(), args.issuer(addr.port())), args.settings());
+    iam.prepare().await.context("cannot seed the built-in admin roles")?;
+    bootstrap_admin(&iam, args).await?;
+
+    let state = AppState { iam: iam.clone(), trusted_proxies: args.trusted_proxies.clone().into() };
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = watch::channel(false);
+    let mut http_stopped = stopped.clone();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = http_stopped.wait_for(|stop| *stop).await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "HTTP server failed");
+        }
+    });
+    let background = tokio::spawn(iam.clone().run_background(stopped));
+    tracing::info!(
+        %addr,
+        database = iam.db.backend.name(),
+        ready_ms = started.elapsed().as_millis() as u64,
+        "JustIAM is ready"
+    );
+    Ok(Running { addr, iam, stop, tasks: vec![http_task, background] })
+}
+
+async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
+    if iam.count_users().await? > 0 {
+        return Ok(());
+    }
+    let Some(email) = &args.bootstrap_admin_email else {
+        println!(
+            "The database has no users yet. Create the first administrator with:\n\n    \
+             justiam admin create --email admin@example.com --password-stdin\n\n\
+             (or start with JUSTIAM_BOOTSTRAP_ADMIN_EMAIL set)."
+        );
+        return Ok(());
+    };
+    let password = args.bootstrap_admin_password.clone().map(Secret::new);
+    let (user, generated) = create_user_from_cli(iam, email, password, true, None, None)
+        .await
+        .context("cannot create the bootstrap admin")?;
+    println!("Created the first administrator {}.", user.email);
+    if let Some(password) = generated {
+        println!("Its generated password, shown only this once: {}", password.expose());
+    }
+    Ok(())
+}
