@@ -1,1 +1,286 @@
-pub fn _placeholder() {}
+//! A typed async client for the JustIAM HTTP API. Integration tests, the CLI and the Terraform
+//! provider all use it, so tests exercise what users exercise.
+
+use justiam_types::{
+    ChangePassword, CreateToken, CreateUser, CreatedToken, ErrorBody, LoginRequest, LoginResponse,
+    Me, Page, PatRecord, UpdateUser, User, Version,
+};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server answered with a non-2xx status and its error body.
+    #[error("{status}: {} ({})", body.message, body.code)]
+    Api { status: StatusCode, body: ErrorBody },
+    #[error("cannot reach the server: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+impl Error {
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            Error::Http(e) => e.status(),
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api { body, .. } => Some(&body.code),
+            Error::Http(_) => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// `?page&limit&search` of list calls; `None` leaves the server default.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("authenticated", &self.token.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for the server at `endpoint` (e.g. `https://justiam.example.com`).
+    pub fn new(endpoint: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: endpoint.trim_end_matches('/').to_owned(),
+            token: None,
+        }
+    }
+
+    /// The same client, authenticating with `token` (a PAT or a portal JWT).
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, builder: reqwest::RequestBuilder) -> Result<T> {
+        let response = check(builder.send().await?).await?;
+        Ok(response.json().await?)
+    }
+
+    async fn send_empty(&self, builder: reqwest::RequestBuilder) -> Result<()> {
+        check(builder.send().await?).await?;
+        Ok(())
+    }
+
+    // --- authentication -------------------------------------------------------------------------
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse> {
+        let body = LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        self.send(self.request(Method::POST, "/api/v1/auth/login").json(&body))
+            .await
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.send_empty(self.request(Method::POST, "/api/v1/auth/logout"))
+            .await
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        self.send(self.request(Method::GET, "/api/v1/me")).await
+    }
+
+    pub async fn change_password(&self, current_password: &str, new_password: &str) -> Result<()> {
+        let body = ChangePassword {
+            current_password: current_password.to_owned(),
+            new_password: new_password.to_owned(),
+        };
+        self.send_empty(self.request(Method::PUT, "/api/v1/me/password").json(&body))
+            .await
+    }
+
+    // --- users ----------------------------------------------------------------------------------
+
+    pub async fn list_users(&self, params: &ListParams) -> Result<Page<User>> {
+        self.send(self.request(Method::GET, "/api/v1/users").query(params))
+            .await
+    }
+
+    pub async fn create_user(&self, user: &CreateUser) -> Result<User> {
+        self.send(self.request(Method::POST, "/api/v1/users").json(user))
+            .await
+    }
+
+    pub async fn get_user(&self, id: Uuid) -> Result<User> {
+        self.send(self.request(Method::GET, &format!("/api/v1/users/{id}")))
+            .await
+    }
+
+    pub async fn update_user(&self, id: Uuid, update: &UpdateUser) -> Result<User> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/users/{id}"))
+                .json(update),
+        )
+        .await
+    }
+
+    pub async fn delete_user(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/users/{id}")))
+            .await
+    }
+
+    // --- personal access tokens -----------------------------------------------------------------
+
+    pub async fn create_my_token(&self, name: &str, expires_in_days: i64) -> Result<CreatedToken> {
+        let body = CreateToken {
+            name: name.to_owned(),
+            expires_in_days,
+        };
+        self.send(self.request(Method::POST, "/api/v1/me/tokens").json(&body))
+            .await
+    }
+
+    pub async fn list_my_tokens(&self, params: &ListParams) -> Result<Page<PatRecord>> {
+        self.send(self.request(Method::GET, "/api/v1/me/tokens").query(params))
+            .await
+    }
+
+    pub async fn revoke_my_token(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/me/tokens/{id}")))
+            .await
+    }
+
+    pub async fn create_user_token(
+        &self,
+        user_id: Uuid,
+        name: &str,
+        expires_in_days: i64,
+    ) -> Result<CreatedToken> {
+        let body = CreateToken {
+            name: name.to_owned(),
+            expires_in_days,
+        };
+        self.send(
+            self.request(Method::POST, &format!("/api/v1/users/{user_id}/tokens"))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn list_user_tokens(
+        &self,
+        user_id: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<PatRecord>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/users/{user_id}/tokens"))
+                .query(params),
+        )
+        .await
+    }
+
+    pub async fn revoke_user_token(&self, user_id: Uuid, token_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/users/{user_id}/tokens/{token_id}"),
+        ))
+        .await
+    }
+
+    // --- operations -----------------------------------------------------------------------------
+
+    pub async fn version(&self) -> Result<Version> {
+        self.send(self.request(Method::GET, "/api/v1/version"))
+            .await
+    }
+
+    /// Any request, for callers that need the raw status, headers and JSON (tests, scripts).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<RawResponse> {
+        let mut builder = self.request(method, path);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(RawResponse {
+            status,
+            headers,
+            json,
+        })
+    }
+}
+
+/// A response as it came, for [`Client::raw`].
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: serde_json::Value,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `code` of an error body.
+    pub fn code(&self) -> Option<&str> {
+        self.json.get("code").and_then(|c| c.as_str())
+    }
+}
+
+async fn check(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let bytes = response.bytes().await?;
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| ErrorBody {
+        code: "unknown".to_owned(),
+        message: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        details: None,
+    });
+    Err(Error::Api { status, body })
+}

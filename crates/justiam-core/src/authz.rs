@@ -59,7 +59,11 @@ impl Principal {
 
     /// `Ok` when the caller holds `permission`, else `403` naming it.
     pub fn require(&self, permission: Permission) -> CoreResult<()> {
-        if self.has(permission) { Ok(()) } else { Err(CoreError::MissingPermission(permission)) }
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(CoreError::MissingPermission(permission))
+        }
     }
 }
 

@@ -34,13 +34,18 @@ pub struct JwtSigner {
 
 impl std::fmt::Debug for JwtSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtSigner").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("JwtSigner")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwtSigner {
     pub fn new(secret: &[u8], issuer: impl Into<String>) -> Self {
-        Self { key: secret.to_vec(), issuer: issuer.into() }
+        Self {
+            key: secret.to_vec(),
+            issuer: issuer.into(),
+        }
     }
 
     pub fn issuer(&self) -> &str {
@@ -49,7 +54,8 @@ impl JwtSigner {
 
     fn mac(&self) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
-        <HmacSha256 as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+        <HmacSha256 as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -89,12 +95,21 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: "u".into(), sid: "s".into(), iat: 0, exp, iss: "http://localhost:8080".into() }
+        Claims {
+            sub: "u".into(),
+            sid: "s".into(),
+            iat: 0,
+            exp,
+            iss: "http://localhost:8080".into(),
+        }
     }
 
     #[test]
     fn header_constant_is_the_fixed_header() {
-        assert_eq!(URL_SAFE_NO_PAD.decode(HEADER_B64).expect("b64"), br#"{"alg":"HS256","typ":"JWT"}"#);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(HEADER_B64).expect("b64"),
+            br#"{"alg":"HS256","typ":"JWT"}"#
+        );
     }
 
     #[test]
@@ -103,8 +118,14 @@ mod tests {
         let token = signer.sign(&claims(100));
         assert_eq!(signer.verify(&token, 99), Some(claims(100)));
         assert_eq!(signer.verify(&token, 100), None, "expired");
-        assert_eq!(JwtSigner::new(b"other", "http://localhost:8080").verify(&token, 0), None);
-        assert_eq!(JwtSigner::new(b"secret-key", "https://elsewhere").verify(&token, 0), None);
+        assert_eq!(
+            JwtSigner::new(b"other", "http://localhost:8080").verify(&token, 0),
+            None
+        );
+        assert_eq!(
+            JwtSigner::new(b"secret-key", "https://elsewhere").verify(&token, 0),
+            None
+        );
         let mut tampered = token.clone();
         tampered.insert(40, 'A');
         assert_eq!(signer.verify(&tampered, 0), None);

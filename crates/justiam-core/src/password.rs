@@ -29,7 +29,9 @@ pub struct Hasher {
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hasher").field("concurrency", &self.permits.available_permits()).finish()
+        f.debug_struct("Hasher")
+            .field("concurrency", &self.permits.available_permits())
+            .finish()
     }
 }
 
@@ -51,7 +53,8 @@ impl Hasher {
     pub async fn hash(&self, password: &Secret) -> anyhow::Result<String> {
         let password = password.clone();
         let params = self.params.clone();
-        self.run(move || hash_blocking(&params, password.expose())).await?
+        self.run(move || hash_blocking(&params, password.expose()))
+            .await?
     }
 
     /// Verifies `password` against `stored`; `None` (unknown user, service account) checks against
@@ -59,12 +62,19 @@ impl Hasher {
     pub async fn verify(&self, password: &Secret, stored: Option<&str>) -> anyhow::Result<Verdict> {
         let password = password.clone();
         let known = stored.is_some();
-        let stored: Arc<str> = stored.map(Arc::from).unwrap_or_else(|| self.dummy_hash.clone());
-        let verdict = self.run(move || verify_blocking(password.expose(), &stored)).await?;
+        let stored: Arc<str> = stored
+            .map(Arc::from)
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let verdict = self
+            .run(move || verify_blocking(password.expose(), &stored))
+            .await?;
         Ok(if known { verdict } else { Verdict::Mismatch })
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
         let _permit = self.permits.acquire().await?;
         Ok(tokio::task::spawn_blocking(job).await?)
     }
@@ -115,13 +125,37 @@ mod tests {
         let pw = Secret::new("correct horse");
         let hash = hasher.hash(&pw).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(hasher.verify(&pw, Some(&hash)).await.expect("verify"), Verdict::Match);
-        assert_eq!(hasher.verify(&Secret::new("wrong"), Some(&hash)).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            hasher.verify(&pw, Some(&hash)).await.expect("verify"),
+            Verdict::Match
+        );
+        assert_eq!(
+            hasher
+                .verify(&Secret::new("wrong"), Some(&hash))
+                .await
+                .expect("verify"),
+            Verdict::Mismatch
+        );
         let bcrypt_hash = bcrypt::hash("correct horse", 4).expect("bcrypt");
-        assert_eq!(hasher.verify(&pw, Some(&bcrypt_hash)).await.expect("verify"), Verdict::MatchNeedsRehash);
+        assert_eq!(
+            hasher
+                .verify(&pw, Some(&bcrypt_hash))
+                .await
+                .expect("verify"),
+            Verdict::MatchNeedsRehash
+        );
         let y = bcrypt_hash.replacen("$2b$", "$2y$", 1);
-        assert_eq!(hasher.verify(&pw, Some(&y)).await.expect("verify"), Verdict::MatchNeedsRehash);
-        assert_eq!(hasher.verify(&pw, None).await.expect("verify"), Verdict::Mismatch);
-        assert_eq!(hasher.verify(&pw, Some("garbage")).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            hasher.verify(&pw, Some(&y)).await.expect("verify"),
+            Verdict::MatchNeedsRehash
+        );
+        assert_eq!(
+            hasher.verify(&pw, None).await.expect("verify"),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            hasher.verify(&pw, Some("garbage")).await.expect("verify"),
+            Verdict::Mismatch
+        );
     }
 }

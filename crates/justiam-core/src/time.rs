@@ -9,7 +9,9 @@ pub fn now_millis() -> Millis {
 }
 
 pub fn to_datetime(ms: Millis) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 pub const MINUTE_MS: Millis = 60_000;

@@ -108,7 +108,11 @@ mod tests {
         let value = fresh();
         assert_eq!(value.len(), 50);
         assert!(value.starts_with("justiam_pat_"));
-        assert!(value[PREFIX.len()..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(
+            value[PREFIX.len()..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        );
         assert_eq!(check_format(&value), Ok(()));
         assert_ne!(fresh(), value);
     }
@@ -122,7 +126,10 @@ mod tests {
     #[test]
     fn digest_is_sha256_of_the_whole_value() {
         assert_eq!(
-            digest("abc").iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            digest("abc")
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

@@ -25,7 +25,10 @@ pub struct DbArgs {
 
 impl DbArgs {
     pub fn pool_settings(&self) -> PoolSettings {
-        PoolSettings { max_connections: self.db_max_connections.max(1), ..PoolSettings::default() }
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            ..PoolSettings::default()
+        }
     }
 }
 
@@ -111,7 +114,9 @@ impl ServeArgs {
     }
 
     pub fn issuer(&self, bound_port: u16) -> String {
-        self.oidc_issuer.clone().unwrap_or_else(|| format!("http://localhost:{bound_port}"))
+        self.oidc_issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{bound_port}"))
     }
 
     pub fn jwt_secret(&self) -> Option<Secret> {
@@ -121,7 +126,9 @@ impl ServeArgs {
 
 /// The file behind a `sqlite:` URL, if it is one (not for `sqlite::memory:`).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
@@ -146,10 +153,19 @@ mod tests {
 
     #[test]
     fn paths_and_redaction() {
-        assert_eq!(sqlite_path(DEFAULT_DATABASE_URL), Some(PathBuf::from("./justiam-data/justiam.db")));
-        assert_eq!(sqlite_path("sqlite:/tmp/x.db?mode=rwc"), Some(PathBuf::from("/tmp/x.db")));
+        assert_eq!(
+            sqlite_path(DEFAULT_DATABASE_URL),
+            Some(PathBuf::from("./justiam-data/justiam.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:/tmp/x.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
-        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
     }
 }

@@ -10,7 +10,11 @@ use justiam_server::config::{DbArgs, LogArgs, LogFormat, ServeArgs};
 use justiam_server::server;
 
 #[derive(Debug, Parser)]
-#[command(name = "justiam", version, about = "JustIAM: identity and access management for people and machines")]
+#[command(
+    name = "justiam",
+    version,
+    about = "JustIAM: identity and access management for people and machines"
+)]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
@@ -53,9 +57,15 @@ enum AdminCommand {
 fn init_logging(log: &LogArgs) {
     let filter = tracing_subscriber::EnvFilter::try_new(&log.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match log.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Text => builder.init(),
     }
 }
@@ -81,20 +91,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("The database is migrated.");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { db, email, password_stdin, first_name, last_name, no_admin }) => {
-            let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+        Command::Admin(AdminCommand::Create {
+            db,
+            email,
+            password_stdin,
+            first_name,
+            last_name,
+            no_admin,
+        }) => {
+            let password = if password_stdin {
+                Some(read_password_stdin()?)
+            } else {
+                None
+            };
             let database = server::open_database(&db.database_url, &db.pool_settings()).await?;
             let hasher = justiam_core::password::Hasher::new(1)?;
             // Signing is not used here; any key will do.
             let signer = justiam_core::jwt::JwtSigner::new(b"unused", "cli");
             let iam = justiam_core::service::Iam::new(database, hasher, signer, Default::default());
             iam.prepare().await?;
-            let (user, generated) =
-                server::create_user_from_cli(&iam, &email, password, !no_admin, first_name, last_name).await?;
-            let kind = if user.is_admin { "administrator" } else { "user" };
+            let (user, generated) = server::create_user_from_cli(
+                &iam, &email, password, !no_admin, first_name, last_name,
+            )
+            .await?;
+            let kind = if user.is_admin {
+                "administrator"
+            } else {
+                "user"
+            };
             println!("Created {kind} {} (id {}).", user.email, user.id);
             if let Some(password) = generated {
-                println!("Generated password, shown only this once: {}", password.expose());
+                println!(
+                    "Generated password, shown only this once: {}",
+                    password.expose()
+                );
             }
             Ok(())
         }
@@ -103,10 +133,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 fn read_password_stdin() -> anyhow::Result<Secret> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the password from standard input")?;
     let password = input.lines().next().unwrap_or_default().to_owned();
     if password.is_empty() {
-        return Err(anyhow!("--password-stdin was given but standard input is empty"));
+        return Err(anyhow!(
+            "--password-stdin was given but standard input is empty"
+        ));
     }
     Ok(Secret::new(password))
 }
@@ -128,10 +162,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

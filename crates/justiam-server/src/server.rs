@@ -21,20 +21,30 @@ use crate::http::{self, AppState};
 /// Opens the database (creating the SQLite directory and file when needed) and applies every
 /// embedded migration. Errors are one sentence an operator can act on.
 pub async fn open_database(url: &str, pool: &PoolSettings) -> anyhow::Result<Db> {
-    let backend = Backend::from_url(url)
-        .ok_or_else(|| anyhow!("DATABASE_URL must start with sqlite:// or postgres://, not {:?}", redact_url(url)))?;
-    if let Some(path) = sqlite_path(url) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
-        }
+    let backend = Backend::from_url(url).ok_or_else(|| {
+        anyhow!(
+            "DATABASE_URL must start with sqlite:// or postgres://, not {:?}",
+            redact_url(url)
+        )
+    })?;
+    let sqlite_dir = sqlite_path(url).and_then(|p| p.parent().map(Path::to_path_buf));
+    if let Some(dir) = sqlite_dir.filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
     }
-    let db = Db::connect(url, pool)
-        .await
-        .map_err(|e| anyhow!("cannot open the {} database at {}: {e}", backend.name(), redact_url(url)))?;
-    db.migrate()
-        .await
-        .map_err(|e| anyhow!("cannot apply the database migrations to {}: {e}", redact_url(url)))?;
+    let db = Db::connect(url, pool).await.map_err(|e| {
+        anyhow!(
+            "cannot open the {} database at {}: {e}",
+            backend.name(),
+            redact_url(url)
+        )
+    })?;
+    db.migrate().await.map_err(|e| {
+        anyhow!(
+            "cannot apply the database migrations to {}: {e}",
+            redact_url(url)
+        )
+    })?;
     Ok(db)
 }
 
@@ -47,7 +57,10 @@ fn jwt_secret(args: &ServeArgs, backend: Backend) -> anyhow::Result<Secret> {
         return Ok(secret);
     }
     let data_dir = match (backend, sqlite_path(&args.db.database_url)) {
-        (Backend::Sqlite, Some(path)) => path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+        (Backend::Sqlite, Some(path)) => path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
         (Backend::Sqlite, None) => return Ok(Secret::new(random_text(48)?)),
         (Backend::Postgres, _) => bail!(
             "JWT_SECRET is required with PostgreSQL: every node must sign portal JWTs with the same key \
@@ -57,7 +70,10 @@ fn jwt_secret(args: &ServeArgs, backend: Backend) -> anyhow::Result<Secret> {
     let file = data_dir.join("jwt_secret");
     match std::fs::read_to_string(&file) {
         Ok(text) if text.trim().len() >= 32 => return Ok(Secret::new(text.trim().to_owned())),
-        Ok(_) => bail!("{} is shorter than 32 characters; delete it to generate a new key", file.display()),
+        Ok(_) => bail!(
+            "{} is shorter than 32 characters; delete it to generate a new key",
+            file.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => bail!("cannot read {}: {e}", file.display()),
     }
@@ -82,7 +98,12 @@ pub fn random_text(len: usize) -> anyhow::Result<String> {
     let mut buf = [0u8; 64];
     while out.len() < len {
         getrandom::fill(&mut buf).map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
-        out.extend(buf.iter().filter(|b| **b < 248).map(|b| ALPHABET[usize::from(*b % 62)] as char).take(len - out.len()));
+        out.extend(
+            buf.iter()
+                .filter(|b| **b < 248)
+                .map(|b| ALPHABET[usize::from(*b % 62)] as char)
+                .take(len - out.len()),
+        );
     }
     Ok(out)
 }
@@ -112,7 +133,10 @@ pub async fn create_user_from_cli(
         is_service_account: Some(false),
     };
     let new_user = NewUser::parse(input).map_err(|e| anyhow!("{e}"))?;
-    let user = iam.create_user_unchecked(new_user).await.map_err(|e| anyhow!("{e}"))?;
+    let user = iam
+        .create_user_unchecked(new_user)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     Ok((user.to_wire(), generated))
 }
 
@@ -149,14 +173,30 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let started = std::time::Instant::now();
     let db = open_database(&args.db.database_url, &args.db.pool_settings()).await?;
     let secret = jwt_secret(args, db.backend)?;
-    let listener = TcpListener::bind(args.bind()).await.with_context(|| format!("cannot listen on {}", args.bind()))?;
+    let listener = TcpListener::bind(args.bind())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind()))?;
     let addr = listener.local_addr()?;
-    let hasher = Hasher::new(std::thread::available_parallelism().map(usize::from).unwrap_or(2))?;
-    let iam = Iam::new(db, hasher, JwtSigner::new(secret.expose().as_bytes(), args.issuer(addr.port())), args.settings());
-    iam.prepare().await.context("cannot seed the built-in admin roles")?;
+    let hasher = Hasher::new(
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2),
+    )?;
+    let iam = Iam::new(
+        db,
+        hasher,
+        JwtSigner::new(secret.expose().as_bytes(), args.issuer(addr.port())),
+        args.settings(),
+    );
+    iam.prepare()
+        .await
+        .context("cannot seed the built-in admin roles")?;
     bootstrap_admin(&iam, args).await?;
 
-    let state = AppState { iam: iam.clone(), trusted_proxies: args.trusted_proxies.clone().into() };
+    let state = AppState {
+        iam: iam.clone(),
+        trusted_proxies: args.trusted_proxies.clone().into(),
+    };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = watch::channel(false);
     let mut http_stopped = stopped.clone();
@@ -175,7 +215,12 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         ready_ms = started.elapsed().as_millis() as u64,
         "JustIAM is ready"
     );
-    Ok(Running { addr, iam, stop, tasks: vec![http_task, background] })
+    Ok(Running {
+        addr,
+        iam,
+        stop,
+        tasks: vec![http_task, background],
+    })
 }
 
 async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
@@ -196,7 +241,10 @@ async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
         .context("cannot create the bootstrap admin")?;
     println!("Created the first administrator {}.", user.email);
     if let Some(password) = generated {
-        println!("Its generated password, shown only this once: {}", password.expose());
+        println!(
+            "Its generated password, shown only this once: {}",
+            password.expose()
+        );
     }
     Ok(())
 }

@@ -50,7 +50,11 @@ impl Email {
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             .take(64)
             .collect();
-        if cleaned.is_empty() { "user".to_owned() } else { cleaned }
+        if cleaned.is_empty() {
+            "user".to_owned()
+        } else {
+            cleaned
+        }
     }
 }
 
@@ -68,7 +72,9 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@b..c", "a@@b.c", "a@b.c\0"] {
+        for bad in [
+            "", "a", "a@", "@b.c", "a@b", "a b@c.d", "a@b..c", "a@@b.c", "a@b.c\0",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?}");
         }
     }

@@ -5,13 +5,22 @@ fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<St
     let value = raw.trim();
     let len = value.chars().count();
     if len < min {
-        return Err(CoreError::validation(field, format!("{field} is required and must not be blank")));
+        return Err(CoreError::validation(
+            field,
+            format!("{field} is required and must not be blank"),
+        ));
     }
     if len > max {
-        return Err(CoreError::validation(field, format!("{field} must be at most {max} characters")));
+        return Err(CoreError::validation(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(CoreError::validation(field, format!("{field} must not contain control characters")));
+        return Err(CoreError::validation(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -50,7 +59,10 @@ mod tests {
 
     #[test]
     fn token_name_bounds() {
-        assert_eq!(TokenName::parse("  CI pipeline ").expect("ok").as_str(), "CI pipeline");
+        assert_eq!(
+            TokenName::parse("  CI pipeline ").expect("ok").as_str(),
+            "CI pipeline"
+        );
         assert!(TokenName::parse("   ").is_err());
         assert!(TokenName::parse(&"é".repeat(100)).is_ok());
         assert!(TokenName::parse(&"é".repeat(101)).is_err());

@@ -9,7 +9,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { page: 1, limit: Self::DEFAULT_LIMIT }
+        Self {
+            page: 1,
+            limit: Self::DEFAULT_LIMIT,
+        }
     }
 }
 
@@ -27,8 +30,12 @@ impl PageRequest {
             None => Self::DEFAULT_LIMIT,
             Some(raw) => positive("limit", raw)?.min(u64::from(Self::MAX_LIMIT)) as u32,
         };
-        let page = u32::try_from(page)
-            .map_err(|_| CoreError::validation("page", "page must be a positive integer of at most 4294967295"))?;
+        let page = u32::try_from(page).map_err(|_| {
+            CoreError::validation(
+                "page",
+                "page must be a positive integer of at most 4294967295",
+            )
+        })?;
         Ok(Self { page, limit })
     }
 
@@ -54,13 +61,38 @@ mod tests {
 
     #[test]
     fn defaults_clamping_and_nonsense() {
-        assert_eq!(PageRequest::parse(None, None).expect("ok"), PageRequest { page: 1, limit: 20 });
-        assert_eq!(PageRequest::parse(Some("3"), Some("500")).expect("ok"), PageRequest { page: 3, limit: 100 });
-        assert_eq!(PageRequest::parse(Some("2"), Some("25")).expect("ok").offset(), 25);
-        for (p, l) in [(Some("0"), None), (None, Some("0")), (Some("-1"), None), (None, Some("x")), (Some("1.5"), None)] {
+        assert_eq!(
+            PageRequest::parse(None, None).expect("ok"),
+            PageRequest { page: 1, limit: 20 }
+        );
+        assert_eq!(
+            PageRequest::parse(Some("3"), Some("500")).expect("ok"),
+            PageRequest {
+                page: 3,
+                limit: 100
+            }
+        );
+        assert_eq!(
+            PageRequest::parse(Some("2"), Some("25"))
+                .expect("ok")
+                .offset(),
+            25
+        );
+        for (p, l) in [
+            (Some("0"), None),
+            (None, Some("0")),
+            (Some("-1"), None),
+            (None, Some("x")),
+            (Some("1.5"), None),
+        ] {
             assert!(PageRequest::parse(p, l).is_err());
         }
-        assert_eq!(PageRequest::parse(None, Some("99999999999999999999999")).expect("ok").limit, 100);
+        assert_eq!(
+            PageRequest::parse(None, Some("99999999999999999999999"))
+                .expect("ok")
+                .limit,
+            100
+        );
         assert!(PageRequest::parse(Some("99999999999999999999999"), None).is_err());
     }
 }

@@ -99,17 +99,25 @@ impl PermissionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(move |p| self.contains(*p))
     }
 
     /// Parses the space-separated form stored in `admin_roles.permissions`, ignoring unknown
     /// entries (a newer node may have written a permission this one does not know).
     pub fn from_stored(text: &str) -> Self {
-        text.split_whitespace().filter_map(Permission::parse).collect()
+        text.split_whitespace()
+            .filter_map(Permission::parse)
+            .collect()
     }
 
     pub fn to_stored(self) -> String {
-        self.iter().map(Permission::as_str).collect::<Vec<_>>().join(" ")
+        self.iter()
+            .map(Permission::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub fn names(self) -> Vec<String> {
@@ -195,7 +203,9 @@ mod tests {
 
     #[test]
     fn stored_form_round_trips() {
-        let set: PermissionSet = [Permission::UsersView, Permission::AuditView].into_iter().collect();
+        let set: PermissionSet = [Permission::UsersView, Permission::AuditView]
+            .into_iter()
+            .collect();
         assert_eq!(set.to_stored(), "users.view audit.view");
         assert_eq!(PermissionSet::from_stored(&set.to_stored()), set);
         assert!(set.is_subset_of(PermissionSet::all()));

@@ -34,7 +34,12 @@ impl Iam {
         }
     }
 
-    async fn authenticate_pat(&self, value: &str, ip: Option<&str>, now: Millis) -> CoreResult<Principal> {
+    async fn authenticate_pat(
+        &self,
+        value: &str,
+        ip: Option<&str>,
+        now: Millis,
+    ) -> CoreResult<Principal> {
         // Shape and checksum first: a made-up value never reaches the database.
         token::check_format(value).map_err(|_| CoreError::InvalidToken)?;
         let found = tokens::find_by_digest(&self.db.pool, &token::digest(value))
@@ -44,20 +49,29 @@ impl Iam {
         if t.revoked_at.is_some() || t.expires_at <= now || !found.owner.is_active {
             return Err(CoreError::InvalidToken);
         }
-        let credential = Credential::Pat { token_id: t.id, expires_at: t.expires_at };
+        let credential = Credential::Pat {
+            token_id: t.id,
+            expires_at: t.expires_at,
+        };
         let principal = self.principal(found.owner, credential).await?;
-        self.usage.note(principal.credential.token_id().unwrap_or_default(), now, ip);
+        self.usage
+            .note(principal.credential.token_id().unwrap_or_default(), now, ip);
         Ok(principal)
     }
 
     async fn authenticate_jwt(&self, value: &str, now: Millis) -> CoreResult<Principal> {
-        let claims = self.jwt.verify(value, now / 1000).ok_or(CoreError::InvalidToken)?;
+        let claims = self
+            .jwt
+            .verify(value, now / 1000)
+            .ok_or(CoreError::InvalidToken)?;
         let user_id = Uuid::parse_str(&claims.sub).map_err(|_| CoreError::InvalidToken)?;
         let session_id = Uuid::parse_str(&claims.sid).map_err(|_| CoreError::InvalidToken)?;
         if !sessions::is_live(&self.db.pool, session_id, user_id, now).await? {
             return Err(CoreError::InvalidToken);
         }
-        let user = users::get(&self.db.pool, user_id).await?.ok_or(CoreError::InvalidToken)?;
+        let user = users::get(&self.db.pool, user_id)
+            .await?
+            .ok_or(CoreError::InvalidToken)?;
         if !user.is_active {
             return Err(CoreError::InvalidToken);
         }
@@ -70,27 +84,42 @@ impl Iam {
         } else {
             roles::effective_permissions(&self.db.pool, user.id).await?
         };
-        Ok(Principal { user, credential, permissions })
+        Ok(Principal {
+            user,
+            credential,
+            permissions,
+        })
     }
 
     /// Password login. Unknown emails, service accounts and wrong passwords get the same answer in
     /// about the same time; repeated failures per account and per address are throttled.
-    pub async fn login(&self, email: &str, password: &Secret, meta: &RequestMeta) -> CoreResult<LoginOutcome> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Secret,
+        meta: &RequestMeta,
+    ) -> CoreResult<LoginOutcome> {
         let now = now_millis();
         let email_key = format!("account:{}", email.trim().to_lowercase());
         let ip_key = meta.ip.as_ref().map(|ip| format!("ip:{ip}"));
         for key in std::iter::once(&email_key).chain(ip_key.as_ref()) {
             if let Some(until) = throttle::blocked_until(&self.db.pool, key, now).await? {
-                return Err(CoreError::Throttled { retry_after_secs: ((until - now + 999) / 1000).max(1) as u64 });
+                return Err(CoreError::Throttled {
+                    retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
+                });
             }
         }
 
         let user = users::get_by_email(&self.db.pool, email).await?;
-        let stored = user.as_ref().filter(|u| !u.is_service_account).and_then(|u| u.password_hash.as_deref());
+        let stored = user
+            .as_ref()
+            .filter(|u| !u.is_service_account)
+            .and_then(|u| u.password_hash.as_deref());
         let verdict = self.hasher.verify(password, stored).await?;
         let user = match (verdict, user) {
             (Verdict::Mismatch, user) => {
-                self.record_login_failure(&email_key, ip_key.as_deref(), now).await?;
+                self.record_login_failure(&email_key, ip_key.as_deref(), now)
+                    .await?;
                 let entry = AuditEntry {
                     at: now,
                     actor_id: user.as_ref().map(|u| u.id),
@@ -117,7 +146,10 @@ impl Iam {
             }
         };
         if !user.is_active {
-            return Err(CoreError::forbidden("account_disabled", "this account is deactivated"));
+            return Err(CoreError::forbidden(
+                "account_disabled",
+                "this account is deactivated",
+            ));
         }
 
         let expires_at = now + self.settings.token_duration.as_millis() as i64;
@@ -154,19 +186,33 @@ impl Iam {
             exp: expires_at / 1000,
             iss: self.jwt.issuer().to_owned(),
         };
-        Ok(LoginOutcome { jwt: Secret::new(self.jwt.sign(&claims)), expires_at, user })
+        Ok(LoginOutcome {
+            jwt: Secret::new(self.jwt.sign(&claims)),
+            expires_at,
+            user,
+        })
     }
 
-    async fn record_login_failure(&self, account_key: &str, ip_key: Option<&str>, now: Millis) -> CoreResult<()> {
+    async fn record_login_failure(
+        &self,
+        account_key: &str,
+        ip_key: Option<&str>,
+        now: Millis,
+    ) -> CoreResult<()> {
         let t = &self.settings.throttle;
         let window = t.window.as_millis() as i64;
-        let limits = [(Some(account_key), t.account_max_failures), (ip_key, t.ip_max_failures)];
+        let limits = [
+            (Some(account_key), t.account_max_failures),
+            (ip_key, t.ip_max_failures),
+        ];
         for (key, max) in limits {
             let Some(key) = key else { continue };
             let failures = throttle::record_failure(&self.db.pool, key, now, window).await?;
             if failures >= max {
                 let doublings = (failures - max).min(10) as u32;
-                let lockout = (t.lockout.as_millis() as i64).saturating_mul(1 << doublings).min(crate::time::HOUR_MS);
+                let lockout = (t.lockout.as_millis() as i64)
+                    .saturating_mul(1 << doublings)
+                    .min(crate::time::HOUR_MS);
                 throttle::block(&self.db.pool, key, now + lockout).await?;
             }
         }
@@ -176,11 +222,17 @@ impl Iam {
     /// Ends the session behind the caller's JWT.
     pub async fn logout(&self, principal: &Principal, meta: &RequestMeta) -> CoreResult<()> {
         let Credential::Jwt { session_id } = principal.credential else {
-            return Err(interactive_auth_required("logout ends a portal session; revoke a token with DELETE /api/v1/me/tokens/{id}"));
+            return Err(interactive_auth_required(
+                "logout ends a portal session; revoke a token with DELETE /api/v1/me/tokens/{id}",
+            ));
         };
         let mut tx = self.db.pool.begin().await?;
         sessions::delete(&mut *tx, session_id).await?;
-        let entry = AuditEntry { target_type: Some("session"), target_id: Some(session_id), ..audit_by(principal, meta, "auth.logout") };
+        let entry = AuditEntry {
+            target_type: Some("session"),
+            target_id: Some(session_id),
+            ..audit_by(principal, meta, "auth.logout")
+        };
         audit::insert(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(())
@@ -195,12 +247,24 @@ impl Iam {
         meta: &RequestMeta,
     ) -> CoreResult<()> {
         let Credential::Jwt { session_id } = principal.credential else {
-            return Err(interactive_auth_required("changing the password needs a portal login, not a token"));
+            return Err(interactive_auth_required(
+                "changing the password needs a portal login, not a token",
+            ));
         };
         self.check_password_rules("new_password", new)?;
-        let mut user = users::get(&self.db.pool, principal.id()).await?.ok_or(CoreError::InvalidToken)?;
-        if self.hasher.verify(current, user.password_hash.as_deref()).await? == Verdict::Mismatch {
-            return Err(CoreError::validation("current_password", "current_password is not the account's password"));
+        let mut user = users::get(&self.db.pool, principal.id())
+            .await?
+            .ok_or(CoreError::InvalidToken)?;
+        if self
+            .hasher
+            .verify(current, user.password_hash.as_deref())
+            .await?
+            == Verdict::Mismatch
+        {
+            return Err(CoreError::validation(
+                "current_password",
+                "current_password is not the account's password",
+            ));
         }
         user.password_hash = Some(self.hasher.hash(new).await?);
         user.updated_at = now_millis();
@@ -222,10 +286,16 @@ impl Iam {
         let len = password.expose().chars().count();
         let min = self.settings.password_min_length;
         if len < min {
-            return Err(CoreError::validation(field, format!("{field} must be at least {min} characters")));
+            return Err(CoreError::validation(
+                field,
+                format!("{field} must be at least {min} characters"),
+            ));
         }
         if password.expose().len() > 1024 {
-            return Err(CoreError::validation(field, format!("{field} must be at most 1024 bytes")));
+            return Err(CoreError::validation(
+                field,
+                format!("{field} must be at most 1024 bytes"),
+            ));
         }
         Ok(())
     }

@@ -76,7 +76,13 @@ pub struct Iam {
 
 impl Iam {
     pub fn new(db: Db, hasher: Hasher, jwt: JwtSigner, settings: Settings) -> Arc<Self> {
-        Arc::new(Self { db, hasher, jwt, settings, usage: UsageRecorder::default() })
+        Arc::new(Self {
+            db,
+            hasher,
+            jwt,
+            settings,
+            usage: UsageRecorder::default(),
+        })
     }
 
     /// Seeds the built-in roles; run at every start (idempotent).
@@ -102,7 +108,8 @@ impl Iam {
             let now = now_millis();
             if now - last_purge > crate::time::HOUR_MS {
                 last_purge = now;
-                if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await {
+                if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await
+                {
                     tracing::warn!(%error, "could not purge expired sessions");
                 }
             }

@@ -43,7 +43,9 @@ impl Iam {
             TokenOwner::Caller => Ok(principal.id()),
             TokenOwner::ServiceAccount(id) => {
                 principal.require(Permission::ServiceAccountsTokens)?;
-                let user = users::get(&self.db.pool, id).await?.ok_or_else(|| CoreError::not_found("user"))?;
+                let user = users::get(&self.db.pool, id)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("user"))?;
                 if !user.is_service_account {
                     return Err(CoreError::bad_request(
                         "not_a_service_account",
@@ -77,7 +79,8 @@ impl Iam {
             ));
         }
         let now = now_millis();
-        let value = token::generate().map_err(|e| CoreError::Internal(anyhow::anyhow!("OS randomness: {e}")))?;
+        let value = token::generate()
+            .map_err(|e| CoreError::Internal(anyhow::anyhow!("OS randomness: {e}")))?;
         let record = TokenRow {
             id: new_id(),
             user_id: owner_id,
@@ -99,7 +102,9 @@ impl Iam {
         if tokens::count_active(&mut *tx, owner_id, now).await? >= MAX_ACTIVE_TOKENS {
             return Err(CoreError::conflict(
                 "token_limit_reached",
-                format!("a user may hold at most {MAX_ACTIVE_TOKENS} active tokens; revoke one first"),
+                format!(
+                    "a user may hold at most {MAX_ACTIVE_TOKENS} active tokens; revoke one first"
+                ),
             ));
         }
         match tokens::insert(&mut *tx, &record, &token::digest(value.expose())).await {
@@ -107,12 +112,22 @@ impl Iam {
             Err(e) if is_unique_violation(&e) => {
                 return Err(CoreError::conflict(
                     "conflict",
-                    format!("an active token named \"{}\" already exists; choose another name", record.name),
+                    format!(
+                        "an active token named \"{}\" already exists; choose another name",
+                        record.name
+                    ),
                 ));
             }
             Err(e) => return Err(e.into()),
         }
-        let entry = token_audit(principal, meta, "token.created", record.id, owner_id, &record.name);
+        let entry = token_audit(
+            principal,
+            meta,
+            "token.created",
+            record.id,
+            owner_id,
+            &record.name,
+        );
         audit::insert(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(IssuedToken { record, value })

@@ -20,7 +20,9 @@ pub struct UsageRecorder {
 
 impl UsageRecorder {
     pub fn note(&self, token_id: Uuid, at: Millis, ip: Option<&str>) {
-        let Ok(mut pending) = self.pending.lock() else { return };
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
         pending
             .entry(token_id)
             .and_modify(|usage| {
@@ -29,12 +31,18 @@ impl UsageRecorder {
                     usage.ip = ip.map(str::to_owned);
                 }
             })
-            .or_insert_with(|| Usage { token_id, at, ip: ip.map(str::to_owned) });
+            .or_insert_with(|| Usage {
+                token_id,
+                at,
+                ip: ip.map(str::to_owned),
+            });
     }
 
     pub async fn flush(&self, pool: &AnyPool) {
         let batch: Vec<Usage> = match self.pending.lock() {
-            Ok(mut pending) if !pending.is_empty() => pending.drain().map(|(_, usage)| usage).collect(),
+            Ok(mut pending) if !pending.is_empty() => {
+                pending.drain().map(|(_, usage)| usage).collect()
+            }
             _ => return,
         };
         if let Err(error) = tokens::record_usage(pool, &batch).await {

@@ -29,7 +29,10 @@ impl NewUser {
     pub fn parse(input: CreateUser) -> CoreResult<Self> {
         let is_service_account = input.is_service_account.unwrap_or(false);
         if is_service_account && input.password.is_some() {
-            return Err(CoreError::validation("password", "password must not be set for a service account: service accounts cannot log in"));
+            return Err(CoreError::validation(
+                "password",
+                "password must not be set for a service account: service accounts cannot log in",
+            ));
         }
         Ok(Self {
             email: Email::parse("email", &input.email)?,
@@ -64,13 +67,22 @@ impl Iam {
 
     pub async fn get_user(&self, principal: &Principal, id: Uuid) -> CoreResult<UserRow> {
         principal.require(Permission::UsersView)?;
-        users::get(&self.db.pool, id).await?.ok_or_else(|| CoreError::not_found("user"))
+        users::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))
     }
 
-    pub async fn create_user(&self, principal: &Principal, input: NewUser, meta: &RequestMeta) -> CoreResult<UserRow> {
+    pub async fn create_user(
+        &self,
+        principal: &Principal,
+        input: NewUser,
+        meta: &RequestMeta,
+    ) -> CoreResult<UserRow> {
         principal.require(Permission::UsersCreate)?;
         if input.is_admin && !principal.is_admin() {
-            return Err(admin_only("only an administrator (is_admin) may create an administrator"));
+            return Err(admin_only(
+                "only an administrator (is_admin) may create an administrator",
+            ));
         }
         let user = self.insert_user(input).await?;
         let entry = AuditEntry {
@@ -95,7 +107,9 @@ impl Iam {
             action: "user.created",
             target_type: Some("user"),
             target_id: Some(user.id),
-            details: Some(serde_json::json!({ "email": user.email, "is_admin": user.is_admin, "via": "command line" })),
+            details: Some(
+                serde_json::json!({ "email": user.email, "is_admin": user.is_admin, "via": "command line" }),
+            ),
             ..AuditEntry::default()
         };
         audit::insert(&self.db.pool, &entry).await?;
@@ -133,7 +147,10 @@ impl Iam {
         // The username is the email's local part, made unique with a numeric suffix. Another
         // request may take the same one between our check and insert: then try the next suffix.
         for attempt in 0..50 {
-            if users::get_by_email(&self.db.pool, &user.email).await?.is_some() {
+            if users::get_by_email(&self.db.pool, &user.email)
+                .await?
+                .is_some()
+            {
                 return Err(email_taken());
             }
             let mut suffix = attempt + 1;
@@ -147,7 +164,9 @@ impl Iam {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(CoreError::Internal(anyhow::anyhow!("could not find a free username for {base}")))
+        Err(CoreError::Internal(anyhow::anyhow!(
+            "could not find a free username for {base}"
+        )))
     }
 
     pub async fn update_user(
@@ -158,16 +177,22 @@ impl Iam {
         meta: &RequestMeta,
     ) -> CoreResult<UserRow> {
         principal.require(Permission::UsersUpdate)?;
-        let mut user = users::get(&self.db.pool, id).await?.ok_or_else(|| CoreError::not_found("user"))?;
+        let mut user = users::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))?;
         if (user.is_admin || input.is_admin.is_some()) && !principal.is_admin() {
-            return Err(admin_only("only an administrator (is_admin) may change is_admin or edit an administrator"));
+            return Err(admin_only(
+                "only an administrator (is_admin) may change is_admin or edit an administrator",
+            ));
         }
         let mut changed = Vec::new();
         if let Some(raw) = &input.email {
             let email = Email::parse("email", raw)?;
             if email.as_str() != user.email {
                 if email.lowercase() != user.email.to_lowercase()
-                    && users::get_by_email(&self.db.pool, email.as_str()).await?.is_some()
+                    && users::get_by_email(&self.db.pool, email.as_str())
+                        .await?
+                        .is_some()
                 {
                     return Err(email_taken());
                 }
@@ -188,8 +213,14 @@ impl Iam {
         if deactivating && id == principal.id() {
             return Err(protected("you cannot deactivate yourself"));
         }
-        if (deactivating || demoting) && user.is_admin && user.is_active && self.is_last_admin(id).await? {
-            return Err(protected("this is the last active administrator; make another user an administrator first"));
+        if (deactivating || demoting)
+            && user.is_admin
+            && user.is_active
+            && self.is_last_admin(id).await?
+        {
+            return Err(protected(
+                "this is the last active administrator; make another user an administrator first",
+            ));
         }
         if let Some(active) = input.is_active {
             if active != user.is_active {
@@ -227,14 +258,23 @@ impl Iam {
         Ok(user)
     }
 
-    pub async fn delete_user(&self, principal: &Principal, id: Uuid, meta: &RequestMeta) -> CoreResult<()> {
+    pub async fn delete_user(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
         principal.require(Permission::UsersDelete)?;
-        let user = users::get(&self.db.pool, id).await?.ok_or_else(|| CoreError::not_found("user"))?;
+        let user = users::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))?;
         if id == principal.id() {
             return Err(protected("you cannot delete yourself"));
         }
         if user.is_admin && !principal.is_admin() {
-            return Err(admin_only("only an administrator (is_admin) may delete an administrator"));
+            return Err(admin_only(
+                "only an administrator (is_admin) may delete an administrator",
+            ));
         }
         if user.is_admin && user.is_active && self.is_last_admin(id).await? {
             return Err(protected("this is the last active administrator"));

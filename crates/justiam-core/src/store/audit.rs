@@ -22,7 +22,10 @@ pub struct AuditEntry {
     pub details: Option<serde_json::Value>,
 }
 
-pub async fn insert<'e>(db: impl Executor<'e, Database = Any>, e: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
+    e: &AuditEntry,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_email, credential, credential_id, action, target_type, \
          target_id, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

@@ -61,7 +61,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -70,7 +73,9 @@ impl Db {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
-            sqlx::Error::Configuration("DATABASE_URL must start with sqlite:// or postgres://".into())
+            sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite:// or postgres://".into(),
+            )
         })?;
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
@@ -87,9 +92,15 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -97,7 +108,9 @@ impl Db {
             .connect_with(options)
             .await?;
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         Ok(Db { pool, backend })
     }
@@ -126,13 +139,17 @@ impl Db {
 
 /// Reads a boolean column: PostgreSQL BOOLEAN or SQLite INTEGER 0/1.
 pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
-    row.try_get::<bool, _>(column).or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
+    row.try_get::<bool, _>(column)
+        .or_else(|_| row.try_get::<i64, _>(column).map(|v| v != 0))
 }
 
 /// Reads a TEXT uuid column.
 pub fn uuid(row: &AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
     let text: String = row.try_get(column)?;
-    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
+    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {

@@ -29,7 +29,10 @@ pub async fn seed_builtin(pool: &AnyPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn find_id_by_name<'e>(db: impl Executor<'e, Database = Any>, name: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn find_id_by_name<'e>(
+    db: impl Executor<'e, Database = Any>,
+    name: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
         .bind(name.to_lowercase())
         .fetch_optional(db)
@@ -55,7 +58,9 @@ pub async fn effective_permissions<'e>(
     .await?;
     let mut set = PermissionSet::EMPTY;
     for row in rows {
-        set = set.union(PermissionSet::from_stored(&row.try_get::<String, _>("permissions")?));
+        set = set.union(PermissionSet::from_stored(
+            &row.try_get::<String, _>("permissions")?,
+        ));
     }
     Ok(set)
 }

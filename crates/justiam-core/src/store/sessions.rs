@@ -15,7 +15,10 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-pub async fn insert<'e>(db: impl Executor<'e, Database = Any>, s: &SessionRow) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
+    s: &SessionRow,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -37,17 +40,25 @@ pub async fn is_live<'e>(
     user_id: Uuid,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE id = $1 AND user_id = $2 AND expires_at > $3")
-        .bind(id.to_string())
-        .bind(user_id.to_string())
-        .bind(now)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM sessions WHERE id = $1 AND user_id = $2 AND expires_at > $3",
+    )
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .bind(now)
+    .fetch_one(db)
+    .await?;
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-pub async fn delete<'e>(db: impl Executor<'e, Database = Any>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id.to_string()).execute(db).await?;
+pub async fn delete<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -66,7 +77,13 @@ pub async fn delete_for_user<'e>(
     Ok(done.rows_affected())
 }
 
-pub async fn purge_expired<'e>(db: impl Executor<'e, Database = Any>, now: Millis) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(db).await?;
+pub async fn purge_expired<'e>(
+    db: impl Executor<'e, Database = Any>,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected())
 }

@@ -14,7 +14,9 @@ pub async fn blocked_until<'e>(
         .bind(key)
         .fetch_optional(db)
         .await?;
-    let until = row.map(|r| r.try_get::<i64, _>("blocked_until")).transpose()?;
+    let until = row
+        .map(|r| r.try_get::<i64, _>("blocked_until"))
+        .transpose()?;
     Ok(until.filter(|until| *until > now))
 }
 
@@ -41,7 +43,11 @@ pub async fn record_failure<'e>(
     row.try_get("failures")
 }
 
-pub async fn block<'e>(db: impl Executor<'e, Database = Any>, key: &str, until: Millis) -> Result<(), sqlx::Error> {
+pub async fn block<'e>(
+    db: impl Executor<'e, Database = Any>,
+    key: &str,
+    until: Millis,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE auth_throttle SET blocked_until = $2 WHERE key = $1")
         .bind(key)
         .bind(until)
@@ -50,7 +56,13 @@ pub async fn block<'e>(db: impl Executor<'e, Database = Any>, key: &str, until: 
     Ok(())
 }
 
-pub async fn reset<'e>(db: impl Executor<'e, Database = Any>, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM auth_throttle WHERE key = $1").bind(key).execute(db).await?;
+pub async fn reset<'e>(
+    db: impl Executor<'e, Database = Any>,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM auth_throttle WHERE key = $1")
+        .bind(key)
+        .execute(db)
+        .await?;
     Ok(())
 }

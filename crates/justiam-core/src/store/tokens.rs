@@ -115,7 +115,11 @@ pub async fn count_active<'e>(
 }
 
 /// One page of the user's tokens that are not revoked (active and expired), newest first.
-pub async fn list(pool: &AnyPool, user_id: Uuid, page: PageRequest) -> Result<(Vec<TokenRow>, u64), sqlx::Error> {
+pub async fn list(
+    pool: &AnyPool,
+    user_id: Uuid,
+    page: PageRequest,
+) -> Result<(Vec<TokenRow>, u64), sqlx::Error> {
     let total: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM personal_access_tokens WHERE user_id = $1 AND revoked_at IS NULL",
     )
@@ -134,7 +138,10 @@ pub async fn list(pool: &AnyPool, user_id: Uuid, page: PageRequest) -> Result<(V
     .bind(page.offset())
     .fetch_all(pool)
     .await?;
-    let tokens = rows.iter().map(TokenRow::from_row).collect::<Result<Vec<_>, _>>()?;
+    let tokens = rows
+        .iter()
+        .map(TokenRow::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((tokens, total.max(0) as u64))
 }
 
@@ -194,7 +201,10 @@ pub async fn find_by_digest<'e>(
         created_at: row.try_get("u_created_at")?,
         updated_at: row.try_get("u_updated_at")?,
     };
-    Ok(Some(TokenWithOwner { token: TokenRow::from_row(&row)?, owner }))
+    Ok(Some(TokenWithOwner {
+        token: TokenRow::from_row(&row)?,
+        owner,
+    }))
 }
 
 /// One pending `last_used` update.

@@ -87,7 +87,10 @@ macro_rules! user_search {
     };
 }
 
-pub async fn insert<'e>(db: impl Executor<'e, Database = Any>, user: &UserRow) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user: &UserRow,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, email, email_lower, username, first_name, last_name, password_hash, \
          is_active, is_admin, is_service_account, auth_source, created_at, updated_at) \
@@ -112,7 +115,10 @@ pub async fn insert<'e>(db: impl Executor<'e, Database = Any>, user: &UserRow) -
 }
 
 /// Writes every mutable column of `user` (email, names, flags, password hash, `updated_at`).
-pub async fn update<'e>(db: impl Executor<'e, Database = Any>, user: &UserRow) -> Result<bool, sqlx::Error> {
+pub async fn update<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user: &UserRow,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE users SET email = $2, email_lower = $3, first_name = $4, last_name = $5, password_hash = $6, \
          is_active = $7, is_admin = $8, updated_at = $9, revision = revision + 1 WHERE id = $1",
@@ -131,11 +137,18 @@ pub async fn update<'e>(db: impl Executor<'e, Database = Any>, user: &UserRow) -
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn get<'e>(db: impl Executor<'e, Database = Any>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(db)
-        .await?;
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(UserRow::from_row).transpose()
 }
 
@@ -143,14 +156,21 @@ pub async fn get_by_email<'e>(
     db: impl Executor<'e, Database = Any>,
     email: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
-    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE email_lower = $1"))
-        .bind(email.trim().to_lowercase())
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE email_lower = $1"
+    ))
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(db)
+    .await?;
     row.as_ref().map(UserRow::from_row).transpose()
 }
 
-pub async fn username_exists<'e>(db: impl Executor<'e, Database = Any>, username: &str) -> Result<bool, sqlx::Error> {
+pub async fn username_exists<'e>(
+    db: impl Executor<'e, Database = Any>,
+    username: &str,
+) -> Result<bool, sqlx::Error> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE username = $1")
         .bind(username)
         .fetch_one(db)
@@ -159,7 +179,10 @@ pub async fn username_exists<'e>(db: impl Executor<'e, Database = Any>, username
 }
 
 pub async fn count_all<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(db).await?.try_get("n")
+    sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(db)
+        .await?
+        .try_get("n")
 }
 
 /// Active admins other than `except`.
@@ -167,17 +190,25 @@ pub async fn count_other_active_admins<'e>(
     db: impl Executor<'e, Database = Any>,
     except: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM users WHERE is_admin = $1 AND is_active = $2 AND id <> $3")
-        .bind(true)
-        .bind(true)
-        .bind(except.to_string())
-        .fetch_one(db)
-        .await?
-        .try_get("n")
+    sqlx::query(
+        "SELECT COUNT(*) AS n FROM users WHERE is_admin = $1 AND is_active = $2 AND id <> $3",
+    )
+    .bind(true)
+    .bind(true)
+    .bind(except.to_string())
+    .fetch_one(db)
+    .await?
+    .try_get("n")
 }
 
-pub async fn delete<'e>(db: impl Executor<'e, Database = Any>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.to_string()).execute(db).await?;
+pub async fn delete<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -187,12 +218,18 @@ pub async fn list(
     search: Option<&str>,
     page: PageRequest,
 ) -> Result<(Vec<UserRow>, u64), sqlx::Error> {
-    let pattern = search.filter(|s| !s.trim().is_empty()).map(|s| contains_pattern(s.trim())).unwrap_or_default();
-    let total: i64 = sqlx::query(concat!("SELECT COUNT(*) AS n FROM users WHERE ", user_search!()))
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await?
-        .try_get("n")?;
+    let pattern = search
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| contains_pattern(s.trim()))
+        .unwrap_or_default();
+    let total: i64 = sqlx::query(concat!(
+        "SELECT COUNT(*) AS n FROM users WHERE ",
+        user_search!()
+    ))
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
     let rows = sqlx::query(concat!(
         "SELECT ",
         user_columns!(),
@@ -205,13 +242,19 @@ pub async fn list(
     .bind(page.offset())
     .fetch_all(pool)
     .await?;
-    let users = rows.iter().map(UserRow::from_row).collect::<Result<Vec<_>, _>>()?;
+    let users = rows
+        .iter()
+        .map(UserRow::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok((users, total.max(0) as u64))
 }
 
 /// Takes the per-user write lock for the rest of the transaction (a row lock on PostgreSQL, the
 /// database write lock on SQLite), so that count-then-insert sequences cannot interleave.
-pub async fn lock<'e>(db: impl Executor<'e, Database = Any>, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn lock<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE users SET revision = revision + 1 WHERE id = $1")
         .bind(id.to_string())
         .execute(db)

@@ -26,22 +26,35 @@ async fn login(
     Meta(meta): Meta,
     StrictJson(body): StrictJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome = state.iam.login(&body.email, &Secret::new(body.password), &meta).await?;
+    let outcome = state
+        .iam
+        .login(&body.email, &Secret::new(body.password), &meta)
+        .await?;
     let response = LoginResponse {
         token: outcome.jwt.into_exposed(),
         expires_at: to_datetime(outcome.expires_at),
         user: outcome.user.to_wire(),
     };
-    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(response)))
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(response),
+    ))
 }
 
-async fn logout(State(state): State<AppState>, Auth(principal): Auth, Meta(meta): Meta) -> Result<StatusCode, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+) -> Result<StatusCode, ApiError> {
     state.iam.logout(&principal, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn me(Auth(principal): Auth) -> Json<Me> {
-    Json(Me { user: principal.user.to_wire(), permissions: principal.permissions.names() })
+    Json(Me {
+        user: principal.user.to_wire(),
+        permissions: principal.permissions.names(),
+    })
 }
 
 async fn change_password(
@@ -52,6 +65,9 @@ async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let current = Secret::new(body.current_password);
     let new = Secret::new(body.new_password);
-    state.iam.change_password(&principal, &current, &new, &meta).await?;
+    state
+        .iam
+        .change_password(&principal, &current, &new, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

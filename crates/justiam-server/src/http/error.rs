@@ -18,7 +18,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None, retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -27,7 +33,8 @@ impl ApiError {
     }
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "validation_error", message).with_details(json!({ "field": field }))
+        Self::new(StatusCode::BAD_REQUEST, "validation_error", message)
+            .with_details(json!({ "field": field }))
     }
 
     pub fn missing_credential() -> Self {
@@ -52,19 +59,24 @@ impl From<CoreError> for ApiError {
             CoreError::BadRequest { code, .. } => Self::new(S::BAD_REQUEST, code, message),
             CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
             CoreError::Conflict { code, .. } => Self::new(S::CONFLICT, code, message),
-            CoreError::MissingPermission(p) => {
-                Self::new(S::FORBIDDEN, "forbidden", message).with_details(json!({ "permission": p.as_str() }))
-            }
+            CoreError::MissingPermission(p) => Self::new(S::FORBIDDEN, "forbidden", message)
+                .with_details(json!({ "permission": p.as_str() })),
             CoreError::Forbidden { code, .. } => Self::new(S::FORBIDDEN, code, message),
             CoreError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", message),
-            CoreError::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", message),
+            CoreError::InvalidCredentials => {
+                Self::new(S::UNAUTHORIZED, "invalid_credentials", message)
+            }
             CoreError::Throttled { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(S::TOO_MANY_REQUESTS, "too_many_requests", message)
             },
             CoreError::Database(e) if is_unavailable(&e) => {
                 tracing::error!(error = %e, "database unavailable");
-                Self::new(S::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; retry shortly")
+                Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry shortly",
+                )
             }
             CoreError::Database(e) => {
                 tracing::error!(error = %e, "database error");
@@ -79,7 +91,10 @@ impl From<CoreError> for ApiError {
 }
 
 fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
 }
 
 impl ApiError {
@@ -94,11 +109,18 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code.to_owned(), message: self.message, details: self.details };
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message,
+            details: self.details,
+        };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED && self.code != "invalid_credentials" {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+            );
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -112,5 +134,9 @@ pub async fn route_not_found() -> ApiError {
 }
 
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not accept that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
 }

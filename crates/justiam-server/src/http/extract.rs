@@ -38,15 +38,29 @@ fn bearer_credential(parts: &Parts) -> Option<&str> {
 /// The client address: the peer, or — only when the peer is a trusted proxy — the right-most
 /// `X-Forwarded-For` entry that is not itself a trusted proxy.
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
     let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|net| net.contains(ip));
     if !trusted(&peer) {
         return Some(peer);
     }
-    let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-    let hops: Vec<IpAddr> =
-        forwarded.flat_map(|v| v.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
-    Some(hops.into_iter().rev().find(|ip| !trusted(ip)).unwrap_or(peer))
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let hops: Vec<IpAddr> = forwarded
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .unwrap_or(peer),
+    )
 }
 
 /// Client address and user agent, for audit entries.
@@ -61,7 +75,10 @@ impl FromRequestParts<AppState> for Meta {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
-        Ok(Meta(RequestMeta { ip: client_ip(parts, state).map(|ip| ip.to_string()), user_agent }))
+        Ok(Meta(RequestMeta {
+            ip: client_ip(parts, state).map(|ip| ip.to_string()),
+            user_agent,
+        }))
     }
 }
 
@@ -80,7 +97,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
             .and_then(|v| v.split(';').next())
             .map(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
             })
             .unwrap_or(false);
         if !is_json {
@@ -90,21 +108,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
                 "the request body must be JSON with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(_) => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the request body must be at most {} bytes", super::MAX_BODY_BYTES),
-            ),
-            other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e {
+                BytesRejection::FailedToBufferBody(_) => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!(
+                        "the request body must be at most {} bytes",
+                        super::MAX_BODY_BYTES
+                    ),
+                ),
+                other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+            })?;
         parse_json(&bytes).map(StrictJson)
     }
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let invalid = |e: serde_json::Error| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not valid JSON: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -176,7 +203,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         let page = PageRequest::parse(raw.page.as_deref(), raw.limit.as_deref())?;
         let search = raw.search.filter(|s| !s.trim().is_empty());
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(ApiError::validation("search", "search must be at most 200 characters"));
+            return Err(ApiError::validation(
+                "search",
+                "search must be at most 200 characters",
+            ));
         }
         Ok(ListQuery { page, search })
     }
@@ -204,13 +234,17 @@ mod tests {
         ] {
             let error = parse_json::<CreateToken>(body.as_bytes()).expect_err(body);
             assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{body}");
-            assert!(format!("{error:?}").contains("expires_in_days"), "{body}: {error:?}");
+            assert!(
+                format!("{error:?}").contains("expires_in_days"),
+                "{body}: {error:?}"
+            );
         }
         let (status, _) = field_of(r#"{"name":"a","expires_in_days":3,"x":1}"#);
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let error = parse_json::<CreateToken>(b"{").expect_err("syntax");
         assert!(format!("{error:?}").contains("invalid_json"));
-        let error = parse_json::<CreateToken>(br#"{"name":"a","expires_in_days":3} x"#).expect_err("trailing");
+        let error = parse_json::<CreateToken>(br#"{"name":"a","expires_in_days":3} x"#)
+            .expect_err("trailing");
         assert!(format!("{error:?}").contains("invalid_json"));
     }
 }

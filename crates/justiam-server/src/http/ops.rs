@@ -15,11 +15,15 @@ pub fn api_routes() -> Router<AppState> {
 }
 
 pub fn probe_routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn version() -> Json<Version> {
-    Json(Version { version: env!("CARGO_PKG_VERSION").to_owned() })
+    Json(Version {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 /// The process is up.
@@ -32,6 +36,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.iam.db.is_ready().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready" })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready" })),
+        )
     }
 }

@@ -18,7 +18,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me/tokens", get(list_own).post(create_own))
         .route("/me/tokens/{id}", delete(revoke_own))
-        .route("/users/{id}/tokens", get(list_for_user).post(create_for_user))
+        .route(
+            "/users/{id}/tokens",
+            get(list_for_user).post(create_for_user),
+        )
         .route("/users/{id}/tokens/{token_id}", delete(revoke_for_user))
 }
 
@@ -37,7 +40,11 @@ async fn create(
         expires_at: to_datetime(issued.record.expires_at),
     };
     // The value is shown once: no cache may keep it.
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    ))
 }
 
 async fn list(
@@ -65,7 +72,11 @@ async fn create_own(
     create(&state, &principal, TokenOwner::Caller, body, &meta).await
 }
 
-async fn list_own(State(state): State<AppState>, Auth(principal): Auth, query: ListQuery) -> Result<Json<Page<PatRecord>>, ApiError> {
+async fn list_own(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    query: ListQuery,
+) -> Result<Json<Page<PatRecord>>, ApiError> {
     list(&state, &principal, TokenOwner::Caller, query).await
 }
 
@@ -75,7 +86,10 @@ async fn revoke_own(
     Meta(meta): Meta,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    state.iam.revoke_token(&principal, TokenOwner::Caller, id, &meta).await?;
+    state
+        .iam
+        .revoke_token(&principal, TokenOwner::Caller, id, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -86,7 +100,14 @@ async fn create_for_user(
     ApiPath(user_id): ApiPath<Uuid>,
     StrictJson(body): StrictJson<CreateToken>,
 ) -> Result<impl IntoResponse, ApiError> {
-    create(&state, &principal, TokenOwner::ServiceAccount(user_id), body, &meta).await
+    create(
+        &state,
+        &principal,
+        TokenOwner::ServiceAccount(user_id),
+        body,
+        &meta,
+    )
+    .await
 }
 
 async fn list_for_user(
@@ -95,7 +116,13 @@ async fn list_for_user(
     ApiPath(user_id): ApiPath<Uuid>,
     query: ListQuery,
 ) -> Result<Json<Page<PatRecord>>, ApiError> {
-    list(&state, &principal, TokenOwner::ServiceAccount(user_id), query).await
+    list(
+        &state,
+        &principal,
+        TokenOwner::ServiceAccount(user_id),
+        query,
+    )
+    .await
 }
 
 async fn revoke_for_user(
@@ -104,6 +131,14 @@ async fn revoke_for_user(
     Meta(meta): Meta,
     ApiPath((user_id, token_id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, ApiError> {
-    state.iam.revoke_token(&principal, TokenOwner::ServiceAccount(user_id), token_id, &meta).await?;
+    state
+        .iam
+        .revoke_token(
+            &principal,
+            TokenOwner::ServiceAccount(user_id),
+            token_id,
+            &meta,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,8 +18,15 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", get(read).put(update).delete(remove))
 }
 
-async fn list(State(state): State<AppState>, Auth(principal): Auth, query: ListQuery) -> Result<Json<Page<User>>, ApiError> {
-    let (users, total) = state.iam.list_users(&principal, query.search.as_deref(), query.page).await?;
+async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    query: ListQuery,
+) -> Result<Json<Page<User>>, ApiError> {
+    let (users, total) = state
+        .iam
+        .list_users(&principal, query.search.as_deref(), query.page)
+        .await?;
     Ok(Json(Page {
         data: users.iter().map(|u| u.to_wire()).collect(),
         total,
@@ -34,11 +41,18 @@ async fn create(
     Meta(meta): Meta,
     StrictJson(body): StrictJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let user = state.iam.create_user(&principal, NewUser::parse(body)?, &meta).await?;
+    let user = state
+        .iam
+        .create_user(&principal, NewUser::parse(body)?, &meta)
+        .await?;
     Ok((StatusCode::CREATED, Json(user.to_wire())))
 }
 
-async fn read(State(state): State<AppState>, Auth(principal): Auth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<User>, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<User>, ApiError> {
     Ok(Json(state.iam.get_user(&principal, id).await?.to_wire()))
 }
 
@@ -49,7 +63,13 @@ async fn update(
     ApiPath(id): ApiPath<Uuid>,
     StrictJson(body): StrictJson<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(state.iam.update_user(&principal, id, body, &meta).await?.to_wire()))
+    Ok(Json(
+        state
+            .iam
+            .update_user(&principal, id, body, &meta)
+            .await?
+            .to_wire(),
+    ))
 }
 
 async fn remove(

@@ -1,0 +1,244 @@
+//! The test harness: every test starts its own server on 127.0.0.1:0 with a fresh database —
+//! a temporary SQLite file, or a fresh PostgreSQL database when `JUSTIAM_TEST_POSTGRES_URL` is set.
+#![allow(dead_code)] // Each test module uses a different part of the harness.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use justiam_client::{Client, RawResponse};
+use justiam_server::config::{DbArgs, ServeArgs};
+use justiam_server::server::{self, Running};
+use justiam_types::{CreateUser, User};
+use reqwest::Method;
+use serde_json::Value;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$test(Backend)` once per database: `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::common::postgres_available() {
+                        super::$name($crate::common::Backend::Postgres).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// Whether PostgreSQL tests can run; without it they skip loudly, or fail under
+/// `JUSTIAM_TEST_REQUIRE_ALL=1` so CI never passes by skipping.
+pub fn postgres_available() -> bool {
+    if std::env::var("JUSTIAM_TEST_POSTGRES_URL").is_ok_and(|v| !v.is_empty()) {
+        return true;
+    }
+    if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+        panic!(
+            "JUSTIAM_TEST_POSTGRES_URL is not set but JUSTIAM_TEST_REQUIRE_ALL=1: PostgreSQL tests cannot be skipped"
+        );
+    }
+    eprintln!("SKIPPED: PostgreSQL test (set JUSTIAM_TEST_POSTGRES_URL, or run ./scripts/test)");
+    false
+}
+
+/// A fresh database URL for one test.
+async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("justiam.db").display()),
+        Backend::Postgres => {
+            let admin_url =
+                std::env::var("JUSTIAM_TEST_POSTGRES_URL").expect("JUSTIAM_TEST_POSTGRES_URL");
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("connect to JUSTIAM_TEST_POSTGRES_URL");
+            let name = format!("jt_{}", uuid::Uuid::now_v7().simple());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Settings for tests: quick usage flushes, everything else as shipped.
+pub fn test_args(database_url: String) -> ServeArgs {
+    ServeArgs {
+        db: DbArgs {
+            database_url,
+            db_max_connections: 8,
+        },
+        jwt_secret: Some("test-secret-test-secret-test-secret-0123".to_owned()),
+        oidc_issuer: None,
+        port: 0,
+        bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        trusted_proxies: Vec::new(),
+        bootstrap_admin_email: Some(ADMIN_EMAIL.to_owned()),
+        bootstrap_admin_password: Some(ADMIN_PASSWORD.to_owned()),
+        token_duration_hours: 24,
+        password_min_length: 8,
+        pat_usage_flush_seconds: 1,
+        login_max_failures_per_account: 5,
+        login_max_failures_per_ip: 20,
+        login_lockout_seconds: 60,
+    }
+}
+
+pub struct TestServer {
+    pub backend: Backend,
+    pub url: String,
+    pub database_url: String,
+    pub running: Option<Running>,
+    /// Keeps the SQLite file (and anything else a test writes) until the end of the test.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the test settings.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, &dir).await;
+        let mut args = test_args(database_url.clone());
+        adjust(&mut args);
+        let running = server::start(&args).await.expect("server starts");
+        let url = format!("http://{}", running.addr);
+        TestServer {
+            backend,
+            url,
+            database_url,
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn iam(&self) -> &justiam_core::service::Iam {
+        &self.running.as_ref().expect("running").iam
+    }
+
+    /// An unauthenticated client.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    /// A client logged in as the bootstrap admin.
+    pub async fn admin(&self) -> Client {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Client {
+        let login = self
+            .anonymous()
+            .login(email, password)
+            .await
+            .expect("login");
+        self.anonymous().with_token(login.token)
+    }
+
+    /// Creates a regular user (with `password`) through the admin API.
+    pub async fn create_user(&self, email: &str, password: &str) -> User {
+        let input = CreateUser {
+            email: email.to_owned(),
+            password: Some(password.to_owned()),
+            ..CreateUser::default()
+        };
+        self.admin()
+            .await
+            .create_user(&input)
+            .await
+            .expect("create user")
+    }
+
+    /// Creates a user and returns a client logged in as them.
+    pub async fn user_client(&self, email: &str) -> (User, Client) {
+        let user = self.create_user(email, "user-password-1").await;
+        (user, self.login(email, "user-password-1").await)
+    }
+
+    /// Creates a service account through the admin API.
+    pub async fn create_service_account(&self, email: &str) -> User {
+        let input = CreateUser {
+            email: email.to_owned(),
+            is_service_account: Some(true),
+            ..CreateUser::default()
+        };
+        self.admin()
+            .await
+            .create_user(&input)
+            .await
+            .expect("create service account")
+    }
+
+    /// Stops the server (flushing pending usage) and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// A raw request: `(status, headers, json)` without the typed client's decoding.
+pub async fn raw(client: &Client, method: Method, path: &str, body: Option<Value>) -> RawResponse {
+    client
+        .raw(method, path, body.as_ref())
+        .await
+        .expect("request reaches the server")
+}
+
+/// Asserts a JSON error answer: status, `code`, and a message that mentions `mentions`.
+pub fn assert_error(response: &RawResponse, status: u16, code: &str, mentions: &str) {
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "status; body {}",
+        response.json
+    );
+    assert_eq!(response.code(), Some(code), "code; body {}", response.json);
+    let message = response
+        .json
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        message.contains(mentions),
+        "message {message:?} should mention {mentions:?}"
+    );
+}
+
+/// Asserts the typed client got an API error with `status` and `code`.
+pub fn assert_api_error<T: std::fmt::Debug>(
+    result: justiam_client::Result<T>,
+    status: u16,
+    code: &str,
+) {
+    match result {
+        Err(justiam_client::Error::Api { status: s, body }) => {
+            assert_eq!(s.as_u16(), status, "status; body {body:?}");
+            assert_eq!(body.code, code, "code; body {body:?}");
+        }
+        other => panic!("expected {status} {code}, got {other:?}"),
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary of the server: each module covers one area of the API, and
+//! (almost) every test runs on both SQLite and PostgreSQL.
+
+mod common;
+
+mod smoke;
