@@ -2,8 +2,10 @@
 //! provider all use it, so tests exercise what users exercise.
 
 use justiam_types::{
-    ChangePassword, CreateToken, CreateUser, CreatedToken, ErrorBody, LoginRequest, LoginResponse,
-    Me, Page, PatRecord, UpdateUser, User, Version,
+    AddGroupMember, AdminRole, AssignAdminRole, AuditRecord, ChangePassword, CreateAdminRole,
+    CreateGroup, CreateToken, CreateUser, CreatedToken, ErrorBody, Group, LoginRequest,
+    LoginResponse, Me, Page, PatRecord, RoleAssignment, Session, UpdateAdminRole, UpdateGroup,
+    UpdateUser, User, Version,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -219,6 +221,172 @@ impl Client {
             &format!("/api/v1/users/{user_id}/tokens/{token_id}"),
         ))
         .await
+    }
+
+    // --- groups ---------------------------------------------------------------------------------
+
+    pub async fn list_groups(&self, params: &ListParams) -> Result<Page<Group>> {
+        self.send(self.request(Method::GET, "/api/v1/groups").query(params))
+            .await
+    }
+
+    pub async fn create_group(&self, group: &CreateGroup) -> Result<Group> {
+        self.send(self.request(Method::POST, "/api/v1/groups").json(group))
+            .await
+    }
+
+    pub async fn get_group(&self, id: Uuid) -> Result<Group> {
+        self.send(self.request(Method::GET, &format!("/api/v1/groups/{id}")))
+            .await
+    }
+
+    pub async fn update_group(&self, id: Uuid, update: &UpdateGroup) -> Result<Group> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/groups/{id}"))
+                .json(update),
+        )
+        .await
+    }
+
+    pub async fn delete_group(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/groups/{id}")))
+            .await
+    }
+
+    pub async fn list_group_members(&self, id: Uuid, params: &ListParams) -> Result<Page<User>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/groups/{id}/members"))
+                .query(params),
+        )
+        .await
+    }
+
+    pub async fn add_group_member(&self, id: Uuid, user_id: Uuid) -> Result<()> {
+        let body = AddGroupMember { user_id };
+        self.send_empty(
+            self.request(Method::POST, &format!("/api/v1/groups/{id}/members"))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn remove_group_member(&self, id: Uuid, user_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/groups/{id}/members/{user_id}"),
+        ))
+        .await
+    }
+
+    pub async fn list_group_roles(&self, id: Uuid) -> Result<Page<AdminRole>> {
+        self.send(self.request(Method::GET, &format!("/api/v1/groups/{id}/admin-roles")))
+            .await
+    }
+
+    pub async fn assign_group_role(&self, id: Uuid, role_id: Uuid) -> Result<()> {
+        let body = AssignAdminRole { role_id };
+        self.send_empty(
+            self.request(Method::POST, &format!("/api/v1/groups/{id}/admin-roles"))
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn unassign_group_role(&self, id: Uuid, role_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/groups/{id}/admin-roles/{role_id}"),
+        ))
+        .await
+    }
+
+    // --- admin roles ----------------------------------------------------------------------------
+
+    pub async fn list_roles(&self, params: &ListParams) -> Result<Page<AdminRole>> {
+        self.send(
+            self.request(Method::GET, "/api/v1/admin-roles")
+                .query(params),
+        )
+        .await
+    }
+
+    pub async fn create_role(&self, role: &CreateAdminRole) -> Result<AdminRole> {
+        self.send(self.request(Method::POST, "/api/v1/admin-roles").json(role))
+            .await
+    }
+
+    pub async fn get_role(&self, id: Uuid) -> Result<AdminRole> {
+        self.send(self.request(Method::GET, &format!("/api/v1/admin-roles/{id}")))
+            .await
+    }
+
+    pub async fn update_role(&self, id: Uuid, update: &UpdateAdminRole) -> Result<AdminRole> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/admin-roles/{id}"))
+                .json(update),
+        )
+        .await
+    }
+
+    pub async fn delete_role(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/admin-roles/{id}")))
+            .await
+    }
+
+    pub async fn list_user_roles(&self, user_id: Uuid) -> Result<Page<RoleAssignment>> {
+        self.send(self.request(Method::GET, &format!("/api/v1/users/{user_id}/admin-roles")))
+            .await
+    }
+
+    pub async fn assign_user_role(&self, user_id: Uuid, role_id: Uuid) -> Result<()> {
+        let body = AssignAdminRole { role_id };
+        self.send_empty(
+            self.request(
+                Method::POST,
+                &format!("/api/v1/users/{user_id}/admin-roles"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    pub async fn unassign_user_role(&self, user_id: Uuid, role_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/users/{user_id}/admin-roles/{role_id}"),
+        ))
+        .await
+    }
+
+    // --- audit and sessions ---------------------------------------------------------------------
+
+    /// `filters` are extra query pairs: `action`, `actor_id`, `target_id`, `since`, `until`.
+    pub async fn list_audit(
+        &self,
+        params: &ListParams,
+        filters: &[(&str, &str)],
+    ) -> Result<Page<AuditRecord>> {
+        self.send(
+            self.request(Method::GET, "/api/v1/audit")
+                .query(params)
+                .query(filters),
+        )
+        .await
+    }
+
+    pub async fn list_sessions(&self, params: &ListParams) -> Result<Page<Session>> {
+        self.send(self.request(Method::GET, "/api/v1/sessions").query(params))
+            .await
+    }
+
+    pub async fn revoke_session(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/sessions/{id}")))
+            .await
+    }
+
+    pub async fn revoke_user_sessions(&self, user_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/users/{user_id}/sessions")))
+            .await
     }
 
     // --- operations -----------------------------------------------------------------------------

@@ -67,6 +67,19 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// No privilege escalation: a caller who is not `is_admin` may only grant permissions they hold.
+    pub fn require_can_grant(&self, permissions: PermissionSet) -> CoreResult<()> {
+        if self.is_admin() {
+            return Ok(());
+        }
+        match permissions.iter().find(|p| !self.has(*p)) {
+            Some(missing) => Err(CoreError::CannotGrant(missing)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Request facts recorded with every audit entry.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {

@@ -17,6 +17,9 @@ pub enum CoreError {
     Conflict { code: &'static str, message: String },
     #[error("this action requires the permission `{0}`")]
     MissingPermission(Permission),
+    /// Privilege escalation refused: granting a permission the caller does not hold.
+    #[error("you cannot grant the permission `{0}` because you do not hold it yourself")]
+    CannotGrant(Permission),
     /// Forbidden for a reason other than a missing permission (`account_disabled`, …).
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },

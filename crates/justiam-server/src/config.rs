@@ -92,6 +92,9 @@ pub struct ServeArgs {
     /// First lockout after too many failures, in seconds; doubles with each further failure (max 1 h).
     #[arg(long, env = "LOGIN_LOCKOUT_SECONDS", default_value_t = 60)]
     pub login_lockout_seconds: u64,
+    /// Days audit entries are kept; older ones are purged hourly.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=36500))]
+    pub audit_retention_days: u64,
 }
 
 impl ServeArgs {
@@ -106,6 +109,7 @@ impl ServeArgs {
                 ..ThrottleSettings::default()
             },
             usage_flush_interval: Duration::from_secs(self.pat_usage_flush_seconds),
+            audit_retention: Duration::from_secs(self.audit_retention_days * 24 * 3600),
         }
     }
 

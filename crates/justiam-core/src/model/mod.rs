@@ -6,6 +6,8 @@ mod page;
 mod permission;
 
 pub use email::Email;
-pub use names::{PersonName, TokenName};
+pub use names::{Description, EntityName, PersonName, TokenName};
 pub use page::PageRequest;
-pub use permission::{BUILTIN_ROLES, BuiltinRole, Permission, PermissionSet};
+pub use permission::{
+    BUILTIN_ROLES, BuiltinRole, Permission, PermissionSet, parse_permission_list,
+};

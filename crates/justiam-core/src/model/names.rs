@@ -69,3 +69,47 @@ mod tests {
         assert!(TokenName::parse("a\u{0}b").is_err());
     }
 }
+
+/// The name of a group or an admin role: trimmed, 1–100 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityName(String);
+
+impl EntityName {
+    pub fn parse(raw: &str) -> CoreResult<Self> {
+        bounded_text("name", raw, 1, 100).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A free-text description: trimmed, at most 1000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(raw: &str) -> CoreResult<Self> {
+        let value = raw.trim();
+        if value.chars().count() > 1000 {
+            return Err(CoreError::validation(
+                "description",
+                "description must be at most 1000 characters",
+            ));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(CoreError::validation(
+                "description",
+                "description must not contain control characters",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}

@@ -188,6 +188,25 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     },
 ];
 
+/// Parses a list of permission strings from a request; unknown ones are a `400` naming them.
+pub fn parse_permission_list(
+    field: &str,
+    raw: &[String],
+) -> crate::error::CoreResult<PermissionSet> {
+    raw.iter()
+        .map(|name| {
+            Permission::parse(name.trim()).ok_or_else(|| {
+                crate::error::CoreError::validation(
+                    field,
+                    format!(
+                        "{field} contains {name:?}, which is not a permission of the catalogue"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,10 @@
 //! Use cases. Each takes the caller's [`Principal`] (or nothing, for login) and does its own
 //! authorization, so a handler cannot forget it.
 
+mod admin;
 mod auth;
+mod groups;
+mod roles;
 mod tokens;
 mod usage;
 mod users;
@@ -51,6 +54,8 @@ pub struct Settings {
     /// How often pending `last_used_at` updates are written (at most one write per token per
     /// interval).
     pub usage_flush_interval: Duration,
+    /// Audit entries older than this are purged.
+    pub audit_retention: Duration,
 }
 
 impl Default for Settings {
@@ -60,6 +65,7 @@ impl Default for Settings {
             password_min_length: 8,
             throttle: ThrottleSettings::default(),
             usage_flush_interval: Duration::from_secs(60),
+            audit_retention: Duration::from_secs(365 * 24 * 3600),
         }
     }
 }
@@ -95,7 +101,7 @@ impl Iam {
     pub async fn run_background(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.usage_flush_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_purge = now_millis();
+        let mut last_purge = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -113,6 +119,21 @@ impl Iam {
                     tracing::warn!(%error, "could not purge expired sessions");
                 }
             }
+        }
+    }
+}
+
+impl Iam {
+    /// Hourly upkeep: expired sessions, and audit entries past the retention period.
+    pub async fn purge(&self, now: crate::time::Millis) {
+        if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await {
+            tracing::warn!(%error, "could not purge expired sessions");
+        }
+        let before = now - self.settings.audit_retention.as_millis() as i64;
+        match crate::store::audit::purge_before(&self.db.pool, before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged audit entries past retention"),
+            Err(error) => tracing::warn!(%error, "could not purge old audit entries"),
         }
     }
 }

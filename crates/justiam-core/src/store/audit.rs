@@ -46,3 +46,154 @@ pub async fn insert<'e>(
     .await?;
     Ok(())
 }
+
+/// Filters of `GET /audit`; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// An exact action, or a prefix when it ends with `.*` (`token.*`).
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<Uuid>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// Stored entry, as read back.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub at: Millis,
+    pub actor_id: Option<String>,
+    pub actor_email: Option<String>,
+    pub credential: Option<String>,
+    pub credential_id: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: Option<String>,
+}
+
+impl AuditRow {
+    pub fn to_wire(&self) -> justiam_types::AuditRecord {
+        let id = |s: &Option<String>| s.as_deref().and_then(|s| Uuid::parse_str(s).ok());
+        justiam_types::AuditRecord {
+            id: self.id,
+            at: crate::time::to_datetime(self.at),
+            actor_id: id(&self.actor_id),
+            actor_email: self.actor_email.clone(),
+            credential: self.credential.clone(),
+            credential_id: id(&self.credential_id),
+            action: self.action.clone(),
+            target_type: self.target_type.clone(),
+            target_id: id(&self.target_id),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            details: self
+                .details
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
+        }
+    }
+}
+
+macro_rules! audit_where {
+    () => {
+        " WHERE ($1 = '' OR action = $1) AND ($2 = '' OR action LIKE $2 ESCAPE '\\') \
+          AND ($3 = '' OR actor_id = $3) AND ($4 = '' OR target_id = $4) AND at >= $5 AND at <= $6"
+    };
+}
+
+/// One page of entries, newest first.
+pub async fn list(
+    pool: &sqlx::AnyPool,
+    filter: &AuditFilter,
+    page: crate::model::PageRequest,
+) -> Result<(Vec<AuditRow>, u64), sqlx::Error> {
+    use sqlx::Row;
+    let (exact, prefix) = match filter.action.as_deref() {
+        Some(action) => match action.strip_suffix('*') {
+            Some(prefix) => (
+                String::new(),
+                format!(
+                    "{}%",
+                    prefix
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                ),
+            ),
+            None => (action.to_owned(), String::new()),
+        },
+        None => (String::new(), String::new()),
+    };
+    let actor = filter.actor_id.map(|id| id.to_string()).unwrap_or_default();
+    let target = filter
+        .target_id
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let since = filter.since.unwrap_or(i64::MIN);
+    let until = filter.until.unwrap_or(i64::MAX);
+    let total: i64 = sqlx::query(concat!(
+        "SELECT COUNT(*) AS n FROM audit_log",
+        audit_where!()
+    ))
+    .bind(&exact)
+    .bind(&prefix)
+    .bind(&actor)
+    .bind(&target)
+    .bind(since)
+    .bind(until)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(concat!(
+        "SELECT id, at, actor_id, actor_email, credential, credential_id, action, target_type, target_id, ip, \
+         user_agent, details FROM audit_log",
+        audit_where!(),
+        " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8"
+    ))
+    .bind(&exact)
+    .bind(&prefix)
+    .bind(&actor)
+    .bind(&target)
+    .bind(since)
+    .bind(until)
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let entries = rows
+        .iter()
+        .map(|row| {
+            Ok(AuditRow {
+                id: super::uuid(row, "id")?,
+                at: row.try_get("at")?,
+                actor_id: row.try_get("actor_id")?,
+                actor_email: row.try_get("actor_email")?,
+                credential: row.try_get("credential")?,
+                credential_id: row.try_get("credential_id")?,
+                action: row.try_get("action")?,
+                target_type: row.try_get("target_type")?,
+                target_id: row.try_get("target_id")?,
+                ip: row.try_get("ip")?,
+                user_agent: row.try_get("user_agent")?,
+                details: row.try_get("details")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((entries, total.max(0) as u64))
+}
+
+/// Retention: deletes entries older than `before`. The only delete of audit entries anywhere.
+pub async fn purge_before<'e>(
+    db: impl Executor<'e, Database = Any>,
+    before: Millis,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM audit_log WHERE at < $1")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -6,6 +6,7 @@
 //! several of them in one transaction.
 
 pub mod audit;
+pub mod groups;
 pub mod roles;
 pub mod sessions;
 pub mod throttle;

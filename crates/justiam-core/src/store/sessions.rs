@@ -87,3 +87,86 @@ pub async fn purge_expired<'e>(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// A session with its user's email, for the sessions list.
+#[derive(Debug, Clone)]
+pub struct SessionWithUser {
+    pub session: SessionRow,
+    pub user_email: String,
+}
+
+/// One page of live sessions, newest first; `search` matches the user's email, `user_id` narrows to
+/// one user.
+pub async fn list(
+    pool: &sqlx::AnyPool,
+    search: Option<&str>,
+    user_id: Option<Uuid>,
+    now: Millis,
+    page: crate::model::PageRequest,
+) -> Result<(Vec<SessionWithUser>, u64), sqlx::Error> {
+    let pattern = search.map(super::contains_pattern).unwrap_or_default();
+    let user = user_id.map(|id| id.to_string()).unwrap_or_default();
+    let total: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.expires_at > $3 \
+         AND ($1 = '' OR lower(u.email) LIKE $1 ESCAPE '\\') AND ($2 = '' OR s.user_id = $2)",
+    )
+    .bind(&pattern)
+    .bind(&user)
+    .bind(now)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(
+        "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.ip, s.user_agent, u.email FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.expires_at > $3 \
+         AND ($1 = '' OR lower(u.email) LIKE $1 ESCAPE '\\') AND ($2 = '' OR s.user_id = $2) \
+         ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5",
+    )
+    .bind(&pattern)
+    .bind(&user)
+    .bind(now)
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let sessions = rows
+        .iter()
+        .map(|row| {
+            Ok(SessionWithUser {
+                session: SessionRow {
+                    id: super::uuid(row, "id")?,
+                    user_id: super::uuid(row, "user_id")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    ip: row.try_get("ip")?,
+                    user_agent: row.try_get("user_agent")?,
+                },
+                user_email: row.try_get("email")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((sessions, total.max(0) as u64))
+}
+
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, user_id, created_at, expires_at, ip, user_agent FROM sessions WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| {
+        Ok(SessionRow {
+            id: super::uuid(&row, "id")?,
+            user_id: super::uuid(&row, "user_id")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            ip: row.try_get("ip")?,
+            user_agent: row.try_get("user_agent")?,
+        })
+    })
+    .transpose()
+}

@@ -1,9 +1,12 @@
 //! The HTTP API: one module per resource, thin handlers over `justiam_core::service::Iam`.
 
+mod admin;
 mod auth;
 pub mod error;
 mod extract;
+mod groups;
 mod ops;
+mod roles;
 mod tokens;
 mod users;
 
@@ -38,6 +41,9 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(tokens::routes())
+        .merge(groups::routes())
+        .merge(roles::routes())
+        .merge(admin::routes())
         .merge(ops::api_routes());
 
     Router::new()
@@ -65,6 +71,34 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// The list envelope for one page of a database query.
+pub fn page_of<T>(
+    data: Vec<T>,
+    total: u64,
+    page: justiam_core::model::PageRequest,
+) -> justiam_types::Page<T> {
+    justiam_types::Page {
+        data,
+        total,
+        page: page.page,
+        limit: page.limit,
+    }
+}
+
+/// The list envelope over a small list that is read whole (role assignments).
+pub fn page_in_memory<T>(
+    all: Vec<T>,
+    page: justiam_core::model::PageRequest,
+) -> justiam_types::Page<T> {
+    let total = all.len() as u64;
+    let data = all
+        .into_iter()
+        .skip(page.offset().max(0) as usize)
+        .take(page.limit as usize)
+        .collect();
+    page_of(data, total, page)
 }
 
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {

@@ -101,6 +101,7 @@ pub fn test_args(database_url: String) -> ServeArgs {
         login_max_failures_per_account: 5,
         login_max_failures_per_ip: 20,
         login_lockout_seconds: 60,
+        audit_retention_days: 365,
     }
 }
 

@@ -1,0 +1,85 @@
+//! The audit log query and session administration.
+
+use uuid::Uuid;
+
+use super::{Iam, audit_by};
+use crate::authz::{Principal, RequestMeta};
+use crate::error::{CoreError, CoreResult};
+use crate::model::{PageRequest, Permission};
+use crate::store::audit::{self, AuditEntry, AuditFilter, AuditRow};
+use crate::store::sessions::{self, SessionWithUser};
+use crate::store::users;
+use crate::time::now_millis;
+
+impl Iam {
+    pub async fn list_audit(
+        &self,
+        principal: &Principal,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<AuditRow>, u64)> {
+        principal.require(Permission::AuditView)?;
+        Ok(audit::list(&self.db.pool, filter, page).await?)
+    }
+
+    pub async fn list_sessions(
+        &self,
+        principal: &Principal,
+        search: Option<&str>,
+        user_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<SessionWithUser>, u64)> {
+        principal.require(Permission::SessionsView)?;
+        Ok(sessions::list(&self.db.pool, search, user_id, now_millis(), page).await?)
+    }
+
+    /// Ends one session: its JWT stops working on the next request.
+    pub async fn revoke_session(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        principal.require(Permission::SessionsRevoke)?;
+        let session = sessions::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("session"))?;
+        let mut tx = self.db.pool.begin().await?;
+        if !sessions::delete(&mut *tx, id).await? {
+            return Err(CoreError::not_found("session"));
+        }
+        let entry = AuditEntry {
+            target_type: Some("session"),
+            target_id: Some(id),
+            details: Some(serde_json::json!({ "user_id": session.user_id })),
+            ..audit_by(principal, meta, "session.revoked")
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user; returns how many ended.
+    pub async fn revoke_user_sessions(
+        &self,
+        principal: &Principal,
+        user_id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<u64> {
+        principal.require(Permission::SessionsRevoke)?;
+        users::get(&self.db.pool, user_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))?;
+        let mut tx = self.db.pool.begin().await?;
+        let ended = sessions::delete_for_user(&mut *tx, user_id, None).await?;
+        let entry = AuditEntry {
+            target_type: Some("user"),
+            target_id: Some(user_id),
+            details: Some(serde_json::json!({ "sessions_ended": ended })),
+            ..audit_by(principal, meta, "session.revoked")
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+}

@@ -1,0 +1,279 @@
+//! Admin roles and their assignment to users and groups.
+
+use justiam_types::{CreateAdminRole, UpdateAdminRole};
+use uuid::Uuid;
+
+use super::{Iam, audit_by};
+use crate::authz::{Principal, RequestMeta};
+use crate::error::{CoreError, CoreResult};
+use crate::model::{Description, EntityName, PageRequest, Permission, parse_permission_list};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::roles::{self, HeldRole, Holder, RoleRow};
+use crate::store::{groups, is_unique_violation, new_id, users};
+use crate::time::now_millis;
+
+fn name_taken() -> CoreError {
+    CoreError::conflict("conflict", "an admin role with this name already exists")
+}
+
+fn builtin_immutable() -> CoreError {
+    CoreError::conflict(
+        "builtin_role",
+        "built-in idp:* roles cannot be changed or deleted",
+    )
+}
+
+/// `idp:` names belong to the built-in roles.
+fn role_name(raw: &str) -> CoreResult<EntityName> {
+    let name = EntityName::parse(raw)?;
+    if name.as_str().to_lowercase().starts_with("idp:") {
+        return Err(CoreError::validation(
+            "name",
+            "name must not start with \"idp:\", which is reserved for built-in roles",
+        ));
+    }
+    Ok(name)
+}
+
+fn role_audit(
+    principal: &Principal,
+    meta: &RequestMeta,
+    action: &'static str,
+    id: Uuid,
+    details: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        target_type: Some("admin_role"),
+        target_id: Some(id),
+        details: Some(details),
+        ..audit_by(principal, meta, action)
+    }
+}
+
+impl Iam {
+    pub async fn list_roles(
+        &self,
+        principal: &Principal,
+        search: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<RoleRow>, u64)> {
+        principal.require(Permission::AdminRolesManage)?;
+        Ok(roles::list(&self.db.pool, search, page).await?)
+    }
+
+    pub async fn get_role(&self, principal: &Principal, id: Uuid) -> CoreResult<RoleRow> {
+        principal.require(Permission::AdminRolesManage)?;
+        self.role(id).await
+    }
+
+    async fn role(&self, id: Uuid) -> CoreResult<RoleRow> {
+        roles::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("admin role"))
+    }
+
+    pub async fn create_role(
+        &self,
+        principal: &Principal,
+        input: CreateAdminRole,
+        meta: &RequestMeta,
+    ) -> CoreResult<RoleRow> {
+        principal.require(Permission::AdminRolesManage)?;
+        let permissions = parse_permission_list("permissions", &input.permissions)?;
+        principal.require_can_grant(permissions)?;
+        let now = now_millis();
+        let role = RoleRow {
+            id: new_id(),
+            name: role_name(&input.name)?.as_str().to_owned(),
+            description: Description::parse(input.description.as_deref().unwrap_or(""))?
+                .as_str()
+                .to_owned(),
+            permissions,
+            is_builtin: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.db.pool.begin().await?;
+        match roles::insert(&mut *tx, &role).await {
+            Err(e) if is_unique_violation(&e) => return Err(name_taken()),
+            other => other?,
+        }
+        let details =
+            serde_json::json!({ "name": role.name, "permissions": role.permissions.names() });
+        audit::insert(
+            &mut *tx,
+            &role_audit(principal, meta, "admin_role.created", role.id, details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    pub async fn update_role(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        input: UpdateAdminRole,
+        meta: &RequestMeta,
+    ) -> CoreResult<RoleRow> {
+        principal.require(Permission::AdminRolesManage)?;
+        let mut role = self.role(id).await?;
+        if role.is_builtin {
+            return Err(builtin_immutable());
+        }
+        // Editing a role changes what its holders may do: the caller must hold what it grants now
+        // and what it will grant.
+        principal.require_can_grant(role.permissions)?;
+        if let Some(name) = &input.name {
+            role.name = role_name(name)?.as_str().to_owned();
+        }
+        if let Some(description) = &input.description {
+            role.description = Description::parse(description)?.as_str().to_owned();
+        }
+        if let Some(permissions) = &input.permissions {
+            role.permissions = parse_permission_list("permissions", permissions)?;
+            principal.require_can_grant(role.permissions)?;
+        }
+        role.updated_at = now_millis();
+        let mut tx = self.db.pool.begin().await?;
+        match roles::update(&mut *tx, &role).await {
+            Ok(true) => {}
+            Ok(false) => return Err(builtin_immutable()),
+            Err(e) if is_unique_violation(&e) => return Err(name_taken()),
+            Err(e) => return Err(e.into()),
+        }
+        let details =
+            serde_json::json!({ "name": role.name, "permissions": role.permissions.names() });
+        audit::insert(
+            &mut *tx,
+            &role_audit(principal, meta, "admin_role.updated", id, details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    pub async fn delete_role(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        principal.require(Permission::AdminRolesManage)?;
+        let role = self.role(id).await?;
+        if role.is_builtin {
+            return Err(builtin_immutable());
+        }
+        principal.require_can_grant(role.permissions)?;
+        let mut tx = self.db.pool.begin().await?;
+        if !roles::delete(&mut *tx, id).await? {
+            return Err(CoreError::not_found("admin role"));
+        }
+        let details = serde_json::json!({ "name": role.name });
+        audit::insert(
+            &mut *tx,
+            &role_audit(principal, meta, "admin_role.deleted", id, details),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Assigns (`assign = true`) or unassigns a role on a user or a group. Either way the caller
+    /// must hold every permission of the role: granting it would escalate, and removing it from
+    /// someone more privileged would let a lesser administrator strip a greater one.
+    pub async fn set_role_assignment(
+        &self,
+        principal: &Principal,
+        holder: Holder,
+        role_id: Uuid,
+        assign: bool,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        principal.require(Permission::AdminRolesManage)?;
+        let target_type = match holder {
+            Holder::User(id) => {
+                users::get(&self.db.pool, id)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("user"))?;
+                "user"
+            }
+            Holder::Group(id) => {
+                groups::get(&self.db.pool, id)
+                    .await?
+                    .ok_or_else(|| CoreError::not_found("group"))?;
+                "group"
+            }
+        };
+        let role = if assign {
+            self.role(role_id).await.map_err(|_| {
+                CoreError::validation("role_id", "role_id is not an existing admin role")
+            })?
+        } else {
+            self.role(role_id).await?
+        };
+        principal.require_can_grant(role.permissions)?;
+        let mut tx = self.db.pool.begin().await?;
+        let changed = if assign {
+            roles::assign(&mut *tx, holder, role_id, now_millis()).await?
+        } else {
+            roles::unassign(&mut *tx, holder, role_id).await?
+        };
+        if !changed {
+            return Err(if assign {
+                CoreError::conflict("conflict", "this role is already assigned")
+            } else {
+                CoreError::not_found("role assignment")
+            });
+        }
+        let (Holder::User(holder_id) | Holder::Group(holder_id)) = holder;
+        let entry = AuditEntry {
+            target_type: Some(target_type),
+            target_id: Some(holder_id),
+            details: Some(serde_json::json!({ "role_id": role.id, "role_name": role.name })),
+            ..audit_by(
+                principal,
+                meta,
+                if assign {
+                    "admin_role.assigned"
+                } else {
+                    "admin_role.unassigned"
+                },
+            )
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Roles a user holds, directly and through groups. Visible with `admin_roles.manage` or
+    /// `users.viewaccess`.
+    pub async fn roles_of_user(
+        &self,
+        principal: &Principal,
+        user_id: Uuid,
+    ) -> CoreResult<Vec<HeldRole>> {
+        if !principal.has(Permission::UsersViewAccess) {
+            principal.require(Permission::AdminRolesManage)?;
+        }
+        users::get(&self.db.pool, user_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))?;
+        Ok(roles::held_by_user(&self.db.pool, user_id).await?)
+    }
+
+    /// Roles assigned to a group. Visible with `admin_roles.manage` or `groups.viewaccess`.
+    pub async fn roles_of_group(
+        &self,
+        principal: &Principal,
+        group_id: Uuid,
+    ) -> CoreResult<Vec<RoleRow>> {
+        if !principal.has(Permission::GroupsViewAccess) {
+            principal.require(Permission::AdminRolesManage)?;
+        }
+        groups::get(&self.db.pool, group_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("group"))?;
+        Ok(roles::held_by_group(&self.db.pool, group_id).await?)
+    }
+}

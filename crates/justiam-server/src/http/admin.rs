@@ -1,0 +1,132 @@
+//! `/audit` and `/sessions`.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use chrono::DateTime;
+use justiam_core::store::audit::AuditFilter;
+use justiam_core::time::to_datetime;
+use justiam_types::{AuditRecord, Page, Session};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiPath, Auth, ListQuery, Meta};
+use super::{ApiError, AppState, page_of};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/audit", get(audit))
+        .route("/sessions", get(sessions))
+        .route("/sessions/{id}", delete(revoke_session))
+        .route("/users/{id}/sessions", delete(revoke_user_sessions))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    action: Option<String>,
+    actor_id: Option<String>,
+    target_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+fn uuid_param(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            Uuid::parse_str(&s)
+                .map_err(|_| ApiError::validation(field, format!("{field} must be a UUID")))
+        })
+        .transpose()
+}
+
+fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>, ApiError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.timestamp_millis())
+                .map_err(|_| {
+                    ApiError::validation(
+                        field,
+                        format!("{field} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"),
+                    )
+                })
+        })
+        .transpose()
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    list: ListQuery,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Page<AuditRecord>>, ApiError> {
+    let filter = AuditFilter {
+        action: query.action.filter(|a| !a.is_empty()),
+        actor_id: uuid_param("actor_id", query.actor_id)?,
+        target_id: uuid_param("target_id", query.target_id)?,
+        since: time_param("since", query.since)?,
+        until: time_param("until", query.until)?,
+    };
+    let (entries, total) = state.iam.list_audit(&principal, &filter, list.page).await?;
+    Ok(Json(page_of(
+        entries.iter().map(|e| e.to_wire()).collect(),
+        total,
+        list.page,
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+struct SessionQuery {
+    user_id: Option<String>,
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    list: ListQuery,
+    Query(query): Query<SessionQuery>,
+) -> Result<Json<Page<Session>>, ApiError> {
+    let user_id = uuid_param("user_id", query.user_id)?;
+    let (sessions, total) = state
+        .iam
+        .list_sessions(&principal, list.search.as_deref(), user_id, list.page)
+        .await?;
+    let data = sessions
+        .into_iter()
+        .map(|s| Session {
+            id: s.session.id,
+            user_id: s.session.user_id,
+            user_email: s.user_email,
+            created_at: to_datetime(s.session.created_at),
+            expires_at: to_datetime(s.session.expires_at),
+            ip: s.session.ip,
+            user_agent: s.session.user_agent,
+        })
+        .collect();
+    Ok(Json(page_of(data, total, list.page)))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.iam.revoke_session(&principal, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_user_sessions(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .iam
+        .revoke_user_sessions(&principal, id, &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
