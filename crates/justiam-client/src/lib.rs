@@ -4,8 +4,8 @@
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, AuditRecord, ChangePassword, CreateAdminRole,
     CreateGroup, CreateToken, CreateUser, CreatedToken, ErrorBody, Group, LoginRequest,
-    LoginResponse, Me, Page, PatRecord, RoleAssignment, Session, UpdateAdminRole, UpdateGroup,
-    UpdateUser, User, Version,
+    LoginResponse, Me, Page, PatRecord, RevokeLeakedTokens, RoleAssignment, RotateToken, Session,
+    TokenInventoryItem, TokenSelf, UpdateAdminRole, UpdateGroup, UpdateUser, User, Version,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -171,6 +171,7 @@ impl Client {
         let body = CreateToken {
             name: name.to_owned(),
             expires_in_days,
+            permissions: None,
         };
         self.send(self.request(Method::POST, "/api/v1/me/tokens").json(&body))
             .await
@@ -195,6 +196,7 @@ impl Client {
         let body = CreateToken {
             name: name.to_owned(),
             expires_in_days,
+            permissions: None,
         };
         self.send(
             self.request(Method::POST, &format!("/api/v1/users/{user_id}/tokens"))
@@ -220,6 +222,67 @@ impl Client {
             Method::DELETE,
             &format!("/api/v1/users/{user_id}/tokens/{token_id}"),
         ))
+        .await
+    }
+
+    /// Creates a token with every option (fine-grained `permissions`) for the caller, or for the
+    /// service account `user_id`.
+    pub async fn create_token(
+        &self,
+        user_id: Option<Uuid>,
+        body: &CreateToken,
+    ) -> Result<CreatedToken> {
+        let path = match user_id {
+            Some(id) => format!("/api/v1/users/{id}/tokens"),
+            None => "/api/v1/me/tokens".to_owned(),
+        };
+        self.send(self.request(Method::POST, &path).json(body))
+            .await
+    }
+
+    /// Rotates a token of the caller (`user_id` None) or of a service account.
+    pub async fn rotate_token(
+        &self,
+        user_id: Option<Uuid>,
+        token_id: Uuid,
+        body: &RotateToken,
+    ) -> Result<CreatedToken> {
+        let path = match user_id {
+            Some(id) => format!("/api/v1/users/{id}/tokens/{token_id}/rotate"),
+            None => format!("/api/v1/me/tokens/{token_id}/rotate"),
+        };
+        self.send(self.request(Method::POST, &path).json(body))
+            .await
+    }
+
+    /// What the calling PAT holds and when it expires.
+    pub async fn token_self(&self) -> Result<TokenSelf> {
+        self.send(self.request(Method::GET, "/api/v1/me/tokens/self"))
+            .await
+    }
+
+    /// Reports token values found in the wild (no authentication needed).
+    pub async fn report_leaked_tokens(&self, tokens: Vec<String>) -> Result<()> {
+        let body = RevokeLeakedTokens { tokens };
+        self.send_empty(
+            self.request(Method::POST, "/api/v1/tokens/revoke")
+                .json(&body),
+        )
+        .await
+    }
+
+    /// The token inventory; `filters` are extra query pairs: `owner_id`, `state`, `expires_before`,
+    /// `unused_since`.
+    pub async fn token_inventory(
+        &self,
+        params: &ListParams,
+        filters: &[(&str, &str)],
+    ) -> Result<Page<TokenInventoryItem>> {
+        self.send(
+            self.request(Method::GET, "/api/v1/tokens")
+                .query(params)
+                .query(filters),
+        )
         .await
     }
 

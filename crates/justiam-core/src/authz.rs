@@ -40,8 +40,12 @@ pub struct Principal {
     pub user: UserRow,
     pub credential: Credential,
     /// Effective permissions: the whole catalogue for `is_admin`, else the union of the roles
-    /// assigned directly and through groups.
+    /// assigned directly and through groups — intersected with the token's own list for a
+    /// fine-grained token.
     pub permissions: PermissionSet,
+    /// Authenticated by a fine-grained token: it may use its permissions and nothing else (no
+    /// `is_admin` bypass, no self-service writes).
+    pub restricted: bool,
 }
 
 impl Principal {
@@ -49,8 +53,21 @@ impl Principal {
         self.user.id
     }
 
+    /// `is_admin` powers: an administrator, not acting through a fine-grained token.
     pub fn is_admin(&self) -> bool {
-        self.user.is_admin
+        self.user.is_admin && !self.restricted
+    }
+
+    /// Self-service writes that no catalogue permission covers (revoking or rotating one's own
+    /// tokens) are closed to fine-grained tokens.
+    pub fn require_unrestricted(&self) -> CoreResult<()> {
+        if self.restricted {
+            return Err(CoreError::forbidden(
+                "forbidden",
+                "a fine-grained token may only use its permissions; use a login or an unrestricted token",
+            ));
+        }
+        Ok(())
     }
 
     pub fn has(&self, permission: Permission) -> bool {

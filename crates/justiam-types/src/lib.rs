@@ -157,6 +157,11 @@ impl std::fmt::Debug for ChangePassword {
 pub struct CreateToken {
     pub name: String,
     pub expires_in_days: i64,
+    /// Fine-grained token: the permissions it may use (the owner's current permissions intersected
+    /// with this list). Entries may be wildcards such as `*.view` or `users.*`. Absent: the owner's
+    /// full power, as the seed documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
 }
 
 /// The answer to a token creation: the only time the value is ever shown.
@@ -166,6 +171,9 @@ pub struct CreatedToken {
     pub name: String,
     pub token: String,
     pub expires_at: DateTime<Utc>,
+    /// For a rotation: the token this one replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<Uuid>,
 }
 
 impl std::fmt::Debug for CreatedToken {
@@ -175,11 +183,15 @@ impl std::fmt::Debug for CreatedToken {
             .field("name", &self.name)
             .field("token", &"<redacted>")
             .field("expires_at", &self.expires_at)
+            .field("rotated_from", &self.rotated_from)
             .finish()
     }
 }
 
 /// Token metadata, as lists return it. Never carries the value.
+///
+/// The optional fields appear only when they apply, so a seed-style token has exactly the seed's
+/// fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatRecord {
     pub id: Uuid,
@@ -190,6 +202,76 @@ pub struct PatRecord {
     /// The last four characters, e.g. `…a1B2`.
     pub token_hint: String,
     pub expired: bool,
+    /// Fine-grained tokens only: the permissions the token was limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// Set on a token issued by rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_from: Option<Uuid>,
+    /// Set on a token that was rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<Uuid>,
+    /// When the token was (or, during a rotation grace period, will be) revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked: `revoked` (by its owner or an operator), `rotated` or `leaked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+}
+
+/// The owner of a token, as the inventory and self-inspection show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenOwnerRef {
+    pub id: Uuid,
+    pub email: String,
+    pub is_service_account: bool,
+}
+
+/// `GET /api/v1/me/tokens/self`: what the calling token holds and when it dies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenSelf {
+    #[serde(flatten)]
+    pub record: PatRecord,
+    /// What the token may do right now: the owner's current permissions, intersected with the
+    /// token's own list for fine-grained tokens.
+    pub effective_permissions: Vec<String>,
+    pub owner: TokenOwnerRef,
+}
+
+/// `POST /api/v1/me/tokens/{id}/rotate` and `POST /api/v1/users/{id}/tokens/{tokenId}/rotate`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateToken {
+    /// Lifetime of the replacement; default the original token's lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<i64>,
+    /// Seconds (0–86400) during which the old token keeps working; default 0 (revoked at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period_seconds: Option<i64>,
+}
+
+/// `POST /api/v1/tokens/revoke`: token values found in the wild.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeLeakedTokens {
+    pub tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for RevokeLeakedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RevokeLeakedTokens({} values)", self.tokens.len())
+    }
+}
+
+/// One row of the token inventory (`GET /api/v1/tokens`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInventoryItem {
+    #[serde(flatten)]
+    pub record: PatRecord,
+    pub owner: TokenOwnerRef,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
+    pub last_used_ip: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -91,11 +91,21 @@ CREATE TABLE personal_access_tokens (
     expires_at   BIGINT NOT NULL,
     last_used_at BIGINT,
     last_used_ip TEXT,
+    -- When set in the future: the end of a rotation grace period.
     revoked_at   BIGINT,
-    created_by   TEXT
+    -- `leaked`, `rotated`, `revoked` (by its owner or an operator); NULL while not revoked.
+    revoke_reason TEXT,
+    created_by   TEXT,
+    -- Fine-grained tokens: space-separated permissions; NULL = the owner's full power.
+    permissions  TEXT,
+    -- Rotation chain.
+    rotated_from TEXT,
+    replaced_by  TEXT
 );
 CREATE UNIQUE INDEX pat_active_name ON personal_access_tokens (user_id, active_name);
 CREATE INDEX pat_by_user ON personal_access_tokens (user_id, created_at DESC, id DESC);
+CREATE INDEX pat_by_created ON personal_access_tokens (created_at DESC, id DESC);
+CREATE INDEX pat_by_expiry ON personal_access_tokens (expires_at);
 
 CREATE TABLE audit_log (
     id            TEXT PRIMARY KEY,

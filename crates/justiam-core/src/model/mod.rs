@@ -9,5 +9,5 @@ pub use email::Email;
 pub use names::{Description, EntityName, PersonName, TokenName};
 pub use page::PageRequest;
 pub use permission::{
-    BUILTIN_ROLES, BuiltinRole, Permission, PermissionSet, parse_permission_list,
+    BUILTIN_ROLES, BuiltinRole, Permission, PermissionSet, parse_permission_list, wildcard_matches,
 };

@@ -94,6 +94,14 @@ impl PermissionSet {
         PermissionSet(self.0 | other.0)
     }
 
+    pub fn intersection(self, other: PermissionSet) -> PermissionSet {
+        PermissionSet(self.0 & other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     pub fn is_subset_of(self, other: PermissionSet) -> bool {
         self.0 & !other.0 == 0
     }
@@ -132,6 +140,19 @@ impl FromIterator<Permission> for PermissionSet {
             set.insert(permission);
         }
         set
+    }
+}
+
+/// Whether `pattern` (a permission name, or a wildcard such as `*.view`, `users.*` or `*`)
+/// matches `permission`. A `*` stands for one whole dot-separated part, or for everything alone.
+pub fn wildcard_matches(pattern: &str, permission: Permission) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let name = permission.as_str();
+    match (pattern.split_once('.'), name.split_once('.')) {
+        (Some((pr, pa)), Some((nr, na))) => (pr == "*" || pr == nr) && (pa == "*" || pa == na),
+        _ => false,
     }
 }
 
@@ -218,6 +239,23 @@ mod tests {
             assert_eq!(Permission::parse(p.as_str()), Some(*p));
         }
         assert_eq!(Permission::parse("users.VIEW"), None);
+    }
+
+    #[test]
+    fn wildcards() {
+        let views: PermissionSet = Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| wildcard_matches("*.view", *p))
+            .collect();
+        assert!(views.contains(Permission::UsersView));
+        assert!(views.contains(Permission::AuditView));
+        assert!(!views.contains(Permission::UsersViewAccess));
+        assert!(!views.contains(Permission::UsersCreate));
+        assert!(wildcard_matches("users.*", Permission::UsersDelete));
+        assert!(!wildcard_matches("users.*", Permission::GroupsView));
+        assert!(wildcard_matches("*", Permission::FederatedManage));
+        assert!(!wildcard_matches("users", Permission::UsersView));
     }
 
     #[test]

@@ -46,16 +46,20 @@ impl Iam {
             .await?
             .ok_or(CoreError::InvalidToken)?;
         let t = &found.token;
-        if t.revoked_at.is_some() || t.expires_at <= now || !found.owner.is_active {
+        if t.is_revoked(now) || t.expires_at <= now || !found.owner.is_active {
             return Err(CoreError::InvalidToken);
         }
         let credential = Credential::Pat {
             token_id: t.id,
             expires_at: t.expires_at,
         };
-        let principal = self.principal(found.owner, credential).await?;
-        self.usage
-            .note(principal.credential.token_id().unwrap_or_default(), now, ip);
+        let (token_id, limit) = (t.id, t.permissions);
+        let mut principal = self.principal(found.owner, credential).await?;
+        if let Some(limit) = limit {
+            principal.permissions = principal.permissions.intersection(limit);
+            principal.restricted = true;
+        }
+        self.usage.note(token_id, now, ip);
         Ok(principal)
     }
 
@@ -79,16 +83,22 @@ impl Iam {
     }
 
     async fn principal(&self, user: UserRow, credential: Credential) -> CoreResult<Principal> {
-        let permissions = if user.is_admin {
-            PermissionSet::all()
-        } else {
-            roles::effective_permissions(&self.db.pool, user.id).await?
-        };
+        let permissions = self.user_permissions(&user).await?;
         Ok(Principal {
             user,
             credential,
             permissions,
+            restricted: false,
         })
+    }
+
+    /// A user's current permissions: everything for `is_admin`, else the union of their roles.
+    pub(crate) async fn user_permissions(&self, user: &UserRow) -> CoreResult<PermissionSet> {
+        if user.is_admin {
+            Ok(PermissionSet::all())
+        } else {
+            Ok(roles::effective_permissions(&self.db.pool, user.id).await?)
+        }
     }
 
     /// Password login. Unknown emails, service accounts and wrong passwords get the same answer in

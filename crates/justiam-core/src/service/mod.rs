@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::LoginOutcome;
-pub use tokens::TokenOwner;
+pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};
 pub use usage::UsageRecorder;
 pub use users::NewUser;
 
@@ -96,7 +96,8 @@ impl Iam {
         crate::store::roles::seed_builtin(&self.db.pool).await
     }
 
-    /// Background upkeep: writes batched `last_used_at` updates and purges expired sessions.
+    /// Background upkeep: writes batched `last_used_at` updates and, hourly, purges expired
+    /// sessions and audit entries past the retention period.
     /// Returns when `shutdown` fires, after a last flush.
     pub async fn run_background(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.usage_flush_interval);
@@ -114,10 +115,7 @@ impl Iam {
             let now = now_millis();
             if now - last_purge > crate::time::HOUR_MS {
                 last_purge = now;
-                if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await
-                {
-                    tracing::warn!(%error, "could not purge expired sessions");
-                }
+                self.purge(now).await;
             }
         }
     }

@@ -1,24 +1,33 @@
-//! Personal access tokens: self-service (`/me/tokens`) and service accounts
-//! (`/users/{id}/tokens`, permission `service_accounts.tokens`).
+//! Personal access tokens: self-service (`/me/tokens`), service accounts (`/users/{id}/tokens`,
+//! permission `service_accounts.tokens`), fine-grained permissions, rotation with a grace period,
+//! self-inspection, leak response and the operator inventory.
 
-use justiam_types::CreateToken;
+use std::sync::Arc;
+
+use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
 use super::auth::interactive_auth_required;
 use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{PageRequest, Permission, TokenName};
+use crate::model::{PageRequest, Permission, PermissionSet, TokenName, wildcard_matches};
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::tokens::{self, TokenRow};
-use crate::store::{is_unique_violation, new_id, users};
-use crate::time::{DAY_MS, now_millis};
+use crate::store::tokens::{self, InventoryFilter, TokenRow, TokenWithOwner};
+use crate::store::users::{self, UserRow};
+use crate::store::{is_unique_violation, new_id, throttle};
+use crate::time::{DAY_MS, Millis, now_millis};
 use crate::token;
 
 /// A user may hold at most this many active (unrevoked, unexpired) tokens.
 pub const MAX_ACTIVE_TOKENS: i64 = 100;
 pub const MAX_EXPIRES_IN_DAYS: i64 = 365;
+pub const MAX_GRACE_PERIOD_SECONDS: i64 = 86_400;
+/// Values accepted by one leak report.
+pub const MAX_LEAKED_PER_REQUEST: usize = 100;
+/// Leak reports accepted per client address per minute.
+pub const LEAK_REPORTS_PER_MINUTE: i64 = 10;
 
 /// Whose tokens a call manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +45,89 @@ pub struct IssuedToken {
     pub value: Secret,
 }
 
+/// What a new token needs besides its owner.
+struct TokenSpec {
+    name: String,
+    expires_in_days: i64,
+    permissions: Option<PermissionSet>,
+    /// Rotation: the predecessor and when it stops working.
+    replaces: Option<(Uuid, Millis)>,
+}
+
+fn check_expires_in_days(days: i64) -> CoreResult<i64> {
+    if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(CoreError::validation(
+            "expires_in_days",
+            "expires_in_days must be an integer between 1 and 365",
+        ))
+    }
+}
+
+/// Turns the requested list (names and wildcards) into the token's permission set. Every name must
+/// be held by the owner; a wildcard takes the matching permissions the owner holds.
+pub fn resolve_token_permissions(
+    requested: Option<&[String]>,
+    owner: PermissionSet,
+) -> CoreResult<Option<PermissionSet>> {
+    let Some(requested) = requested else {
+        return Ok(None);
+    };
+    if requested.is_empty() {
+        return Err(CoreError::validation(
+            "permissions",
+            "permissions must list at least one permission; omit the field for the owner's full power",
+        ));
+    }
+    let mut set = PermissionSet::EMPTY;
+    for entry in requested.iter().map(|e| e.trim()) {
+        if entry.contains('*') {
+            let matched: PermissionSet = Permission::ALL
+                .iter()
+                .copied()
+                .filter(|p| wildcard_matches(entry, *p))
+                .collect();
+            if matched.is_empty() {
+                return Err(CoreError::validation(
+                    "permissions",
+                    format!(
+                        "permissions: the wildcard {entry:?} matches no permission of the catalogue"
+                    ),
+                ));
+            }
+            let held = matched.intersection(owner);
+            if held.is_empty() {
+                return Err(CoreError::validation(
+                    "permissions",
+                    format!("permissions: the token owner holds no permission matching {entry:?}"),
+                ));
+            }
+            set = set.union(held);
+        } else {
+            let permission = Permission::parse(entry).ok_or_else(|| {
+                CoreError::validation(
+                    "permissions",
+                    format!("permissions: {entry:?} is not a permission of the catalogue"),
+                )
+            })?;
+            if !owner.contains(permission) {
+                return Err(CoreError::validation(
+                    "permissions",
+                    format!("permissions: the token owner does not hold {entry:?}"),
+                ));
+            }
+            set.insert(permission);
+        }
+    }
+    Ok(Some(set))
+}
+
 impl Iam {
     /// Resolves the owner and checks the caller may manage their tokens.
-    async fn token_owner(&self, principal: &Principal, owner: TokenOwner) -> CoreResult<Uuid> {
+    async fn token_owner(&self, principal: &Principal, owner: TokenOwner) -> CoreResult<UserRow> {
         match owner {
-            TokenOwner::Caller => Ok(principal.id()),
+            TokenOwner::Caller => Ok(principal.user.clone()),
             TokenOwner::ServiceAccount(id) => {
                 principal.require(Permission::ServiceAccountsTokens)?;
                 let user = users::get(&self.db.pool, id)
@@ -52,7 +139,7 @@ impl Iam {
                         "this user is not a service account; users manage their own tokens",
                     ));
                 }
-                Ok(id)
+                Ok(user)
             }
         }
     }
@@ -64,48 +151,112 @@ impl Iam {
         input: CreateToken,
         meta: &RequestMeta,
     ) -> CoreResult<IssuedToken> {
-        let owner_id = self.token_owner(principal, owner).await?;
-        // A token must not mint tokens for its own user, or a leaked one could renew itself forever.
-        if matches!(principal.credential, Credential::Pat { .. }) && owner_id == principal.id() {
-            return Err(interactive_auth_required(
-                "a personal access token cannot create tokens for its own user; log in to create one",
-            ));
+        let owner = self.token_owner(principal, owner).await?;
+        refuse_self_minting(principal, owner.id)?;
+        let spec = TokenSpec {
+            name: TokenName::parse(&input.name)?.as_str().to_owned(),
+            expires_in_days: check_expires_in_days(input.expires_in_days)?,
+            permissions: resolve_token_permissions(
+                input.permissions.as_deref(),
+                self.user_permissions(&owner).await?,
+            )?,
+            replaces: None,
+        };
+        self.issue(principal, owner.id, spec, meta).await
+    }
+
+    /// Issues a replacement with the same name and permissions and revokes the old token, at once
+    /// or after the grace period.
+    pub async fn rotate_token(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        token_id: Uuid,
+        input: RotateToken,
+        meta: &RequestMeta,
+    ) -> CoreResult<IssuedToken> {
+        if owner == TokenOwner::Caller {
+            principal.require_unrestricted()?;
         }
-        let name = TokenName::parse(&input.name)?;
-        if !(1..=MAX_EXPIRES_IN_DAYS).contains(&input.expires_in_days) {
+        let owner = self.token_owner(principal, owner).await?;
+        refuse_self_minting(principal, owner.id)?;
+        let grace = input.grace_period_seconds.unwrap_or(0);
+        if !(0..=MAX_GRACE_PERIOD_SECONDS).contains(&grace) {
             return Err(CoreError::validation(
-                "expires_in_days",
-                "expires_in_days must be an integer between 1 and 365",
+                "grace_period_seconds",
+                "grace_period_seconds must be an integer between 0 and 86400",
             ));
         }
+        let now = now_millis();
+        let old = tokens::get(&self.db.pool, owner.id, token_id)
+            .await?
+            .filter(|t| !t.is_revoked(now) || t.replaced_by.is_some())
+            .ok_or_else(|| CoreError::not_found("token"))?;
+        if old.replaced_by.is_some() {
+            return Err(already_rotated());
+        }
+        let original_days =
+            ((old.expires_at - old.created_at + DAY_MS / 2) / DAY_MS).clamp(1, MAX_EXPIRES_IN_DAYS);
+        let spec = TokenSpec {
+            name: old.name.clone(),
+            expires_in_days: check_expires_in_days(input.expires_in_days.unwrap_or(original_days))?,
+            permissions: old.permissions,
+            replaces: Some((old.id, now + grace * 1000)),
+        };
+        self.issue(principal, owner.id, spec, meta).await
+    }
+
+    /// Creates a token (and, for a rotation, retires its predecessor) in one transaction.
+    async fn issue(
+        &self,
+        principal: &Principal,
+        owner_id: Uuid,
+        spec: TokenSpec,
+        meta: &RequestMeta,
+    ) -> CoreResult<IssuedToken> {
         let now = now_millis();
         let value = token::generate()
             .map_err(|e| CoreError::Internal(anyhow::anyhow!("OS randomness: {e}")))?;
         let record = TokenRow {
             id: new_id(),
             user_id: owner_id,
-            name: name.as_str().to_owned(),
+            name: spec.name,
             token_hint: token::hint(value.expose()),
             created_at: now,
-            expires_at: now + input.expires_in_days * DAY_MS,
+            expires_at: now + spec.expires_in_days * DAY_MS,
             last_used_at: None,
+            last_used_ip: None,
             revoked_at: None,
+            revoke_reason: None,
             created_by: Some(principal.id()),
+            permissions: spec.permissions,
+            rotated_from: spec.replaces.map(|(old, _)| old),
+            replaced_by: None,
         };
 
         let mut tx = self.db.pool.begin().await?;
-        // Serialise creations per owner so the limit holds under concurrency.
+        // Serialise token writes per owner so the limit and the name rule hold under concurrency.
         if !users::lock(&mut *tx, owner_id).await? {
             return Err(CoreError::not_found("user"));
         }
         tokens::release_expired_names(&mut *tx, owner_id, now).await?;
-        if tokens::count_active(&mut *tx, owner_id, now).await? >= MAX_ACTIVE_TOKENS {
-            return Err(CoreError::conflict(
-                "token_limit_reached",
-                format!(
-                    "a user may hold at most {MAX_ACTIVE_TOKENS} active tokens; revoke one first"
-                ),
-            ));
+        match spec.replaces {
+            // A rotation exchanges one token for another: the limit does not apply.
+            Some((old, revoke_at)) => {
+                if !tokens::mark_rotated(&mut *tx, old, record.id, now, revoke_at).await? {
+                    return Err(already_rotated());
+                }
+            }
+            None => {
+                if tokens::count_active(&mut *tx, owner_id, now).await? >= MAX_ACTIVE_TOKENS {
+                    return Err(CoreError::conflict(
+                        "token_limit_reached",
+                        format!(
+                            "a user may hold at most {MAX_ACTIVE_TOKENS} active tokens; revoke one first"
+                        ),
+                    ));
+                }
+            }
         }
         match tokens::insert(&mut *tx, &record, &token::digest(value.expose())).await {
             Ok(()) => {}
@@ -120,14 +271,26 @@ impl Iam {
             }
             Err(e) => return Err(e.into()),
         }
-        let entry = token_audit(
-            principal,
-            meta,
-            "token.created",
-            record.id,
-            owner_id,
-            &record.name,
-        );
+        let mut details =
+            serde_json::json!({ "token_name": record.name, "target_user_id": owner_id });
+        if let Some(permissions) = record.permissions {
+            details["permissions"] = serde_json::json!(permissions.names());
+        }
+        let action = match spec.replaces {
+            Some((old, revoke_at)) => {
+                details["rotated_from"] = serde_json::json!(old);
+                details["old_token_revoked_at"] =
+                    serde_json::json!(crate::time::to_datetime(revoke_at));
+                "token.rotated"
+            }
+            None => "token.created",
+        };
+        let entry = AuditEntry {
+            target_type: Some("token"),
+            target_id: Some(record.id),
+            details: Some(details),
+            ..audit_by(principal, meta, action)
+        };
         audit::insert(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(IssuedToken { record, value })
@@ -139,8 +302,8 @@ impl Iam {
         owner: TokenOwner,
         page: PageRequest,
     ) -> CoreResult<(Vec<TokenRow>, u64)> {
-        let owner_id = self.token_owner(principal, owner).await?;
-        Ok(tokens::list(&self.db.pool, owner_id, page).await?)
+        let owner = self.token_owner(principal, owner).await?;
+        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), page).await?)
     }
 
     /// Revokes a token of the owner; an unknown id, someone else's token or an already revoked one
@@ -152,32 +315,178 @@ impl Iam {
         token_id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
-        let owner_id = self.token_owner(principal, owner).await?;
-        let now = now_millis();
+        if owner == TokenOwner::Caller {
+            principal.require_unrestricted()?;
+        }
+        let owner = self.token_owner(principal, owner).await?;
         let mut tx = self.db.pool.begin().await?;
-        let name = tokens::revoke(&mut *tx, owner_id, token_id, now)
+        let name = tokens::revoke(&mut *tx, owner.id, token_id, now_millis())
             .await?
             .ok_or_else(|| CoreError::not_found("token"))?;
-        let entry = token_audit(principal, meta, "token.revoked", token_id, owner_id, &name);
+        let entry = AuditEntry {
+            target_type: Some("token"),
+            target_id: Some(token_id),
+            details: Some(serde_json::json!({ "token_name": name, "target_user_id": owner.id })),
+            ..audit_by(principal, meta, "token.revoked")
+        };
         audit::insert(&mut *tx, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
+
+    /// The calling token's own record.
+    pub async fn token_self(&self, principal: &Principal) -> CoreResult<TokenRow> {
+        let Credential::Pat { token_id, .. } = principal.credential else {
+            return Err(CoreError::bad_request(
+                "not_a_token",
+                "this request is not authenticated by a personal access token",
+            ));
+        };
+        tokens::get(&self.db.pool, principal.id(), token_id)
+            .await?
+            .ok_or(CoreError::InvalidToken)
+    }
+
+    /// Leak response: accepts up to 100 values found in the wild and revokes, in the background,
+    /// those that are valid. The caller learns nothing about which were.
+    pub async fn report_leaked_tokens(
+        self: &Arc<Self>,
+        values: Vec<String>,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        if values.len() > MAX_LEAKED_PER_REQUEST {
+            return Err(CoreError::validation(
+                "tokens",
+                "tokens must list at most 100 values",
+            ));
+        }
+        let now = now_millis();
+        if let Some(ip) = &meta.ip {
+            let key = format!("leak:{ip}");
+            let reports =
+                throttle::record_failure(&self.db.pool, &key, now, crate::time::MINUTE_MS).await?;
+            if reports > LEAK_REPORTS_PER_MINUTE {
+                return Err(CoreError::Throttled {
+                    retry_after_secs: 60,
+                });
+            }
+        }
+        let mut digests: Vec<token::TokenDigest> = values
+            .iter()
+            .map(|v| v.trim())
+            .filter(|v| token::check_format(v).is_ok())
+            .map(token::digest)
+            .collect();
+        digests.sort_unstable();
+        digests.dedup();
+        let iam = Arc::clone(self);
+        let meta = meta.clone();
+        tokio::spawn(async move {
+            for digest in digests {
+                if let Err(error) = iam.revoke_leaked(&digest, &meta).await {
+                    tracing::warn!(%error, "could not revoke a reported token");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn revoke_leaked(
+        &self,
+        digest: &token::TokenDigest,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        let now = now_millis();
+        let mut tx = self.db.pool.begin().await?;
+        let Some((token_id, owner_id, name)) =
+            tokens::revoke_by_digest(&mut *tx, digest, now).await?
+        else {
+            return Ok(());
+        };
+        let entry = AuditEntry {
+            at: now,
+            action: "token.revoked_as_leaked",
+            target_type: Some("token"),
+            target_id: Some(token_id),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            details: Some(serde_json::json!({ "token_name": name, "target_user_id": owner_id })),
+            ..AuditEntry::default()
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        tx.commit().await?;
+        tracing::info!(%token_id, %owner_id, "revoked a token reported as leaked");
+        Ok(())
+    }
+
+    /// The operator's view of tokens: every token for an administrator, service-account tokens for
+    /// a holder of `service_accounts.tokens`.
+    pub async fn token_inventory(
+        &self,
+        principal: &Principal,
+        mut filter: InventoryFilter,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<TokenWithOwner>, u64)> {
+        if !principal.is_admin() {
+            principal.require(Permission::ServiceAccountsTokens)?;
+            filter.service_accounts_only = true;
+        }
+        Ok(tokens::inventory(&self.db.pool, &filter, now_millis(), page).await?)
+    }
 }
 
-/// Token events name the token and its owner, never the value.
-fn token_audit(
-    principal: &Principal,
-    meta: &RequestMeta,
-    action: &'static str,
-    token_id: Uuid,
-    owner_id: Uuid,
-    name: &str,
-) -> AuditEntry {
-    AuditEntry {
-        target_type: Some("token"),
-        target_id: Some(token_id),
-        details: Some(serde_json::json!({ "token_name": name, "target_user_id": owner_id })),
-        ..audit_by(principal, meta, action)
+/// A token must not mint tokens for its own user, or a leaked one could renew itself forever.
+fn refuse_self_minting(principal: &Principal, owner_id: Uuid) -> CoreResult<()> {
+    if matches!(principal.credential, Credential::Pat { .. }) && owner_id == principal.id() {
+        return Err(interactive_auth_required(
+            "a personal access token cannot create or rotate tokens for its own user; log in to do it",
+        ));
+    }
+    Ok(())
+}
+
+fn already_rotated() -> CoreError {
+    CoreError::conflict(
+        "already_rotated",
+        "this token was already rotated; rotate its replacement instead",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(list: &[Permission]) -> PermissionSet {
+        list.iter().copied().collect()
+    }
+
+    #[test]
+    fn permissions_must_be_held_and_wildcards_take_what_is_held() {
+        let owner = set(&[
+            Permission::UsersView,
+            Permission::UsersCreate,
+            Permission::GroupsView,
+        ]);
+        assert_eq!(resolve_token_permissions(None, owner).expect("ok"), None);
+        let views = resolve_token_permissions(Some(&["*.view".to_owned()]), owner).expect("ok");
+        assert_eq!(
+            views,
+            Some(set(&[Permission::UsersView, Permission::GroupsView]))
+        );
+        let explicit =
+            resolve_token_permissions(Some(&["users.create".to_owned()]), owner).expect("ok");
+        assert_eq!(explicit, Some(set(&[Permission::UsersCreate])));
+        for bad in [
+            vec![],
+            vec!["audit.view".to_owned()],
+            vec!["nope".to_owned()],
+            vec!["audit.*".to_owned()],
+            vec!["x.*".to_owned()],
+        ] {
+            assert!(
+                resolve_token_permissions(Some(&bad), owner).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

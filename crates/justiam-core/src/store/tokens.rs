@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::users::UserRow;
 use super::uuid;
-use crate::model::PageRequest;
+use crate::model::{PageRequest, PermissionSet};
 use crate::time::{Millis, to_datetime};
 use crate::token::TokenDigest;
 
@@ -20,19 +20,38 @@ pub struct TokenRow {
     pub expires_at: Millis,
     pub last_used_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    pub revoke_reason: Option<String>,
     pub created_by: Option<Uuid>,
+    /// Fine-grained tokens: the permissions the token is limited to.
+    pub permissions: Option<PermissionSet>,
+    pub rotated_from: Option<Uuid>,
+    pub replaced_by: Option<Uuid>,
+    pub last_used_ip: Option<String>,
 }
 
 /// The columns [`TokenRow::from_row`] reads, as a literal so queries stay `&'static str`.
 macro_rules! token_columns {
     () => {
-        "t.id, t.user_id, t.name, t.token_hint, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.created_by"
+        "t.id, t.user_id, t.name, t.token_hint, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, \
+         t.revoke_reason, t.created_by, t.permissions, t.rotated_from, t.replaced_by, t.last_used_ip"
+    };
+}
+
+/// The owner's columns beside a token, for [`TokenWithOwner::from_row`].
+macro_rules! owner_columns {
+    () => {
+        "u.id AS u_id, u.email, u.username, u.first_name, u.last_name, u.password_hash, u.is_active, u.is_admin, \
+         u.is_service_account, u.auth_source, u.created_at AS u_created_at, u.updated_at AS u_updated_at"
     };
 }
 
 impl TokenRow {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let created_by: Option<String> = row.try_get("created_by")?;
+        let optional_id = |column: &str| -> Result<Option<Uuid>, sqlx::Error> {
+            let text: Option<String> = row.try_get(column)?;
+            Ok(text.and_then(|s| Uuid::parse_str(&s).ok()))
+        };
+        let permissions: Option<String> = row.try_get("permissions")?;
         Ok(Self {
             id: uuid(row, "id")?,
             user_id: uuid(row, "user_id")?,
@@ -42,8 +61,29 @@ impl TokenRow {
             expires_at: row.try_get("expires_at")?,
             last_used_at: row.try_get("last_used_at")?,
             revoked_at: row.try_get("revoked_at")?,
-            created_by: created_by.and_then(|s| Uuid::parse_str(&s).ok()),
+            revoke_reason: row.try_get("revoke_reason")?,
+            created_by: optional_id("created_by")?,
+            permissions: permissions.as_deref().map(PermissionSet::from_stored),
+            rotated_from: optional_id("rotated_from")?,
+            replaced_by: optional_id("replaced_by")?,
+            last_used_ip: row.try_get("last_used_ip")?,
         })
+    }
+
+    /// Revoked at `now`: a revocation time in the future is a rotation grace period.
+    pub fn is_revoked(&self, now: Millis) -> bool {
+        self.revoked_at.is_some_and(|at| at <= now)
+    }
+
+    /// `active`, `expired` or `revoked`.
+    pub fn state(&self, now: Millis) -> &'static str {
+        if self.is_revoked(now) {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
     }
 
     pub fn to_wire(&self, now: Millis) -> justiam_types::PatRecord {
@@ -55,6 +95,11 @@ impl TokenRow {
             last_used_at: self.last_used_at.map(to_datetime),
             token_hint: self.token_hint.clone(),
             expired: self.expires_at <= now,
+            permissions: self.permissions.map(PermissionSet::names),
+            rotated_from: self.rotated_from,
+            replaced_by: self.replaced_by,
+            revoked_at: self.revoked_at.map(to_datetime),
+            revoke_reason: self.revoke_reason.clone(),
         }
     }
 }
@@ -66,7 +111,7 @@ pub async fn insert<'e>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO personal_access_tokens (id, user_id, name, active_name, token_digest, token_hint, created_at, \
-         expires_at, created_by) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)",
+         expires_at, created_by, permissions, rotated_from) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(token.id.to_string())
     .bind(token.user_id.to_string())
@@ -76,6 +121,8 @@ pub async fn insert<'e>(
     .bind(token.created_at)
     .bind(token.expires_at)
     .bind(token.created_by.map(|id| id.to_string()))
+    .bind(token.permissions.map(PermissionSet::to_stored))
+    .bind(token.rotated_from.map(|id| id.to_string()))
     .execute(db)
     .await?;
     Ok(())
@@ -118,22 +165,25 @@ pub async fn count_active<'e>(
 pub async fn list(
     pool: &AnyPool,
     user_id: Uuid,
+    now: Millis,
     page: PageRequest,
 ) -> Result<(Vec<TokenRow>, u64), sqlx::Error> {
     let total: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM personal_access_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+        "SELECT COUNT(*) AS n FROM personal_access_tokens WHERE user_id = $1 AND (revoked_at IS NULL OR revoked_at > $2)",
     )
     .bind(user_id.to_string())
+    .bind(now)
     .fetch_one(pool)
     .await?
     .try_get("n")?;
     let rows = sqlx::query(concat!(
         "SELECT ",
         token_columns!(),
-        " FROM personal_access_tokens t WHERE t.user_id = $1 AND t.revoked_at IS NULL \
-         ORDER BY t.created_at DESC, t.id DESC LIMIT $2 OFFSET $3"
+        " FROM personal_access_tokens t WHERE t.user_id = $1 AND (t.revoked_at IS NULL OR t.revoked_at > $2) \
+         ORDER BY t.created_at DESC, t.id DESC LIMIT $3 OFFSET $4"
     ))
     .bind(user_id.to_string())
+    .bind(now)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)
@@ -145,7 +195,8 @@ pub async fn list(
     Ok((tokens, total.max(0) as u64))
 }
 
-/// Revokes token `id` of `user_id` if it is not revoked yet; returns its name when it was.
+/// Revokes token `id` of `user_id` if it is not revoked yet (a token in a rotation grace period is
+/// revoked at once); returns its name when it was.
 pub async fn revoke<'e>(
     db: impl Executor<'e, Database = Any>,
     user_id: Uuid,
@@ -153,8 +204,9 @@ pub async fn revoke<'e>(
     now: Millis,
 ) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query(
-        "UPDATE personal_access_tokens SET revoked_at = $3, active_name = NULL \
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING name",
+        "UPDATE personal_access_tokens SET revoked_at = $3, active_name = NULL, \
+         revoke_reason = COALESCE(revoke_reason, 'revoked') \
+         WHERE id = $1 AND user_id = $2 AND (revoked_at IS NULL OR revoked_at > $3) RETURNING name",
     )
     .bind(id.to_string())
     .bind(user_id.to_string())
@@ -164,11 +216,187 @@ pub async fn revoke<'e>(
     row.map(|r| r.try_get::<String, _>("name")).transpose()
 }
 
+/// A token of `user_id` by id, whatever its state.
+pub async fn get<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<TokenRow>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM personal_access_tokens t WHERE t.id = $1 AND t.user_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(TokenRow::from_row).transpose()
+}
+
+/// Marks `id` as replaced by `successor`, frees its name and schedules its revocation at
+/// `revoke_at`. `false` when it was already rotated (or is revoked).
+pub async fn mark_rotated<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    successor: Uuid,
+    now: Millis,
+    revoke_at: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE personal_access_tokens SET replaced_by = $2, revoked_at = $4, revoke_reason = 'rotated', \
+         active_name = NULL WHERE id = $1 AND replaced_by IS NULL AND (revoked_at IS NULL OR revoked_at > $3)",
+    )
+    .bind(id.to_string())
+    .bind(successor.to_string())
+    .bind(now)
+    .bind(revoke_at)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes the token with this digest if it is still valid (leak response); returns its id, owner
+/// and name when it was.
+pub async fn revoke_by_digest<'e>(
+    db: impl Executor<'e, Database = Any>,
+    digest: &TokenDigest,
+    now: Millis,
+) -> Result<Option<(Uuid, Uuid, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE personal_access_tokens SET revoked_at = $2, revoke_reason = 'leaked', active_name = NULL \
+         WHERE token_digest = $1 AND (revoked_at IS NULL OR revoked_at > $2) AND expires_at > $2 \
+         RETURNING id, user_id, name",
+    )
+    .bind(digest.to_vec())
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok((
+            uuid(&r, "id")?,
+            uuid(&r, "user_id")?,
+            r.try_get::<String, _>("name")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Filters of the token inventory; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct InventoryFilter {
+    pub owner_id: Option<Uuid>,
+    /// `active`, `expired` or `revoked`.
+    pub state: Option<String>,
+    pub expires_before: Option<Millis>,
+    /// Never used, or last used before this time.
+    pub unused_since: Option<Millis>,
+    /// Only tokens of service accounts.
+    pub service_accounts_only: bool,
+    /// Substring of the token name or the owner's email.
+    pub search: Option<String>,
+}
+
+macro_rules! inventory_where {
+    () => {
+        " FROM personal_access_tokens t JOIN users u ON u.id = t.user_id \
+          WHERE ($1 = '' OR t.user_id = $1) \
+          AND ($2 = '' \
+               OR ($2 = 'revoked' AND t.revoked_at IS NOT NULL AND t.revoked_at <= $3) \
+               OR ($2 = 'expired' AND (t.revoked_at IS NULL OR t.revoked_at > $3) AND t.expires_at <= $3) \
+               OR ($2 = 'active' AND (t.revoked_at IS NULL OR t.revoked_at > $3) AND t.expires_at > $3)) \
+          AND t.expires_at < $4 \
+          AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
+          AND ($6 = $7 OR u.is_service_account = $6) \
+          AND ($8 = '' OR lower(t.name) LIKE $8 ESCAPE '\\' OR lower(u.email) LIKE $8 ESCAPE '\\')"
+    };
+}
+
+/// One page of the inventory, newest first, with each token's owner.
+pub async fn inventory(
+    pool: &AnyPool,
+    filter: &InventoryFilter,
+    now: Millis,
+    page: PageRequest,
+) -> Result<(Vec<TokenWithOwner>, u64), sqlx::Error> {
+    let owner = filter.owner_id.map(|id| id.to_string()).unwrap_or_default();
+    let state = filter.state.clone().unwrap_or_default();
+    let expires_before = filter.expires_before.unwrap_or(i64::MAX);
+    let unused_since = filter.unused_since.unwrap_or(0);
+    // `$6 = $7` is true (no filter) unless only service accounts are wanted.
+    let (want_sa, no_filter) = (true, !filter.service_accounts_only);
+    let pattern = filter
+        .search
+        .as_deref()
+        .map(super::contains_pattern)
+        .unwrap_or_default();
+    let total: i64 = sqlx::query(concat!("SELECT COUNT(*) AS n", inventory_where!()))
+        .bind(&owner)
+        .bind(&state)
+        .bind(now)
+        .bind(expires_before)
+        .bind(unused_since)
+        .bind(want_sa)
+        .bind(no_filter)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        token_columns!(),
+        ", ",
+        owner_columns!(),
+        inventory_where!(),
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $9 OFFSET $10"
+    ))
+    .bind(&owner)
+    .bind(&state)
+    .bind(now)
+    .bind(expires_before)
+    .bind(unused_since)
+    .bind(want_sa)
+    .bind(no_filter)
+    .bind(&pattern)
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .iter()
+        .map(TokenWithOwner::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, total.max(0) as u64))
+}
+
 /// What authentication needs of a token: the token and its owner, in one indexed lookup.
 #[derive(Debug, Clone)]
 pub struct TokenWithOwner {
     pub token: TokenRow,
     pub owner: UserRow,
+}
+
+impl TokenWithOwner {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let owner = UserRow {
+            id: uuid(row, "u_id")?,
+            email: row.try_get("email")?,
+            username: row.try_get("username")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            password_hash: row.try_get("password_hash")?,
+            is_active: super::flag(row, "is_active")?,
+            is_admin: super::flag(row, "is_admin")?,
+            is_service_account: super::flag(row, "is_service_account")?,
+            auth_source: row.try_get("auth_source")?,
+            created_at: row.try_get("u_created_at")?,
+            updated_at: row.try_get("u_updated_at")?,
+        };
+        Ok(TokenWithOwner {
+            token: TokenRow::from_row(row)?,
+            owner,
+        })
+    }
 }
 
 pub async fn find_by_digest<'e>(
@@ -178,33 +406,14 @@ pub async fn find_by_digest<'e>(
     let row = sqlx::query(concat!(
         "SELECT ",
         token_columns!(),
-        ", u.id AS u_id, u.email, u.username, u.first_name, u.last_name, u.password_hash, \
-         u.is_active, u.is_admin, u.is_service_account, u.auth_source, u.created_at AS u_created_at, \
-         u.updated_at AS u_updated_at \
-         FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = $1"
+        ", ",
+        owner_columns!(),
+        " FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = $1"
     ))
     .bind(digest.to_vec())
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    let owner = UserRow {
-        id: uuid(&row, "u_id")?,
-        email: row.try_get("email")?,
-        username: row.try_get("username")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        password_hash: row.try_get("password_hash")?,
-        is_active: super::flag(&row, "is_active")?,
-        is_admin: super::flag(&row, "is_admin")?,
-        is_service_account: super::flag(&row, "is_service_account")?,
-        auth_source: row.try_get("auth_source")?,
-        created_at: row.try_get("u_created_at")?,
-        updated_at: row.try_get("u_updated_at")?,
-    };
-    Ok(Some(TokenWithOwner {
-        token: TokenRow::from_row(&row)?,
-        owner,
-    }))
+    row.as_ref().map(TokenWithOwner::from_row).transpose()
 }
 
 /// One pending `last_used` update.

@@ -32,7 +32,7 @@ struct AuditQuery {
     until: Option<String>,
 }
 
-fn uuid_param(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
+pub(super) fn uuid_param(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
     raw.filter(|s| !s.is_empty())
         .map(|s| {
             Uuid::parse_str(&s)
@@ -41,7 +41,7 @@ fn uuid_param(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError
         .transpose()
 }
 
-fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>, ApiError> {
+pub(super) fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>, ApiError> {
     raw.filter(|s| !s.is_empty())
         .map(|s| {
             DateTime::parse_from_rfc3339(&s)

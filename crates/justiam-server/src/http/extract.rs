@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use justiam_core::authz::{Principal, RequestMeta};
+use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::model::PageRequest;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -24,8 +24,38 @@ impl FromRequestParts<AppState> for Auth {
         let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
         let ip = client_ip(parts, state).map(|ip| ip.to_string());
         let principal = state.iam.authenticate(bearer, ip.as_deref()).await?;
+        if let (Credential::Pat { expires_at, .. }, Some(slot)) =
+            (principal.credential, parts.extensions.get::<TokenExpiry>())
+        {
+            let _ = slot.0.set(expires_at);
+        }
         Ok(Auth(principal))
     }
+}
+
+/// Filled by [`Auth`] when a PAT authenticated the request, so that [`token_expiry_header`] can tell
+/// automation when its token dies.
+#[derive(Clone, Default)]
+pub struct TokenExpiry(std::sync::Arc<std::sync::OnceLock<i64>>);
+
+/// Adds `JustIAM-Token-Expires-At` to every PAT-authenticated response.
+pub async fn token_expiry_header(
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = TokenExpiry::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(expires_at) = slot.0.get() {
+        let text = justiam_core::time::to_datetime(*expires_at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+            response
+                .headers_mut()
+                .insert("justiam-token-expires-at", value);
+        }
+    }
+    response
 }
 
 fn bearer_credential(parts: &Parts) -> Option<&str> {
@@ -164,6 +194,27 @@ fn strip_position(message: &str) -> String {
         None => message.to_owned(),
     }
     .replace("expected i64", "expected an integer")
+}
+
+/// A JSON body that may also be absent (an empty body reads as `T::default()`).
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok());
+        let has_type = request.headers().contains_key(header::CONTENT_TYPE);
+        if declared_length == Some("0") || (declared_length.is_none() && !has_type) {
+            return Ok(JsonOrEmpty(T::default()));
+        }
+        StrictJson::<T>::from_request(request, state)
+            .await
+            .map(|StrictJson(value)| JsonOrEmpty(value))
+    }
 }
 
 /// A path parameter; a malformed one is a `400` naming the parameter.

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(extract::token_expiry_header))
         .layer(axum::middleware::map_response(security_headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

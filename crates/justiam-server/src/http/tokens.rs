@@ -2,16 +2,23 @@
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
-use justiam_core::service::TokenOwner;
+use axum::routing::{delete, get, post};
+use justiam_core::service::{IssuedToken, TokenOwner};
+use justiam_core::store::tokens::InventoryFilter;
+use justiam_core::store::users::UserRow;
 use justiam_core::time::{now_millis, to_datetime};
-use justiam_types::{CreateToken, CreatedToken, Page, PatRecord};
+use justiam_types::{
+    CreateToken, CreatedToken, Page, PatRecord, RevokeLeakedTokens, RotateToken,
+    TokenInventoryItem, TokenOwnerRef, TokenSelf,
+};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, Auth, ListQuery, Meta, StrictJson};
+use super::extract::{ApiPath, Auth, JsonOrEmpty, ListQuery, Meta, StrictJson};
 use super::{ApiError, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -23,6 +30,144 @@ pub fn routes() -> Router<AppState> {
             get(list_for_user).post(create_for_user),
         )
         .route("/users/{id}/tokens/{token_id}", delete(revoke_for_user))
+        .route("/me/tokens/self", get(inspect_self))
+        .route("/me/tokens/{id}/rotate", post(rotate_own))
+        .route(
+            "/users/{id}/tokens/{token_id}/rotate",
+            post(rotate_for_user),
+        )
+        .route("/tokens/revoke", post(report_leaked))
+        .route("/tokens", get(inventory))
+}
+
+fn created_response(issued: IssuedToken) -> impl IntoResponse {
+    let body = CreatedToken {
+        id: issued.record.id,
+        name: issued.record.name,
+        token: issued.value.into_exposed(),
+        expires_at: to_datetime(issued.record.expires_at),
+        rotated_from: issued.record.rotated_from,
+    };
+    // The value is shown once: no cache may keep it.
+    (
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    )
+}
+
+fn owner_ref(user: &UserRow) -> TokenOwnerRef {
+    TokenOwnerRef {
+        id: user.id,
+        email: user.email.clone(),
+        is_service_account: user.is_service_account,
+    }
+}
+
+async fn inspect_self(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<TokenSelf>, ApiError> {
+    let token = state.iam.token_self(&principal).await?;
+    Ok(Json(TokenSelf {
+        record: token.to_wire(now_millis()),
+        effective_permissions: principal.permissions.names(),
+        owner: owner_ref(&principal.user),
+    }))
+}
+
+async fn rotate_own(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<Uuid>,
+    JsonOrEmpty(body): JsonOrEmpty<RotateToken>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(created_response(
+        state
+            .iam
+            .rotate_token(&principal, TokenOwner::Caller, id, body, &meta)
+            .await?,
+    ))
+}
+
+async fn rotate_for_user(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath((user_id, token_id)): ApiPath<(Uuid, Uuid)>,
+    JsonOrEmpty(body): JsonOrEmpty<RotateToken>,
+) -> Result<impl IntoResponse, ApiError> {
+    let owner = TokenOwner::ServiceAccount(user_id);
+    Ok(created_response(
+        state
+            .iam
+            .rotate_token(&principal, owner, token_id, body, &meta)
+            .await?,
+    ))
+}
+
+/// No authentication: whoever finds a token in the wild may report it. Always the same answer.
+async fn report_leaked(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    StrictJson(body): StrictJson<RevokeLeakedTokens>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    state.iam.report_leaked_tokens(body.tokens, &meta).await?;
+    let answer = serde_json::json!({
+        "status": "accepted",
+        "message": "every valid token among those submitted will be revoked and its owner told why",
+    });
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+#[derive(Debug, Deserialize)]
+struct InventoryQuery {
+    owner_id: Option<String>,
+    state: Option<String>,
+    expires_before: Option<String>,
+    unused_since: Option<String>,
+}
+
+async fn inventory(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    list: ListQuery,
+    Query(query): Query<InventoryQuery>,
+) -> Result<Json<Page<TokenInventoryItem>>, ApiError> {
+    let token_state = query.state.filter(|s| !s.is_empty());
+    if token_state
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "active" | "expired" | "revoked"))
+    {
+        return Err(ApiError::validation(
+            "state",
+            "state must be one of active, expired, revoked",
+        ));
+    }
+    let filter = InventoryFilter {
+        owner_id: super::admin::uuid_param("owner_id", query.owner_id)?,
+        state: token_state,
+        expires_before: super::admin::time_param("expires_before", query.expires_before)?,
+        unused_since: super::admin::time_param("unused_since", query.unused_since)?,
+        service_accounts_only: false,
+        search: list.search.clone(),
+    };
+    let (items, total) = state
+        .iam
+        .token_inventory(&principal, filter, list.page)
+        .await?;
+    let now = now_millis();
+    let data = items
+        .iter()
+        .map(|item| TokenInventoryItem {
+            record: item.token.to_wire(now),
+            owner: owner_ref(&item.owner),
+            state: item.token.state(now).to_owned(),
+            last_used_ip: item.token.last_used_ip.clone(),
+        })
+        .collect();
+    Ok(Json(super::page_of(data, total, list.page)))
 }
 
 async fn create(
@@ -32,18 +177,8 @@ async fn create(
     body: CreateToken,
     meta: &justiam_core::authz::RequestMeta,
 ) -> Result<impl IntoResponse + use<>, ApiError> {
-    let issued = state.iam.create_token(principal, owner, body, meta).await?;
-    let body = CreatedToken {
-        id: issued.record.id,
-        name: issued.record.name,
-        token: issued.value.into_exposed(),
-        expires_at: to_datetime(issued.record.expires_at),
-    };
-    // The value is shown once: no cache may keep it.
-    Ok((
-        StatusCode::CREATED,
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(body),
+    Ok(created_response(
+        state.iam.create_token(principal, owner, body, meta).await?,
     ))
 }
 
