@@ -1222,10 +1222,11 @@ async fn poll_last_used(client: &Client, id: Uuid, newer_than: Option<i64>) -> P
     let deadline = Instant::now() + Duration::from_secs(6);
     loop {
         let record = own_record(client, id).await.expect("listed");
-        if let Some(at) = record.last_used_at {
-            if newer_than.is_none_or(|t| at.timestamp_millis() > t) {
-                return record;
-            }
+        if record
+            .last_used_at
+            .is_some_and(|at| newer_than.is_none_or(|t| at.timestamp_millis() > t))
+        {
+            return record;
         }
         assert!(
             Instant::now() < deadline,
