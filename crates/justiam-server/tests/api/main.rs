@@ -3,5 +3,9 @@
 
 mod common;
 
+mod auth;
+mod conventions;
 mod smoke;
+mod startup;
 mod tokens;
+mod users;

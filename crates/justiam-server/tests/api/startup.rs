@@ -1,0 +1,491 @@
+//! The compiled `justiam` binary: start-up failures are one clear line, the first run prints how to
+//! create the first admin, `admin create` works, the generated key is private, and `serve --help`
+//! lists every setting of the README.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use justiam_client::Client;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_justiam");
+
+/// The binary with an empty environment (no `DATABASE_URL`, `JWT_SECRET`, … from the caller) and
+/// the working directory `dir`, so a default data directory could only land there.
+fn justiam(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("LOG_LEVEL", "info")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs a command that must end by itself within 30 s.
+async fn run(mut command: Command, stdin: Option<&str>) -> Output {
+    if stdin.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().expect("spawn justiam");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(text.as_bytes()).await.expect("write stdin");
+        drop(pipe);
+    }
+    tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("justiam ends within 30 s")
+        .expect("justiam output")
+}
+
+/// A failed start-up: non-zero exit and exactly one line on stderr, `justiam: …`, no panic.
+fn assert_one_clear_line(output: &Output, mentions: &str) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "must fail; stdout {} stderr {stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "exit status; stderr {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line on stderr, got {stderr:?}");
+    let line = lines[0];
+    assert!(line.starts_with("justiam: "), "{line:?}");
+    assert!(
+        line.contains(mentions),
+        "{line:?} should mention {mentions:?}"
+    );
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!stderr.contains(bad), "{bad} in {stderr:?}");
+    }
+    line.to_owned()
+}
+
+fn serve_env(database_url: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("DATABASE_URL", database_url),
+        ("PORT", "0"),
+        ("BIND_ADDR", "127.0.0.1"),
+    ]
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for url in ["mysql://x", "not a url", "sqlite"] {
+        let output = run(justiam(dir.path(), &["serve"], &serve_env(url)), None).await;
+        assert_one_clear_line(&output, "DATABASE_URL");
+        let output = run(
+            justiam(dir.path(), &["migrate"], &[("DATABASE_URL", url)]),
+            None,
+        )
+        .await;
+        assert_one_clear_line(&output, "DATABASE_URL");
+    }
+    // Credentials in a refused URL are not repeated.
+    let output = run(
+        justiam(
+            dir.path(),
+            &["serve"],
+            &serve_env("mysql://root:hunter2@db/x"),
+        ),
+        None,
+    )
+    .await;
+    let line = assert_one_clear_line(&output, "DATABASE_URL");
+    assert!(!line.contains("hunter2"), "{line}");
+    assert!(
+        std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .next()
+            .is_none(),
+        "nothing was created in the working directory"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_data_directory_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(
+        justiam(
+            dir.path(),
+            &["serve"],
+            &serve_env("sqlite:///proc/nope/x.db"),
+        ),
+        None,
+    )
+    .await;
+    assert_one_clear_line(&output, "/proc/nope");
+
+    // A data "directory" that is a file.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").expect("write file");
+    let url = format!("sqlite://{}/justiam.db", file.display());
+    let output = run(justiam(dir.path(), &["serve"], &serve_env(&url)), None).await;
+    assert_one_clear_line(&output, "plain-file");
+    let output = run(
+        justiam(
+            dir.path(),
+            &["admin", "create", "--email", "x@y.zz", "--password-stdin"],
+            &[("DATABASE_URL", &url)],
+        ),
+        Some("a-long-password\n"),
+    )
+    .await;
+    assert_one_clear_line(&output, "plain-file");
+}
+
+#[tokio::test]
+async fn a_short_jwt_secret_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/justiam.db", dir.path().display());
+    let mut env = serve_env(&url);
+    env.push(("JWT_SECRET", "too-short"));
+    let output = run(justiam(dir.path(), &["serve"], &env), None).await;
+    assert_one_clear_line(&output, "JWT_SECRET");
+}
+
+#[tokio::test]
+async fn postgres_without_jwt_secret_is_one_clear_line() {
+    if !crate::common::postgres_available() {
+        return;
+    }
+    let admin_url = std::env::var("JUSTIAM_TEST_POSTGRES_URL").expect("JUSTIAM_TEST_POSTGRES_URL");
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .expect("connect to JUSTIAM_TEST_POSTGRES_URL");
+    let name = format!("jt_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database");
+    let url = format!("{base}/{name}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(justiam(dir.path(), &["serve"], &serve_env(&url)), None).await;
+    let line = assert_one_clear_line(&output, "JWT_SECRET");
+    assert!(line.contains("PostgreSQL"), "{line}");
+    assert!(
+        !line.contains("justiam_test:justiam_test"),
+        "no password in messages: {line}"
+    );
+    assert!(
+        !dir.path().join("jwt_secret").exists(),
+        "no key file is written for PostgreSQL"
+    );
+    // An unreachable server is one line too.
+    let output = run(
+        justiam(
+            dir.path(),
+            &["serve"],
+            &[
+                ("DATABASE_URL", "postgres://u:pw@127.0.0.1:1/x"),
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("PORT", "0"),
+                ("BIND_ADDR", "127.0.0.1"),
+            ],
+        ),
+        None,
+    )
+    .await;
+    let line = assert_one_clear_line(&output, "postgres");
+    assert!(!line.contains(":pw@"), "no password in messages: {line}");
+}
+
+/// A running `justiam serve`: its address and everything it printed before listening.
+struct Served {
+    child: Child,
+    addr: String,
+    stdout_before_listening: String,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+async fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
+    let mut child = justiam(dir, &["serve"], env)
+        .spawn()
+        .expect("spawn justiam serve");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text).await;
+        text
+    });
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut before = String::new();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
+                return addr.trim().to_owned();
+            }
+            before.push_str(&line);
+            before.push('\n');
+        }
+        panic!("justiam serve ended before listening; stdout {before:?}");
+    })
+    .await
+    .expect("justiam serve listens within 30 s");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Served {
+        child,
+        addr,
+        stdout_before_listening: before,
+        stderr,
+    }
+}
+
+impl Served {
+    /// Stops the server and returns its stderr.
+    async fn stop(mut self) -> String {
+        self.child.kill().await.expect("kill justiam serve");
+        tokio::time::timeout(Duration::from_secs(10), self.stderr)
+            .await
+            .expect("stderr closes")
+            .expect("stderr task")
+    }
+}
+
+#[tokio::test]
+async fn first_run_prints_the_admin_hint_then_admin_create_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let url = format!("sqlite://{}/justiam.db", data.display());
+
+    let first = serve(dir.path(), &serve_env(&url)).await;
+    assert!(
+        first
+            .stdout_before_listening
+            .contains("justiam admin create --email"),
+        "the hint: {:?}",
+        first.stdout_before_listening
+    );
+    assert!(
+        first.stdout_before_listening.contains("--password-stdin"),
+        "{:?}",
+        first.stdout_before_listening
+    );
+    let client = Client::new(&first.addr);
+    assert_eq!(
+        client.version().await.expect("version").version,
+        env!("CARGO_PKG_VERSION")
+    );
+    let ready = reqwest::get(format!("{}/readyz", first.addr))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status().as_u16(), 200);
+    let stderr = first.stop().await;
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The data directory was created, with the database and a private generated key.
+    assert!(data.join("justiam.db").exists());
+    let key = data.join("jwt_secret");
+    let metadata = std::fs::metadata(&key).expect("jwt_secret exists");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            metadata.permissions().mode() & 0o777,
+            0o600,
+            "jwt_secret mode"
+        );
+    }
+    let secret = std::fs::read_to_string(&key).expect("read jwt_secret");
+    assert!(secret.trim().len() >= 32, "a long key");
+
+    let created = run(
+        justiam(
+            dir.path(),
+            &["admin", "create", "--email", "x@y.z", "--password-stdin"],
+            &[("DATABASE_URL", &url)],
+        ),
+        Some("a-long-password\n"),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(
+        created.status.success(),
+        "admin create: {stdout} {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(stdout.contains("x@y.z"), "{stdout}");
+    assert!(
+        !stdout.contains("a-long-password"),
+        "the password is not echoed"
+    );
+
+    // Without --password-stdin a password is generated and shown once.
+    let generated = run(
+        justiam(
+            dir.path(),
+            &["admin", "create", "--email", "plain@y.z", "--no-admin"],
+            &[("DATABASE_URL", &url)],
+        ),
+        None,
+    )
+    .await;
+    let generated_out = String::from_utf8_lossy(&generated.stdout).into_owned();
+    assert!(generated.status.success(), "{generated_out}");
+    let password = generated_out
+        .lines()
+        .find_map(|l| {
+            l.split_once("shown only this once: ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .expect("a generated password is printed");
+    assert!(password.len() >= 16, "{password}");
+
+    // The same email again is one clear line.
+    let again = run(
+        justiam(
+            dir.path(),
+            &["admin", "create", "--email", "X@Y.Z", "--password-stdin"],
+            &[("DATABASE_URL", &url)],
+        ),
+        Some("another-long-password\n"),
+    )
+    .await;
+    assert_one_clear_line(&again, "email");
+
+    let second = serve(dir.path(), &serve_env(&url)).await;
+    assert!(
+        !second
+            .stdout_before_listening
+            .contains("justiam admin create"),
+        "no hint once users exist: {:?}",
+        second.stdout_before_listening
+    );
+    let anonymous = Client::new(&second.addr);
+    let login = anonymous
+        .login("x@y.z", "a-long-password")
+        .await
+        .expect("the created admin logs in");
+    assert!(login.user.is_admin);
+    let me = anonymous
+        .with_token(login.token)
+        .me()
+        .await
+        .expect("the JWT signed with the kept key works");
+    assert!(me.permissions.iter().any(|p| p == "users.create"));
+    let plain = anonymous
+        .login("plain@y.z", &password)
+        .await
+        .expect("the generated password works");
+    assert!(!plain.user.is_admin);
+    let stderr = second.stop().await;
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&key).expect("read jwt_secret"),
+        secret,
+        "the key is kept across restarts"
+    );
+}
+
+#[tokio::test]
+async fn bootstrap_variables_create_the_first_admin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/justiam.db", dir.path().display());
+    let mut env = serve_env(&url);
+    env.push(("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", "boot@example.com"));
+    let served = serve(dir.path(), &env).await;
+    let password = served
+        .stdout_before_listening
+        .lines()
+        .find_map(|l| {
+            l.split_once("shown only this once: ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("generated password in {:?}", served.stdout_before_listening));
+    let login = Client::new(&served.addr)
+        .login("boot@example.com", &password)
+        .await
+        .expect("the bootstrap admin logs in");
+    assert!(login.user.is_admin);
+    served.stop().await;
+}
+
+/// The environment variables of the README's configuration table; `A_B_C` / `_D` stands for
+/// `A_B_C` and `A_B_D` (the shorthand replaces as many trailing segments as it has).
+fn readme_variables() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("read README.md");
+    let table = readme
+        .split("## Configuration")
+        .nth(1)
+        .expect("a Configuration section");
+    let mut names: Vec<String> = Vec::new();
+    for row in table.lines().take_while(|l| !l.starts_with("## ")) {
+        let Some(first_cell) = row.strip_prefix('|').and_then(|r| r.split('|').next()) else {
+            continue;
+        };
+        let mut previous: Option<String> = None;
+        for (i, piece) in first_cell.split('`').enumerate() {
+            if i % 2 == 0 || piece.is_empty() {
+                continue;
+            }
+            let name = if let Some(suffix) = piece.strip_prefix('_') {
+                let base = previous.clone().expect("a shorthand follows a full name");
+                let segments: Vec<&str> = base.split('_').collect();
+                let keep = segments.len() - suffix.split('_').count();
+                format!("{}_{suffix}", segments[..keep].join("_"))
+            } else {
+                piece.to_owned()
+            };
+            if name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                previous = Some(name.clone());
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+#[tokio::test]
+async fn serve_help_lists_every_readme_setting() {
+    let names = readme_variables();
+    for expected in [
+        "DATABASE_URL",
+        "BIND_ADDR",
+        "LOG_FORMAT",
+        "JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD",
+        "LOGIN_MAX_FAILURES_PER_IP",
+        "DB_MAX_CONNECTIONS",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    assert!(names.len() >= 17, "{names:?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = run(justiam(dir.path(), &["serve", "--help"], &[]), None).await;
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|name| !help.contains(&format!("env: {name}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "serve --help lacks {missing:?}:\n{help}"
+    );
+}
