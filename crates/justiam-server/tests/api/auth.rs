@@ -119,6 +119,44 @@ async fn login_answers_token_expiry_and_user(backend: Backend) {
     assert_eq!(upper.status.as_u16(), 200, "body {}", upper.json);
 }
 
+async fn token_duration_and_password_length_follow_the_settings(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.token_duration_hours = 2;
+        args.password_min_length = 12;
+    })
+    .await;
+    let before = now_millis();
+    let login = server
+        .anonymous()
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login");
+    let expires = login.expires_at.timestamp_millis();
+    let two_hours = 2 * 3600 * 1000;
+    assert!(
+        expires >= before + two_hours - 2000 && expires <= now_millis() + two_hours + 2000,
+        "expires_at {} is two hours away",
+        login.expires_at
+    );
+    let admin = server.anonymous().with_token(login.token);
+    let short = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "short@example.com", "password": "elevenchars"})),
+    )
+    .await;
+    assert_error(&short, 400, "validation_error", "12");
+    let ok = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({"email": "long@example.com", "password": "twelve-chars"})),
+    )
+    .await;
+    assert_eq!(ok.status.as_u16(), 201, "body {}", ok.json);
+}
+
 async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
     let server = TestServer::start(backend).await;
     let wrong = login_raw(&server, ADMIN_EMAIL, "not-the-password").await;
@@ -753,6 +791,7 @@ async fn forged_and_expired_jwts_are_refused(backend: Backend) {
 
 crate::on_both_databases!(
     login_answers_token_expiry_and_user,
+    token_duration_and_password_length_follow_the_settings,
     wrong_password_and_unknown_email_get_the_same_answer,
     service_accounts_can_never_log_in,
     logout_ends_that_session_at_once,

@@ -419,6 +419,57 @@ async fn bootstrap_variables_create_the_first_admin() {
     served.stop().await;
 }
 
+#[tokio::test]
+async fn defaults_data_directory_wal_json_logs_and_request_ids() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No DATABASE_URL: the embedded default under the working directory.
+    let served = serve(
+        dir.path(),
+        &[
+            ("PORT", "0"),
+            ("BIND_ADDR", "127.0.0.1"),
+            ("LOG_FORMAT", "json"),
+            ("LOG_LEVEL", "debug"),
+        ],
+    )
+    .await;
+    let data = dir.path().join("justiam-data");
+    assert!(data.join("justiam.db").is_file(), "default database file");
+    assert!(data.join("jwt_secret").is_file(), "default key file");
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/version", served.addr))
+        .header("x-request-id", "startup-test-request-7")
+        .send()
+        .await
+        .expect("version");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        data.join("justiam.db-wal").exists(),
+        "the SQLite database runs in WAL mode"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stderr = served.stop().await;
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "logs on stderr");
+    for line in &lines {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "LOG_FORMAT=json writes one JSON object per line: {line:?}"
+        );
+    }
+    assert!(
+        stderr.contains("startup-test-request-7"),
+        "the request id appears in the request's log lines: {stderr}"
+    );
+
+    let migrated = run(justiam(dir.path(), &["migrate"], &[]), None).await;
+    assert!(
+        migrated.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+}
+
 /// The environment variables of the README's configuration table; `A_B_C` / `_D` stands for
 /// `A_B_C` and `A_B_D` (the shorthand replaces as many trailing segments as it has).
 fn readme_variables() -> Vec<String> {
