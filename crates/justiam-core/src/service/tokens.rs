@@ -139,6 +139,9 @@ impl Iam {
                         "this user is not a service account; users manage their own tokens",
                     ));
                 }
+                // Its tokens act with its permissions: managing them is granting those, so a
+                // caller who is not `is_admin` must hold every one of them.
+                principal.require_can_grant(self.user_permissions(&user).await?)?;
                 Ok(user)
             }
         }
