@@ -5,21 +5,23 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The error body of every non-2xx answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// Machine tag, e.g. `validation_error`, `not_found`, `invalid_token`.
     pub code: String,
     /// A human sentence naming the field and the rule.
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
 
 /// The envelope of every list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub total: u64,
@@ -27,7 +29,7 @@ pub struct Page<T> {
     pub limit: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -43,7 +45,7 @@ pub struct User {
 }
 
 /// `GET /api/v1/me`: the user plus their effective permissions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     #[serde(flatten)]
     pub user: User,
@@ -51,7 +53,7 @@ pub struct Me {
 }
 
 /// `POST /api/v1/users`.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
@@ -84,7 +86,7 @@ impl std::fmt::Debug for CreateUser {
 }
 
 /// `PUT /api/v1/users/{id}`: every field optional; absent fields are left unchanged.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +102,7 @@ pub struct UpdateUser {
 }
 
 /// `POST /api/v1/auth/login`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub email: String,
@@ -116,7 +118,7 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
     /// The portal JWT.
     pub token: String,
@@ -135,7 +137,7 @@ impl std::fmt::Debug for LoginResponse {
 }
 
 /// `PUT /api/v1/me/password`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,
@@ -152,7 +154,7 @@ impl std::fmt::Debug for ChangePassword {
 ///
 /// `expires_in_days` is a JSON integer: `1.5`, `"30"` and `null` are type errors that the server
 /// answers with `400 validation_error` naming the field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     pub name: String,
@@ -165,7 +167,7 @@ pub struct CreateToken {
 }
 
 /// The answer to a token creation: the only time the value is ever shown.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedToken {
     pub id: Uuid,
     pub name: String,
@@ -192,7 +194,7 @@ impl std::fmt::Debug for CreatedToken {
 ///
 /// The optional fields appear only when they apply, so a seed-style token has exactly the seed's
 /// fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PatRecord {
     pub id: Uuid,
     pub name: String,
@@ -220,7 +222,7 @@ pub struct PatRecord {
 }
 
 /// The owner of a token, as the inventory and self-inspection show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenOwnerRef {
     pub id: Uuid,
     pub email: String,
@@ -228,7 +230,7 @@ pub struct TokenOwnerRef {
 }
 
 /// `GET /api/v1/me/tokens/self`: what the calling token holds and when it dies.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenSelf {
     #[serde(flatten)]
     pub record: PatRecord,
@@ -239,7 +241,7 @@ pub struct TokenSelf {
 }
 
 /// `POST /api/v1/me/tokens/{id}/rotate` and `POST /api/v1/users/{id}/tokens/{tokenId}/rotate`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateToken {
     /// Lifetime of the replacement; default the original token's lifetime.
@@ -251,7 +253,7 @@ pub struct RotateToken {
 }
 
 /// `POST /api/v1/tokens/revoke`: token values found in the wild.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeLeakedTokens {
     pub tokens: Vec<String>,
@@ -264,7 +266,7 @@ impl std::fmt::Debug for RevokeLeakedTokens {
 }
 
 /// One row of the token inventory (`GET /api/v1/tokens`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenInventoryItem {
     #[serde(flatten)]
     pub record: PatRecord,
@@ -274,13 +276,13 @@ pub struct TokenInventoryItem {
     pub last_used_ip: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Version {
     pub version: String,
 }
 
 /// A group of users; roles assigned to it apply to every member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Group {
     pub id: Uuid,
     pub name: String,
@@ -290,7 +292,7 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     pub name: String,
@@ -298,7 +300,7 @@ pub struct CreateGroup {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,13 +310,13 @@ pub struct UpdateGroup {
 }
 
 /// `POST /api/v1/groups/{id}/members`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddGroupMember {
     pub user_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AdminRole {
     pub id: Uuid,
     pub name: String,
@@ -326,7 +328,7 @@ pub struct AdminRole {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAdminRole {
     pub name: String,
@@ -335,7 +337,7 @@ pub struct CreateAdminRole {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAdminRole {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,20 +349,20 @@ pub struct UpdateAdminRole {
 }
 
 /// `POST /api/v1/users/{id}/admin-roles` and `POST /api/v1/groups/{id}/admin-roles`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignAdminRole {
     pub role_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GroupRef {
     pub id: Uuid,
     pub name: String,
 }
 
 /// One role a user holds: assigned directly (`via_group` null) or through a group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RoleAssignment {
     pub role: AdminRole,
     /// `direct` or `group`.
@@ -369,7 +371,7 @@ pub struct RoleAssignment {
 }
 
 /// An audit log entry. Entries are append-only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditRecord {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -384,11 +386,12 @@ pub struct AuditRecord {
     pub target_id: Option<Uuid>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
 }
 
 /// A portal login session (one per JWT).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Session {
     pub id: Uuid,
     pub user_id: Uuid,

@@ -1,26 +1,27 @@
 //! `/audit` and `/sessions`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use chrono::DateTime;
 use justiam_core::store::audit::AuditFilter;
 use justiam_core::time::to_datetime;
 use justiam_types::{AuditRecord, Page, Session};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Auth, ListQuery, Meta};
+use super::openapi::*;
 use super::{ApiError, AppState, page_of};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/audit", get(audit))
-        .route("/sessions", get(sessions))
-        .route("/sessions/{id}", delete(revoke_session))
-        .route("/users/{id}/sessions", delete(revoke_user_sessions))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit))
+        .routes(routes!(sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(revoke_user_sessions))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +57,7 @@ pub(super) fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>
         .transpose()
 }
 
+#[utoipa::path(get, path = "/audit", tag = "audit", params(ListParamsDoc, AuditParamsDoc), responses((status = 200, body = Page<AuditRecord>)))]
 async fn audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -82,6 +84,7 @@ struct SessionQuery {
     user_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListParamsDoc, SessionParamsDoc), responses((status = 200, body = Page<Session>)))]
 async fn sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -108,6 +111,7 @@ async fn sessions(
     Ok(Json(page_of(data, total, list.page)))
 }
 
+#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Ended; its JWT stops working at once")))]
 async fn revoke_session(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -118,6 +122,7 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Every session of the user ended")))]
 async fn revoke_user_sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -1,26 +1,27 @@
 //! `/auth/login`, `/auth/logout`, `/me`, `/me/password`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
 use justiam_core::secret::Secret;
 use justiam_core::time::to_datetime;
 use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{Auth, Meta, StrictJson};
 use super::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
-        .route("/me/password", put(change_password))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
 async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -41,6 +42,7 @@ async fn login(
     ))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]
 async fn logout(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -50,6 +52,7 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> Json<Me> {
     Json(Me {
         user: principal.user.to_wire(),
@@ -57,6 +60,7 @@ async fn me(Auth(principal): Auth) -> Json<Me> {
     })
 }
 
+#[utoipa::path(put, path = "/me/password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
 async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -1,29 +1,31 @@
 //! `/groups`, members, and group role assignments.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use justiam_core::store::roles::Holder;
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, CreateGroup, Group, Page, UpdateGroup, User,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Auth, ListQuery, Meta, StrictJson};
+use super::openapi::*;
 use super::{ApiError, AppState, page_of};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/groups", get(list).post(create))
-        .route("/groups/{id}", get(read).put(update).delete(remove))
-        .route("/groups/{id}/members", get(members).post(add_member))
-        .route("/groups/{id}/members/{user_id}", delete(remove_member))
-        .route("/groups/{id}/admin-roles", get(roles).post(assign_role))
-        .route("/groups/{id}/admin-roles/{role_id}", delete(unassign_role))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(members, add_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(roles, assign_role))
+        .routes(routes!(unassign_role))
 }
 
+#[utoipa::path(get, path = "/groups", tag = "groups", params(ListParamsDoc), responses((status = 200, body = Page<Group>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -40,6 +42,7 @@ async fn list(
     )))
 }
 
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body = CreateGroup, responses((status = 201, body = Group)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -50,6 +53,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(group.to_wire())))
 }
 
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 200, body = Group)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -58,6 +62,7 @@ async fn read(
     Ok(Json(state.iam.get_group(&principal, id).await?.to_wire()))
 }
 
+#[utoipa::path(put, path = "/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = UpdateGroup, responses((status = 200, body = Group)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -74,6 +79,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 204, description = "Deleted with its memberships and role assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -84,6 +90,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/groups/{id}/members", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<User>)))]
 async fn members(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -101,6 +108,7 @@ async fn members(
     )))
 }
 
+#[utoipa::path(post, path = "/groups/{id}/members", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = AddGroupMember, responses((status = 204, description = "Added")))]
 async fn add_member(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -115,6 +123,7 @@ async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/groups/{id}/members/{user_id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ("user_id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Removed")))]
 async fn remove_member(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -128,6 +137,7 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/groups/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
 async fn roles(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -144,6 +154,7 @@ async fn roles(
     Ok(Json(super::page_in_memory(roles, query.page)))
 }
 
+#[utoipa::path(post, path = "/groups/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
 async fn assign_role(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -158,6 +169,7 @@ async fn assign_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/groups/{id}/admin-roles/{role_id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign_role(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod groups;
+mod openapi;
 mod ops;
 mod roles;
 mod tokens;
@@ -14,13 +15,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::header;
 use axum::http::{HeaderName, HeaderValue};
+use axum::routing::get;
 use ipnet::IpNet;
 use justiam_core::service::Iam;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
 
@@ -36,8 +42,9 @@ pub struct AppState {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// Every documented route, and the document.
+fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::new()
         .merge(auth::routes())
         .merge(users::routes())
         .merge(tokens::routes())
@@ -45,10 +52,29 @@ pub fn router(state: AppState) -> Router {
         .merge(roles::routes())
         .merge(admin::routes())
         .merge(ops::api_routes());
-
-    Router::new()
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api)
         .merge(ops::probe_routes())
+        .split_for_parts();
+    openapi::Conventions.modify(&mut doc);
+    (router, doc)
+}
+
+/// The OpenAPI 3 document of the API (`justiam openapi`, `/swagger/doc.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = documented();
+    let yaml = doc.to_yaml().unwrap_or_default();
+    Router::new()
+        .merge(api)
+        .route(
+            "/swagger/doc.yaml",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/yaml")], yaml) }),
+        )
+        .merge(SwaggerUi::new("/swagger").url("/swagger/doc.json", doc))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -1,25 +1,26 @@
 //! Probes and version.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use justiam_types::Version;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
-pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/version", get(version))
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(version))
 }
 
-pub fn probe_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn probe_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
+#[utoipa::path(get, path = "/version", tag = "operations", security(()), responses((status = 200, body = Version)))]
 async fn version() -> Json<Version> {
     Json(Version {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -27,11 +28,13 @@ async fn version() -> Json<Version> {
 }
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "The process is up", body = Object)))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The database is reachable and migrated.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses((status = 200, description = "The database is reachable and migrated", body = Object), (status = 503, description = "Not ready", body = Object)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.iam.db.is_ready().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))

@@ -1,27 +1,29 @@
 //! `/admin-roles` and user role assignments.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use justiam_core::store::roles::Holder;
 use justiam_types::{
     AdminRole, AssignAdminRole, CreateAdminRole, GroupRef, Page, RoleAssignment, UpdateAdminRole,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Auth, ListQuery, Meta, StrictJson};
+use super::openapi::*;
 use super::{ApiError, AppState, page_of};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin-roles", get(list).post(create))
-        .route("/admin-roles/{id}", get(read).put(update).delete(remove))
-        .route("/users/{id}/admin-roles", get(of_user).post(assign))
-        .route("/users/{id}/admin-roles/{role_id}", delete(unassign))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(of_user, assign))
+        .routes(routes!(unassign))
 }
 
+#[utoipa::path(get, path = "/admin-roles", tag = "admin roles", params(ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -38,6 +40,7 @@ async fn list(
     )))
 }
 
+#[utoipa::path(post, path = "/admin-roles", tag = "admin roles", request_body = CreateAdminRole, responses((status = 201, body = AdminRole)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -48,6 +51,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(role.to_wire())))
 }
 
+#[utoipa::path(get, path = "/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 200, body = AdminRole)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -56,6 +60,7 @@ async fn read(
     Ok(Json(state.iam.get_role(&principal, id).await?.to_wire()))
 }
 
+#[utoipa::path(put, path = "/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), request_body = UpdateAdminRole, responses((status = 200, body = AdminRole)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -72,6 +77,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Deleted with its assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -82,6 +88,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/users/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ListParamsDoc), responses((status = 200, description = "Roles held directly and through groups", body = Page<RoleAssignment>)))]
 async fn of_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -105,6 +112,7 @@ async fn of_user(
     Ok(Json(super::page_in_memory(assignments, query.page)))
 }
 
+#[utoipa::path(post, path = "/users/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "User id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
 async fn assign(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -119,6 +127,7 @@ async fn assign(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/users/{id}/admin-roles/{role_id}", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign(
     State(state): State<AppState>,
     Auth(principal): Auth,

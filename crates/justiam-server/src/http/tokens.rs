@@ -1,12 +1,10 @@
 //! Personal access tokens: `/me/tokens` and `/users/{id}/tokens`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
 use justiam_core::service::{IssuedToken, TokenOwner};
 use justiam_core::store::tokens::InventoryFilter;
 use justiam_core::store::users::UserRow;
@@ -16,28 +14,25 @@ use justiam_types::{
     TokenInventoryItem, TokenOwnerRef, TokenSelf,
 };
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Auth, JsonOrEmpty, ListQuery, Meta, StrictJson};
+use super::openapi::*;
 use super::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/me/tokens", get(list_own).post(create_own))
-        .route("/me/tokens/{id}", delete(revoke_own))
-        .route(
-            "/users/{id}/tokens",
-            get(list_for_user).post(create_for_user),
-        )
-        .route("/users/{id}/tokens/{token_id}", delete(revoke_for_user))
-        .route("/me/tokens/self", get(inspect_self))
-        .route("/me/tokens/{id}/rotate", post(rotate_own))
-        .route(
-            "/users/{id}/tokens/{token_id}/rotate",
-            post(rotate_for_user),
-        )
-        .route("/tokens/revoke", post(report_leaked))
-        .route("/tokens", get(inventory))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_own, create_own))
+        .routes(routes!(revoke_own))
+        .routes(routes!(list_for_user, create_for_user))
+        .routes(routes!(revoke_for_user))
+        .routes(routes!(inspect_self))
+        .routes(routes!(rotate_own))
+        .routes(routes!(rotate_for_user))
+        .routes(routes!(report_leaked))
+        .routes(routes!(inventory))
 }
 
 fn created_response(issued: IssuedToken) -> impl IntoResponse {
@@ -64,6 +59,7 @@ fn owner_ref(user: &UserRow) -> TokenOwnerRef {
     }
 }
 
+#[utoipa::path(get, path = "/me/tokens/self", tag = "tokens", responses((status = 200, description = "The calling token's own record", body = TokenSelf)))]
 async fn inspect_self(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -76,6 +72,7 @@ async fn inspect_self(
     }))
 }
 
+#[utoipa::path(post, path = "/me/tokens/{id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -91,6 +88,7 @@ async fn rotate_own(
     ))
 }
 
+#[utoipa::path(post, path = "/users/{id}/tokens/{token_id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -108,6 +106,7 @@ async fn rotate_for_user(
 }
 
 /// No authentication: whoever finds a token in the wild may report it. Always the same answer.
+#[utoipa::path(post, path = "/tokens/revoke", tag = "tokens", security(()), request_body = RevokeLeakedTokens, responses((status = 202, description = "Accepted; the same answer whether or not any value was a valid token", body = Object)))]
 async fn report_leaked(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -129,6 +128,7 @@ struct InventoryQuery {
     unused_since: Option<String>,
 }
 
+#[utoipa::path(get, path = "/tokens", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
 async fn inventory(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -198,6 +198,7 @@ async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/me/tokens", tag = "tokens", request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -207,6 +208,7 @@ async fn create_own(
     create(&state, &principal, TokenOwner::Caller, body, &meta).await
 }
 
+#[utoipa::path(get, path = "/me/tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
 async fn list_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -215,6 +217,7 @@ async fn list_own(
     list(&state, &principal, TokenOwner::Caller, query).await
 }
 
+#[utoipa::path(delete, path = "/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -228,6 +231,7 @@ async fn revoke_own(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id")), request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -245,6 +249,7 @@ async fn create_for_user(
     .await
 }
 
+#[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
 async fn list_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -260,6 +265,7 @@ async fn list_for_user(
     .await
 }
 
+#[utoipa::path(delete, path = "/users/{id}/tokens/{token_id}", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -1,23 +1,25 @@
 //! `/users` and `/users/{id}`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use justiam_core::service::NewUser;
 use justiam_types::{CreateUser, Page, UpdateUser, User};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, Auth, ListQuery, Meta, StrictJson};
+use super::openapi::*;
 use super::{ApiError, AppState};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{id}", get(read).put(update).delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, remove))
 }
 
+#[utoipa::path(get, path = "/users", tag = "users", params(ListParamsDoc), responses((status = 200, body = Page<User>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -35,6 +37,7 @@ async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/users", tag = "users", request_body = CreateUser, responses((status = 201, body = User)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -48,6 +51,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(user.to_wire())))
 }
 
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = User)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -56,6 +60,7 @@ async fn read(
     Ok(Json(state.iam.get_user(&principal, id).await?.to_wire()))
 }
 
+#[utoipa::path(put, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), request_body = UpdateUser, responses((status = 200, body = User)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -72,6 +77,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Deleted with its tokens, sessions, memberships and role assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
