@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod conventions;
+mod lifecycle;
 mod smoke;
 mod startup;
 mod tokens;
