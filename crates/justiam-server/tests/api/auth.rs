@@ -435,6 +435,60 @@ async fn failed_logins_lock_the_account(backend: Backend) {
     assert_eq!(admin.status.as_u16(), 200, "body {}", admin.json);
 }
 
+async fn lockouts_expire_and_double_with_further_failures(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.login_max_failures_per_account = 2;
+        args.login_max_failures_per_ip = 100;
+        args.login_lockout_seconds = 1;
+    })
+    .await;
+    server
+        .create_user("slow@example.com", "right-password")
+        .await;
+    let pause = std::time::Duration::from_millis(1100);
+    for _ in 0..2 {
+        assert_error(
+            &login_raw(&server, "slow@example.com", "wrong-password").await,
+            401,
+            "invalid_credentials",
+            "",
+        );
+    }
+    let locked = login_raw(&server, "slow@example.com", "right-password").await;
+    assert_error(&locked, 429, "too_many_requests", "");
+    assert_eq!(retry_after(&locked), 1);
+
+    // The first lockout ends by itself, and the success resets the counter.
+    tokio::time::sleep(pause).await;
+    let ok = login_raw(&server, "slow@example.com", "right-password").await;
+    assert_eq!(ok.status.as_u16(), 200, "body {}", ok.json);
+
+    for _ in 0..2 {
+        assert_error(
+            &login_raw(&server, "slow@example.com", "wrong-password").await,
+            401,
+            "invalid_credentials",
+            "",
+        );
+    }
+    assert_eq!(
+        retry_after(&login_raw(&server, "slow@example.com", "right-password").await),
+        1,
+        "after a reset the lockout starts small again"
+    );
+    tokio::time::sleep(pause).await;
+    // One more failure after the lockout: the next lockout is twice as long.
+    assert_error(
+        &login_raw(&server, "slow@example.com", "wrong-password").await,
+        401,
+        "invalid_credentials",
+        "",
+    );
+    let doubled = login_raw(&server, "slow@example.com", "right-password").await;
+    assert_error(&doubled, 429, "too_many_requests", "");
+    assert_eq!(retry_after(&doubled), 2, "the lockout doubles");
+}
+
 async fn a_success_resets_the_account_counter(backend: Backend) {
     let server = TestServer::start_with(backend, |args| {
         args.login_max_failures_per_account = 3;
@@ -800,6 +854,7 @@ crate::on_both_databases!(
     a_pat_cannot_log_out_or_change_the_password,
     failed_logins_lock_the_account,
     a_success_resets_the_account_counter,
+    lockouts_expire_and_double_with_further_failures,
     failed_logins_lock_the_client_address,
     forwarded_addresses_count_only_behind_a_trusted_proxy,
     password_hashing_does_not_starve_other_requests,
