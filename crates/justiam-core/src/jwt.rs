@@ -27,6 +27,13 @@ pub struct Claims {
     pub iss: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtError {
+    /// Not a JWT of this server: bad shape, signature, algorithm or issuer.
+    Invalid,
+    Expired,
+}
+
 pub struct JwtSigner {
     key: Vec<u8>,
     issuer: String,
@@ -73,8 +80,19 @@ impl JwtSigner {
     }
 
     /// Returns the claims of a token signed by this key, issued by this issuer and not expired at
-    /// `now_secs`; `None` for anything else.
-    pub fn verify(&self, token: &str, now_secs: i64) -> Option<Claims> {
+    /// `now_secs`.
+    pub fn verify(&self, token: &str, now_secs: i64) -> Result<Claims, JwtError> {
+        let claims = self.verify_signature(token).ok_or(JwtError::Invalid)?;
+        if claims.iss != self.issuer {
+            return Err(JwtError::Invalid);
+        }
+        if claims.exp <= now_secs {
+            return Err(JwtError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn verify_signature(&self, token: &str) -> Option<Claims> {
         let (signed, signature_b64) = token.rsplit_once('.')?;
         let (header_b64, payload_b64) = signed.split_once('.')?;
         if header_b64 != HEADER_B64 {
@@ -85,8 +103,7 @@ impl JwtSigner {
         mac.update(signed.as_bytes());
         mac.verify_slice(&signature).ok()?;
         let payload = URL_SAFE_NO_PAD.decode(payload_b64).ok()?;
-        let claims: Claims = serde_json::from_slice(&payload).ok()?;
-        (claims.exp > now_secs && claims.iss == self.issuer).then_some(claims)
+        serde_json::from_slice(&payload).ok()
     }
 }
 
@@ -116,21 +133,17 @@ mod tests {
     fn round_trip_and_rejections() {
         let signer = JwtSigner::new(b"secret-key", "http://localhost:8080");
         let token = signer.sign(&claims(100));
-        assert_eq!(signer.verify(&token, 99), Some(claims(100)));
-        assert_eq!(signer.verify(&token, 100), None, "expired");
-        assert_eq!(
-            JwtSigner::new(b"other", "http://localhost:8080").verify(&token, 0),
-            None
-        );
-        assert_eq!(
-            JwtSigner::new(b"secret-key", "https://elsewhere").verify(&token, 0),
-            None
-        );
+        assert_eq!(signer.verify(&token, 99), Ok(claims(100)));
+        assert_eq!(signer.verify(&token, 100), Err(JwtError::Expired));
+        let other_key = JwtSigner::new(b"other", "http://localhost:8080");
+        assert_eq!(other_key.verify(&token, 0), Err(JwtError::Invalid));
+        let other_issuer = JwtSigner::new(b"secret-key", "https://elsewhere");
+        assert_eq!(other_issuer.verify(&token, 0), Err(JwtError::Invalid));
         let mut tampered = token.clone();
         tampered.insert(40, 'A');
-        assert_eq!(signer.verify(&tampered, 0), None);
-        assert_eq!(signer.verify("a.b", 0), None);
-        assert_eq!(signer.verify("", 0), None);
+        assert_eq!(signer.verify(&tampered, 0), Err(JwtError::Invalid));
+        assert_eq!(signer.verify("a.b", 0), Err(JwtError::Invalid));
+        assert_eq!(signer.verify("", 0), Err(JwtError::Invalid));
     }
 
     #[test]
@@ -139,6 +152,9 @@ mod tests {
         let token = signer.sign(&claims(100));
         let (_, rest) = token.split_once('.').expect("dot");
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert_eq!(signer.verify(&format!("{none_header}.{rest}"), 0), None);
+        assert_eq!(
+            signer.verify(&format!("{none_header}.{rest}"), 0),
+            Err(JwtError::Invalid)
+        );
     }
 }

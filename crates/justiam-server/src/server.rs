@@ -195,6 +195,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
 
     let state = AppState {
         iam: iam.clone(),
+        metrics: Default::default(),
         trusted_proxies: args.trusted_proxies.clone().into(),
     };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();

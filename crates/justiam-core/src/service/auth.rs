@@ -22,10 +22,56 @@ pub struct LoginOutcome {
     pub user: UserRow,
 }
 
+/// Why a bearer credential was refused. Every refusal answers the same `401 invalid_token`; the
+/// reason only feeds metrics and logs.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Malformed, bad checksum, bad signature, unknown.
+    Invalid,
+    Expired,
+    /// Revoked token, ended session, deactivated owner.
+    Revoked,
+    /// The check itself failed (database unavailable, …).
+    Failed(CoreError),
+}
+
+impl Refusal {
+    /// The `outcome` label of the authentication metrics.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Refusal::Invalid => "invalid",
+            Refusal::Expired => "expired",
+            Refusal::Revoked => "revoked",
+            Refusal::Failed(_) => "error",
+        }
+    }
+}
+
+impl From<Refusal> for CoreError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Failed(error) => error,
+            _ => CoreError::InvalidToken,
+        }
+    }
+}
+
+impl From<CoreError> for Refusal {
+    fn from(error: CoreError) -> Self {
+        Refusal::Failed(error)
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        Refusal::Failed(error.into())
+    }
+}
+
 impl Iam {
     /// Resolves a bearer credential (PAT or portal JWT) to the caller with their current
-    /// permissions. Every refusal is the same [`CoreError::InvalidToken`].
-    pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> CoreResult<Principal> {
+    /// permissions.
+    pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> Result<Principal, Refusal> {
         let now = now_millis();
         if token::looks_like_pat(bearer) {
             self.authenticate_pat(bearer, ip, now).await
@@ -39,15 +85,18 @@ impl Iam {
         value: &str,
         ip: Option<&str>,
         now: Millis,
-    ) -> CoreResult<Principal> {
+    ) -> Result<Principal, Refusal> {
         // Shape and checksum first: a made-up value never reaches the database.
-        token::check_format(value).map_err(|_| CoreError::InvalidToken)?;
+        token::check_format(value).map_err(|_| Refusal::Invalid)?;
         let found = tokens::find_by_digest(&self.db.pool, &token::digest(value))
             .await?
-            .ok_or(CoreError::InvalidToken)?;
+            .ok_or(Refusal::Invalid)?;
         let t = &found.token;
-        if t.is_revoked(now) || t.expires_at <= now || !found.owner.is_active {
-            return Err(CoreError::InvalidToken);
+        if t.is_revoked(now) || !found.owner.is_active {
+            return Err(Refusal::Revoked);
+        }
+        if t.expires_at <= now {
+            return Err(Refusal::Expired);
         }
         let credential = Credential::Pat {
             token_id: t.id,
@@ -63,23 +112,23 @@ impl Iam {
         Ok(principal)
     }
 
-    async fn authenticate_jwt(&self, value: &str, now: Millis) -> CoreResult<Principal> {
-        let claims = self
-            .jwt
-            .verify(value, now / 1000)
-            .ok_or(CoreError::InvalidToken)?;
-        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| CoreError::InvalidToken)?;
-        let session_id = Uuid::parse_str(&claims.sid).map_err(|_| CoreError::InvalidToken)?;
+    async fn authenticate_jwt(&self, value: &str, now: Millis) -> Result<Principal, Refusal> {
+        let claims = self.jwt.verify(value, now / 1000).map_err(|e| match e {
+            crate::jwt::JwtError::Expired => Refusal::Expired,
+            crate::jwt::JwtError::Invalid => Refusal::Invalid,
+        })?;
+        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::Invalid)?;
+        let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::Invalid)?;
         if !sessions::is_live(&self.db.pool, session_id, user_id, now).await? {
-            return Err(CoreError::InvalidToken);
+            return Err(Refusal::Revoked);
         }
         let user = users::get(&self.db.pool, user_id)
             .await?
-            .ok_or(CoreError::InvalidToken)?;
+            .ok_or(Refusal::Revoked)?;
         if !user.is_active {
-            return Err(CoreError::InvalidToken);
+            return Err(Refusal::Revoked);
         }
-        self.principal(user, Credential::Jwt { session_id }).await
+        Ok(self.principal(user, Credential::Jwt { session_id }).await?)
     }
 
     async fn principal(&self, user: UserRow, credential: Credential) -> CoreResult<Principal> {

@@ -12,7 +12,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::LoginOutcome;
+pub use auth::{LoginOutcome, Refusal};
 pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};
 pub use usage::UsageRecorder;
 pub use users::NewUser;

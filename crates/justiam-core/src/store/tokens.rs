@@ -440,3 +440,20 @@ pub async fn record_usage(pool: &AnyPool, batch: &[Usage]) -> Result<(), sqlx::E
     }
     tx.commit().await
 }
+
+/// Active tokens, and those of them expiring within `horizon` ms (for metrics).
+pub async fn stats(
+    pool: &AnyPool,
+    now: Millis,
+    horizon: Millis,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS active, COALESCE(SUM(CASE WHEN expires_at <= $2 THEN 1 ELSE 0 END), 0) AS expiring \
+         FROM personal_access_tokens WHERE (revoked_at IS NULL OR revoked_at > $1) AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(now + horizon)
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_get("active")?, row.try_get("expiring")?))
+}

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use justiam_core::CoreError;
 use justiam_core::secret::Secret;
 use justiam_core::time::to_datetime;
 use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
@@ -27,10 +28,18 @@ async fn login(
     Meta(meta): Meta,
     StrictJson(body): StrictJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome = state
+    let result = state
         .iam
         .login(&body.email, &Secret::new(body.password), &meta)
-        .await?;
+        .await;
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(CoreError::Throttled { .. }) => "throttled",
+        Err(CoreError::InvalidCredentials | CoreError::Forbidden { .. }) => "invalid",
+        Err(_) => "error",
+    };
+    state.metrics.observe_authentication("password", label);
+    let outcome = result?;
     let response = LoginResponse {
         token: outcome.jwt.into_exposed(),
         expires_at: to_datetime(outcome.expires_at),

@@ -23,39 +23,52 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
         let ip = client_ip(parts, state).map(|ip| ip.to_string());
-        let principal = state.iam.authenticate(bearer, ip.as_deref()).await?;
-        if let (Credential::Pat { expires_at, .. }, Some(slot)) =
-            (principal.credential, parts.extensions.get::<TokenExpiry>())
-        {
-            let _ = slot.0.set(expires_at);
+        let kind = if justiam_core::token::looks_like_pat(bearer) {
+            "pat"
+        } else {
+            "jwt"
+        };
+        let principal = match state.iam.authenticate(bearer, ip.as_deref()).await {
+            Ok(principal) => principal,
+            Err(refusal) => {
+                state
+                    .metrics
+                    .observe_authentication(kind, refusal.outcome());
+                return Err(justiam_core::CoreError::from(refusal).into());
+            }
+        };
+        state.metrics.observe_authentication(kind, "ok");
+        if let Some(identity) = parts.extensions.get::<Identity>() {
+            let token_expires_at = match principal.credential {
+                Credential::Pat { expires_at, .. } => Some(expires_at),
+                Credential::Jwt { .. } => None,
+            };
+            let _ = identity.0.set(Caller {
+                user_id: principal.id(),
+                credential: kind,
+                token_expires_at,
+            });
         }
         Ok(Auth(principal))
     }
 }
 
-/// Filled by [`Auth`] when a PAT authenticated the request, so that [`token_expiry_header`] can tell
-/// automation when its token dies.
+/// Who made the request, filled in by [`Auth`] for the access log and the
+/// `JustIAM-Token-Expires-At` header (see [`super::observe`]).
 #[derive(Clone, Default)]
-pub struct TokenExpiry(std::sync::Arc<std::sync::OnceLock<i64>>);
+pub struct Identity(std::sync::Arc<std::sync::OnceLock<Caller>>);
 
-/// Adds `JustIAM-Token-Expires-At` to every PAT-authenticated response.
-pub async fn token_expiry_header(
-    mut request: Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let slot = TokenExpiry::default();
-    request.extensions_mut().insert(slot.clone());
-    let mut response = next.run(request).await;
-    if let Some(expires_at) = slot.0.get() {
-        let text = justiam_core::time::to_datetime(*expires_at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
-            response
-                .headers_mut()
-                .insert("justiam-token-expires-at", value);
-        }
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub user_id: uuid::Uuid,
+    pub credential: &'static str,
+    pub token_expires_at: Option<i64>,
+}
+
+impl Identity {
+    pub fn get(&self) -> Option<&Caller> {
+        self.0.get()
     }
-    response
 }
 
 fn bearer_credential(parts: &Parts) -> Option<&str> {

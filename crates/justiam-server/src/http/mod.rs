@@ -20,10 +20,14 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
 use ipnet::IpNet;
 use justiam_core::service::Iam;
+use std::time::Instant;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::trace::TraceLayer;
+
+use axum::extract::State;
+use axum::middleware::Next;
+use tracing::Instrument;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -36,6 +40,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub iam: Arc<Iam>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Peers whose `X-Forwarded-For` is believed for the client address.
     pub trusted_proxies: Arc<[IpNet]>,
 }
@@ -74,30 +79,82 @@ pub fn router(state: AppState) -> Router {
             "/swagger/doc.yaml",
             get(move || async move { ([(header::CONTENT_TYPE, "application/yaml")], yaml) }),
         )
+        .route("/metrics", get(metrics))
         .merge(SwaggerUi::new("/swagger").url("/swagger/doc.json", doc))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(extract::token_expiry_header))
         .layer(axum::middleware::map_response(security_headers))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(MatchedPath::as_str)
-                    .unwrap_or("unmatched");
-                let request_id = request
-                    .extensions()
-                    .get::<RequestId>()
-                    .and_then(|id| id.header_value().to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), route, request_id)
-            }),
-        )
+        .layer(axum::middleware::from_fn_with_state(state, observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// Prometheus metrics in the OpenMetrics text format.
+async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let body = state.metrics.render(&state.iam).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+/// Measures every request: the access log line (request id, route, status, latency, caller), the
+/// request metrics, and `JustIAM-Token-Expires-At` for PAT-authenticated requests.
+async fn observe(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let identity = extract::Identity::default();
+    request.extensions_mut().insert(identity.clone());
+    let span = tracing::info_span!("request", %request_id, %method, %route);
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    let caller = identity.get().copied();
+    if let Some(expires_at) = caller.and_then(|c| c.token_expires_at) {
+        let text = justiam_core::time::to_datetime(expires_at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            response
+                .headers_mut()
+                .insert("justiam-token-expires-at", value);
+        }
+    }
+    let _entered = span.enter();
+    tracing::info!(
+        %request_id,
+        %method,
+        %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        principal_id = caller.map(|c| c.user_id.to_string()),
+        credential = caller.map(|c| c.credential),
+        "request"
+    );
+    response
 }
 
 /// The list envelope for one page of a database query.

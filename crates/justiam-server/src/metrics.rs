@@ -1,0 +1,175 @@
+//! Prometheus metrics (`/metrics`, OpenMetrics text): requests and latency by route template and
+//! status, authentications by credential kind and outcome, tokens, the database pool, build info.
+
+use std::sync::atomic::AtomicU64;
+
+use justiam_core::service::Iam;
+use justiam_core::store::tokens;
+use justiam_core::time::{DAY_MS, now_millis};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthLabels {
+    /// `jwt`, `pat` or `password`.
+    credential: &'static str,
+    /// `ok`, `expired`, `revoked`, `invalid`, `throttled` or `error`.
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Family<HttpLabels, Histogram, fn() -> Histogram>,
+    authentications: Family<AuthLabels, Counter>,
+    tokens_active: Gauge,
+    tokens_expiring: Gauge,
+    db_connections: Family<PoolLabels, Gauge>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms … ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("justiam");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_duration =
+            Family::<HttpLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        let authentications = Family::<AuthLabels, Counter>::default();
+        let tokens_active = Gauge::default();
+        let tokens_expiring = Gauge::default();
+        let db_connections = Family::<PoolLabels, Gauge>::default();
+        let build = Family::<BuildLabels, Gauge<i64, AtomicI64Compat>>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register(
+            "http_requests",
+            "HTTP requests by route template, method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route template, method and status",
+            http_duration.clone(),
+        );
+        registry.register(
+            "authentications",
+            "Bearer and password authentications by credential kind and outcome",
+            authentications.clone(),
+        );
+        registry.register(
+            "tokens_active",
+            "Personal access tokens neither revoked nor expired",
+            tokens_active.clone(),
+        );
+        registry.register(
+            "tokens_expiring_7d",
+            "Active personal access tokens expiring within 7 days",
+            tokens_expiring.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            db_connections.clone(),
+        );
+        registry.register("build_info", "The running build", build);
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            authentications,
+            tokens_active,
+            tokens_expiring,
+            db_connections,
+        }
+    }
+}
+
+type AtomicI64Compat = std::sync::atomic::AtomicI64;
+
+impl Metrics {
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = HttpLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status,
+        };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_duration.get_or_create(&labels).observe(seconds);
+    }
+
+    pub fn observe_authentication(&self, credential: &'static str, outcome: &'static str) {
+        self.authentications
+            .get_or_create(&AuthLabels {
+                credential,
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Refreshes the gauges read from the database, then renders everything.
+    pub async fn render(&self, iam: &Iam) -> String {
+        let now = now_millis();
+        match tokens::stats(&iam.db.pool, now, 7 * DAY_MS).await {
+            Ok((active, expiring)) => {
+                self.tokens_active.set(active);
+                self.tokens_expiring.set(expiring);
+            }
+            Err(error) => tracing::warn!(%error, "cannot count tokens for metrics"),
+        }
+        let pool = &iam.db.pool;
+        let idle = pool.num_idle() as i64;
+        self.db_connections
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(idle);
+        self.db_connections
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(i64::from(pool.size()) - idle);
+        self.db_connections
+            .get_or_create(&PoolLabels { state: "max" })
+            .set(i64::from(pool.options().get_max_connections()));
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        text
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync(_: AtomicU64) {}

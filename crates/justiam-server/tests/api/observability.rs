@@ -1,0 +1,224 @@
+//! `/metrics` and the access log.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+
+use crate::common::*;
+
+/// Parses the OpenMetrics text into `name{labels} -> value`, checking every line's shape.
+fn parse_metrics(text: &str) -> HashMap<String, f64> {
+    let mut samples = HashMap::new();
+    assert!(
+        text.trim_end().ends_with("# EOF"),
+        "OpenMetrics text ends with # EOF"
+    );
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("sample line {line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("numeric value in {line:?}"));
+        assert!(series.starts_with("justiam_"), "{line}");
+        samples.insert(series.to_owned(), value);
+    }
+    samples
+}
+
+async fn scrape(server: &TestServer) -> HashMap<String, f64> {
+    let response = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .expect("scrape");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    parse_metrics(&response.text().await.expect("body"))
+}
+
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+async fn metrics_move_with_requests(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let before = scrape(&server).await;
+    assert_eq!(
+        value(&before, r#"justiam_build_info{version="0.1.0"}"#),
+        1.0
+    );
+    assert!(value(&before, r#"justiam_db_pool_connections{state="max"}"#) >= 1.0);
+
+    let token = admin.create_my_token("metrics", 3).await.expect("token");
+    admin.create_my_token("later", 30).await.expect("token");
+    let pat = server.anonymous().with_token(token.token.clone());
+    pat.me().await.expect("PAT works");
+    let revoked = raw(
+        &server
+            .anonymous()
+            .with_token("justiam_pat_notavalidtokenatallnotavalidtoken12"),
+        Method::GET,
+        "/api/v1/me",
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, 401);
+    let failed = server
+        .anonymous()
+        .login(ADMIN_EMAIL, "wrong-password")
+        .await;
+    assert!(failed.is_err());
+
+    let after = scrape(&server).await;
+    let me_ok = r#"justiam_http_requests_total{method="GET",route="/api/v1/me",status="200"}"#;
+    assert_eq!(value(&after, me_ok) - value(&before, me_ok), 1.0);
+    let me_401 = r#"justiam_http_requests_total{method="GET",route="/api/v1/me",status="401"}"#;
+    assert_eq!(value(&after, me_401) - value(&before, me_401), 1.0);
+    let latency = r#"justiam_http_request_duration_seconds_count{method="GET",route="/api/v1/me",status="200"}"#;
+    assert_eq!(value(&after, latency) - value(&before, latency), 1.0);
+    let pat_ok = r#"justiam_authentications_total{credential="pat",outcome="ok"}"#;
+    assert_eq!(value(&after, pat_ok) - value(&before, pat_ok), 1.0);
+    let pat_invalid = r#"justiam_authentications_total{credential="pat",outcome="invalid"}"#;
+    assert_eq!(
+        value(&after, pat_invalid) - value(&before, pat_invalid),
+        1.0
+    );
+    let password_invalid =
+        r#"justiam_authentications_total{credential="password",outcome="invalid"}"#;
+    assert_eq!(
+        value(&after, password_invalid) - value(&before, password_invalid),
+        1.0
+    );
+    assert_eq!(value(&after, "justiam_tokens_active"), 2.0);
+    assert_eq!(value(&after, "justiam_tokens_expiring_7d"), 1.0);
+
+    admin.revoke_my_token(token.id).await.expect("revoke");
+    let revoked = raw(&pat, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(revoked.status, 401);
+    let last = scrape(&server).await;
+    let pat_revoked = r#"justiam_authentications_total{credential="pat",outcome="revoked"}"#;
+    assert_eq!(value(&last, pat_revoked), 1.0);
+    assert_eq!(value(&last, "justiam_tokens_active"), 1.0);
+}
+
+async fn pat_responses_carry_the_expiry_header(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let token = admin.create_my_token("expiry", 10).await.expect("token");
+    let pat = server.anonymous().with_token(token.token);
+    let ok = raw(&pat, Method::GET, "/api/v1/me", None).await;
+    let expected = token
+        .expires_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        ok.header("justiam-token-expires-at"),
+        Some(expected.as_str())
+    );
+    let not_found = raw(
+        &pat,
+        Method::GET,
+        &format!("/api/v1/users/{}", uuid::Uuid::now_v7()),
+        None,
+    )
+    .await;
+    assert_eq!(not_found.status, 404);
+    assert_eq!(
+        not_found.header("justiam-token-expires-at"),
+        Some(expected.as_str())
+    );
+    let jwt = raw(&admin, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(jwt.header("justiam-token-expires-at"), None);
+}
+
+crate::on_both_databases!(
+    metrics_move_with_requests,
+    pat_responses_carry_the_expiry_header
+);
+
+/// `LOG_FORMAT=json`: one JSON object per line; the access line names request id, route, status,
+/// latency, principal and credential kind.
+#[tokio::test]
+async fn json_access_log_lines_parse_and_name_the_caller() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_justiam"))
+        .arg("serve")
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/j.db", dir.path().display()),
+        )
+        .env("PORT", "0")
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("LOG_FORMAT", "json")
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn justiam");
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("server prints its address");
+        if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
+            break addr.to_owned();
+        }
+    };
+    let client = justiam_client::Client::new(&url);
+    let login = client
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login");
+    let admin = client.with_token(login.token.clone());
+    let me = admin.me().await.expect("me");
+    child.start_kill().expect("kill");
+    let output = child.wait_with_output().await.expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut access = Vec::new();
+    for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if entry["message"] == "request" {
+            access.push(entry);
+        }
+    }
+    assert!(
+        !stderr.contains(&login.token),
+        "the JWT must never be logged"
+    );
+    assert!(
+        !stderr.contains(ADMIN_PASSWORD),
+        "the password must never be logged"
+    );
+    let me_line = access
+        .iter()
+        .find(|e| e["route"] == "/api/v1/me")
+        .unwrap_or_else(|| panic!("an access line for /api/v1/me in {stderr}"));
+    assert_eq!(me_line["status"], 200);
+    assert_eq!(me_line["credential"], "jwt");
+    assert_eq!(me_line["principal_id"], me.user.id.to_string());
+    assert!(me_line["latency_ms"].as_f64().is_some());
+    assert!(
+        me_line["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 36),
+        "{me_line}"
+    );
+    assert_eq!(me_line["method"], "GET");
+}
