@@ -1,10 +1,12 @@
-//! `justiam`: the server and its operator commands.
+//! `justiam`: the server, its operator commands and the command-line client.
+
+mod cli;
 
 use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use justiam_core::secret::Secret;
 use justiam_server::config::{DbArgs, LogArgs, LogFormat, ServeArgs};
 use justiam_server::server;
@@ -13,7 +15,8 @@ use justiam_server::server;
 #[command(
     name = "justiam",
     version,
-    about = "JustIAM: identity and access management for people and machines"
+    about = "JustIAM: identity and access management for people and machines",
+    after_help = cli::EXIT_CODES_HELP
 )]
 struct Cli {
     #[command(flatten)]
@@ -31,6 +34,10 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
+    Backup(cli::backup::BackupArgs),
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -78,7 +85,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("justiam: {error:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::exit_code(&error))
         }
     }
 }
@@ -86,6 +93,8 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(&args).await,
+        Command::Backup(args) => Ok(cli::backup::run(&args).await?),
+        Command::Client(command) => Ok(cli::run(command, Cli::command).await?),
         Command::Migrate(db) => {
             server::open_database(&db.database_url, &db.pool_settings()).await?;
             println!("The database is migrated.");

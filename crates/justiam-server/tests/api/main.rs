@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod auth;
+mod cli;
 mod conventions;
 mod lifecycle;
 mod smoke;

@@ -1,0 +1,648 @@
+//! The command-line client and `justiam backup`, driven as a user drives them: the compiled
+//! binary against a real server, with HOME and XDG_CONFIG_HOME in a temporary directory.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+
+/// What one run of `justiam` left behind.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "exit code; {self:?}");
+        if code != 0 {
+            assert!(
+                self.stderr.starts_with("justiam: ") || self.stderr.contains("error:"),
+                "errors are one line prefixed justiam: ; {self:?}"
+            );
+        }
+        self
+    }
+}
+
+/// A user's machine: its own home and config directory.
+struct Machine {
+    home: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Machine {
+    fn new(endpoint: &str) -> Machine {
+        Machine {
+            home: tempfile::tempdir().expect("temp home"),
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.home.path().join("xdg").join("justiam")
+    }
+
+    async fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_justiam"));
+        command
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("xdg"))
+            .env("LOG_LEVEL", "warn")
+            .env_remove("JUSTIAM_TOKEN")
+            .env_remove("JUSTIAM_ENDPOINT")
+            .env_remove("JUSTIAM_EMAIL")
+            .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("spawn justiam");
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin pipe");
+            pipe.write_all(text.as_bytes()).await.expect("write stdin");
+            drop(pipe);
+        }
+        let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("justiam finishes within a minute")
+            .expect("justiam runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[], None).await
+    }
+
+    /// A run with the credential in `JUSTIAM_TOKEN`.
+    async fn as_token(&self, token: &str, args: &[&str]) -> Run {
+        self.run_with(args, &[("JUSTIAM_TOKEN", token)], None).await
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+async fn story(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let me = Machine::new(&server.url);
+    let url = me.endpoint.as_str();
+
+    // Nothing saved yet: authentication failure.
+    let run = me.run(&["whoami", "--endpoint", url]).await.expect(3);
+    assert!(run.stderr.contains("not logged in"), "{run:?}");
+
+    // Login with the password on stdin; the JWT is kept in a private file.
+    me.run_with(
+        &[
+            "login",
+            "--endpoint",
+            url,
+            "--email",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        &[],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    )
+    .await
+    .expect(0);
+    let credentials = me.config_dir().join("credentials.json");
+    let saved = std::fs::read_to_string(&credentials).expect("credentials file");
+    assert!(
+        !saved.contains(ADMIN_PASSWORD),
+        "the password is never saved"
+    );
+    let saved: Value = serde_json::from_str(&saved).expect("credentials are JSON");
+    assert_eq!(saved["endpoint"], url);
+    assert!(saved["token"].as_str().is_some_and(|t| t.len() > 20));
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&credentials), 0o600, "credentials file mode");
+        assert_eq!(mode(&me.config_dir()), 0o700, "config directory mode");
+    }
+
+    // A wrong password: 401 → 3, and the saved login is untouched.
+    me.run_with(
+        &[
+            "login",
+            "--endpoint",
+            url,
+            "--email",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        &[],
+        Some("wrong-password\n"),
+    )
+    .await
+    .expect(3);
+    assert!(credentials.exists());
+
+    // whoami from the saved login (endpoint included), as a table and as JSON.
+    let run = me.run(&["whoami"]).await.expect(0);
+    assert!(run.stdout.contains(ADMIN_EMAIL), "{run:?}");
+    assert!(run.stdout.contains("administrator"), "{run:?}");
+    let whoami = me.run(&["whoami", "-o", "json"]).await.expect(0).json();
+    assert_eq!(whoami["email"], ADMIN_EMAIL);
+    assert_eq!(whoami["is_admin"], true);
+
+    // A service account, and a token for it; the value is captured from JSON.
+    let sa = "ci-bot@example.com";
+    let account = me
+        .run(&[
+            "service-account",
+            "create",
+            "--email",
+            sa,
+            "--output",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(account["is_service_account"], true);
+    let account_id = account["id"].as_str().expect("id").to_owned();
+    me.run(&["service-account", "create", "--email", sa])
+        .await
+        .expect(6);
+
+    let run = me
+        .run(&[
+            "service-account",
+            "token",
+            "create",
+            sa,
+            "--name",
+            "deploy",
+            "--expires-in-days",
+            "30",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0);
+    assert!(run.stderr.is_empty(), "JSON mode prints only JSON: {run:?}");
+    let created = run.json();
+    let deploy_token = created["token"].as_str().expect("token value").to_owned();
+    let deploy_id = created["id"].as_str().expect("token id").to_owned();
+    assert!(deploy_token.starts_with("justiam_pat_"));
+
+    // Table mode shows the value once, with a warning on stderr.
+    let run = me
+        .run(&[
+            "service-account",
+            "token",
+            "create",
+            &account_id,
+            "--name",
+            "second",
+            "--expires-in-days",
+            "7",
+        ])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains("justiam_pat_"), "{run:?}");
+    assert!(run.stderr.contains("only this once"), "{run:?}");
+    assert!(
+        !run.stderr.contains("justiam_pat_"),
+        "no secret on stderr: {run:?}"
+    );
+
+    // Lists: a table for people, the API's envelope for scripts; never a token value.
+    let run = me
+        .run(&["service-account", "token", "list", sa])
+        .await
+        .expect(0);
+    let header = run.stdout.lines().next().unwrap_or_default();
+    for column in ["ID", "NAME", "TOKEN", "EXPIRES", "LAST USED"] {
+        assert!(header.contains(column), "header {header:?}");
+    }
+    assert!(run.stdout.contains("deploy") && run.stdout.contains("second"));
+    assert!(run.stdout.contains(&deploy_token[deploy_token.len() - 4..]));
+    assert!(!run.stdout.contains(&deploy_token));
+    let list = me
+        .run(&["service-account", "token", "list", sa, "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(list["total"], 2, "{list}");
+    assert!(!list.to_string().contains("justiam_pat_"));
+    let users = me
+        .run(&["user", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert!(users["data"].as_array().is_some_and(|d| d.len() == 2));
+    let run = me.run(&["user", "list"]).await.expect(0);
+    assert!(run.stdout.contains("service account") && run.stdout.contains(sa));
+
+    // The service account's token, from JUSTIAM_TOKEN, wins over the saved login.
+    let run = me.as_token(&deploy_token, &["whoami"]).await.expect(0);
+    assert!(run.stdout.contains(sa), "{run:?}");
+    assert!(run.stdout.contains("deploy"), "names the token: {run:?}");
+    // It holds no permission: 403 → 4.
+    let run = me
+        .as_token(&deploy_token, &["user", "list"])
+        .await
+        .expect(4);
+    assert!(run.stderr.contains("403"), "{run:?}");
+    // A made-up token: 401 → 3.
+    me.run(&["whoami", "--token", "justiam_pat_not-a-real-token"])
+        .await
+        .expect(3);
+
+    // Through a group and a built-in role it may list users.
+    me.run(&[
+        "group",
+        "create",
+        "--name",
+        "robots",
+        "--description",
+        "bots",
+    ])
+    .await
+    .expect(0);
+    me.run(&["group", "add-member", "robots", sa])
+        .await
+        .expect(0);
+    let members = me
+        .run(&["group", "members", "robots", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(members["total"], 1);
+    me.run(&[
+        "role",
+        "assign",
+        "idp:directory-viewer",
+        "--group",
+        "robots",
+    ])
+    .await
+    .expect(0);
+    me.as_token(&deploy_token, &["user", "list"])
+        .await
+        .expect(0);
+    me.run(&[
+        "role",
+        "unassign",
+        "idp:directory-viewer",
+        "--group",
+        "robots",
+    ])
+    .await
+    .expect(0);
+    me.as_token(&deploy_token, &["user", "list"])
+        .await
+        .expect(4);
+    let run = me.run(&["group", "list"]).await.expect(0);
+    assert!(run.stdout.contains("robots"));
+    let role = me
+        .run(&[
+            "role",
+            "create",
+            "--name",
+            "auditors",
+            "--permission",
+            "audit.view,users.view",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(role["permissions"].as_array().map(Vec::len), Some(2));
+    me.run(&["role", "assign", "auditors", "--user", sa])
+        .await
+        .expect(0);
+    let run = me.run(&["user", "roles", sa]).await.expect(0);
+    assert!(run.stdout.contains("auditors"), "{run:?}");
+    me.run(&[
+        "role",
+        "create",
+        "--name",
+        "bad",
+        "--permission",
+        "nope.nope",
+    ])
+    .await
+    .expect(6);
+
+    // Rotate: the new value works, the old one stops at once.
+    let rotated = me
+        .run(&[
+            "service-account",
+            "token",
+            "rotate",
+            sa,
+            &deploy_id,
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    let new_token = rotated["token"].as_str().expect("new value").to_owned();
+    let new_id = rotated["id"].as_str().expect("new id").to_owned();
+    assert_eq!(rotated["rotated_from"], deploy_id.as_str());
+    me.as_token(&deploy_token, &["whoami"]).await.expect(3);
+    me.as_token(&new_token, &["whoami"]).await.expect(0);
+
+    // Revoke: the token stops working; revoking an unknown one is 404 → 5.
+    let run = me
+        .run(&["service-account", "token", "revoke", sa, &new_id])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains("Revoked"));
+    me.as_token(&new_token, &["whoami"]).await.expect(3);
+    me.run(&[
+        "service-account",
+        "token",
+        "revoke",
+        sa,
+        &uuid::Uuid::now_v7().to_string(),
+    ])
+    .await
+    .expect(5);
+    me.run(&["user", "show", "nobody@example.com"])
+        .await
+        .expect(5);
+
+    // Own tokens with the login JWT.
+    let mine = me
+        .run(&[
+            "token",
+            "create",
+            "--name",
+            "laptop",
+            "--expires-in-days",
+            "1",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    let mine_id = mine["id"].as_str().expect("id").to_owned();
+    let run = me.run(&["token", "list"]).await.expect(0);
+    assert!(run.stdout.contains("laptop"));
+    me.run(&["token", "revoke", &mine_id]).await.expect(0);
+
+    // Users: create with a password from stdin, update, delete.
+    me.run_with(
+        &[
+            "user",
+            "create",
+            "--email",
+            "dana@example.com",
+            "--first-name",
+            "Dana",
+            "--password-stdin",
+        ],
+        &[],
+        Some("dana-password-1\n"),
+    )
+    .await
+    .expect(0);
+    let updated = me
+        .run(&[
+            "user",
+            "update",
+            "dana@example.com",
+            "--last-name",
+            "Scully",
+            "--active",
+            "false",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(updated["last_name"], "Scully");
+    assert_eq!(updated["is_active"], false);
+    me.run(&["user", "update", "dana@example.com"])
+        .await
+        .expect(2);
+    me.run(&["user", "delete", "dana@example.com"])
+        .await
+        .expect(0);
+    me.run(&["group", "delete", "robots"]).await.expect(0);
+    me.run(&["role", "delete", "auditors"]).await.expect(0);
+
+    // Usage errors are clap's 2; an unreachable server is 7.
+    me.run(&["token", "create", "--name", "x"]).await.expect(2);
+    me.run(&["token", "create", "--name", "x", "--expires-in-days", "366"])
+        .await
+        .expect(2);
+    me.run(&["no-such-command"]).await.expect(2);
+    let run = me
+        .run(&["whoami", "--endpoint", "http://127.0.0.1:1", "--token", "x"])
+        .await
+        .expect(7);
+    assert!(run.stderr.contains("cannot reach"), "{run:?}");
+    // The saved JWT is never sent to another server.
+    me.run(&["whoami", "--endpoint", "http://127.0.0.1:1"])
+        .await
+        .expect(3);
+
+    // Logout ends the session on the server and forgets it.
+    let jwt = saved["token"].as_str().expect("jwt").to_owned();
+    me.run(&["logout"]).await.expect(0);
+    assert!(!credentials.exists());
+    me.run(&["whoami"]).await.expect(3);
+    me.as_token(&jwt, &["whoami", "--endpoint", url])
+        .await
+        .expect(3);
+}
+
+crate::on_both_databases!(story);
+
+#[tokio::test]
+async fn help_completions_and_exit_codes_are_documented() {
+    let me = Machine::new("http://127.0.0.1:1");
+    let run = me.run(&["--help"]).await.expect(0);
+    for line in [
+        "Exit codes:",
+        "2  usage error",
+        "3  authentication",
+        "7  server error",
+    ] {
+        assert!(run.stdout.contains(line), "{line:?} in {run:?}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let run = me.run(&["completions", shell]).await.expect(0);
+        assert!(run.stdout.contains("service-account"), "{shell}");
+    }
+    me.run(&["completions", "tcsh"]).await.expect(2);
+}
+
+/// `justiam backup` under write load: the copy passes SQLite's integrity check, holds every user
+/// acknowledged before it started, and a server starts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_under_write_load_restores() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let admin = server.admin().await;
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let acknowledged = acknowledged.clone();
+        let stop = stop.clone();
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            for i in 0..5000 {
+                if stop.load(std::sync::atomic::Ordering::SeqCst)
+                    || started.elapsed() > Duration::from_secs(60)
+                {
+                    break;
+                }
+                let email = format!("load-{i}@example.com");
+                let input = justiam_types::CreateUser {
+                    email: email.clone(),
+                    ..Default::default()
+                };
+                admin.create_user(&input).await.expect("create user");
+                acknowledged.lock().expect("lock").push(email);
+            }
+        })
+    };
+    let wait_for = |n: usize| {
+        let acknowledged = acknowledged.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while acknowledged.lock().expect("lock").len() < n {
+                assert!(Instant::now() < deadline, "the writer is too slow");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for(30).await;
+
+    let me = Machine::new(&server.url);
+    let target = server.dir.path().join("backup.db");
+    let target_text = target.to_str().expect("utf-8 path");
+    let before: Vec<String> = acknowledged.lock().expect("lock").clone();
+    let env = [("DATABASE_URL", server.database_url.as_str())];
+    let run = me
+        .run_with(&["backup", "--output", target_text], &env, None)
+        .await
+        .expect(0);
+    assert!(run.stdout.contains("integrity ok"), "{run:?}");
+    let during = acknowledged.lock().expect("lock").len();
+    wait_for(during + 10).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.await.expect("writer");
+    #[cfg(unix)]
+    assert_eq!(mode(&target), 0o600, "the backup is private");
+
+    // Integrity and content, read straight from the file.
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{target_text}?mode=ro"
+    ))
+    .await
+    .expect("open the backup");
+    let verdict: String = sqlx::Row::get(
+        &sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&mut conn)
+            .await
+            .expect("integrity check"),
+        0,
+    );
+    assert_eq!(verdict, "ok");
+    let emails: HashSet<String> = sqlx::query("SELECT email FROM users")
+        .fetch_all(&mut conn)
+        .await
+        .expect("users")
+        .iter()
+        .map(|row| sqlx::Row::get(row, 0))
+        .collect();
+    sqlx::Connection::close(conn).await.expect("close");
+    for email in &before {
+        assert!(
+            emails.contains(email),
+            "{email} was acknowledged before the backup"
+        );
+    }
+    assert!(emails.contains(ADMIN_EMAIL));
+
+    // An existing target is refused and left alone.
+    let size = std::fs::metadata(&target).expect("backup").len();
+    let run = me
+        .run_with(&["backup", "--output", target_text], &env, None)
+        .await
+        .expect(1);
+    assert!(run.stderr.contains("already exists"), "{run:?}");
+    assert_eq!(std::fs::metadata(&target).expect("backup").len(), size);
+
+    // Restore: a server started on a copy of the backup serves the same users.
+    let restored_dir = tempfile::tempdir().expect("dir");
+    let restored = restored_dir.path().join("justiam.db");
+    std::fs::copy(&target, &restored).expect("copy the backup");
+    let restored_url = format!("sqlite://{}", restored.display());
+    let mut second = TestServer::start_with(Backend::Sqlite, |args| {
+        args.db.database_url = restored_url;
+    })
+    .await;
+    let client = second.admin().await;
+    let page = client
+        .list_users(&justiam_client::ListParams {
+            search: Some("load-".to_owned()),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .expect("list users on the restored server");
+    assert!(page.total as usize >= before.len());
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn backup_refuses_postgres_and_points_to_pg_dump() {
+    let me = Machine::new("http://127.0.0.1:1");
+    let target = me.home.path().join("pg.db");
+    let run = me
+        .run_with(
+            &["backup", "--output", target.to_str().expect("utf-8")],
+            &[("DATABASE_URL", "postgres://u:secret@127.0.0.1:1/justiam")],
+            None,
+        )
+        .await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("pg_dump"), "{run:?}");
+    assert!(!run.stderr.contains("secret"), "{run:?}");
+    assert!(!target.exists());
+}
