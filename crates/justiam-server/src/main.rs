@@ -34,6 +34,11 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the OpenAPI 3 description of the HTTP API (JSON, or YAML with --yaml).
+    Openapi {
+        #[arg(long)]
+        yaml: bool,
+    },
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
     Backup(cli::backup::BackupArgs),
     #[command(flatten)]
@@ -72,6 +77,7 @@ fn init_logging(log: &LogArgs) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .init(),
         LogFormat::Text => builder.init(),
     }
@@ -95,6 +101,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve(&args).await,
         Command::Backup(args) => Ok(cli::backup::run(&args).await?),
         Command::Client(command) => Ok(cli::run(command, Cli::command).await?),
+        Command::Openapi { yaml } => {
+            let doc = justiam_server::http::openapi_document();
+            let text = if yaml {
+                doc.to_yaml()?
+            } else {
+                doc.to_pretty_json()?
+            };
+            println!("{text}");
+            Ok(())
+        }
         Command::Migrate(db) => {
             server::open_database(&db.database_url, &db.pool_settings()).await?;
             println!("The database is migrated.");

@@ -8,6 +8,8 @@ mod auth;
 mod cli;
 mod conventions;
 mod lifecycle;
+mod observability;
+mod openapi;
 mod smoke;
 mod startup;
 mod tokens;
