@@ -208,6 +208,9 @@ async fn session_ids(admin: &Client, email: &str) -> Vec<Uuid> {
 
 type Request = (Method, String, Option<Value>, u16);
 
+/// One audit entry of a story: action, actor, credential kind, target.
+type Step<A> = (A, Option<Uuid>, Option<String>, Option<Uuid>);
+
 /// For each request: a user holding every permission but `permission` is refused with `403`
 /// naming it (and nothing changes), then a user holding only `permission` gets `status`.
 async fn check_permission(
@@ -2580,7 +2583,7 @@ async fn ci_operators_story(backend: Backend) {
 
     // Later, Ada reads the audit log. It tells the whole story, in order, and nothing else:
     // Olivia's refused attempts changed nothing and left no entry.
-    let story: Vec<(String, Option<Uuid>, Option<String>, Option<Uuid>)> = whole_audit_log(&ada)
+    let story: Vec<Step<String>> = whole_audit_log(&ada)
         .await
         .into_iter()
         .map(|e| (e.action, e.actor_id, e.credential, e.target_id))
@@ -2588,7 +2591,7 @@ async fn ci_operators_story(backend: Backend) {
     let ada_id = Some(ada_user.id);
     let jwt = Some("jwt".to_owned());
     let password = Some("password".to_owned());
-    let expected: Vec<(&str, Option<Uuid>, Option<String>, Option<Uuid>)> = vec![
+    let expected: Vec<Step<&str>> = vec![
         // The server created Ada's account on first start.
         ("user.created", None, None, ada_id),
         ("auth.login_succeeded", ada_id, password.clone(), None),
