@@ -1268,6 +1268,12 @@ async fn the_rotation_chain_is_visible_and_rotating_twice_is_refused(backend: Ba
     );
     assert_eq!(set(&b_self.effective_permissions), set(&["users.view"]));
 
+    // The old token, in its grace period, sees that it is on its way out.
+    let a_self = pat(&server, &a).token_self().await.expect("self in grace");
+    assert_eq!(a_self.record.replaced_by, Some(b.id));
+    assert_eq!(a_self.record.revoke_reason.as_deref(), Some("rotated"));
+    assert!(a_self.record.revoked_at.expect("revoked_at") > Utc::now());
+
     // Rotating the same token again is refused, during the grace period and after.
     let again = call(
         &alice_jwt,
@@ -1419,6 +1425,49 @@ async fn the_rotation_chain_is_visible_and_rotating_twice_is_refused(backend: Ba
     .await;
     assert_error(&answer, 403, "forbidden", "fine-grained");
     assert_eq!(me_status(&pat(&server, &c)).await, 200);
+
+    // Concurrent rotations of one token: exactly one wins.
+    let d = alice_jwt.create_my_token("raced", 5).await.expect("token");
+    let attempts = (0..5).map(|_| {
+        let client = alice_jwt.clone();
+        let path = format!("/api/v1/me/tokens/{}/rotate", d.id);
+        tokio::spawn(async move { call(&client, Method::POST, &path, Some(json!({}))).await })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        let answer = attempt.await.expect("task");
+        if answer.status.as_u16() == 409 {
+            assert_eq!(answer.code(), Some("already_rotated"), "{}", answer.json);
+        }
+        statuses.push(answer.status.as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409, 409, 409, 409]);
+    let raced: Vec<PatRecord> = alice_jwt
+        .list_my_tokens(&ListParams::default())
+        .await
+        .expect("list")
+        .data
+        .into_iter()
+        .filter(|r| r.name == "raced")
+        .collect();
+    assert_eq!(raced.len(), 1, "one successor: {raced:?}");
+    assert_eq!(raced[0].rotated_from, Some(d.id));
+    alice_jwt
+        .revoke_my_token(raced[0].id)
+        .await
+        .expect("revoke");
+
+    // A token in its grace period can still be revoked outright, and stops at once.
+    assert_eq!(me_status(&pat(&server, &a)).await, 200);
+    alice_jwt
+        .revoke_my_token(a.id)
+        .await
+        .expect("revoke in grace");
+    assert_invalid_token(&call(&pat(&server, &a), Method::GET, "/api/v1/me", None).await);
+    assert!(my_record(&alice_jwt, a.id).await.is_none());
+    assert_api_error(alice_jwt.revoke_my_token(a.id).await, 404, "not_found");
+    assert_eq!(me_status(&pat(&server, &c)).await, 200);
 }
 
 async fn rotation_is_not_limited_by_the_token_cap(backend: Backend) {
@@ -1465,30 +1514,44 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
         .await
         .expect("assign");
     let deploy_token = create_token(&admin, Some(deploy.id), "deploy", None).await;
-    let (_, operator_jwt, _) = user_with(
-        &server,
+    // The operator is a service account too, with a token limited to the job — including the
+    // deployment account's permissions, which a non-admin manager must hold to hand them out.
+    let rotator = server
+        .create_service_account("token-rotator@example.com")
+        .await;
+    let rotation_role = create_role(
         &admin,
-        "operator@example.com",
-        &["service_accounts.tokens", "groups.view", "users.view"],
+        "token-rotation",
+        &["service_accounts.tokens", "groups.view"],
     )
     .await;
-    // The operator's token is limited to managing service-account tokens — and to the
-    // permissions of the accounts it manages, which it must hold to hand them out.
+    admin
+        .assign_user_role(rotator.id, rotation_role.id)
+        .await
+        .expect("assign");
     let operator_token = create_token(
-        &operator_jwt,
-        None,
-        "ci operator",
+        &admin,
+        Some(rotator.id),
+        "rotation job",
         Some(&["service_accounts.tokens", "groups.view"]),
     )
     .await;
     let operator = pat(&server, &operator_token);
+
+    // Step 1 of the job: the deployment token tells which token it is and whose.
+    let inspected = pat(&server, &deploy_token)
+        .token_self()
+        .await
+        .expect("self");
+    assert_eq!(inspected.record.id, deploy_token.id);
+    assert_eq!(inspected.owner.id, deploy.id);
 
     let answer = call(
         &operator,
         Method::POST,
         &format!(
             "/api/v1/users/{}/tokens/{}/rotate",
-            deploy.id, deploy_token.id
+            inspected.owner.id, inspected.record.id
         ),
         Some(json!({"grace_period_seconds": 2, "expires_in_days": 90})),
     )
@@ -1588,6 +1651,92 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
     .await;
     assert_error(&answer, 403, "interactive_auth_required", "");
     assert_eq!(me_status(&pat(&server, &again)).await, 200);
+
+    // Recovery when the new value was lost: retrying answers 409, the successor is found through
+    // `replaced_by` and rotated in turn, while the old value still works in its grace period.
+    let lost = operator
+        .rotate_token(
+            Some(deploy.id),
+            again.id,
+            &RotateToken {
+                expires_in_days: None,
+                grace_period_seconds: Some(600),
+            },
+        )
+        .await
+        .expect("rotate");
+    assert_api_error(
+        operator
+            .rotate_token(Some(deploy.id), again.id, &RotateToken::default())
+            .await,
+        409,
+        "already_rotated",
+    );
+    let successor = operator
+        .list_user_tokens(deploy.id, &ListParams::default())
+        .await
+        .expect("list")
+        .data
+        .into_iter()
+        .find(|r| r.id == again.id)
+        .and_then(|r| r.replaced_by)
+        .expect("replaced_by");
+    assert_eq!(successor, lost.id);
+    let recovered = operator
+        .rotate_token(Some(deploy.id), successor, &RotateToken::default())
+        .await
+        .expect("rotate the successor");
+    assert_invalid_token(&call(&pat(&server, &lost), Method::GET, "/api/v1/me", None).await);
+    assert_eq!(me_status(&pat(&server, &again)).await, 200, "in its grace");
+    assert_eq!(me_status(&pat(&server, &recovered)).await, 200);
+
+    // An expired token can still be rotated by the operator; the replacement lives anew.
+    let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
+        .bind(justiam_core::time::now_millis() - 1000)
+        .bind(recovered.id.to_string())
+        .execute(&server.iam().db.pool)
+        .await
+        .expect("expire");
+    assert_eq!(done.rows_affected(), 1);
+    assert_invalid_token(&call(&pat(&server, &recovered), Method::GET, "/api/v1/me", None).await);
+    let renewed = operator
+        .rotate_token(
+            Some(deploy.id),
+            recovered.id,
+            &RotateToken {
+                expires_in_days: Some(30),
+                grace_period_seconds: None,
+            },
+        )
+        .await
+        .expect("rotate an expired token");
+    let lifetime = renewed.expires_at - Utc::now();
+    assert!(
+        (lifetime - chrono::Duration::days(30)).num_seconds().abs() < 60,
+        "{lifetime}"
+    );
+    assert_eq!(me_status(&pat(&server, &renewed)).await, 200);
+
+    // Once the deployment account holds more than the operator's token, the operator is refused.
+    admin
+        .update_role(
+            role.id,
+            &UpdateAdminRole {
+                permissions: Some(vec!["groups.view".to_owned(), "users.view".to_owned()]),
+                ..UpdateAdminRole::default()
+            },
+        )
+        .await
+        .expect("widen deployer");
+    let answer = call(
+        &operator,
+        Method::POST,
+        &format!("/api/v1/users/{}/tokens/{}/rotate", deploy.id, renewed.id),
+        Some(json!({})),
+    )
+    .await;
+    assert_forbidden_for(&answer, "users.view");
+    assert_eq!(me_status(&pat(&server, &renewed)).await, 200);
 }
 
 // --- leak response --------------------------------------------------------------------------------
@@ -1616,6 +1765,15 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
         .expect("rotate");
     assert_eq!(me_status(&pat(&server, &in_grace)).await, 200);
 
+    let expired = alice_jwt.create_my_token("expired", 1).await.expect("t");
+    let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
+        .bind(justiam_core::time::now_millis() - 1000)
+        .bind(expired.id.to_string())
+        .execute(&server.iam().db.pool)
+        .await
+        .expect("expire");
+    assert_eq!(done.rows_affected(), 1);
+
     let unknown = unknown_but_well_formed();
     let mut bad_checksum = leaked.token.clone();
     let last = bad_checksum.pop().expect("char");
@@ -1627,6 +1785,7 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
         bad_checksum.as_str(),
         "justiam_pat_",
         already.token.as_str(),
+        expired.token.as_str(),
     ];
 
     // Nothing valid, an empty list, and valid values mixed with garbage: the same answer.
@@ -1687,6 +1846,12 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
         item(already.id).record.revoke_reason.as_deref(),
         Some("revoked")
     );
+    assert_eq!(
+        item(expired.id).state,
+        "expired",
+        "an expired token is left alone"
+    );
+    assert_eq!(item(expired.id).record.revoke_reason, None);
     assert_eq!(item(kept.id).state, "active");
     assert!(my_record(&alice_jwt, leaked.id).await.is_none());
 
@@ -1766,6 +1931,16 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
     )
     .await;
     assert_validation(&answer, "tokens");
+    // A credential, even a broken one, is ignored.
+    let answer = call(
+        &server.anonymous().with_token("justiam_pat_garbage"),
+        Method::POST,
+        "/api/v1/tokens/revoke",
+        Some(json!({ "tokens": [] })),
+    )
+    .await;
+    assert_eq!(answer.status.as_u16(), 202, "{}", answer.json);
+    assert_eq!(serde_json::to_vec(&answer.json).expect("json"), nothing);
     // Through the typed client too.
     server
         .anonymous()
@@ -1984,6 +2159,8 @@ async fn inventory_filters_permissions_and_pagination(backend: Backend) {
         ),
         ("search=laptop&state=active".into(), ids(&[&a_active])),
         ("search=nothing-matches".into(), BTreeSet::new()),
+        ("search=%25".into(), BTreeSet::new()),
+        ("search=_".into(), BTreeSet::new()),
         (format!("owner_id={}", Uuid::now_v7()), BTreeSet::new()),
     ];
     for (query, expected) in &cases {
