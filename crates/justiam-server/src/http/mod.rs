@@ -3,7 +3,7 @@
 mod admin;
 mod auth;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
 mod groups;
 mod openapi;
 mod ops;
@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(metrics))
         .merge(SwaggerUi::new("/swagger").url("/swagger/doc.json", doc))
+        .merge(crate::ui::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state.clone())

@@ -13,4 +13,5 @@ mod openapi;
 mod smoke;
 mod startup;
 mod tokens;
+mod ui;
 mod users;

@@ -1,0 +1,1075 @@
+//! Administration: users and service accounts (and their tokens), groups, admin roles, the audit
+//! log and sessions. Every handler calls the same `Iam` method as the API, which checks the
+//! permission; the navigation only hides what the user may not use.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use justiam_core::model::{PageRequest, Permission};
+use justiam_core::service::{NewUser, TokenOwner};
+use justiam_core::store::audit::AuditFilter;
+use justiam_core::store::roles::Holder;
+use justiam_core::store::users::UserRow;
+use justiam_types::{CreateAdminRole, CreateGroup, CreateUser, UpdateUser};
+use uuid::Uuid;
+
+use super::pages::{ConfirmPage, TokenForm, TokenView, read_token_form, show_once, token_form};
+use super::session::{UiForm, UiUser};
+use super::view::{self, FieldErrors, Nav, Pager, UiError, render, when};
+use crate::http::AppState;
+
+type Params = Query<HashMap<String, String>>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui/admin", get(overview))
+        .route("/ui/admin/users", get(users).post(create_user))
+        .route("/ui/admin/users/{id}", get(user).post(update_user))
+        .route(
+            "/ui/admin/users/{id}/delete",
+            get(delete_user_confirm).post(delete_user),
+        )
+        .route(
+            "/ui/admin/users/{id}/tokens",
+            get(sa_tokens).post(create_sa_token),
+        )
+        .route(
+            "/ui/admin/users/{id}/tokens/{token}/revoke",
+            post(revoke_sa_token),
+        )
+        .route("/ui/admin/groups", get(groups).post(create_group))
+        .route("/ui/admin/groups/{id}", get(group))
+        .route("/ui/admin/groups/{id}/members", post(add_member))
+        .route(
+            "/ui/admin/groups/{id}/members/{user}/remove",
+            post(remove_member),
+        )
+        .route("/ui/admin/groups/{id}/delete", post(delete_group))
+        .route("/ui/admin/roles", get(roles).post(create_role))
+        .route("/ui/admin/roles/{id}", get(role))
+        .route("/ui/admin/roles/{id}/assignments", post(assign_role))
+        .route("/ui/admin/audit", get(audit))
+        .route("/ui/admin/sessions", get(sessions))
+        .route("/ui/admin/sessions/{id}/revoke", post(revoke_session))
+}
+
+fn page_of(q: &HashMap<String, String>) -> PageRequest {
+    PageRequest {
+        page: view::page_number(q.get("page").map(String::as_str)),
+        limit: PageRequest::DEFAULT_LIMIT,
+    }
+}
+
+fn search_of(q: &HashMap<String, String>) -> Option<String> {
+    q.get("search")
+        .map(|s| s.trim().chars().take(200).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+fn notice_of(q: &HashMap<String, String>) -> Option<String> {
+    q.get("done").map(|d| {
+        match d.as_str() {
+            "created" => "Created.",
+            "saved" => "Saved.",
+            "deleted" => "Deleted.",
+            "revoked" => "Revoked.",
+            "added" => "Added.",
+            "removed" => "Removed.",
+            _ => "Done.",
+        }
+        .to_owned()
+    })
+}
+
+// ---------------------------------------------------------------- overview
+
+pub async fn overview(user: UiUser) -> Result<Response, UiError> {
+    let nav = Nav::new(&user, "admin");
+    let first = [
+        (nav.users, "/ui/admin/users"),
+        (nav.groups, "/ui/admin/groups"),
+        (nav.roles, "/ui/admin/roles"),
+        (nav.audit, "/ui/admin/audit"),
+        (nav.sessions, "/ui/admin/sessions"),
+    ]
+    .into_iter()
+    .find(|(may, _)| *may);
+    match first {
+        Some((_, to)) => Ok(Redirect::to(to).into_response()),
+        None => Err(justiam_core::CoreError::MissingPermission(Permission::UsersView).into()),
+    }
+}
+
+// ---------------------------------------------------------------- users
+
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub active: bool,
+    pub is_admin: bool,
+    pub is_service_account: bool,
+    pub created: String,
+}
+
+impl UserView {
+    fn of(u: &UserRow) -> UserView {
+        UserView {
+            id: u.id,
+            email: u.email.clone(),
+            name: format!("{} {}", u.first_name, u.last_name)
+                .trim()
+                .to_owned(),
+            kind: if u.is_service_account {
+                "service account"
+            } else if u.is_admin {
+                "administrator"
+            } else {
+                "user"
+            },
+            active: u.is_active,
+            is_admin: u.is_admin,
+            is_service_account: u.is_service_account,
+            created: when(u.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    nav: Option<Nav>,
+    users: Vec<UserView>,
+    search: String,
+    pager: Pager,
+    can_create: bool,
+    can_admin: bool,
+    form: HashMap<String, String>,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+impl UsersPage {
+    fn value(&self, field: &str) -> &str {
+        self.form.get(field).map(String::as_str).unwrap_or_default()
+    }
+}
+
+async fn users_page(
+    state: &AppState,
+    user: &UiUser,
+    q: &HashMap<String, String>,
+) -> Result<UsersPage, UiError> {
+    let page = page_of(q);
+    let search = search_of(q);
+    let (rows, total) = state
+        .iam
+        .list_users(&user.principal, search.as_deref(), page)
+        .await?;
+    let base = match &search {
+        Some(s) => format!("/ui/admin/users?search={}&", view::encode(s)),
+        None => "/ui/admin/users?".to_owned(),
+    };
+    Ok(UsersPage {
+        nav: Some(Nav::new(user, "users")),
+        users: rows.iter().map(UserView::of).collect(),
+        search: search.unwrap_or_default(),
+        pager: Pager::new(&base, page.page, page.limit, total),
+        can_create: user.principal.has(Permission::UsersCreate),
+        can_admin: user.principal.is_admin(),
+        form: HashMap::new(),
+        errors: FieldErrors::default(),
+        notice: notice_of(q),
+    })
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(users_page(&state, &user, &q).await?))
+}
+
+pub async fn create_user(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let is_sa = f.get("kind") == Some("service_account");
+    let input = CreateUser {
+        email: f.get("email").unwrap_or_default().to_owned(),
+        first_name: f.get("first_name").map(str::to_owned),
+        last_name: f.get("last_name").map(str::to_owned),
+        password: (!is_sa && !f.raw("password").is_empty()).then(|| f.raw("password").to_owned()),
+        is_active: Some(true),
+        is_admin: Some(!is_sa && f.checked("is_admin")),
+        is_service_account: Some(is_sa),
+    };
+    let result = match NewUser::parse(input) {
+        Ok(new) => {
+            state
+                .iam
+                .create_user(&user.principal, new, &user.meta)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(created) => {
+            let to = if created.is_service_account {
+                format!("/ui/admin/users/{}/tokens?done=created", created.id)
+            } else {
+                format!("/ui/admin/users/{}?done=created", created.id)
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_core(e, "email", &[])?;
+            let mut page = users_page(&state, user, &HashMap::new()).await?;
+            page.errors = errors;
+            for key in ["email", "first_name", "last_name", "kind"] {
+                page.form
+                    .insert(key.to_owned(), f.get(key).unwrap_or_default().to_owned());
+            }
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+pub struct HeldRoleView {
+    pub id: Uuid,
+    pub name: String,
+    pub via: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage {
+    nav: Option<Nav>,
+    user: UserView,
+    first_name: String,
+    last_name: String,
+    roles: Option<Vec<HeldRoleView>>,
+    can_update: bool,
+    can_delete: bool,
+    can_tokens: bool,
+    can_admin: bool,
+    can_roles: bool,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+async fn user_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Uuid,
+    notice: Option<String>,
+) -> Result<UserPage, UiError> {
+    let p = &user.principal;
+    let target = state.iam.get_user(p, id).await?;
+    let roles = match state.iam.roles_of_user(p, id).await {
+        Ok(held) => Some(
+            held.into_iter()
+                .map(|h| HeldRoleView {
+                    id: h.role.id,
+                    name: h.role.name,
+                    via: h.via_group.map(|(_, name)| name),
+                })
+                .collect(),
+        ),
+        Err(_) => None,
+    };
+    Ok(UserPage {
+        nav: Some(Nav::new(user, "users")),
+        user: UserView::of(&target),
+        first_name: target.first_name.clone(),
+        last_name: target.last_name.clone(),
+        roles,
+        can_update: p.has(Permission::UsersUpdate),
+        can_delete: p.has(Permission::UsersDelete),
+        can_tokens: p.has(Permission::ServiceAccountsTokens),
+        can_admin: p.is_admin(),
+        can_roles: p.has(Permission::AdminRolesManage),
+        errors: FieldErrors::default(),
+        notice,
+    })
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(user_page(&state, &user, id, notice_of(&q)).await?))
+}
+
+pub async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let input = match f.get("action") {
+        Some("deactivate") => UpdateUser {
+            is_active: Some(false),
+            ..UpdateUser::default()
+        },
+        Some("activate") => UpdateUser {
+            is_active: Some(true),
+            ..UpdateUser::default()
+        },
+        _ => UpdateUser {
+            email: f.get("email").map(str::to_owned),
+            first_name: Some(f.get("first_name").unwrap_or_default().to_owned()),
+            last_name: Some(f.get("last_name").unwrap_or_default().to_owned()),
+            is_admin: user.principal.is_admin().then(|| f.checked("is_admin")),
+            ..UpdateUser::default()
+        },
+    };
+    match state
+        .iam
+        .update_user(&user.principal, id, input, &user.meta)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/admin/users/{id}?done=saved")).into_response()),
+        Err(e) => {
+            let errors = FieldErrors::from_core(e, "email", &[])?;
+            let mut page = user_page(&state, user, id, None).await?;
+            page.errors = errors;
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+pub async fn delete_user_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let target = state.iam.get_user(&user.principal, id).await?;
+    user.principal.require(Permission::UsersDelete)?;
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "users")),
+        title: format!("Delete {}?", target.email),
+        message: "The account, its sessions and its tokens are deleted. This cannot be undone; deactivating keeps the history.".to_owned(),
+        action: format!("/ui/admin/users/{id}/delete"),
+        button: "Delete".to_owned(),
+        back: format!("/ui/admin/users/{id}"),
+    }))
+}
+
+pub async fn delete_user(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .delete_user(&user.principal, id, &user.meta)
+        .await?;
+    Ok(Redirect::to("/ui/admin/users?done=deleted").into_response())
+}
+
+// ---------------------------------------------------------------- service account tokens
+
+#[derive(Template)]
+#[template(path = "admin_sa_tokens.html")]
+struct SaTokensPage {
+    nav: Option<Nav>,
+    account: UserView,
+    tokens: Vec<TokenView>,
+    token_owner_is_self: bool,
+    revoke_base: String,
+    pager: Pager,
+    form: TokenForm,
+    notice: Option<String>,
+}
+
+async fn sa_tokens_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Uuid,
+    q: &HashMap<String, String>,
+) -> Result<SaTokensPage, UiError> {
+    let p = &user.principal;
+    let page = page_of(q);
+    let (rows, total) = state
+        .iam
+        .list_tokens(p, TokenOwner::ServiceAccount(id), page)
+        .await?;
+    let account = state.iam.get_user(p, id).await.ok();
+    let account = match account {
+        Some(a) => a,
+        None => return Err(UiError::not_found()),
+    };
+    let form = token_form(
+        &user.csrf,
+        format!("/ui/admin/users/{id}/tokens"),
+        format!("/ui/admin/users/{id}/tokens"),
+        account.email.clone(),
+        p.permissions,
+    );
+    Ok(SaTokensPage {
+        nav: Some(Nav::new(user, "users")),
+        account: UserView::of(&account),
+        tokens: rows.iter().map(TokenView::of).collect(),
+        token_owner_is_self: false,
+        revoke_base: format!("/ui/admin/users/{id}/tokens"),
+        pager: Pager::new(
+            &format!("/ui/admin/users/{id}/tokens?"),
+            page.page,
+            page.limit,
+            total,
+        ),
+        form,
+        notice: notice_of(q),
+    })
+}
+
+pub async fn sa_tokens(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(sa_tokens_page(&state, &user, id, &q).await?))
+}
+
+pub async fn create_sa_token(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let mut page = sa_tokens_page(&state, user, id, &HashMap::new()).await?;
+    let Some(input) = read_token_form(&form.fields, &mut page.form) else {
+        return Ok((StatusCode::BAD_REQUEST, render(page)).into_response());
+    };
+    match state
+        .iam
+        .create_token(
+            &user.principal,
+            TokenOwner::ServiceAccount(id),
+            input,
+            &user.meta,
+        )
+        .await
+    {
+        Ok(issued) => Ok(show_once(
+            &state,
+            issued.value.expose(),
+            &issued.record.name,
+            &id.to_string(),
+        )),
+        Err(e) => {
+            page.form.errors = FieldErrors::from_core(e, "name", &[])?;
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+pub async fn revoke_sa_token(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .revoke_token(
+            &user.principal,
+            TokenOwner::ServiceAccount(id),
+            token,
+            &user.meta,
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/ui/admin/users/{id}/tokens?done=revoked")).into_response())
+}
+
+// ---------------------------------------------------------------- groups
+
+pub struct GroupView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub members: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin_groups.html")]
+struct GroupsPage {
+    nav: Option<Nav>,
+    groups: Vec<GroupView>,
+    search: String,
+    pager: Pager,
+    can_create: bool,
+    name: String,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+async fn groups_page(
+    state: &AppState,
+    user: &UiUser,
+    q: &HashMap<String, String>,
+) -> Result<GroupsPage, UiError> {
+    let page = page_of(q);
+    let search = search_of(q);
+    let (rows, total) = state
+        .iam
+        .list_groups(&user.principal, search.as_deref(), page)
+        .await?;
+    let base = match &search {
+        Some(s) => format!("/ui/admin/groups?search={}&", view::encode(s)),
+        None => "/ui/admin/groups?".to_owned(),
+    };
+    Ok(GroupsPage {
+        nav: Some(Nav::new(user, "groups")),
+        groups: rows
+            .into_iter()
+            .map(|g| GroupView {
+                id: g.id,
+                name: g.name,
+                description: g.description,
+                members: g.member_count,
+            })
+            .collect(),
+        search: search.unwrap_or_default(),
+        pager: Pager::new(&base, page.page, page.limit, total),
+        can_create: user.principal.has(Permission::GroupsCreate),
+        name: String::new(),
+        errors: FieldErrors::default(),
+        notice: notice_of(q),
+    })
+}
+
+pub async fn groups(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(groups_page(&state, &user, &q).await?))
+}
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let input = CreateGroup {
+        name: f.get("name").unwrap_or_default().to_owned(),
+        description: f.get("description").map(str::to_owned),
+    };
+    match state
+        .iam
+        .create_group(&user.principal, input, &user.meta)
+        .await
+    {
+        Ok(g) => {
+            Ok(Redirect::to(&format!("/ui/admin/groups/{}?done=created", g.id)).into_response())
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_core(e, "name", &[])?;
+            let mut page = groups_page(&state, user, &HashMap::new()).await?;
+            page.errors = errors;
+            page.name = f.get("name").unwrap_or_default().to_owned();
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_group.html")]
+struct GroupPage {
+    nav: Option<Nav>,
+    group: GroupView,
+    members: Vec<UserView>,
+    pager: Pager,
+    can_members: bool,
+    can_delete: bool,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+async fn group_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Uuid,
+    q: &HashMap<String, String>,
+) -> Result<GroupPage, UiError> {
+    let p = &user.principal;
+    let g = state.iam.get_group(p, id).await?;
+    let page = page_of(q);
+    let (members, total) = state.iam.list_group_members(p, id, None, page).await?;
+    Ok(GroupPage {
+        nav: Some(Nav::new(user, "groups")),
+        group: GroupView {
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            members: g.member_count,
+        },
+        members: members.iter().map(UserView::of).collect(),
+        pager: Pager::new(
+            &format!("/ui/admin/groups/{id}?"),
+            page.page,
+            page.limit,
+            total,
+        ),
+        can_members: p.has(Permission::GroupsMembers),
+        can_delete: p.has(Permission::GroupsDelete),
+        errors: FieldErrors::default(),
+        notice: notice_of(q),
+    })
+}
+
+pub async fn group(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(group_page(&state, &user, id, &q).await?))
+}
+
+/// Finds a user by exact email through the (permission-checked) user list.
+async fn user_by_email(
+    state: &AppState,
+    user: &UiUser,
+    email: &str,
+) -> Result<Option<Uuid>, UiError> {
+    let (rows, _) = state
+        .iam
+        .list_users(&user.principal, Some(email), PageRequest::default())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .find(|u| u.email.eq_ignore_ascii_case(email))
+        .map(|u| u.id))
+}
+
+pub async fn add_member(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let email = form.fields.get("email").unwrap_or_default().to_owned();
+    let result = match user_by_email(&state, user, &email).await? {
+        Some(member) => state
+            .iam
+            .add_group_member(&user.principal, id, member, &user.meta)
+            .await
+            .map_err(|e| FieldErrors::from_core(e, "email", &[("user_id", "email")])),
+        None => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "email",
+                format!("There is no user with the email “{email}”."),
+            );
+            Err(Ok(errors))
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=added")).into_response()),
+        Err(errors) => {
+            let mut page = group_page(&state, user, id, &HashMap::new()).await?;
+            page.errors = errors?;
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Path((id, member)): Path<(Uuid, Uuid)>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .remove_group_member(&user.principal, id, member, &user.meta)
+        .await?;
+    Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=removed")).into_response())
+}
+
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .delete_group(&user.principal, id, &user.meta)
+        .await?;
+    Ok(Redirect::to("/ui/admin/groups?done=deleted").into_response())
+}
+
+// ---------------------------------------------------------------- admin roles
+
+pub struct RoleView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub permissions: String,
+    pub builtin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_roles.html")]
+struct RolesPage {
+    nav: Option<Nav>,
+    roles: Vec<RoleView>,
+    pager: Pager,
+    catalogue: Vec<&'static str>,
+    name: String,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+fn role_view(r: justiam_core::store::roles::RoleRow) -> RoleView {
+    RoleView {
+        id: r.id,
+        name: r.name,
+        description: r.description,
+        permissions: r.permissions.names().join(", "),
+        builtin: r.is_builtin,
+    }
+}
+
+async fn roles_page(
+    state: &AppState,
+    user: &UiUser,
+    q: &HashMap<String, String>,
+) -> Result<RolesPage, UiError> {
+    let page = page_of(q);
+    let (rows, total) = state.iam.list_roles(&user.principal, None, page).await?;
+    Ok(RolesPage {
+        nav: Some(Nav::new(user, "roles")),
+        roles: rows.into_iter().map(role_view).collect(),
+        pager: Pager::new("/ui/admin/roles?", page.page, page.limit, total),
+        catalogue: Permission::ALL.iter().map(|p| p.as_str()).collect(),
+        name: String::new(),
+        errors: FieldErrors::default(),
+        notice: notice_of(q),
+    })
+}
+
+pub async fn roles(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    Ok(render(roles_page(&state, &user, &q).await?))
+}
+
+pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let input = CreateAdminRole {
+        name: f.get("name").unwrap_or_default().to_owned(),
+        description: f.get("description").map(str::to_owned),
+        permissions: f.all("permission"),
+    };
+    match state
+        .iam
+        .create_role(&user.principal, input, &user.meta)
+        .await
+    {
+        Ok(r) => {
+            Ok(Redirect::to(&format!("/ui/admin/roles/{}?done=created", r.id)).into_response())
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_core(e, "name", &[])?;
+            let mut page = roles_page(&state, user, &HashMap::new()).await?;
+            page.errors = errors;
+            page.name = f.get("name").unwrap_or_default().to_owned();
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_role.html")]
+struct RolePage {
+    nav: Option<Nav>,
+    role: RoleView,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+pub async fn role(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let r = state.iam.get_role(&user.principal, id).await?;
+    Ok(render(RolePage {
+        nav: Some(Nav::new(&user, "roles")),
+        role: role_view(r),
+        errors: FieldErrors::default(),
+        notice: notice_of(&q),
+    }))
+}
+
+pub async fn assign_role(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let assign = f.get("action") != Some("unassign");
+    let mut errors = FieldErrors::default();
+    let holder = if let Some(email) = f.get("email") {
+        match user_by_email(&state, user, email).await? {
+            Some(uid) => Some(Holder::User(uid)),
+            None => {
+                errors.add(
+                    "email",
+                    format!("There is no user with the email “{email}”."),
+                );
+                None
+            }
+        }
+    } else if let Some(name) = f.get("group") {
+        let (rows, _) = state
+            .iam
+            .list_groups(&user.principal, Some(name), PageRequest::default())
+            .await?;
+        match rows.into_iter().find(|g| g.name.eq_ignore_ascii_case(name)) {
+            Some(g) => Some(Holder::Group(g.id)),
+            None => {
+                errors.add("group", format!("There is no group named “{name}”."));
+                None
+            }
+        }
+    } else if let Some(uid) = f.get("user_id").and_then(|u| Uuid::parse_str(u).ok()) {
+        Some(Holder::User(uid))
+    } else {
+        errors.add("email", "Enter a user's email or a group's name.");
+        None
+    };
+    if let Some(holder) = holder {
+        match state
+            .iam
+            .set_role_assignment(&user.principal, holder, id, assign, &user.meta)
+            .await
+        {
+            Ok(()) => {
+                if let (Some(back), Holder::User(uid)) = (f.get("back"), holder)
+                    && back == "user"
+                {
+                    return Ok(
+                        Redirect::to(&format!("/ui/admin/users/{uid}?done=saved")).into_response()
+                    );
+                }
+                let done = if assign { "added" } else { "removed" };
+                return Ok(
+                    Redirect::to(&format!("/ui/admin/roles/{id}?done={done}")).into_response()
+                );
+            }
+            Err(e) => errors = FieldErrors::from_core(e, "email", &[])?,
+        }
+    }
+    let r = state.iam.get_role(&user.principal, id).await?;
+    let page = RolePage {
+        nav: Some(Nav::new(user, "roles")),
+        role: role_view(r),
+        errors,
+        notice: None,
+    };
+    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+}
+
+// ---------------------------------------------------------------- audit
+
+pub struct AuditView {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub ip: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    nav: Option<Nav>,
+    entries: Vec<AuditView>,
+    action: String,
+    actor: String,
+    target: String,
+    pager: Pager,
+    errors: FieldErrors,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let mut errors = FieldErrors::default();
+    let action = q
+        .get("action")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let actor = q
+        .get("actor")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let target = q
+        .get("target")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let mut filter = AuditFilter {
+        action: (!action.is_empty()).then(|| action.clone()),
+        ..AuditFilter::default()
+    };
+    if !actor.is_empty() {
+        match Uuid::parse_str(&actor) {
+            Ok(id) => filter.actor_id = Some(id),
+            Err(_) => match user_by_email(&state, &user, &actor).await {
+                Ok(Some(id)) => filter.actor_id = Some(id),
+                _ => errors.add(
+                    "actor",
+                    "Enter a user id, or the email of an existing user.",
+                ),
+            },
+        }
+    }
+    if !target.is_empty() {
+        match Uuid::parse_str(&target) {
+            Ok(id) => filter.target_id = Some(id),
+            Err(_) => errors.add("target", "Enter the id of the target (a UUID)."),
+        }
+    }
+    let page = page_of(&q);
+    let (rows, total) = if errors.is_empty() {
+        state.iam.list_audit(&user.principal, &filter, page).await?
+    } else {
+        user.principal.require(Permission::AuditView)?;
+        (Vec::new(), 0)
+    };
+    let base = format!(
+        "/ui/admin/audit?action={}&actor={}&target={}&",
+        view::encode(&action),
+        view::encode(&actor),
+        view::encode(&target)
+    );
+    let entries = rows
+        .into_iter()
+        .map(|r| AuditView {
+            at: when(r.at),
+            actor: r
+                .actor_email
+                .or(r.actor_id)
+                .unwrap_or_else(|| "system".to_owned()),
+            action: r.action,
+            target: match (r.target_type, r.target_id) {
+                (Some(t), Some(id)) => format!("{t} {id}"),
+                (Some(t), None) => t,
+                _ => String::new(),
+            },
+            ip: r.ip.unwrap_or_default(),
+            details: r.details.unwrap_or_default(),
+        })
+        .collect();
+    Ok(render(AuditPage {
+        nav: Some(Nav::new(&user, "audit")),
+        entries,
+        action,
+        actor,
+        target,
+        pager: Pager::new(&base, page.page, page.limit, total),
+        errors,
+    }))
+}
+
+// ---------------------------------------------------------------- sessions
+
+pub struct SessionView {
+    pub id: Uuid,
+    pub email: String,
+    pub created: String,
+    pub expires: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_sessions.html")]
+struct SessionsPage {
+    nav: Option<Nav>,
+    sessions: Vec<SessionView>,
+    search: String,
+    pager: Pager,
+    can_revoke: bool,
+    notice: Option<String>,
+}
+
+pub async fn sessions(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let page = page_of(&q);
+    let search = search_of(&q);
+    let (rows, total) = state
+        .iam
+        .list_sessions(&user.principal, search.as_deref(), None, page)
+        .await?;
+    let own = match user.principal.credential {
+        justiam_core::authz::Credential::Jwt { session_id } => Some(session_id),
+        _ => None,
+    };
+    let base = match &search {
+        Some(s) => format!("/ui/admin/sessions?search={}&", view::encode(s)),
+        None => "/ui/admin/sessions?".to_owned(),
+    };
+    Ok(render(SessionsPage {
+        nav: Some(Nav::new(&user, "sessions")),
+        sessions: rows
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.session.id,
+                current: Some(s.session.id) == own,
+                email: s.user_email,
+                created: when(s.session.created_at),
+                expires: when(s.session.expires_at),
+                ip: s.session.ip.unwrap_or_default(),
+                user_agent: s.session.user_agent.unwrap_or_default(),
+            })
+            .collect(),
+        search: search.unwrap_or_default(),
+        pager: Pager::new(&base, page.page, page.limit, total),
+        can_revoke: user.principal.has(Permission::SessionsRevoke),
+        notice: notice_of(&q),
+    }))
+}
+
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .revoke_session(&user.principal, id, &user.meta)
+        .await?;
+    Ok(Redirect::to("/ui/admin/sessions?done=revoked").into_response())
+}

@@ -1,0 +1,703 @@
+//! Login, logout, Profile (details, permissions, password) and Personal Access Tokens.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use justiam_core::CoreError;
+use justiam_core::model::{PageRequest, Permission, PermissionSet};
+use justiam_core::secret::Secret;
+use justiam_core::service::TokenOwner;
+use justiam_core::store::tokens::TokenRow;
+use justiam_core::time::{DAY_MS, now_millis};
+use justiam_types::{CreateToken, RotateToken};
+use uuid::Uuid;
+
+use super::session::{
+    self, Fields, LOGIN_CSRF_COOKIE, LoginForm, NEW_TOKEN_COOKIE, SESSION_COOKIE, UiForm, UiUser,
+};
+use super::view::{self, FieldErrors, Nav, Pager, UiError, relative, render, when};
+use crate::http::AppState;
+
+type Params = Query<HashMap<String, String>>;
+
+// ---------------------------------------------------------------- login / logout
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/ui/profile")
+        .to_owned()
+}
+
+fn login_response(
+    state: &AppState,
+    status: StatusCode,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+    existing_token: Option<String>,
+) -> Result<Response, UiError> {
+    let csrf = match existing_token {
+        Some(t) => t,
+        None => session::random_token()?,
+    };
+    let cookie = session::set_cookie(state, LOGIN_CSRF_COOKIE, &csrf, "/ui/login", None, "Strict");
+    let page = LoginPage {
+        nav: None,
+        csrf,
+        email,
+        next,
+        error,
+        notice,
+    };
+    Ok((status, [(header::SET_COOKIE, cookie)], render(page)).into_response())
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let notice = match q.get("done").map(String::as_str) {
+        Some("logout") => Some("You are signed out.".to_owned()),
+        Some("password") => Some("Your password was changed. Sign in with the new one.".to_owned()),
+        _ => None,
+    };
+    login_response(
+        &state,
+        StatusCode::OK,
+        String::new(),
+        safe_next(q.get("next").map(String::as_str)),
+        None,
+        notice,
+        None,
+    )
+}
+
+pub async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let email = f.get("email").unwrap_or_default().to_owned();
+    let next = safe_next(f.get("next"));
+    let password = Secret::new(f.raw("password"));
+    let refuse = |status: StatusCode, message: String| {
+        login_response(
+            &state,
+            status,
+            email.clone(),
+            next.clone(),
+            Some(message),
+            None,
+            form.cookie_token.clone(),
+        )
+    };
+    if email.is_empty() || password.expose().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Enter your email address and your password.".to_owned(),
+        );
+    }
+    match state.iam.login(&email, &password, &form.meta).await {
+        Ok(outcome) => {
+            let max_age = (outcome.expires_at - now_millis()) / 1000;
+            let cookie = session::set_cookie(
+                &state,
+                SESSION_COOKIE,
+                outcome.jwt.expose(),
+                "/",
+                Some(max_age.max(1)),
+                "Lax",
+            );
+            let clear = session::clear_cookie(&state, LOGIN_CSRF_COOKIE, "/ui/login");
+            let mut headers = HeaderMap::new();
+            for c in [cookie, clear] {
+                if let Ok(v) = c.parse() {
+                    headers.append(header::SET_COOKIE, v);
+                }
+            }
+            Ok((headers, Redirect::to(&next)).into_response())
+        }
+        Err(CoreError::InvalidCredentials) => refuse(
+            StatusCode::UNAUTHORIZED,
+            "The email address or the password is not right.".to_owned(),
+        ),
+        Err(CoreError::Throttled { retry_after_secs }) => refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins. Wait {} and try again.",
+                if retry_after_secs >= 120 {
+                    format!("{} minutes", retry_after_secs.div_ceil(60))
+                } else {
+                    format!("{retry_after_secs} seconds")
+                }
+            ),
+        ),
+        Err(CoreError::Forbidden {
+            code: "account_disabled",
+            ..
+        }) => refuse(
+            StatusCode::FORBIDDEN,
+            "This account is deactivated. Ask an administrator to reactivate it.".to_owned(),
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+    state
+        .iam
+        .logout(&form.user.principal, &form.user.meta)
+        .await?;
+    let clear = session::clear_cookie(&state, SESSION_COOKIE, "/");
+    Ok((
+        [(header::SET_COOKIE, clear)],
+        Redirect::to("/ui/login?done=logout"),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------- profile
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    nav: Option<Nav>,
+    name: String,
+    email: String,
+    username: String,
+    kind: &'static str,
+    created: String,
+    permissions: Vec<&'static str>,
+    is_admin: bool,
+    errors: FieldErrors,
+    notice: Option<String>,
+}
+
+fn profile_page(user: &UiUser, errors: FieldErrors, notice: Option<String>) -> ProfilePage {
+    let u = &user.principal.user;
+    ProfilePage {
+        nav: Some(Nav::new(user, "profile")),
+        name: format!("{} {}", u.first_name, u.last_name)
+            .trim()
+            .to_owned(),
+        email: u.email.clone(),
+        username: u.username.clone(),
+        kind: if u.is_admin { "Administrator" } else { "User" },
+        created: when(u.created_at),
+        permissions: user
+            .principal
+            .permissions
+            .iter()
+            .map(|p| p.as_str())
+            .collect(),
+        is_admin: u.is_admin,
+        errors,
+        notice,
+    }
+}
+
+pub async fn profile(user: UiUser) -> Response {
+    render(profile_page(&user, FieldErrors::default(), None))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let current = Secret::new(f.raw("current_password"));
+    let new = Secret::new(f.raw("new_password"));
+    let mut errors = FieldErrors::default();
+    if f.raw("new_password") != f.raw("confirm_password") {
+        errors.add(
+            "confirm_password",
+            "The two new passwords are not the same.",
+        );
+    } else {
+        match state
+            .iam
+            .change_password(&form.user.principal, &current, &new, &form.user.meta)
+            .await
+        {
+            Ok(()) => {
+                let notice = Some(
+                    "Your password was changed. Your other sessions were signed out.".to_owned(),
+                );
+                return Ok(render(profile_page(&form.user, errors, notice)));
+            }
+            Err(e) => errors = FieldErrors::from_core(e, "new_password", &[])?,
+        }
+    }
+    let page = render(profile_page(&form.user, errors, None));
+    Ok((StatusCode::BAD_REQUEST, page).into_response())
+}
+
+// ---------------------------------------------------------------- tokens
+
+/// One row of a token list.
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub hint: String,
+    pub created: String,
+    pub expires: String,
+    /// `expired`, `expires in 3 days`, …
+    pub expiry_note: String,
+    /// `expired`, `soon` (within 7 days) or `ok`: the CSS class of the note.
+    pub expiry_class: &'static str,
+    pub last_used: String,
+    pub scope: String,
+    pub status: &'static str,
+    pub active: bool,
+}
+
+impl TokenView {
+    pub fn of(t: &TokenRow) -> TokenView {
+        let now = now_millis();
+        let revoked = t.is_revoked(now);
+        let expired = t.expires_at <= now;
+        let (expiry_note, expiry_class) = if expired {
+            (format!("expired {}", relative(t.expires_at)), "expired")
+        } else if t.expires_at - now < 7 * DAY_MS {
+            (format!("expires {}", relative(t.expires_at)), "soon")
+        } else {
+            (format!("expires {}", relative(t.expires_at)), "ok")
+        };
+        let status = if revoked {
+            "revoked"
+        } else if expired {
+            "expired"
+        } else if t.replaced_by.is_some() {
+            "rotated (grace period)"
+        } else {
+            "active"
+        };
+        TokenView {
+            id: t.id,
+            name: t.name.clone(),
+            hint: t.token_hint.clone(),
+            created: when(t.created_at),
+            expires: when(t.expires_at),
+            expiry_note,
+            expiry_class,
+            last_used: t
+                .last_used_at
+                .map(|at| format!("{} ({})", when(at), relative(at)))
+                .unwrap_or_else(|| "never".to_owned()),
+            scope: match t.permissions {
+                Some(set) => set.names().join(", "),
+                None => "full (all of the owner's permissions)".to_owned(),
+            },
+            status,
+            active: !revoked && !expired && t.replaced_by.is_none(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    nav: Option<Nav>,
+    tokens: Vec<TokenView>,
+    token_owner_is_self: bool,
+    revoke_base: String,
+    pager: Pager,
+    notice: Option<String>,
+}
+
+pub async fn tokens(
+    State(state): State<AppState>,
+    user: UiUser,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let page = PageRequest {
+        page: view::page_number(q.get("page").map(String::as_str)),
+        limit: PageRequest::DEFAULT_LIMIT,
+    };
+    let (rows, total) = state
+        .iam
+        .list_tokens(&user.principal, TokenOwner::Caller, page)
+        .await?;
+    let notice = match q.get("done").map(String::as_str) {
+        Some("revoked") => Some("The token was revoked. It no longer works.".to_owned()),
+        _ => None,
+    };
+    Ok(render(TokensPage {
+        nav: Some(Nav::new(&user, "tokens")),
+        tokens: rows.iter().map(TokenView::of).collect(),
+        token_owner_is_self: true,
+        revoke_base: "/ui/tokens".to_owned(),
+        pager: Pager::new("/ui/tokens?", page.page, page.limit, total),
+        notice,
+    }))
+}
+
+/// The New Token form (also used for a service account's tokens).
+pub struct TokenForm {
+    pub csrf: String,
+    /// Where the form posts.
+    pub action: String,
+    pub back: String,
+    /// `your account` or the service account's email.
+    pub owner: String,
+    pub name: String,
+    pub preset: String,
+    pub presets: Vec<&'static str>,
+    pub custom_days: String,
+    pub scope: String,
+    pub chosen: Vec<String>,
+    /// The permissions the owner holds: the checkboxes.
+    pub catalogue: Vec<&'static str>,
+    pub errors: FieldErrors,
+}
+
+impl TokenForm {
+    pub fn is_chosen(&self, permission: &str) -> bool {
+        self.chosen.iter().any(|c| c == permission)
+    }
+
+    pub fn is_preset(&self, days: &str) -> bool {
+        self.preset == days
+    }
+}
+
+#[derive(Template)]
+#[template(path = "token_new.html")]
+struct NewTokenPage {
+    nav: Option<Nav>,
+    form: TokenForm,
+}
+
+pub const PRESETS: [&str; 5] = ["7", "30", "60", "90", "365"];
+
+pub fn token_form(
+    csrf: &str,
+    action: String,
+    back: String,
+    owner: String,
+    held: PermissionSet,
+) -> TokenForm {
+    TokenForm {
+        csrf: csrf.to_owned(),
+        action,
+        back,
+        owner,
+        name: String::new(),
+        preset: "30".to_owned(),
+        presets: PRESETS.to_vec(),
+        custom_days: String::new(),
+        scope: "full".to_owned(),
+        chosen: Vec::new(),
+        catalogue: held.iter().map(Permission::as_str).collect(),
+        errors: FieldErrors::default(),
+    }
+}
+
+pub async fn new_token(user: UiUser) -> Response {
+    let form = token_form(
+        &user.csrf,
+        "/ui/tokens".to_owned(),
+        "/ui/tokens".to_owned(),
+        "your account".to_owned(),
+        user.principal.permissions,
+    );
+    render(NewTokenPage {
+        nav: Some(Nav::new(&user, "tokens")),
+        form,
+    })
+}
+
+/// Reads the New Token form into the service input, or field errors.
+pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> {
+    page.name = f.get("name").unwrap_or_default().to_owned();
+    page.preset = f.get("expiry").unwrap_or("30").to_owned();
+    page.custom_days = f.get("custom_days").unwrap_or_default().to_owned();
+    page.scope = f.get("scope").unwrap_or("full").to_owned();
+    page.chosen = f.all("permission");
+    let days = if page.preset == "custom" {
+        match page.custom_days.parse::<i64>() {
+            Ok(days) => Some(days),
+            Err(_) => {
+                page.errors.add(
+                    "expires_in_days",
+                    "Enter the number of days as a whole number between 1 and 365.",
+                );
+                None
+            }
+        }
+    } else if PRESETS.contains(&page.preset.as_str()) {
+        page.preset.parse::<i64>().ok()
+    } else {
+        page.errors.add("expires_in_days", "Choose an expiry.");
+        None
+    };
+    let permissions = match page.scope.as_str() {
+        "full" => None,
+        "readonly" => Some(vec!["*.view".to_owned()]),
+        "custom" if page.chosen.is_empty() => {
+            page.errors.add(
+                "permissions",
+                "Choose at least one permission for this token.",
+            );
+            None
+        }
+        _ => Some(page.chosen.clone()),
+    };
+    if page.name.is_empty() {
+        page.errors
+            .add("name", "Give the token a name, such as “CI pipeline”.");
+    }
+    if !page.errors.is_empty() {
+        return None;
+    }
+    Some(CreateToken {
+        name: page.name.clone(),
+        expires_in_days: days?,
+        permissions,
+    })
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let mut page = NewTokenPage {
+        nav: Some(Nav::new(user, "tokens")),
+        form: token_form(
+            &user.csrf,
+            "/ui/tokens".to_owned(),
+            "/ui/tokens".to_owned(),
+            "your account".to_owned(),
+            user.principal.permissions,
+        ),
+    };
+    let Some(input) = read_token_form(&form.fields, &mut page.form) else {
+        return Ok((StatusCode::BAD_REQUEST, render(page)).into_response());
+    };
+    match state
+        .iam
+        .create_token(&user.principal, TokenOwner::Caller, input, &user.meta)
+        .await
+    {
+        Ok(issued) => Ok(show_once(
+            &state,
+            issued.value.expose(),
+            &issued.record.name,
+            "me",
+        )),
+        Err(e) => {
+            page.form.errors = FieldErrors::from_core(e, "name", &[])?;
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+/// After a creation or rotation: hands the value to the one page that shows it, through a
+/// short-lived cookie scoped to that page, and redirects there (so a reload never re-posts).
+pub fn show_once(state: &AppState, value: &str, name: &str, owner: &str) -> Response {
+    let cookie = session::set_cookie(
+        state,
+        NEW_TOKEN_COOKIE,
+        value,
+        "/ui/token-created",
+        Some(120),
+        "Strict",
+    );
+    let target = format!(
+        "/ui/token-created?owner={}&name={}",
+        view::encode(owner),
+        view::encode(name)
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "token_created.html")]
+struct CreatedPage {
+    nav: Option<Nav>,
+    name: String,
+    value: Option<String>,
+    back: String,
+}
+
+pub async fn token_created(
+    State(state): State<AppState>,
+    user: UiUser,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let value = session::cookie(&headers, NEW_TOKEN_COOKIE)
+        .filter(|v| justiam_core::token::looks_like_pat(v))
+        .map(str::to_owned);
+    let back = match q.get("owner").and_then(|o| Uuid::parse_str(o).ok()) {
+        Some(id) => format!("/ui/admin/users/{id}/tokens"),
+        None => "/ui/tokens".to_owned(),
+    };
+    let page = CreatedPage {
+        nav: Some(Nav::new(&user, "tokens")),
+        name: q.get("name").cloned().unwrap_or_default(),
+        value,
+        back,
+    };
+    let clear = session::clear_cookie(&state, NEW_TOKEN_COOKIE, "/ui/token-created");
+    (
+        [
+            (header::SET_COOKIE, clear),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        render(page),
+    )
+        .into_response()
+}
+
+/// A confirmation page with one button.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub nav: Option<Nav>,
+    pub title: String,
+    pub message: String,
+    pub action: String,
+    pub button: String,
+    pub back: String,
+}
+
+async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<TokenRow, UiError> {
+    // Tokens are listed whole (at most 100 active ones per user); find it among them.
+    let mut page = PageRequest {
+        page: 1,
+        limit: PageRequest::MAX_LIMIT,
+    };
+    loop {
+        let (rows, total) = state
+            .iam
+            .list_tokens(&user.principal, TokenOwner::Caller, page)
+            .await?;
+        if let Some(t) = rows.into_iter().find(|t| t.id == id) {
+            return Ok(t);
+        }
+        if u64::from(page.page) * u64::from(page.limit) >= total {
+            return Err(UiError::not_found());
+        }
+        page.page += 1;
+    }
+}
+
+pub async fn revoke_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let t = own_token(&state, &user, id).await?;
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "tokens")),
+        title: format!("Revoke the token “{}”?", t.name),
+        message: format!(
+            "Anything using the token ending in {} stops working at once. This cannot be undone.",
+            t.token_hint
+        ),
+        action: format!("/ui/tokens/{id}/revoke"),
+        button: "Revoke token".to_owned(),
+        back: "/ui/tokens".to_owned(),
+    }))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .revoke_token(&user.principal, TokenOwner::Caller, id, &user.meta)
+        .await?;
+    Ok(Redirect::to("/ui/tokens?done=revoked").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "token_rotate.html")]
+struct RotatePage {
+    nav: Option<Nav>,
+    token: TokenView,
+    grace: String,
+    errors: FieldErrors,
+}
+
+pub async fn rotate_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let t = own_token(&state, &user, id).await?;
+    Ok(render(RotatePage {
+        nav: Some(Nav::new(&user, "tokens")),
+        token: TokenView::of(&t),
+        grace: "0".to_owned(),
+        errors: FieldErrors::default(),
+    }))
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let grace_raw = form.fields.get("grace_minutes").unwrap_or("0").to_owned();
+    let mut errors = FieldErrors::default();
+    match grace_raw.parse::<i64>() {
+        Ok(minutes) if (0..=1440).contains(&minutes) => {
+            let input = RotateToken {
+                expires_in_days: None,
+                grace_period_seconds: Some(minutes * 60),
+            };
+            match state
+                .iam
+                .rotate_token(&user.principal, TokenOwner::Caller, id, input, &user.meta)
+                .await
+            {
+                Ok(issued) => {
+                    return Ok(show_once(
+                        &state,
+                        issued.value.expose(),
+                        &issued.record.name,
+                        "me",
+                    ));
+                }
+                Err(e) => {
+                    errors = FieldErrors::from_core(
+                        e,
+                        "grace_minutes",
+                        &[("grace_period_seconds", "grace_minutes")],
+                    )?
+                }
+            }
+        }
+        _ => errors.add(
+            "grace_minutes",
+            "Enter the grace period in whole minutes, from 0 to 1440 (24 hours).",
+        ),
+    }
+    let t = own_token(&state, user, id).await?;
+    let page = RotatePage {
+        nav: Some(Nav::new(user, "tokens")),
+        token: TokenView::of(&t),
+        grace: grace_raw,
+        errors,
+    };
+    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+}

@@ -1,0 +1,323 @@
+//! What every page shares: the navigation, errors as pages, field errors and time formatting.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use justiam_core::CoreError;
+use justiam_core::model::Permission;
+use justiam_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, now_millis, to_datetime};
+
+use super::session::UiUser;
+
+/// The header of every page for a logged-in user: who, the CSRF token, and the links they may use.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub email: String,
+    pub csrf: String,
+    pub current: &'static str,
+    pub users: bool,
+    pub groups: bool,
+    pub roles: bool,
+    pub audit: bool,
+    pub sessions: bool,
+}
+
+impl Nav {
+    pub fn new(user: &UiUser, current: &'static str) -> Nav {
+        let p = &user.principal;
+        Nav {
+            email: user.email().to_owned(),
+            csrf: user.csrf.clone(),
+            current,
+            users: p.has(Permission::UsersView),
+            groups: p.has(Permission::GroupsView),
+            roles: p.has(Permission::AdminRolesManage),
+            audit: p.has(Permission::AuditView),
+            sessions: p.has(Permission::SessionsView),
+        }
+    }
+}
+
+/// Validation messages by field, shown next to the field.
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push((field.to_owned(), message.into()));
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes a service error that belongs on a form: a validation error goes next to its field
+    /// (mapped to the form's field name), a conflict or bad request to `fallback`. Anything else
+    /// (permission, not found, database) is returned as a page error.
+    pub fn from_core(
+        error: CoreError,
+        fallback: &str,
+        rename: &[(&str, &str)],
+    ) -> Result<FieldErrors, UiError> {
+        let mut errors = FieldErrors::default();
+        match error {
+            CoreError::Validation { field, message } => {
+                let field = rename
+                    .iter()
+                    .find(|(from, _)| *from == field)
+                    .map(|(_, to)| (*to).to_owned())
+                    .unwrap_or(field);
+                errors.add(&field, sentence(&message));
+            }
+            CoreError::Conflict { message, .. } | CoreError::BadRequest { message, .. } => {
+                errors.add(fallback, sentence(&message))
+            }
+            CoreError::CannotGrant(_) => errors.add(fallback, sentence(&error.to_string())),
+            other => return Err(other.into()),
+        }
+        Ok(errors)
+    }
+}
+
+/// `name must be …` → `Name must be …`, with underscores as spaces in the first word.
+pub fn sentence(message: &str) -> String {
+    let message = message
+        .replacen("expires_in_days", "The expiry", 1)
+        .replacen("grace_period_seconds", "The grace period", 1)
+        .replacen("current_password", "The current password", 1)
+        .replacen("new_password", "The new password", 1)
+        .replacen("first_name", "The first name", 1)
+        .replacen("last_name", "The last name", 1);
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => message,
+    }
+}
+
+/// A page-level failure.
+#[derive(Debug)]
+pub enum UiError {
+    /// Not logged in (or the session ended): to the login page, then back to `next`.
+    Login { next: String },
+    /// A form without a valid CSRF token.
+    Csrf,
+    Page {
+        status: StatusCode,
+        title: String,
+        message: String,
+    },
+}
+
+impl UiError {
+    pub fn page(status: StatusCode, title: &str, message: impl Into<String>) -> UiError {
+        UiError::Page {
+            status,
+            title: title.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: &str) -> UiError {
+        tracing::error!(message, "UI request failed");
+        UiError::page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "The server could not complete this request. Try again in a moment.",
+        )
+    }
+
+    pub fn not_found() -> UiError {
+        UiError::page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "What you are looking for does not exist (any more).",
+        )
+    }
+}
+
+impl From<CoreError> for UiError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::MissingPermission(p) => UiError::page(
+                StatusCode::FORBIDDEN,
+                "You do not have access to this page",
+                format!(
+                    "This needs the permission “{p}”, which your account does not hold. Ask an administrator if you need it."
+                ),
+            ),
+            CoreError::CannotGrant(_) | CoreError::Forbidden { .. } => UiError::page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                sentence(&error.to_string()),
+            ),
+            CoreError::NotFound(message) => {
+                UiError::page(StatusCode::NOT_FOUND, "Not found", sentence(&message))
+            }
+            CoreError::InvalidToken => UiError::Login {
+                next: String::new(),
+            },
+            CoreError::Validation { message, .. }
+            | CoreError::BadRequest { message, .. }
+            | CoreError::Conflict { message, .. } => UiError::page(
+                StatusCode::BAD_REQUEST,
+                "This could not be done",
+                sentence(&message),
+            ),
+            CoreError::Throttled { .. } | CoreError::InvalidCredentials => UiError::page(
+                StatusCode::BAD_REQUEST,
+                "This could not be done",
+                sentence(&error.to_string()),
+            ),
+            CoreError::Database(e) => {
+                tracing::error!(error = %e, "UI request: database error");
+                UiError::internal("database error")
+            }
+            CoreError::Internal(e) => {
+                tracing::error!(error = %e, "UI request: internal error");
+                UiError::internal("internal error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        match self {
+            UiError::Login { next } => {
+                let target = if next.starts_with("/ui/") && !next.starts_with("/ui/login") {
+                    format!("/ui/login?next={}", encode(&next))
+                } else {
+                    "/ui/login".to_owned()
+                };
+                Redirect::to(&target).into_response()
+            }
+            UiError::Csrf => error_page(
+                None,
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This form was refused because its security token is missing or out of date. Go back, reload the page and try again.",
+            ),
+            UiError::Page {
+                status,
+                title,
+                message,
+            } => error_page(None, status, &title, &message),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub nav: Option<Nav>,
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+pub fn error_page(nav: Option<Nav>, status: StatusCode, title: &str, message: &str) -> Response {
+    let page = ErrorPage {
+        nav,
+        status: status.as_u16(),
+        title,
+        message,
+    };
+    (status, render(page)).into_response()
+}
+
+/// Renders a page, or a 500 when the template fails.
+pub fn render<T: Template>(page: T) -> Response {
+    match page.render() {
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            UiError::internal("template").into_response()
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `2026-03-01 14:05 UTC`.
+pub fn when(at: Millis) -> String {
+    to_datetime(at).format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `in 3 days`, `2 hours ago`, … relative to now.
+pub fn relative(at: Millis) -> String {
+    let now = now_millis();
+    let delta = at - now;
+    let span = delta.abs();
+    let amount = if span >= DAY_MS {
+        plural(span / DAY_MS, "day")
+    } else if span >= HOUR_MS {
+        plural(span / HOUR_MS, "hour")
+    } else if span >= MINUTE_MS {
+        plural(span / MINUTE_MS, "minute")
+    } else {
+        return "just now".to_owned();
+    };
+    if delta > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Pagination links of a list.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub page: u32,
+    pub pages: u64,
+    pub total: u64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `base` is the list URL with its other query parameters, ending in `?` or `&`.
+    pub fn new(base: &str, page: u32, limit: u32, total: u64) -> Pager {
+        let pages = total.div_ceil(u64::from(limit.max(1))).max(1);
+        Pager {
+            page,
+            pages,
+            total,
+            prev: (page > 1).then(|| format!("{base}page={}", page - 1)),
+            next: (u64::from(page) < pages).then(|| format!("{base}page={}", page + 1)),
+        }
+    }
+}
+
+/// The `page` query value: a positive number, else 1.
+pub fn page_number(raw: Option<&str>) -> u32 {
+    raw.and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| *p > 0)
+        .unwrap_or(1)
+}

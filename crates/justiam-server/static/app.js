@@ -1,0 +1,62 @@
+// JustIAM UI: a little progressive enhancement. Everything works without it.
+(function () {
+  "use strict";
+  // Focus after actions: the first element marked data-focus (an error, a notice, the new token).
+  var target = document.querySelector("[data-focus]");
+  if (target) {
+    if (!target.hasAttribute("tabindex") && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(target.tagName)) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+  }
+  // Copy buttons: <button data-copy="input-id" hidden>.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    if (!input) return;
+    button.hidden = false;
+    var status = document.getElementById("copy-status");
+    button.addEventListener("click", function () {
+      var done = function () {
+        button.textContent = "Copied";
+        if (status) status.textContent = "The token is on your clipboard.";
+      };
+      input.select();
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () {
+          if (document.execCommand("copy")) done();
+        });
+      } else if (document.execCommand("copy")) {
+        done();
+      }
+    });
+  });
+  // Forms that need a confirmation: <form data-confirm="question">.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+  // The New Token form: the custom days field goes with the "Custom" choice, the permission
+  // checkboxes with "Only these permissions".
+  var form = document.getElementById("token-form");
+  if (form) {
+    var custom = document.getElementById("custom-days");
+    var grid = document.getElementById("permission-grid");
+    var sync = function () {
+      var expiry = form.querySelector("input[name=expiry]:checked");
+      if (custom) custom.disabled = !(expiry && expiry.value === "custom");
+      var scope = form.querySelector("input[name=scope]:checked");
+      if (grid) grid.classList.toggle("dim", !(scope && scope.value === "custom"));
+    };
+    form.addEventListener("change", sync);
+    if (custom) custom.addEventListener("focus", function () {
+      var radio = document.getElementById("expiry-custom");
+      if (radio) radio.checked = true;
+    });
+    if (grid) grid.addEventListener("change", function () {
+      var radio = document.getElementById("scope-custom");
+      if (radio) radio.checked = true;
+    });
+    sync();
+  }
+})();

@@ -1,0 +1,627 @@
+//! The web UI in a real headless Chromium over WebDriver (Debian `chromium` + `chromium-driver`).
+//! Each test starts its own server, chromedriver and browser session. Screenshots of the main pages
+//! go to `target/ui-screenshots/`. Without the browser the tests skip loudly, or fail under
+//! `JUSTIAM_TEST_REQUIRE_ALL=1`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromedriver_path() -> Option<&'static str> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+/// Whether the browser tests can run; without Chromium they skip loudly, or fail under
+/// `JUSTIAM_TEST_REQUIRE_ALL=1`.
+fn browser_available() -> bool {
+    if std::path::Path::new(CHROMIUM).exists() && chromedriver_path().is_some() {
+        return true;
+    }
+    if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+        panic!(
+            "chromium or chromedriver is missing but JUSTIAM_TEST_REQUIRE_ALL=1: install them with `apt-get install -y chromium chromium-driver` (./scripts/test does)"
+        );
+    }
+    eprintln!(
+        "SKIPPED: browser test (install chromium and chromium-driver, or run ./scripts/test)"
+    );
+    false
+}
+
+/// One chromedriver and one browser session; both end when this is dropped or closed.
+struct Session {
+    browser: Option<Browser>,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Session {
+    async fn start() -> Session {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            listener.local_addr().expect("addr").port()
+        };
+        let driver = tokio::process::Command::new(chromedriver_path().expect("chromedriver"))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let webdriver = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let browser = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&webdriver)
+            .await
+            .expect("WebDriver session");
+        Session {
+            browser: Some(browser),
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    fn b(&self) -> &Browser {
+        self.browser.as_ref().expect("open session")
+    }
+
+    async fn close(mut self) {
+        if let Some(browser) = self.browser.take() {
+            let _ = browser.close().await;
+        }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.b().goto(url).await.expect("navigate");
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .b()
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => {
+                let url = self.b().current_url().await.map(|u| u.to_string());
+                let page = self.b().source().await.unwrap_or_default();
+                let page: String = page.chars().take(3000).collect();
+                panic!("no element {css} at {url:?}: {e}\n{page}")
+            }
+        }
+    }
+
+    async fn exists(&self, css: &str) -> bool {
+        !self
+            .b()
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find_all")
+            .is_empty()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let input = self.find(css).await;
+        input.clear().await.expect("clear");
+        input.send_keys(value).await.expect("type");
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn path(&self) -> String {
+        self.b().current_url().await.expect("url").path().to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        if let Ok(png) = self.b().screenshot().await {
+            let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+        }
+    }
+
+    async fn login(&self, server: &TestServer, email: &str, password: &str) {
+        self.goto(&format!("{}/ui/login", server.url)).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("#sign-in").await;
+        self.find("#logout").await;
+    }
+
+    /// The `value` of the New Token page's input, after creating a token.
+    async fn created_token(&self) -> String {
+        let input = self.find("#token-value").await;
+        input
+            .prop("value")
+            .await
+            .expect("value")
+            .expect("token value")
+    }
+}
+
+async fn api_status(
+    server: &TestServer,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> StatusCode {
+    let mut request = reqwest::Client::new()
+        .request(method.clone(), format!("{}{path}", server.url))
+        .bearer_auth(token);
+    if method == reqwest::Method::POST {
+        request = request.json(&json!({ "email": "fine-grained@example.com" }));
+    }
+    request.send().await.expect("API call").status()
+}
+
+/// The seed's story: Profile → Personal Access Tokens → New Token, shown once, used, listed,
+/// revoked; validation messages; rotation with a grace period; a read-only token; logout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_access_tokens_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let s = Session::start().await;
+    let base = server.url.clone();
+
+    // Not logged in: to the login page; a wrong password is said in plain words.
+    s.goto(&format!("{base}/ui/tokens")).await;
+    assert_eq!(s.path().await, "/ui/login");
+    s.fill("#email", ADMIN_EMAIL).await;
+    s.fill("#password", "not-the-password").await;
+    s.click("#sign-in").await;
+    assert!(s.text("#login-error").await.contains("not right"));
+    s.screenshot("login").await;
+    s.fill("#password", ADMIN_PASSWORD).await;
+    s.click("#sign-in").await;
+    // Back to where the user was going.
+    s.find("#new-token").await;
+    assert_eq!(s.path().await, "/ui/tokens");
+
+    // Profile → Personal Access Tokens → New Token.
+    s.goto(&format!("{base}/ui/profile")).await;
+    assert!(s.text("#profile-email").await.contains(ADMIN_EMAIL));
+    assert!(s.text("#permissions").await.contains("users.view"));
+    s.screenshot("profile").await;
+    s.click("#pat-link").await;
+    s.click("#new-token").await;
+    assert_eq!(s.path().await, "/ui/tokens/new");
+
+    // Validation: no name, and a custom expiry out of range.
+    s.click("#expiry-custom").await;
+    s.fill("#custom-days", "400").await;
+    s.click("#create-token").await;
+    assert!(
+        s.text("#name-error")
+            .await
+            .contains("Give the token a name")
+    );
+    s.fill("#token-name", "CI pipeline").await;
+    s.click("#expiry-custom").await;
+    s.fill("#custom-days", "400").await;
+    s.click("#create-token").await;
+    let message = s.text("#expiry-error").await;
+    assert!(message.contains("365"), "{message}");
+    s.screenshot("new-token-errors").await;
+
+    // A preset.
+    s.click("#expiry-30").await;
+    s.click("#create-token").await;
+    let value = s.created_token().await;
+    assert!(value.starts_with("justiam_pat_"), "{value}");
+    assert!(s.body().await.contains("only time"));
+    let copy = s.find("#copy-token").await;
+    assert!(
+        copy.is_displayed().await.expect("displayed"),
+        "copy button shown by the script"
+    );
+    s.screenshot("token-created").await;
+
+    // Shown once: reloading shows it no more.
+    s.b().refresh().await.expect("reload");
+    s.find("#gone").await;
+    assert!(!s.body().await.contains(&value));
+
+    // It works against the API.
+    assert_eq!(
+        api_status(&server, &value, reqwest::Method::GET, "/api/v1/me").await,
+        StatusCode::OK
+    );
+    // Listed, never with its value, with its last use.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    s.goto(&format!("{base}/ui/tokens")).await;
+    let table = s.text("#token-table").await;
+    assert!(table.contains("CI pipeline"), "{table}");
+    assert!(
+        table.contains("expires in 29 days") || table.contains("expires in 30 days"),
+        "{table}"
+    );
+    assert!(!s.b().source().await.expect("source").contains(&value));
+    let last_used = s.text("tr[data-token-id] .last-used").await;
+    assert_ne!(last_used, "never", "last used is shown");
+    s.screenshot("tokens").await;
+
+    // Custom expiry: 3 days shows "expires in 2 days" or "in 3 days".
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.fill("#token-name", "Short lived").await;
+    s.click("#expiry-custom").await;
+    s.fill("#custom-days", "3").await;
+    s.click("#create-token").await;
+    let short = s.created_token().await;
+    s.click("#done").await;
+    assert!(s.text("#token-table").await.contains("expires in"));
+
+    // Revoke with a confirmation; then the API refuses it.
+    let row = format!("//tr[th[contains(., 'CI pipeline')]]//a[contains(@class,'revoke')]");
+    s.b()
+        .find(Locator::XPath(&row))
+        .await
+        .expect("revoke link")
+        .click()
+        .await
+        .expect("click");
+    assert!(s.text("#confirm-title").await.contains("CI pipeline"));
+    s.screenshot("revoke-confirm").await;
+    s.click("#confirm").await;
+    assert!(s.text(".notice").await.contains("revoked"));
+    assert_eq!(
+        api_status(&server, &value, reqwest::Method::GET, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Rotation with a grace period: both work during the grace period.
+    let rotate = "//tr[th[contains(., 'Short lived')]]//a[contains(@class,'rotate')]";
+    s.b()
+        .find(Locator::XPath(rotate))
+        .await
+        .expect("rotate link")
+        .click()
+        .await
+        .expect("click");
+    s.fill("#grace", "5000").await;
+    s.click("#rotate").await;
+    assert!(s.text("#grace-error").await.contains("1440"));
+    s.fill("#grace", "10").await;
+    s.click("#rotate").await;
+    let rotated = s.created_token().await;
+    assert_ne!(rotated, short);
+    for token in [&short, &rotated] {
+        assert_eq!(
+            api_status(&server, token, reqwest::Method::GET, "/api/v1/me").await,
+            StatusCode::OK
+        );
+    }
+
+    // A fine-grained read-only token: may view, may not create.
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.fill("#token-name", "Read only").await;
+    s.click("#scope-readonly").await;
+    s.click("#create-token").await;
+    let read_only = s.created_token().await;
+    assert_eq!(
+        api_status(&server, &read_only, reqwest::Method::GET, "/api/v1/users").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api_status(&server, &read_only, reqwest::Method::POST, "/api/v1/users").await,
+        StatusCode::FORBIDDEN
+    );
+    // A custom permission set must not be empty.
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.fill("#token-name", "Nothing").await;
+    s.click("#scope-custom").await;
+    s.click("#create-token").await;
+    assert!(s.text("#permissions-error").await.contains("at least one"));
+
+    // Logout ends the session.
+    s.click("#logout").await;
+    s.find("#sign-in").await;
+    assert!(s.body().await.contains("signed out"));
+    s.goto(&format!("{base}/ui/profile")).await;
+    assert_eq!(s.path().await, "/ui/login");
+    s.close().await;
+}
+
+/// An administrator creates a service account and its token; a user without permissions sees no
+/// admin links and gets the 403 page; administration pages render.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administration_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    server
+        .create_user("plain@example.com", "user-password-1")
+        .await;
+    let base = server.url.clone();
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Create a service account.
+    s.click("#nav-users").await;
+    s.click("#kind-sa").await;
+    s.fill("#new-email", "deploy-bot@example.com").await;
+    s.click("#create-user").await;
+    assert!(s.path().await.ends_with("/tokens"));
+    s.fill("#token-name", "deploy").await;
+    s.click("#expiry-90").await;
+    s.click("#create-token").await;
+    let value = s.created_token().await;
+    let me = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&value)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+    assert!(
+        me.text()
+            .await
+            .expect("body")
+            .contains("deploy-bot@example.com")
+    );
+    s.click("#done").await;
+    assert!(s.text("#token-table").await.contains("deploy"));
+    s.screenshot("service-account-tokens").await;
+
+    // Search the users list; the other pages render.
+    s.goto(&format!("{base}/ui/admin/users?search=plain")).await;
+    let users = s.text("#user-table").await;
+    assert!(
+        users.contains("plain@example.com") && !users.contains("deploy-bot"),
+        "{users}"
+    );
+    s.screenshot("users").await;
+    for (path, marker) in [
+        ("/ui/admin/groups", "#group-table"),
+        ("/ui/admin/roles", "#role-table"),
+        ("/ui/admin/audit?action=token.*", "#audit-table"),
+        ("/ui/admin/sessions", "#session-table"),
+    ] {
+        s.goto(&format!("{base}{path}")).await;
+        s.find(marker).await;
+    }
+    s.goto(&format!("{base}/ui/admin/audit?action=token.*")).await;
+    assert!(s.text("#audit-table").await.contains("token.created"));
+    s.screenshot("audit").await;
+    s.close().await;
+
+    // A user without permissions: no admin links, a 403 page on admin URLs.
+    let s = Session::start().await;
+    s.login(&server, "plain@example.com", "user-password-1")
+        .await;
+    for link in [
+        "#nav-users",
+        "#nav-groups",
+        "#nav-roles",
+        "#nav-audit",
+        "#nav-sessions",
+    ] {
+        assert!(!s.exists(link).await, "{link} is hidden");
+    }
+    s.goto(&format!("{base}/ui/admin/users")).await;
+    assert!(s.text("#error-title").await.contains("do not have access"));
+    assert!(s.body().await.contains("users.view"));
+    s.screenshot("forbidden").await;
+    let status = reqwest::get(format!("{base}/ui/admin/users"))
+        .await
+        .expect("get")
+        .status();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "anonymous: the login page after a redirect"
+    );
+    s.close().await;
+}
+
+/// CSRF: form posts without or with a wrong token are refused; security headers on UI pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_and_security_headers() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    // Headers on every page, a token page included.
+    let login = http
+        .get(format!("{base}/ui/login"))
+        .send()
+        .await
+        .expect("login page");
+    assert_eq!(login.status(), StatusCode::OK);
+    let h = login.headers();
+    let csp = h["content-security-policy"].to_str().expect("csp");
+    for part in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["cache-control"], "no-store");
+    let cookie = h["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let html = login.text().await.expect("html");
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
+
+    // The login form itself needs its token.
+    let refused = http
+        .post(format!("{base}/ui/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("email={ADMIN_EMAIL}&password={ADMIN_PASSWORD}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // A session cookie from a portal login, then form posts without and with a wrong token.
+    let jwt = server
+        .anonymous()
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .token;
+    let session = format!("justiam_session={jwt}");
+    let page = http
+        .get(format!("{base}/ui/tokens/new"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("new token page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token in the form")
+        .to_owned();
+    for body in [
+        "name=evil&expiry=30&scope=full".to_owned(),
+        "name=evil&expiry=30&scope=full&csrf_token=AAAA".to_owned(),
+    ] {
+        let response = http
+            .post(format!("{base}/ui/tokens"))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(
+            response
+                .text()
+                .await
+                .expect("html")
+                .contains("Request refused")
+        );
+    }
+    // A JSON body is refused too (no form, no token).
+    let response = http
+        .post(format!("{base}/ui/tokens"))
+        .header("cookie", &session)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let tokens = server
+        .admin()
+        .await
+        .list_my_tokens(&Default::default())
+        .await
+        .expect("list");
+    assert_eq!(tokens.total, 0, "no token was created");
+
+    // With the right token it works, and the value page is not cached.
+    let created = http
+        .post(format!("{base}/ui/tokens"))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name=good&expiry=7&scope=full&csrf_token={csrf}"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let once = created.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let value_cookie = once.split(';').next().expect("pair").to_owned();
+    let shown = http
+        .get(format!("{base}/ui/token-created?owner=me&name=good"))
+        .header("cookie", format!("{session}; {value_cookie}"))
+        .send()
+        .await
+        .expect("created page");
+    assert_eq!(shown.headers()["cache-control"], "no-store");
+    assert!(shown.text().await.expect("html").contains("justiam_pat_"));
+
+    // A PAT is never a UI session.
+    let pat = value_cookie.split_once('=').expect("pair").1;
+    let as_cookie = http
+        .get(format!("{base}/ui/profile"))
+        .header("cookie", format!("justiam_session={pat}"))
+        .send()
+        .await
+        .expect("profile");
+    assert_eq!(as_cookie.status(), StatusCode::SEE_OTHER);
+
+    // The API is unchanged: unknown API paths still answer JSON.
+    let api = http
+        .get(format!("{base}/api/v1/nope"))
+        .send()
+        .await
+        .expect("api 404");
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(api.headers().get("content-security-policy").is_none());
+}
