@@ -37,7 +37,8 @@ impl Credential {
 /// An authenticated caller with the permissions they hold *now*.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user: UserRow,
+    /// Shared, so that handing a cached principal to a request costs no copy of the row.
+    pub user: std::sync::Arc<UserRow>,
     pub credential: Credential,
     /// Effective permissions: the whole catalogue for `is_admin`, else the union of the roles
     /// assigned directly and through groups — intersected with the token's own list for a

@@ -95,6 +95,14 @@ pub struct ServeArgs {
     /// Days audit entries are kept; older ones are purged hourly.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=36500))]
     pub audit_retention_days: u64,
+    /// Verified credentials kept in memory per node (0 turns the cache off).
+    #[arg(long, env = "AUTH_CACHE_SIZE", default_value_t = 100_000)]
+    pub auth_cache_size: usize,
+    /// Longest time a cached credential is trusted without a database check, in seconds. Changes
+    /// invalidate the cache at once (on every node, through PostgreSQL LISTEN/NOTIFY); this is only
+    /// the safety net.
+    #[arg(long, env = "AUTH_CACHE_TTL_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub auth_cache_ttl_seconds: u64,
 }
 
 impl ServeArgs {
@@ -110,6 +118,8 @@ impl ServeArgs {
             },
             usage_flush_interval: Duration::from_secs(self.pat_usage_flush_seconds),
             audit_retention: Duration::from_secs(self.audit_retention_days * 24 * 3600),
+            auth_cache_capacity: self.auth_cache_size,
+            auth_cache_ttl: Duration::from_secs(self.auth_cache_ttl_seconds),
         }
     }
 

@@ -209,6 +209,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             tracing::error!(%error, "HTTP server failed");
         }
     });
+    let listener_task = tokio::spawn(iam.clone().run_invalidation_listener(stopped.clone()));
     let background = tokio::spawn(iam.clone().run_background(stopped));
     tracing::info!(
         %addr,
@@ -220,7 +221,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         addr,
         iam,
         stop,
-        tasks: vec![http_task, background],
+        tasks: vec![http_task, background, listener_task],
     })
 }
 

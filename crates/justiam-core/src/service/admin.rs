@@ -55,7 +55,7 @@ impl Iam {
             ..audit_by(principal, meta, "session.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -79,7 +79,7 @@ impl Iam {
             ..audit_by(principal, meta, "session.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(ended)
     }
 }

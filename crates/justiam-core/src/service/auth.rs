@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::cache::CacheKey;
 use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
@@ -70,25 +71,64 @@ impl From<sqlx::Error> for Refusal {
 
 impl Iam {
     /// Resolves a bearer credential (PAT or portal JWT) to the caller with their current
-    /// permissions.
+    /// permissions: from the in-process cache when it holds a valid entry, else from the database.
     pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> Result<Principal, Refusal> {
         let now = now_millis();
-        if token::looks_like_pat(bearer) {
-            self.authenticate_pat(bearer, ip, now).await
+        let principal = if token::looks_like_pat(bearer) {
+            // Shape and checksum first: a made-up value never reaches the cache or the database.
+            token::check_format(bearer).map_err(|_| Refusal::Invalid)?;
+            let key = CacheKey::Pat(token::digest(bearer));
+            match self.cache.get(&key, now) {
+                Some(principal) => principal,
+                None => {
+                    let generation = self.cache.generation();
+                    let (principal, valid_until) = self.authenticate_pat(&key, now).await?;
+                    self.cache
+                        .put(key, principal.clone(), valid_until, generation, now);
+                    principal
+                }
+            }
         } else {
-            self.authenticate_jwt(bearer, now).await
+            let claims = self.jwt.verify(bearer, now / 1000).map_err(|e| match e {
+                crate::jwt::JwtError::Expired => Refusal::Expired,
+                crate::jwt::JwtError::Invalid => Refusal::Invalid,
+            })?;
+            let user_id = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::Invalid)?;
+            let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::Invalid)?;
+            let key = CacheKey::Session(session_id);
+            match self.cache.get(&key, now).filter(|p| p.id() == user_id) {
+                Some(principal) => principal,
+                None => {
+                    let generation = self.cache.generation();
+                    let principal = self.authenticate_session(session_id, user_id, now).await?;
+                    self.cache.put(
+                        key,
+                        principal.clone(),
+                        claims.exp.saturating_mul(1000),
+                        generation,
+                        now,
+                    );
+                    principal
+                }
+            }
+        };
+        if let Credential::Pat { token_id, .. } = principal.credential {
+            self.usage.note(token_id, now, ip);
         }
+        Ok(principal)
     }
 
+    /// The database side of a PAT check; also returns until when the answer holds (expiry, or the
+    /// end of a rotation grace period).
     async fn authenticate_pat(
         &self,
-        value: &str,
-        ip: Option<&str>,
+        key: &CacheKey,
         now: Millis,
-    ) -> Result<Principal, Refusal> {
-        // Shape and checksum first: a made-up value never reaches the database.
-        token::check_format(value).map_err(|_| Refusal::Invalid)?;
-        let found = tokens::find_by_digest(&self.db.pool, &token::digest(value))
+    ) -> Result<(Principal, Millis), Refusal> {
+        let CacheKey::Pat(digest) = key else {
+            return Err(Refusal::Invalid);
+        };
+        let found = tokens::find_by_digest(&self.db.pool, digest)
             .await?
             .ok_or(Refusal::Invalid)?;
         let t = &found.token;
@@ -98,27 +138,27 @@ impl Iam {
         if t.expires_at <= now {
             return Err(Refusal::Expired);
         }
+        let valid_until = t.revoked_at.map_or(t.expires_at, |at| at.min(t.expires_at));
         let credential = Credential::Pat {
             token_id: t.id,
             expires_at: t.expires_at,
         };
-        let (token_id, limit) = (t.id, t.permissions);
+        let limit = t.permissions;
         let mut principal = self.principal(found.owner, credential).await?;
         if let Some(limit) = limit {
             principal.permissions = principal.permissions.intersection(limit);
             principal.restricted = true;
         }
-        self.usage.note(token_id, now, ip);
-        Ok(principal)
+        Ok((principal, valid_until))
     }
 
-    async fn authenticate_jwt(&self, value: &str, now: Millis) -> Result<Principal, Refusal> {
-        let claims = self.jwt.verify(value, now / 1000).map_err(|e| match e {
-            crate::jwt::JwtError::Expired => Refusal::Expired,
-            crate::jwt::JwtError::Invalid => Refusal::Invalid,
-        })?;
-        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::Invalid)?;
-        let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::Invalid)?;
+    /// The database side of a portal JWT check: the session must still exist.
+    async fn authenticate_session(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+        now: Millis,
+    ) -> Result<Principal, Refusal> {
         if !sessions::is_live(&self.db.pool, session_id, user_id, now).await? {
             return Err(Refusal::Revoked);
         }
@@ -134,7 +174,7 @@ impl Iam {
     async fn principal(&self, user: UserRow, credential: Credential) -> CoreResult<Principal> {
         let permissions = self.user_permissions(&user).await?;
         Ok(Principal {
-            user,
+            user: std::sync::Arc::new(user),
             credential,
             permissions,
             restricted: false,
@@ -293,7 +333,7 @@ impl Iam {
             ..audit_by(principal, meta, "auth.logout")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -337,7 +377,7 @@ impl Iam {
             ..audit_by(principal, meta, "user.password_changed")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 

@@ -148,7 +148,7 @@ impl Iam {
             serde_json::json!({ "name": group.name }),
         );
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -190,7 +190,7 @@ impl Iam {
         let details = serde_json::json!({ "user_id": user_id, "email": user.email });
         let entry = group_audit(principal, meta, "group.member_added", group_id, details);
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -215,7 +215,7 @@ impl Iam {
             serde_json::json!({ "user_id": user_id }),
         );
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 

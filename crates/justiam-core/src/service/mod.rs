@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+pub mod cache;
 mod groups;
 mod roles;
 mod tokens;
@@ -20,9 +21,10 @@ pub use users::NewUser;
 use crate::authz::{Principal, RequestMeta};
 use crate::jwt::JwtSigner;
 use crate::password::Hasher;
-use crate::store::Db;
 use crate::store::audit::AuditEntry;
+use crate::store::{Backend, Db};
 use crate::time::now_millis;
+use cache::AuthCache;
 
 /// Login throttling: after `max_failures` inside `window`, a key (account or address) is refused for
 /// `lockout`, doubled for each further failure, at most one hour.
@@ -56,6 +58,10 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// Audit entries older than this are purged.
     pub audit_retention: Duration,
+    /// Verified credentials kept in memory (0 turns the cache off).
+    pub auth_cache_capacity: usize,
+    /// Longest time a cached credential is trusted without a fresh database check.
+    pub auth_cache_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -66,6 +72,8 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             usage_flush_interval: Duration::from_secs(60),
             audit_retention: Duration::from_secs(365 * 24 * 3600),
+            auth_cache_capacity: 100_000,
+            auth_cache_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -78,17 +86,98 @@ pub struct Iam {
     pub jwt: JwtSigner,
     pub settings: Settings,
     pub usage: UsageRecorder,
+    pub cache: AuthCache,
+    /// Tells this node's invalidation notices from other nodes'.
+    node_id: String,
 }
+
+/// The PostgreSQL channel on which nodes tell each other to drop cached credentials.
+const INVALIDATION_CHANNEL: &str = "justiam_auth_changed";
 
 impl Iam {
     pub fn new(db: Db, hasher: Hasher, jwt: JwtSigner, settings: Settings) -> Arc<Self> {
+        // SQLite is one process: the cache is always coherent. On PostgreSQL it waits for the
+        // invalidation listener (see `run_invalidation_listener`).
+        let cache = AuthCache::new(
+            settings.auth_cache_capacity,
+            settings.auth_cache_ttl.as_millis() as i64,
+            db.backend == Backend::Sqlite,
+        );
+        let node_id = crate::store::new_id().to_string();
         Arc::new(Self {
             db,
             hasher,
             jwt,
             settings,
             usage: UsageRecorder::default(),
+            cache,
+            node_id,
         })
+    }
+
+    /// Commits a change that may alter what a credential can do, then drops every cached
+    /// credential here and tells the other nodes to do the same.
+    pub(crate) async fn commit_and_invalidate(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.cache.invalidate_all();
+        if self.db.backend == Backend::Postgres {
+            let notified = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(INVALIDATION_CHANNEL)
+                .bind(&self.node_id)
+                .execute(&self.db.pool)
+                .await;
+            if let Err(error) = notified {
+                // Other nodes fall back on their cache TTL; nothing is lost here.
+                tracing::warn!(%error, "could not notify other nodes of a credential change");
+            }
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL only: listens for other nodes' invalidations. The cache is trusted only while
+    /// this listener is connected; a reconnect drops everything (notices may have been missed).
+    pub async fn run_invalidation_listener(
+        self: Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        if self.db.backend != Backend::Postgres {
+            return;
+        }
+        loop {
+            match self.listen_once(&mut shutdown).await {
+                Ok(()) => return,
+                Err(error) => {
+                    self.cache.set_enabled(false);
+                    tracing::warn!(%error, "credential invalidation listener disconnected; cache off until it is back");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    async fn listen_once(
+        &self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(self.db.url()).await?;
+        listener.listen(INVALIDATION_CHANNEL).await?;
+        self.cache.set_enabled(true);
+        loop {
+            tokio::select! {
+                notice = listener.recv() => {
+                    if notice?.payload() != self.node_id {
+                        self.cache.invalidate_all();
+                    }
+                }
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
     }
 
     /// Seeds the built-in roles; run at every start (idempotent).

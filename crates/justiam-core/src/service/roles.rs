@@ -149,7 +149,7 @@ impl Iam {
             &role_audit(principal, meta, "admin_role.updated", id, details),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(role)
     }
 
@@ -175,7 +175,7 @@ impl Iam {
             &role_audit(principal, meta, "admin_role.deleted", id, details),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -242,7 +242,7 @@ impl Iam {
             )
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 

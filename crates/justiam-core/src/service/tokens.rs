@@ -127,7 +127,7 @@ impl Iam {
     /// Resolves the owner and checks the caller may manage their tokens.
     async fn token_owner(&self, principal: &Principal, owner: TokenOwner) -> CoreResult<UserRow> {
         match owner {
-            TokenOwner::Caller => Ok(principal.user.clone()),
+            TokenOwner::Caller => Ok((*principal.user).clone()),
             TokenOwner::ServiceAccount(id) => {
                 principal.require(Permission::ServiceAccountsTokens)?;
                 let user = users::get(&self.db.pool, id)
@@ -295,7 +295,12 @@ impl Iam {
             ..audit_by(principal, meta, action)
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        if spec.replaces.is_some() {
+            // The predecessor's revocation time changed.
+            self.commit_and_invalidate(tx).await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(IssuedToken { record, value })
     }
 
@@ -333,7 +338,7 @@ impl Iam {
             ..audit_by(principal, meta, "token.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 
@@ -417,7 +422,7 @@ impl Iam {
             ..AuditEntry::default()
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         tracing::info!(%token_id, %owner_id, "revoked a token reported as leaked");
         Ok(())
     }

@@ -254,7 +254,7 @@ impl Iam {
             ..audit_by(principal, meta, "user.updated")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(user)
     }
 
@@ -290,7 +290,7 @@ impl Iam {
             ..audit_by(principal, meta, "user.deleted")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx).await?;
         Ok(())
     }
 

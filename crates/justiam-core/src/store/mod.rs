@@ -48,10 +48,20 @@ impl Backend {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Kept for the PostgreSQL `LISTEN` connection; never printed (it may hold a password).
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +123,11 @@ impl Db {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            url: url.into(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -121,6 +135,10 @@ impl Db {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
         }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Ready = reachable and every embedded migration applied.

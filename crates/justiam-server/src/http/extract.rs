@@ -31,6 +31,11 @@ impl FromRequestParts<AppState> for Auth {
         let principal = match state.iam.authenticate(bearer, ip.as_deref()).await {
             Ok(principal) => principal,
             Err(refusal) => {
+                tracing::debug!(
+                    credential = kind,
+                    outcome = refusal.outcome(),
+                    "bearer credential refused"
+                );
                 state
                     .metrics
                     .observe_authentication(kind, refusal.outcome());
@@ -38,6 +43,7 @@ impl FromRequestParts<AppState> for Auth {
             }
         };
         state.metrics.observe_authentication(kind, "ok");
+        tracing::debug!(credential = kind, principal_id = %principal.id(), "bearer credential accepted");
         if let Some(identity) = parts.extensions.get::<Identity>() {
             let token_expires_at = match principal.credential {
                 Credential::Pat { expires_at, .. } => Some(expires_at),

@@ -63,6 +63,7 @@ async fn insert_user_row(
     .execute(&server.iam().db.pool)
     .await
     .expect("insert a user row");
+    server.after_direct_sql();
     id
 }
 
@@ -191,6 +192,7 @@ async fn service_accounts_can_never_log_in(backend: Backend) {
         .execute(&server.iam().db.pool)
         .await
         .expect("set a hash");
+    server.after_direct_sql();
     let with_hash = login_raw(&server, "robot@example.com", "robot-password").await;
     assert_error(&with_hash, 401, "invalid_credentials", "");
     assert_eq!(with_hash.json, any.json);
@@ -274,6 +276,7 @@ async fn me_carries_effective_permissions(backend: Backend) {
     .execute(pool)
     .await
     .expect("insert group");
+    server.after_direct_sql();
     sqlx::query("INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3)")
         .bind(&group_id)
         .bind(user.id.to_string())
@@ -281,6 +284,7 @@ async fn me_carries_effective_permissions(backend: Backend) {
         .execute(pool)
         .await
         .expect("insert membership");
+    server.after_direct_sql();
     let role: String = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = 'idp:viewer'")
         .fetch_one(pool)
         .await
@@ -296,6 +300,7 @@ async fn me_carries_effective_permissions(backend: Backend) {
     .execute(pool)
     .await
     .expect("assign role to group");
+    server.after_direct_sql();
     let perms = client.me().await.expect("me").permissions;
     for inherited in ["apps.view", "resource_sets.view", "users.viewaccess"] {
         assert!(

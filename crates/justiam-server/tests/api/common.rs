@@ -102,6 +102,8 @@ pub fn test_args(database_url: String) -> ServeArgs {
         login_max_failures_per_ip: 20,
         login_lockout_seconds: 60,
         audit_retention_days: 365,
+        auth_cache_size: 100_000,
+        auth_cache_ttl_seconds: 30,
     }
 }
 
@@ -131,6 +133,23 @@ impl TestServer {
             backend,
             url,
             database_url,
+            running: Some(running),
+            dir,
+        }
+    }
+
+    /// Another node on this server's database (same JWT secret), as a second `justiam serve`
+    /// process behind a load balancer would be.
+    pub async fn another_node(&self, adjust: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut args = test_args(self.database_url.clone());
+        adjust(&mut args);
+        let running = server::start(&args).await.expect("second node starts");
+        let url = format!("http://{}", running.addr);
+        TestServer {
+            backend: self.backend,
+            url,
+            database_url: self.database_url.clone(),
             running: Some(running),
             dir,
         }
@@ -191,6 +210,12 @@ impl TestServer {
             .create_user(&input)
             .await
             .expect("create service account")
+    }
+
+    /// Tests that write to the database behind the service layer's back must call this, as the
+    /// service layer does after every change: it drops the node's cache of verified credentials.
+    pub fn after_direct_sql(&self) {
+        self.iam().cache.invalidate_all();
     }
 
     /// Stops the server (flushing pending usage) and waits for it.

@@ -1712,6 +1712,7 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
         .execute(&server.iam().db.pool)
         .await
         .expect("expire");
+    server.after_direct_sql();
     assert_eq!(done.rows_affected(), 1);
     assert_invalid_token(&call(&pat(&server, &recovered), Method::GET, "/api/v1/me", None).await);
     let renewed = operator
@@ -1787,6 +1788,7 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
         .execute(&server.iam().db.pool)
         .await
         .expect("expire");
+    server.after_direct_sql();
     assert_eq!(done.rows_affected(), 1);
 
     let unknown = unknown_but_well_formed();
@@ -2051,6 +2053,7 @@ async fn inventory_filters_permissions_and_pagination(backend: Backend) {
         .execute(&server.iam().db.pool)
         .await
         .expect("expire");
+    server.after_direct_sql();
     assert_eq!(done.rows_affected(), 1);
     let s_revoked = admin
         .create_token(Some(sa.id), &token_body("revoked one", 30, None))

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod conventions;
 mod lifecycle;
+mod multinode;
 mod observability;
 mod openapi;
 mod smoke;

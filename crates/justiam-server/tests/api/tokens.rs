@@ -127,6 +127,7 @@ async fn expire_in_db(server: &TestServer, token_id: Uuid) {
         .execute(&server.iam().db.pool)
         .await
         .expect("expire token");
+    server.after_direct_sql();
     assert_eq!(done.rows_affected(), 1);
 }
 
@@ -163,6 +164,7 @@ async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &s
     .execute(pool)
     .await
     .expect("insert role");
+    server.after_direct_sql();
     sqlx::query(
         "INSERT INTO user_groups (id, name, name_lower, description, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5)",
@@ -175,6 +177,7 @@ async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &s
     .execute(pool)
     .await
     .expect("insert group");
+    server.after_direct_sql();
     sqlx::query(
         "INSERT INTO group_admin_roles (group_id, role_id, created_at) VALUES ($1, $2, $3)",
     )
@@ -184,6 +187,7 @@ async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &s
     .execute(pool)
     .await
     .expect("assign role to group");
+    server.after_direct_sql();
     sqlx::query("INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3)")
         .bind(group_id.to_string())
         .bind(user_id.to_string())
@@ -191,6 +195,7 @@ async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &s
         .execute(pool)
         .await
         .expect("add member");
+    server.after_direct_sql();
     group_id
 }
 
@@ -1668,6 +1673,7 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .execute(&server.iam().db.pool)
         .await
         .expect("leave group");
+    server.after_direct_sql();
     for caller in [&jwt, &pat] {
         let response = raw(
             caller,

@@ -33,6 +33,7 @@ pub async fn grant(server: &TestServer, user_id: Uuid, permissions: &[&str]) -> 
     .execute(&server.iam().db.pool)
     .await
     .expect("insert a test admin role");
+    server.after_direct_sql();
     assign_role(server, user_id, &role_id).await;
     role_id
 }
@@ -56,6 +57,7 @@ pub async fn assign_role(server: &TestServer, user_id: Uuid, role_id: &str) {
         .execute(&server.iam().db.pool)
         .await
         .expect("assign a role to a user");
+    server.after_direct_sql();
 }
 
 /// Number of rows of `table` whose `column` equals `value`.
