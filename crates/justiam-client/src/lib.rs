@@ -346,6 +346,19 @@ impl Client {
             .await
     }
 
+    /// One page of the admin roles assigned to a group.
+    pub async fn list_group_roles_page(
+        &self,
+        id: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<AdminRole>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/groups/{id}/admin-roles"))
+                .query(params),
+        )
+        .await
+    }
+
     pub async fn assign_group_role(&self, id: Uuid, role_id: Uuid) -> Result<()> {
         let body = AssignAdminRole { role_id };
         self.send_empty(

@@ -1,0 +1,337 @@
+//! Data sources: `justiam_user` (by id or email), `justiam_group` (by id or name) and
+//! `justiam_admin_role` (by name, the built-in `idp:*` roles included).
+
+use async_trait::async_trait;
+use justiam_client::Client;
+use serde::{Deserialize, Serialize};
+use tf_provider::schema::Schema;
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{DataSource, Diagnostics};
+
+use crate::diag;
+use crate::provider::Shared;
+use crate::resources::find_in_pages;
+use crate::schema::{
+    Computed, OptionalComputed, Required, StringSet, boolean, known, number, schema, set_of,
+    string, string_set,
+};
+
+/// Exactly one of two lookup keys must be set.
+fn one_of(
+    diags: &mut Diagnostics,
+    kind: &str,
+    (first, a): (&str, &Value<String>),
+    (second, b): (&str, &Value<String>),
+) {
+    if a.is_null() && b.is_null() {
+        diag::error(
+            diags,
+            format!("Missing {kind} lookup"),
+            format!("Set `{first}` or `{second}` to find the {kind}."),
+        );
+    } else if a.is_value() && b.is_value() {
+        diag::error(
+            diags,
+            format!("Ambiguous {kind} lookup"),
+            format!("Set only one of `{first}` and `{second}`."),
+        );
+    }
+}
+
+/// A lookup that found nothing or failed.
+fn lookup_failed(diags: &mut Diagnostics, what: String, err: Option<justiam_client::Error>) {
+    match err {
+        Some(err) if !diag::is_not_found(&err) => {
+            diag::api_error(diags, &format!("find {what}"), &err)
+        }
+        _ => diag::error(
+            diags,
+            format!("Not found: {what}"),
+            format!("The JustIAM server has no {what}."),
+        ),
+    }
+}
+
+// --- justiam_user ---------------------------------------------------------------------------------
+
+pub struct UserData(pub Shared);
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct UserDataState {
+    id: Value<String>,
+    email: Value<String>,
+    username: Value<String>,
+    first_name: Value<String>,
+    last_name: Value<String>,
+    is_active: Value<bool>,
+    is_admin: Value<bool>,
+    is_service_account: Value<bool>,
+}
+
+async fn find_user_by_email(
+    client: &Client,
+    email: &str,
+) -> justiam_client::Result<Option<justiam_types::User>> {
+    let wanted = email.trim().to_lowercase();
+    find_in_pages(
+        Some(email.trim()),
+        |params| {
+            let client = client.clone();
+            async move { client.list_users(&params).await }
+        },
+        |user| user.email.to_lowercase() == wanted,
+    )
+    .await
+}
+
+#[async_trait]
+impl DataSource for UserData {
+    type State<'a> = UserDataState;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "Looks up a user or service account by `id` or by `email` (exactly one).",
+            vec![
+                ("id", string(OptionalComputed, "The user's id.")),
+                (
+                    "email",
+                    string(OptionalComputed, "The user's email (case-insensitive)."),
+                ),
+                ("username", string(Computed, "Username.")),
+                ("first_name", string(Computed, "First name.")),
+                ("last_name", string(Computed, "Last name.")),
+                (
+                    "is_active",
+                    boolean(Computed, "Whether the user is active."),
+                ),
+                (
+                    "is_admin",
+                    boolean(Computed, "Whether the user is an administrator."),
+                ),
+                (
+                    "is_service_account",
+                    boolean(Computed, "Whether the user is a service account."),
+                ),
+            ],
+        ))
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        one_of(diags, "user", ("id", &config.id), ("email", &config.email));
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::State<'a>> {
+        let client = self.0.client(diags)?;
+        let result = match (&config.id, &config.email) {
+            (Value::Value(id), _) => {
+                let id = diag::parse_uuid(diags, "id", id)?;
+                (
+                    format!("user with id {id}"),
+                    client.get_user(id).await.map(Some),
+                )
+            }
+            (_, Value::Value(email)) => (
+                format!("user with email {email:?}"),
+                find_user_by_email(&client, email).await,
+            ),
+            _ => {
+                one_of(diags, "user", ("id", &config.id), ("email", &config.email));
+                return None;
+            }
+        };
+        match result {
+            (_, Ok(Some(user))) => Some(UserDataState {
+                id: known(user.id.to_string()),
+                email: known(user.email),
+                username: known(user.username),
+                first_name: known(user.first_name),
+                last_name: known(user.last_name),
+                is_active: Value::Value(user.is_active),
+                is_admin: Value::Value(user.is_admin),
+                is_service_account: Value::Value(user.is_service_account),
+            }),
+            (what, Ok(None)) => {
+                lookup_failed(diags, what, None);
+                None
+            }
+            (what, Err(err)) => {
+                lookup_failed(diags, what, Some(err));
+                None
+            }
+        }
+    }
+}
+
+// --- justiam_group --------------------------------------------------------------------------------
+
+pub struct GroupData(pub Shared);
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct GroupDataState {
+    id: Value<String>,
+    name: Value<String>,
+    description: Value<String>,
+    member_count: Value<i64>,
+}
+
+#[async_trait]
+impl DataSource for GroupData {
+    type State<'a> = GroupDataState;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "Looks up a group by `id` or by `name` (exactly one).",
+            vec![
+                ("id", string(OptionalComputed, "The group's id.")),
+                (
+                    "name",
+                    string(OptionalComputed, "The group's name (exact)."),
+                ),
+                ("description", string(Computed, "Description.")),
+                ("member_count", number(Computed, "Number of members.")),
+            ],
+        ))
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        one_of(diags, "group", ("id", &config.id), ("name", &config.name));
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::State<'a>> {
+        let client = self.0.client(diags)?;
+        let (what, result) = match (&config.id, &config.name) {
+            (Value::Value(id), _) => {
+                let id = diag::parse_uuid(diags, "id", id)?;
+                (
+                    format!("group with id {id}"),
+                    client.get_group(id).await.map(Some),
+                )
+            }
+            (_, Value::Value(name)) => (
+                format!("group named {name:?}"),
+                find_in_pages(
+                    Some(name),
+                    |params| {
+                        let client = client.clone();
+                        async move { client.list_groups(&params).await }
+                    },
+                    |group| &group.name == name,
+                )
+                .await,
+            ),
+            _ => {
+                one_of(diags, "group", ("id", &config.id), ("name", &config.name));
+                return None;
+            }
+        };
+        match result {
+            Ok(Some(group)) => Some(GroupDataState {
+                id: known(group.id.to_string()),
+                name: known(group.name),
+                description: known(group.description),
+                member_count: Value::Value(i64::try_from(group.member_count).unwrap_or(i64::MAX)),
+            }),
+            Ok(None) => {
+                lookup_failed(diags, what, None);
+                None
+            }
+            Err(err) => {
+                lookup_failed(diags, what, Some(err));
+                None
+            }
+        }
+    }
+}
+
+// --- justiam_admin_role ---------------------------------------------------------------------------
+
+pub struct AdminRoleData(pub Shared);
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AdminRoleDataState {
+    id: Value<String>,
+    name: Value<String>,
+    description: Value<String>,
+    permissions: StringSet,
+    is_builtin: Value<bool>,
+}
+
+#[async_trait]
+impl DataSource for AdminRoleData {
+    type State<'a> = AdminRoleDataState;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "Looks up an admin role by name, the built-in roles (`idp:admin`, \
+             `idp:group-manager`, `idp:viewer`, `idp:directory-viewer`) included.",
+            vec![
+                ("name", string(Required, "The role's name (exact).")),
+                ("id", string(Computed, "The role's id.")),
+                ("description", string(Computed, "Description.")),
+                (
+                    "permissions",
+                    string_set(Computed, "The role's permissions."),
+                ),
+                (
+                    "is_builtin",
+                    boolean(Computed, "Whether it is a built-in, immutable role."),
+                ),
+            ],
+        ))
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::State<'a>> {
+        let client = self.0.client(diags)?;
+        let name = config.name.as_ref_option()?.clone();
+        let what = format!("admin role named {name:?}");
+        let found = find_in_pages(
+            None,
+            |params| {
+                let client = client.clone();
+                async move { client.list_roles(&params).await }
+            },
+            |role| role.name == name,
+        )
+        .await;
+        match found {
+            Ok(Some(role)) => Some(AdminRoleDataState {
+                id: known(role.id.to_string()),
+                name: known(role.name),
+                description: known(role.description),
+                permissions: set_of(role.permissions),
+                is_builtin: Value::Value(role.is_builtin),
+            }),
+            Ok(None) => {
+                lookup_failed(diags, what, None);
+                None
+            }
+            Err(err) => {
+                lookup_failed(diags, what, Some(err));
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The resources. Each one reads everything back from the API (drift detection) and answers a
+//! 404 on read by leaving the state, so that Terraform plans the object's re-creation.
+
+mod admin_role;
+mod group;
+mod group_admin_role;
+mod group_member;
+mod service_account_token;
+mod user;
+
+pub use admin_role::AdminRoleResource;
+pub use group::GroupResource;
+pub use group_admin_role::GroupAdminRoleResource;
+pub use group_member::GroupMemberResource;
+pub use service_account_token::ServiceAccountTokenResource;
+pub use user::UserResource;
+
+use std::future::Future;
+
+use justiam_client::ListParams;
+use justiam_types::Page;
+
+/// Walks a paginated list (100 per page, filtered by `search` where the list supports it) until `wanted` matches an item or the list ends.
+pub async fn find_in_pages<T, F, Fut>(
+    search: Option<&str>,
+    mut fetch: F,
+    mut wanted: impl FnMut(&T) -> bool,
+) -> justiam_client::Result<Option<T>>
+where
+    F: FnMut(ListParams) -> Fut,
+    Fut: Future<Output = justiam_client::Result<Page<T>>>,
+{
+    let limit = 100u32;
+    for page in 1u32.. {
+        let params = ListParams {
+            page: Some(page),
+            limit: Some(limit),
+            search: search.map(str::to_owned),
+        };
+        let batch = fetch(params).await?;
+        let count = batch.data.len();
+        if let Some(found) = batch.data.into_iter().find(|item| wanted(item)) {
+            return Ok(Some(found));
+        }
+        if count < limit as usize || u64::from(page) * u64::from(limit) >= batch.total {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a planned value differs from the prior one (both known).
+pub(crate) fn changed<T: PartialEq>(
+    prior: &tf_provider::value::Value<T>,
+    planned: &tf_provider::value::Value<T>,
+) -> bool {
+    prior != planned
+}

@@ -1,0 +1,104 @@
+//! Small helpers to write schemas and handle values.
+
+use std::collections::{BTreeSet, HashMap};
+
+use tf_provider::schema::{
+    Attribute, AttributeConstraint, AttributeType, Block, Description, Schema,
+};
+use tf_provider::value::Value;
+
+pub use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
+
+/// A set of strings whose elements may be unknown at plan time.
+pub type StringSet = Value<BTreeSet<Value<String>>>;
+
+pub fn string(constraint: AttributeConstraint, description: &str) -> Attribute {
+    attribute(AttributeType::String, constraint, description)
+}
+
+pub fn boolean(constraint: AttributeConstraint, description: &str) -> Attribute {
+    attribute(AttributeType::Bool, constraint, description)
+}
+
+pub fn number(constraint: AttributeConstraint, description: &str) -> Attribute {
+    attribute(AttributeType::Number, constraint, description)
+}
+
+pub fn string_set(constraint: AttributeConstraint, description: &str) -> Attribute {
+    attribute(
+        AttributeType::Set(Box::new(AttributeType::String)),
+        constraint,
+        description,
+    )
+}
+
+pub fn sensitive(mut attribute: Attribute) -> Attribute {
+    attribute.sensitive = true;
+    attribute
+}
+
+fn attribute(
+    attr_type: AttributeType,
+    constraint: AttributeConstraint,
+    description: &str,
+) -> Attribute {
+    Attribute {
+        attr_type,
+        description: Description::markdown(description),
+        constraint,
+        sensitive: false,
+        deprecated: false,
+    }
+}
+
+pub fn schema(description: &str, attributes: Vec<(&str, Attribute)>) -> Schema {
+    Schema {
+        version: 1,
+        block: Block {
+            version: 1,
+            attributes: attributes
+                .into_iter()
+                .map(|(name, attr)| (name.to_owned(), attr))
+                .collect::<HashMap<_, _>>(),
+            blocks: HashMap::new(),
+            description: Description::markdown(description),
+            deprecated: false,
+        },
+    }
+}
+
+/// A known string value.
+pub fn known(value: impl Into<String>) -> Value<String> {
+    Value::Value(value.into())
+}
+
+/// The known elements of a set, or `None` when the set itself is null or unknown.
+pub fn known_elements(set: &StringSet) -> Option<Vec<String>> {
+    match set {
+        Value::Value(items) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_ref_option().cloned())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a set has an unknown element.
+pub fn has_unknown_element(set: &StringSet) -> bool {
+    match set {
+        Value::Value(items) => items.iter().any(|v| v.is_unknown()),
+        _ => false,
+    }
+}
+
+/// A set from API strings.
+pub fn set_of(items: impl IntoIterator<Item = String>) -> StringSet {
+    Value::Value(items.into_iter().map(Value::Value).collect())
+}
+
+/// RFC 3339 with seconds, as the state stores times.
+pub fn time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
