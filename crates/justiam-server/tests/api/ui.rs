@@ -433,7 +433,8 @@ async fn administration_in_the_browser() {
         s.goto(&format!("{base}{path}")).await;
         s.find(marker).await;
     }
-    s.goto(&format!("{base}/ui/admin/audit?action=token.*")).await;
+    s.goto(&format!("{base}/ui/admin/audit?action=token.*"))
+        .await;
     assert!(s.text("#audit-table").await.contains("token.created"));
     s.screenshot("audit").await;
     s.close().await;
