@@ -103,6 +103,24 @@ pub struct ServeArgs {
     /// the safety net.
     #[arg(long, env = "AUTH_CACHE_TTL_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub auth_cache_ttl_seconds: u64,
+    /// PEM certificate chain for native TLS (with TLS_KEY_FILE); responses then carry HSTS.
+    #[arg(long, env = "TLS_CERT_FILE")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key for native TLS (with TLS_CERT_FILE).
+    #[arg(long, env = "TLS_KEY_FILE")]
+    pub tls_key_file: Option<std::path::PathBuf>,
+    /// Connections served at once; more clients wait to be accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send its request headers (and TLS handshake); slow or idle clients are dropped.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request may take before it is answered 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_seconds: u64,
+    /// Failed bearer authentications per client address per minute before 429 (0 = unlimited).
+    #[arg(long, env = "TOKEN_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
+    pub token_auth_failures_per_minute: u32,
 }
 
 impl ServeArgs {

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod listener;
 pub mod metrics;
 pub mod server;
 pub mod ui;

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use justiam_core::jwt::JwtSigner;
@@ -16,7 +17,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ServeArgs, redact_url, sqlite_path};
+use crate::http::throttle::FailureThrottle;
 use crate::http::{self, AppState};
+use crate::listener::{self, ListenSettings};
 
 /// Opens the database (creating the SQLite directory and file when needed) and applies every
 /// embedded migration. Errors are one sentence an operator can act on.
@@ -193,22 +196,31 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .context("cannot seed the built-in admin roles")?;
     bootstrap_admin(&iam, args).await?;
 
+    let tls = match (&args.tls_cert_file, &args.tls_key_file) {
+        (Some(cert), Some(key)) => Some(listener::load_tls(cert, key)?),
+        (None, None) => None,
+        _ => bail!("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE"),
+    };
     let state = AppState {
         iam: iam.clone(),
         metrics: Default::default(),
+        token_failures: Arc::new(FailureThrottle::new(args.token_auth_failures_per_minute)),
+        hsts: tls.is_some(),
+        request_timeout: Duration::from_secs(args.request_timeout_seconds),
         trusted_proxies: args.trusted_proxies.clone().into(),
     };
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let settings = ListenSettings {
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
+        tls,
+    };
     let (stop, stopped) = watch::channel(false);
-    let mut http_stopped = stopped.clone();
-    let http_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = http_stopped.wait_for(|stop| *stop).await;
-        });
-        if let Err(error) = serve.await {
-            tracing::error!(%error, "HTTP server failed");
-        }
-    });
+    let http_task = tokio::spawn(listener::serve(
+        listener,
+        http::router(state),
+        settings,
+        stopped.clone(),
+    ));
     let listener_task = tokio::spawn(iam.clone().run_invalidation_listener(stopped.clone()));
     let background = tokio::spawn(iam.clone().run_background(stopped));
     tracing::info!(

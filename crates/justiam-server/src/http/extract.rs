@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::model::PageRequest;
+use justiam_core::service::Refusal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -22,12 +23,20 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
-        let ip = client_ip(parts, state).map(|ip| ip.to_string());
+        let address = client_ip(parts, state);
         let kind = if justiam_core::token::looks_like_pat(bearer) {
             "pat"
         } else {
             "jwt"
         };
+        let now = std::time::Instant::now();
+        if let Some(retry_after_secs) =
+            address.and_then(|a| state.token_failures.retry_after(a, now))
+        {
+            state.metrics.observe_authentication(kind, "throttled");
+            return Err(justiam_core::CoreError::Throttled { retry_after_secs }.into());
+        }
+        let ip = address.map(|ip| ip.to_string());
         let principal = match state.iam.authenticate(bearer, ip.as_deref()).await {
             Ok(principal) => principal,
             Err(refusal) => {
@@ -39,6 +48,9 @@ impl FromRequestParts<AppState> for Auth {
                 state
                     .metrics
                     .observe_authentication(kind, refusal.outcome());
+                if let (Some(address), false) = (address, matches!(refusal, Refusal::Failed(_))) {
+                    state.token_failures.record_failure(address, now);
+                }
                 return Err(justiam_core::CoreError::from(refusal).into());
             }
         };

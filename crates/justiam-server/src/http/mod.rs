@@ -8,6 +8,7 @@ mod groups;
 mod openapi;
 mod ops;
 mod roles;
+pub mod throttle;
 mod tokens;
 mod users;
 
@@ -26,7 +27,9 @@ use tower_http::request_id::{
 };
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use tracing::Instrument;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -41,6 +44,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub iam: Arc<Iam>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Failed bearer authentications per client address.
+    pub token_failures: Arc<throttle::FailureThrottle>,
+    /// Served over native TLS: answers carry `Strict-Transport-Security`.
+    pub hsts: bool,
+    /// Longest time a handler may take before the client gets `408`.
+    pub request_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed for the client address.
     pub trusted_proxies: Arc<[IpNet]>,
 }
@@ -86,7 +95,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(state, observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -127,7 +139,19 @@ async fn observe(
     let identity = extract::Identity::default();
     request.extensions_mut().insert(identity.clone());
     let span = tracing::info_span!("request", %request_id, %method, %route);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let handled = tokio::time::timeout(
+        state.request_timeout,
+        next.run(request).instrument(span.clone()),
+    )
+    .await;
+    let mut response = handled.unwrap_or_else(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long and was abandoned",
+        )
+        .into_response()
+    });
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -186,12 +210,21 @@ pub fn page_in_memory<T>(
     page_of(data, total, page)
 }
 
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+async fn security_headers(
+    State(state): State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     let headers = response.headers_mut();
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if state.hsts {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     response
 }

@@ -104,6 +104,12 @@ pub fn test_args(database_url: String) -> ServeArgs {
         audit_retention_days: 365,
         auth_cache_size: 100_000,
         auth_cache_ttl_seconds: 30,
+        tls_cert_file: None,
+        tls_key_file: None,
+        max_connections: 4096,
+        header_read_timeout_seconds: 10,
+        request_timeout_seconds: 30,
+        token_auth_failures_per_minute: 60,
     }
 }
 
