@@ -162,6 +162,8 @@ fn self_signed(dir: &std::path::Path) -> Option<(std::path::PathBuf, std::path::
             "-addext",
             "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ])
+        // An end-entity certificate (webpki refuses a CA certificate as a server certificate).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
