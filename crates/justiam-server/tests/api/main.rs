@@ -14,5 +14,6 @@ mod openapi;
 mod smoke;
 mod startup;
 mod tokens;
+mod transport;
 mod ui;
 mod users;
