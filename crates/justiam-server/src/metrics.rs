@@ -1,8 +1,6 @@
 //! Prometheus metrics (`/metrics`, OpenMetrics text): requests and latency by route template and
 //! status, authentications by credential kind and outcome, tokens, the database pool, build info.
 
-use std::sync::atomic::AtomicU64;
-
 use justiam_core::service::Iam;
 use justiam_core::store::tokens;
 use justiam_core::time::{DAY_MS, now_millis};
@@ -71,7 +69,7 @@ impl Default for Metrics {
         let tokens_active = Gauge::default();
         let tokens_expiring = Gauge::default();
         let db_connections = Family::<PoolLabels, Gauge>::default();
-        let build = Family::<BuildLabels, Gauge<i64, AtomicI64Compat>>::default();
+        let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
@@ -119,8 +117,6 @@ impl Default for Metrics {
         }
     }
 }
-
-type AtomicI64Compat = std::sync::atomic::AtomicI64;
 
 impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -171,5 +167,3 @@ impl Metrics {
     }
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync(_: AtomicU64) {}
