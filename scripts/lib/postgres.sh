@@ -46,10 +46,15 @@ BEGIN
   END IF;
 END $$;
 SQL
-  # Databases of earlier runs (one per test, named jt_<uuid>).
-  "${psql[@]}" -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'jt\_%'" | while read -r db; do
-    "${psql[@]}" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
-  done
+  # Databases of earlier runs (one per test, named jt_<uuid v7>): dropped in one psql session once
+  # they are more than an hour old (the uuid's first 48 bits are its creation time in ms), so a run
+  # never pulls the database from under another run that is still going.
+  "${psql[@]}" -At <<'SQL' | "${psql[@]}" >/dev/null
+SELECT format('DROP DATABASE IF EXISTS %I WITH (FORCE);', datname)
+FROM pg_database
+WHERE datname ~ '^jt_[0-9a-f]{32}$'
+  AND ('x' || substr(datname, 4, 12))::bit(48)::bigint < (extract(epoch FROM now()) * 1000)::bigint - 3600000;
+SQL
   export JUSTIAM_TEST_POSTGRES_URL="postgres://justiam_test:justiam_test@127.0.0.1:$port/postgres"
   echo "postgres: ready on port $port"
 }
