@@ -44,6 +44,7 @@ pub struct Metrics {
     tokens_active: Gauge,
     tokens_expiring: Gauge,
     db_connections: Family<PoolLabels, Gauge>,
+    usage_writes: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -106,6 +107,12 @@ impl Default for Metrics {
             db_connections.clone(),
         );
         registry.register("build_info", "The running build", build);
+        let usage_writes = Counter::default();
+        registry.register(
+            "token_usage_writes",
+            "Token rows written by the batched last_used_at recorder",
+            usage_writes.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -114,6 +121,7 @@ impl Default for Metrics {
             tokens_active,
             tokens_expiring,
             db_connections,
+            usage_writes,
         }
     }
 }
@@ -159,6 +167,10 @@ impl Metrics {
         self.db_connections
             .get_or_create(&PoolLabels { state: "max" })
             .set(i64::from(pool.options().get_max_connections()));
+        // The recorder counts; the counter catches up on each scrape.
+        let written = iam.usage.rows_written();
+        self.usage_writes
+            .inc_by(written.saturating_sub(self.usage_writes.get()));
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             tracing::error!(%error, "cannot encode metrics");

@@ -222,3 +222,50 @@ async fn json_access_log_lines_parse_and_name_the_caller() {
     );
     assert_eq!(me_line["method"], "GET");
 }
+
+/// At most one `last_used_at` write per token per flush interval, however often it is used.
+async fn token_use_costs_at_most_one_write_per_interval(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| args.pat_usage_flush_seconds = 2).await;
+    let admin = server.admin().await;
+    let busy = server
+        .anonymous()
+        .with_token(admin.create_my_token("busy", 1).await.expect("token").token);
+    let quiet = server.anonymous().with_token(
+        admin
+            .create_my_token("quiet", 1)
+            .await
+            .expect("token")
+            .token,
+    );
+    let iam = server.iam();
+    // Wait for a flush boundary so the burst below falls inside one interval.
+    let start = iam.usage.rows_written();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let before = iam.usage.rows_written();
+    assert_eq!(before, start, "nothing was used, nothing written");
+    for _ in 0..200 {
+        busy.me().await.expect("busy token works");
+    }
+    quiet.me().await.expect("quiet token works");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while iam.usage.rows_written() == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let written = iam.usage.rows_written() - before;
+    // 201 authenticated requests in one or two intervals: one row per token per interval.
+    assert!(
+        (2..=4).contains(&written),
+        "{written} rows written for 201 uses of 2 tokens"
+    );
+    let scraped = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    let total = parse_metrics(&scraped)["justiam_token_usage_writes_total"];
+    assert_eq!(total as u64, iam.usage.rows_written());
+}
+
+crate::on_both_databases!(token_use_costs_at_most_one_write_per_interval);
