@@ -307,8 +307,8 @@ macro_rules! inventory_where {
                OR ($2 = 'active' AND (t.revoked_at IS NULL OR t.revoked_at > $3) AND t.expires_at > $3)) \
           AND t.expires_at < $4 \
           AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
-          AND ($6 = $7 OR u.is_service_account = $6) \
-          AND ($8 = '' OR lower(t.name) LIKE $8 ESCAPE '\\' OR lower(u.email) LIKE $8 ESCAPE '\\')"
+          AND ($6 = FALSE OR u.is_service_account = TRUE) \
+          AND ($7 = '' OR lower(t.name) LIKE $7 ESCAPE '\\' OR lower(u.email) LIKE $7 ESCAPE '\\')"
     };
 }
 
@@ -323,8 +323,6 @@ pub async fn inventory(
     let state = filter.state.clone().unwrap_or_default();
     let expires_before = filter.expires_before.unwrap_or(i64::MAX);
     let unused_since = filter.unused_since.unwrap_or(0);
-    // `$6 = $7` is true (no filter) unless only service accounts are wanted.
-    let (want_sa, no_filter) = (true, !filter.service_accounts_only);
     let pattern = filter
         .search
         .as_deref()
@@ -336,8 +334,7 @@ pub async fn inventory(
         .bind(now)
         .bind(expires_before)
         .bind(unused_since)
-        .bind(want_sa)
-        .bind(no_filter)
+        .bind(filter.service_accounts_only)
         .bind(&pattern)
         .fetch_one(pool)
         .await?
@@ -348,15 +345,14 @@ pub async fn inventory(
         ", ",
         owner_columns!(),
         inventory_where!(),
-        " ORDER BY t.created_at DESC, t.id DESC LIMIT $9 OFFSET $10"
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $8 OFFSET $9"
     ))
     .bind(&owner)
     .bind(&state)
     .bind(now)
     .bind(expires_before)
     .bind(unused_since)
-    .bind(want_sa)
-    .bind(no_filter)
+    .bind(filter.service_accounts_only)
     .bind(&pattern)
     .bind(i64::from(page.limit))
     .bind(page.offset())
