@@ -4,6 +4,8 @@ mod email;
 mod names;
 mod page;
 mod permission;
+#[cfg(test)]
+mod proptests;
 
 pub use email::Email;
 pub use names::{Description, EntityName, PersonName, TokenName};
