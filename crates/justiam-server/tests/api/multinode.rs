@@ -69,7 +69,7 @@ async fn two_nodes_on_one_postgres_behave_as_one_server() {
     let robot_b = b.anonymous().with_token(token.token.clone());
     assert_eq!(status(&robot_b, "/api/v1/me").await, 200);
     assert_eq!(status(&robot_b, "/api/v1/me").await, 200, "now cached on B");
-    assert!(b.iam().cache.len() > 0, "B caches verified credentials");
+    assert!(!b.iam().cache.is_empty(), "B caches verified credentials");
     admin_a
         .revoke_user_token(robot.id, token.id)
         .await

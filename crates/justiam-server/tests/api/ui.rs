@@ -304,7 +304,7 @@ async fn personal_access_tokens_in_the_browser() {
     assert!(s.text("#token-table").await.contains("expires in"));
 
     // Revoke with a confirmation; then the API refuses it.
-    let row = format!("//tr[th[contains(., 'CI pipeline')]]//a[contains(@class,'revoke')]");
+    let row = "//tr[th[contains(., 'CI pipeline')]]//a[contains(@class,'revoke')]".to_owned();
     s.b()
         .find(Locator::XPath(&row))
         .await
@@ -464,6 +464,229 @@ async fn administration_in_the_browser() {
         status,
         StatusCode::OK,
         "anonymous: the login page after a redirect"
+    );
+    s.close().await;
+}
+
+/// Admin roles, groups, sessions and service-account rotation: editing a role's permissions changes
+/// what its holder may do on the API at once; a role is deleted after a confirmation; a built-in
+/// role has no form and a forged post is refused with the API's error; a group is renamed, given a
+/// role and deleted after a confirmation; all of a user's sessions end (from the user's page and
+/// from Sessions) and their JWTs get 401; a service-account token is rotated with a 2 s grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_groups_sessions_and_rotation_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let (ops, ops_api) = server.user_client("ops@example.com").await;
+    let role = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Directory readers".to_owned(),
+            description: None,
+            permissions: vec!["users.view".to_owned()],
+        })
+        .await
+        .expect("create role");
+    admin
+        .assign_user_role(ops.id, role.id)
+        .await
+        .expect("assign role");
+    let ops_jwt = server
+        .anonymous()
+        .login("ops@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let get = reqwest::Method::GET;
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/users").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/groups").await,
+        StatusCode::FORBIDDEN
+    );
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Edit the role's permissions: users.view out, groups.view in; the holder's API access follows.
+    s.goto(&format!("{base}/ui/admin/roles/{}", role.id)).await;
+    s.fill("#role-description", "Reads the directory").await;
+    s.click("#role-permission-grid input[value='users.view']")
+        .await;
+    s.click("#role-permission-grid input[value='groups.view']")
+        .await;
+    s.screenshot("role-edit").await;
+    s.click("#save-role").await;
+    assert!(s.text(".notice").await.contains("Saved"));
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/users").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/groups").await,
+        StatusCode::OK
+    );
+    // A name the service refuses is said next to the field.
+    s.fill("#role-name", "idp:mine").await;
+    s.click("#save-role").await;
+    assert!(s.text("#name-error").await.contains("idp:"));
+
+    // A built-in role: read-only, and a forged post is refused with the API's error.
+    let builtin = admin
+        .list_roles(&Default::default())
+        .await
+        .expect("roles")
+        .data
+        .into_iter()
+        .find(|r| r.is_builtin)
+        .expect("a built-in role");
+    s.goto(&format!("{base}/ui/admin/roles/{}", builtin.id))
+        .await;
+    assert!(s.text("#builtin-note").await.contains("cannot be changed"));
+    assert!(!s.exists("#role-form").await, "no edit form");
+    assert!(!s.exists("#delete-role").await, "no delete link");
+    s.b()
+        .execute(
+            r#"const csrf = document.querySelector("input[name=csrf_token]").value;
+               const f = document.createElement("form");
+               f.method = "post"; f.action = location.pathname;
+               for (const [k, v] of [["csrf_token", csrf], ["name", "hijacked"], ["permission", "users.delete"]]) {
+                 const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+               }
+               document.body.appendChild(f); f.submit();"#,
+            vec![],
+        )
+        .await
+        .expect("forged post");
+    assert!(
+        s.text("#form-error")
+            .await
+            .contains("Built-in idp:* roles cannot be changed")
+    );
+    let unchanged = admin.get_role(builtin.id).await.expect("built-in role");
+    assert_eq!(unchanged.name, builtin.name);
+    assert_eq!(unchanged.permissions, builtin.permissions);
+
+    // A group: renamed, given the role, deleted after a confirmation.
+    let group = admin
+        .create_group(&justiam_types::CreateGroup {
+            name: "Team A".to_owned(),
+            description: None,
+        })
+        .await
+        .expect("group");
+    s.goto(&format!("{base}/ui/admin/groups/{}", group.id))
+        .await;
+    s.fill("#edit-name", "Team B").await;
+    s.fill("#edit-description", "The B team").await;
+    s.click("#save-group").await;
+    assert!(s.text(".notice").await.contains("Saved"));
+    assert_eq!(s.text("#group-name").await, "Team B");
+    assert_eq!(
+        admin.get_group(group.id).await.expect("group").name,
+        "Team B"
+    );
+    s.click(&format!("#group-role option[value='{}']", role.id))
+        .await;
+    s.click("#assign-group-role").await;
+    assert!(s.text("#group-roles").await.contains("Directory readers"));
+    s.screenshot("group").await;
+    s.click("#delete-group").await;
+    assert!(s.text("#confirm-title").await.contains("Team B"));
+    s.click("#confirm").await;
+    assert!(s.text(".notice").await.contains("Deleted"));
+    assert!(admin.get_group(group.id).await.is_err(), "group deleted");
+
+    // Delete the role after a confirmation: its holder loses its permissions at once.
+    s.goto(&format!("{base}/ui/admin/roles/{}", role.id)).await;
+    s.click("#delete-role").await;
+    assert!(s.text("#confirm-title").await.contains("Directory readers"));
+    s.click("#confirm").await;
+    assert!(s.text(".notice").await.contains("Deleted"));
+    assert!(!s.text("#role-table").await.contains("Directory readers"));
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/groups").await,
+        StatusCode::FORBIDDEN
+    );
+
+    // End all of a user's sessions from their page: their JWTs get 401.
+    s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
+    assert!(s.text("#session-count").await.contains("2 active sessions"));
+    s.click("#end-sessions").await;
+    assert!(s.text("#confirm-title").await.contains("ops@example.com"));
+    s.click("#confirm").await;
+    assert!(s.text(".notice").await.contains("2 sessions ended"));
+    assert_eq!(
+        api_status(&server, &ops_jwt, get.clone(), "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(ops_api.me().await.is_err(), "the other session ended too");
+    // And from the Sessions page.
+    let again = server
+        .anonymous()
+        .login("ops@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    s.goto(&format!(
+        "{base}/ui/admin/sessions?search=ops%40example.com"
+    ))
+    .await;
+    s.click("#session-table .end-all").await;
+    s.click("#confirm").await;
+    assert_eq!(s.path().await, "/ui/admin/sessions");
+    assert!(s.text(".notice").await.contains("1 session ended"));
+    assert_eq!(
+        api_status(&server, &again, get.clone(), "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Rotate a service account's token with a 2 s grace period: both work, then only the new one.
+    let bot = server.create_service_account("bot@example.com").await;
+    let old = admin
+        .create_user_token(bot.id, "release", 30)
+        .await
+        .expect("token");
+    s.goto(&format!("{base}/ui/admin/users/{}/tokens", bot.id))
+        .await;
+    let table = s.text("#token-table").await;
+    assert!(
+        table.contains("expires in 29 days") || table.contains("expires in 30 days"),
+        "{table}"
+    );
+    s.click(&format!("tr[data-token-id='{}'] .rotate", old.id))
+        .await;
+    s.fill("#grace", "2").await;
+    s.click("#grace-unit option[value='seconds']").await;
+    s.screenshot("sa-rotate").await;
+    s.click("#rotate").await;
+    let new = s.created_token().await;
+    assert_ne!(new, old.token);
+    for token in [&old.token, &new] {
+        assert_eq!(
+            api_status(&server, token, get.clone(), "/api/v1/me").await,
+            StatusCode::OK
+        );
+    }
+    s.click("#done").await;
+    assert!(
+        s.text(&format!("tr[data-token-id='{}']", old.id))
+            .await
+            .contains("rotated")
+    );
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    assert_eq!(
+        api_status(&server, &old.token, get.clone(), "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api_status(&server, &new, get, "/api/v1/me").await,
+        StatusCode::OK
     );
     s.close().await;
 }
