@@ -311,8 +311,7 @@ impl TokenView {
 struct TokensPage {
     nav: Option<Nav>,
     tokens: Vec<TokenView>,
-    token_owner_is_self: bool,
-    revoke_base: String,
+    token_base: String,
     pager: Pager,
     notice: Option<String>,
 }
@@ -337,8 +336,7 @@ pub async fn tokens(
     Ok(render(TokensPage {
         nav: Some(Nav::new(&user, "tokens")),
         tokens: rows.iter().map(TokenView::of).collect(),
-        token_owner_is_self: true,
-        revoke_base: "/ui/tokens".to_owned(),
+        token_base: "/ui/tokens".to_owned(),
         pager: Pager::new("/ui/tokens?", page.page, page.limit, total),
         notice,
     }))
@@ -575,17 +573,20 @@ pub struct ConfirmPage {
     pub back: String,
 }
 
-async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<TokenRow, UiError> {
+/// One token of `owner`, found through the (permission-checked) token list.
+pub async fn find_token(
+    state: &AppState,
+    user: &UiUser,
+    owner: TokenOwner,
+    id: Uuid,
+) -> Result<TokenRow, UiError> {
     // Tokens are listed whole (at most 100 active ones per user); find it among them.
     let mut page = PageRequest {
         page: 1,
         limit: PageRequest::MAX_LIMIT,
     };
     loop {
-        let (rows, total) = state
-            .iam
-            .list_tokens(&user.principal, TokenOwner::Caller, page)
-            .await?;
+        let (rows, total) = state.iam.list_tokens(&user.principal, owner, page).await?;
         if let Some(t) = rows.into_iter().find(|t| t.id == id) {
             return Ok(t);
         }
@@ -594,6 +595,10 @@ async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<TokenRow
         }
         page.page += 1;
     }
+}
+
+async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<TokenRow, UiError> {
+    find_token(state, user, TokenOwner::Caller, id).await
 }
 
 pub async fn revoke_confirm(
@@ -630,11 +635,95 @@ pub async fn revoke(
 
 #[derive(Template)]
 #[template(path = "token_rotate.html")]
-struct RotatePage {
-    nav: Option<Nav>,
-    token: TokenView,
-    grace: String,
-    errors: FieldErrors,
+pub struct RotatePage {
+    pub nav: Option<Nav>,
+    pub token: TokenView,
+    /// Where the form posts, and where Cancel goes.
+    pub action: String,
+    pub back: String,
+    /// `Personal Access Tokens` or the service account's email: the breadcrumb.
+    pub owner: String,
+    pub grace: String,
+    pub unit: String,
+    pub errors: FieldErrors,
+}
+
+impl RotatePage {
+    pub fn new(nav: Nav, token: &TokenRow, action: String, back: String, owner: String) -> Self {
+        RotatePage {
+            nav: Some(nav),
+            token: TokenView::of(token),
+            action,
+            back,
+            owner,
+            grace: "0".to_owned(),
+            unit: "minutes".to_owned(),
+            errors: FieldErrors::default(),
+        }
+    }
+}
+
+/// The units of the grace period field, with their length in seconds.
+const GRACE_UNITS: [(&str, i64); 3] = [("seconds", 1), ("minutes", 60), ("hours", 3600)];
+
+/// Reads the grace period (a number and a unit) into seconds, keeping what was typed on the
+/// page; an invalid value is a field error.
+pub fn read_grace(f: &Fields, page: &mut RotatePage) -> Option<i64> {
+    page.grace = f.get("grace").unwrap_or("0").to_owned();
+    page.unit = f.get("grace_unit").unwrap_or("minutes").to_owned();
+    let factor = GRACE_UNITS
+        .iter()
+        .find(|(name, _)| *name == page.unit)
+        .map(|(_, factor)| *factor);
+    match (page.grace.parse::<i64>(), factor) {
+        (Ok(amount), Some(factor)) if (0..=86_400 / factor).contains(&amount) => {
+            Some(amount * factor)
+        }
+        _ => {
+            page.errors.add(
+                "grace",
+                "Enter the grace period as a whole number from 0 to 86400 seconds, 1440 minutes or 24 hours.",
+            );
+            None
+        }
+    }
+}
+
+/// Rotates a token of `owner` with the grace period of the form; the new value is shown once.
+pub async fn rotate_with_form(
+    state: &AppState,
+    form: &UiForm,
+    owner: TokenOwner,
+    id: Uuid,
+    mut page: RotatePage,
+    show_owner: &str,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    if let Some(seconds) = read_grace(&form.fields, &mut page) {
+        let input = RotateToken {
+            expires_in_days: None,
+            grace_period_seconds: Some(seconds),
+        };
+        match state
+            .iam
+            .rotate_token(&user.principal, owner, id, input, &user.meta)
+            .await
+        {
+            Ok(issued) => {
+                return Ok(show_once(
+                    state,
+                    issued.value.expose(),
+                    &issued.record.name,
+                    show_owner,
+                ));
+            }
+            Err(e) => {
+                page.errors =
+                    FieldErrors::from_core(e, "grace", &[("grace_period_seconds", "grace")])?
+            }
+        }
+    }
+    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
 }
 
 pub async fn rotate_form(
@@ -643,12 +732,13 @@ pub async fn rotate_form(
     Path(id): Path<Uuid>,
 ) -> Result<Response, UiError> {
     let t = own_token(&state, &user, id).await?;
-    Ok(render(RotatePage {
-        nav: Some(Nav::new(&user, "tokens")),
-        token: TokenView::of(&t),
-        grace: "0".to_owned(),
-        errors: FieldErrors::default(),
-    }))
+    Ok(render(RotatePage::new(
+        Nav::new(&user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/rotate"),
+        "/ui/tokens".to_owned(),
+        "Personal Access Tokens".to_owned(),
+    )))
 }
 
 pub async fn rotate(
@@ -657,47 +747,13 @@ pub async fn rotate(
     form: UiForm,
 ) -> Result<Response, UiError> {
     let user = &form.user;
-    let grace_raw = form.fields.get("grace_minutes").unwrap_or("0").to_owned();
-    let mut errors = FieldErrors::default();
-    match grace_raw.parse::<i64>() {
-        Ok(minutes) if (0..=1440).contains(&minutes) => {
-            let input = RotateToken {
-                expires_in_days: None,
-                grace_period_seconds: Some(minutes * 60),
-            };
-            match state
-                .iam
-                .rotate_token(&user.principal, TokenOwner::Caller, id, input, &user.meta)
-                .await
-            {
-                Ok(issued) => {
-                    return Ok(show_once(
-                        &state,
-                        issued.value.expose(),
-                        &issued.record.name,
-                        "me",
-                    ));
-                }
-                Err(e) => {
-                    errors = FieldErrors::from_core(
-                        e,
-                        "grace_minutes",
-                        &[("grace_period_seconds", "grace_minutes")],
-                    )?
-                }
-            }
-        }
-        _ => errors.add(
-            "grace_minutes",
-            "Enter the grace period in whole minutes, from 0 to 1440 (24 hours).",
-        ),
-    }
     let t = own_token(&state, user, id).await?;
-    let page = RotatePage {
-        nav: Some(Nav::new(user, "tokens")),
-        token: TokenView::of(&t),
-        grace: grace_raw,
-        errors,
-    };
-    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+    let page = RotatePage::new(
+        Nav::new(user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/rotate"),
+        "/ui/tokens".to_owned(),
+        "Personal Access Tokens".to_owned(),
+    );
+    rotate_with_form(&state, &form, TokenOwner::Caller, id, page, "me").await
 }
