@@ -15,10 +15,15 @@ use justiam_core::service::{NewUser, TokenOwner};
 use justiam_core::store::audit::AuditFilter;
 use justiam_core::store::roles::Holder;
 use justiam_core::store::users::UserRow;
-use justiam_types::{CreateAdminRole, CreateGroup, CreateUser, UpdateUser};
+use justiam_types::{
+    CreateAdminRole, CreateGroup, CreateUser, UpdateAdminRole, UpdateGroup, UpdateUser,
+};
 use uuid::Uuid;
 
-use super::pages::{ConfirmPage, TokenForm, TokenView, read_token_form, show_once, token_form};
+use super::pages::{
+    ConfirmPage, RotatePage, TokenForm, TokenView, find_token, read_token_form, rotate_with_form,
+    show_once, token_form,
+};
 use super::session::{UiForm, UiUser};
 use super::view::{self, FieldErrors, Nav, Pager, UiError, render, when};
 use crate::http::AppState;
@@ -40,18 +45,34 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/ui/admin/users/{id}/tokens/{token}/revoke",
-            post(revoke_sa_token),
+            get(revoke_sa_token_confirm).post(revoke_sa_token),
+        )
+        .route(
+            "/ui/admin/users/{id}/tokens/{token}/rotate",
+            get(rotate_sa_token_form).post(rotate_sa_token),
+        )
+        .route(
+            "/ui/admin/users/{id}/sessions/end",
+            get(end_sessions_confirm).post(end_sessions),
         )
         .route("/ui/admin/groups", get(groups).post(create_group))
-        .route("/ui/admin/groups/{id}", get(group))
+        .route("/ui/admin/groups/{id}", get(group).post(update_group))
         .route("/ui/admin/groups/{id}/members", post(add_member))
         .route(
             "/ui/admin/groups/{id}/members/{user}/remove",
             post(remove_member),
         )
-        .route("/ui/admin/groups/{id}/delete", post(delete_group))
+        .route("/ui/admin/groups/{id}/roles", post(group_role))
+        .route(
+            "/ui/admin/groups/{id}/delete",
+            get(delete_group_confirm).post(delete_group),
+        )
         .route("/ui/admin/roles", get(roles).post(create_role))
-        .route("/ui/admin/roles/{id}", get(role))
+        .route("/ui/admin/roles/{id}", get(role).post(update_role))
+        .route(
+            "/ui/admin/roles/{id}/delete",
+            get(delete_role_confirm).post(delete_role),
+        )
         .route("/ui/admin/roles/{id}/assignments", post(assign_role))
         .route("/ui/admin/audit", get(audit))
         .route("/ui/admin/sessions", get(sessions))
@@ -73,6 +94,17 @@ fn search_of(q: &HashMap<String, String>) -> Option<String> {
 
 fn notice_of(q: &HashMap<String, String>) -> Option<String> {
     q.get("done").map(|d| {
+        if d == "ended" {
+            let count = q
+                .get("count")
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0);
+            return match count {
+                0 => "There was no session to end.".to_owned(),
+                1 => "1 session ended. Its sign-in stops working at once.".to_owned(),
+                n => format!("{n} sessions ended. Their sign-ins stop working at once."),
+            };
+        }
         match d.as_str() {
             "created" => "Created.",
             "saved" => "Saved.",
@@ -80,6 +112,8 @@ fn notice_of(q: &HashMap<String, String>) -> Option<String> {
             "revoked" => "Revoked.",
             "added" => "Added.",
             "removed" => "Removed.",
+            "assigned" => "The role was assigned.",
+            "unassigned" => "The role assignment was removed.",
             _ => "Done.",
         }
         .to_owned()
@@ -260,8 +294,18 @@ struct UserPage {
     can_tokens: bool,
     can_admin: bool,
     can_roles: bool,
+    /// The number of live sessions, with `sessions.view`.
+    sessions: Option<u64>,
+    can_end_sessions: bool,
     errors: FieldErrors,
     notice: Option<String>,
+}
+
+impl UserPage {
+    /// The user's email as the Sessions page's search.
+    fn sessions_search(&self) -> String {
+        view::encode(&self.user.email)
+    }
 }
 
 async fn user_page(
@@ -284,6 +328,11 @@ async fn user_page(
         ),
         Err(_) => None,
     };
+    let one = PageRequest { page: 1, limit: 1 };
+    let sessions = match state.iam.list_sessions(p, None, Some(id), one).await {
+        Ok((_, total)) => Some(total),
+        Err(_) => None,
+    };
     Ok(UserPage {
         nav: Some(Nav::new(user, "users")),
         user: UserView::of(&target),
@@ -295,6 +344,8 @@ async fn user_page(
         can_tokens: p.has(Permission::ServiceAccountsTokens),
         can_admin: p.is_admin(),
         can_roles: p.has(Permission::AdminRolesManage),
+        sessions,
+        can_end_sessions: p.has(Permission::SessionsRevoke) && !target.is_service_account,
         errors: FieldErrors::default(),
         notice,
     })
@@ -378,6 +429,67 @@ pub async fn delete_user(
     Ok(Redirect::to("/ui/admin/users?done=deleted").into_response())
 }
 
+/// `?back=sessions` returns to the Sessions page instead of the user's page.
+fn back_to_sessions(q: &HashMap<String, String>) -> bool {
+    q.get("back").map(String::as_str) == Some("sessions")
+}
+
+pub async fn end_sessions_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+) -> Result<Response, UiError> {
+    let target = state.iam.get_user(&user.principal, id).await?;
+    user.principal.require(Permission::SessionsRevoke)?;
+    let own = if target.id == user.principal.id() {
+        " This includes the session you are using now: you will have to sign in again."
+    } else {
+        ""
+    };
+    let (action, back) = if back_to_sessions(&q) {
+        (
+            format!("/ui/admin/users/{id}/sessions/end?back=sessions"),
+            "/ui/admin/sessions".to_owned(),
+        )
+    } else {
+        (
+            format!("/ui/admin/users/{id}/sessions/end"),
+            format!("/ui/admin/users/{id}"),
+        )
+    };
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "users")),
+        title: format!("End all sessions of {}?", target.email),
+        message: format!(
+            "Everywhere {} is signed in (the web UI and portal logins) is signed out at once. Their personal access tokens keep working.{own}",
+            target.email
+        ),
+        action,
+        button: "End all sessions".to_owned(),
+        back,
+    }))
+}
+
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Query(q): Params,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let ended = state
+        .iam
+        .revoke_user_sessions(&user.principal, id, &user.meta)
+        .await?;
+    let to = if back_to_sessions(&q) {
+        format!("/ui/admin/sessions?done=ended&count={ended}")
+    } else {
+        format!("/ui/admin/users/{id}?done=ended&count={ended}")
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
 // ---------------------------------------------------------------- service account tokens
 
 #[derive(Template)]
@@ -386,8 +498,7 @@ struct SaTokensPage {
     nav: Option<Nav>,
     account: UserView,
     tokens: Vec<TokenView>,
-    token_owner_is_self: bool,
-    revoke_base: String,
+    token_base: String,
     pager: Pager,
     form: TokenForm,
     notice: Option<String>,
@@ -421,8 +532,7 @@ async fn sa_tokens_page(
         nav: Some(Nav::new(user, "users")),
         account: UserView::of(&account),
         tokens: rows.iter().map(TokenView::of).collect(),
-        token_owner_is_self: false,
-        revoke_base: format!("/ui/admin/users/{id}/tokens"),
+        token_base: format!("/ui/admin/users/{id}/tokens"),
         pager: Pager::new(
             &format!("/ui/admin/users/{id}/tokens?"),
             page.page,
@@ -492,6 +602,67 @@ pub async fn revoke_sa_token(
         )
         .await?;
     Ok(Redirect::to(&format!("/ui/admin/users/{id}/tokens?done=revoked")).into_response())
+}
+
+pub async fn revoke_sa_token_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+) -> Result<Response, UiError> {
+    let t = find_token(&state, &user, TokenOwner::ServiceAccount(id), token).await?;
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "users")),
+        title: format!("Revoke the token “{}”?", t.name),
+        message: format!(
+            "Anything using the token ending in {} stops working at once. This cannot be undone.",
+            t.token_hint
+        ),
+        action: format!("/ui/admin/users/{id}/tokens/{token}/revoke"),
+        button: "Revoke token".to_owned(),
+        back: format!("/ui/admin/users/{id}/tokens"),
+    }))
+}
+
+async fn sa_rotate_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Uuid,
+    token: Uuid,
+) -> Result<RotatePage, UiError> {
+    let t = find_token(state, user, TokenOwner::ServiceAccount(id), token).await?;
+    let account = state.iam.get_user(&user.principal, id).await?;
+    Ok(RotatePage::new(
+        Nav::new(user, "users"),
+        &t,
+        format!("/ui/admin/users/{id}/tokens/{token}/rotate"),
+        format!("/ui/admin/users/{id}/tokens"),
+        format!("Tokens of {}", account.email),
+    ))
+}
+
+pub async fn rotate_sa_token_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+) -> Result<Response, UiError> {
+    Ok(render(sa_rotate_page(&state, &user, id, token).await?))
+}
+
+pub async fn rotate_sa_token(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let page = sa_rotate_page(&state, &form.user, id, token).await?;
+    rotate_with_form(
+        &state,
+        &form,
+        TokenOwner::ServiceAccount(id),
+        token,
+        page,
+        &id.to_string(),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- groups
@@ -595,7 +766,16 @@ struct GroupPage {
     members: Vec<UserView>,
     pager: Pager,
     can_members: bool,
+    can_update: bool,
     can_delete: bool,
+    /// The edit form's values (what was typed, after an error).
+    edit_name: String,
+    edit_description: String,
+    /// The group's admin roles, with `groups.viewaccess` or `admin_roles.manage`.
+    roles: Option<Vec<RoleView>>,
+    /// Roles that may be assigned to the group (with `admin_roles.manage`).
+    can_roles: bool,
+    assignable: Vec<RoleView>,
     errors: FieldErrors,
     notice: Option<String>,
 }
@@ -610,7 +790,31 @@ async fn group_page(
     let g = state.iam.get_group(p, id).await?;
     let page = page_of(q);
     let (members, total) = state.iam.list_group_members(p, id, None, page).await?;
+    let roles: Option<Vec<RoleView>> = match state.iam.roles_of_group(p, id).await {
+        Ok(rows) => Some(rows.into_iter().map(role_view).collect()),
+        Err(_) => None,
+    };
+    let can_roles = p.has(Permission::AdminRolesManage);
+    let assignable = if can_roles {
+        let all = PageRequest {
+            page: 1,
+            limit: PageRequest::MAX_LIMIT,
+        };
+        let (rows, _) = state.iam.list_roles(p, None, all).await?;
+        rows.into_iter()
+            .filter(|r| {
+                roles
+                    .as_ref()
+                    .is_none_or(|held| held.iter().all(|h| h.id != r.id))
+            })
+            .map(role_view)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(GroupPage {
+        edit_name: g.name.clone(),
+        edit_description: g.description.clone(),
         nav: Some(Nav::new(user, "groups")),
         group: GroupView {
             id: g.id,
@@ -626,7 +830,11 @@ async fn group_page(
             total,
         ),
         can_members: p.has(Permission::GroupsMembers),
+        can_update: p.has(Permission::GroupsUpdate),
         can_delete: p.has(Permission::GroupsDelete),
+        roles,
+        can_roles,
+        assignable,
         errors: FieldErrors::default(),
         notice: notice_of(q),
     })
@@ -702,6 +910,85 @@ pub async fn remove_member(
     Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=removed")).into_response())
 }
 
+pub async fn update_group(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let input = UpdateGroup {
+        name: Some(f.get("name").unwrap_or_default().to_owned()),
+        description: Some(f.get("description").unwrap_or_default().to_owned()),
+    };
+    match state
+        .iam
+        .update_group(&user.principal, id, input, &user.meta)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=saved")).into_response()),
+        Err(e) => {
+            let errors = FieldErrors::from_core(e, "name", &[])?;
+            let mut page = group_page(&state, user, id, &HashMap::new()).await?;
+            page.errors = errors;
+            page.edit_name = f.get("name").unwrap_or_default().to_owned();
+            page.edit_description = f.get("description").unwrap_or_default().to_owned();
+            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+        }
+    }
+}
+
+/// Assigns a role to the group, or removes it (`action=unassign`).
+pub async fn group_role(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let assign = f.get("action") != Some("unassign");
+    let mut errors = FieldErrors::default();
+    match f.get("role_id").and_then(|r| Uuid::parse_str(r).ok()) {
+        Some(role) => match state
+            .iam
+            .set_role_assignment(&user.principal, Holder::Group(id), role, assign, &user.meta)
+            .await
+        {
+            Ok(()) => {
+                let done = if assign { "assigned" } else { "unassigned" };
+                return Ok(
+                    Redirect::to(&format!("/ui/admin/groups/{id}?done={done}")).into_response()
+                );
+            }
+            Err(e) => errors = FieldErrors::from_core(e, "role", &[("role_id", "role")])?,
+        },
+        None => errors.add("role", "Choose a role."),
+    }
+    let mut page = group_page(&state, user, id, &HashMap::new()).await?;
+    page.errors = errors;
+    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+}
+
+pub async fn delete_group_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let g = state.iam.get_group(&user.principal, id).await?;
+    user.principal.require(Permission::GroupsDelete)?;
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "groups")),
+        title: format!("Delete the group “{}”?", g.name),
+        message: format!(
+            "Its {} member(s) leave it and lose the admin roles it gives them. The users themselves are kept. This cannot be undone.",
+            g.member_count
+        ),
+        action: format!("/ui/admin/groups/{id}/delete"),
+        button: "Delete group".to_owned(),
+        back: format!("/ui/admin/groups/{id}"),
+    }))
+}
+
 pub async fn delete_group(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
@@ -722,6 +1009,7 @@ pub struct RoleView {
     pub name: String,
     pub description: String,
     pub permissions: String,
+    pub permission_list: Vec<String>,
     pub builtin: bool,
 }
 
@@ -743,6 +1031,7 @@ fn role_view(r: justiam_core::store::roles::RoleRow) -> RoleView {
         name: r.name,
         description: r.description,
         permissions: r.permissions.names().join(", "),
+        permission_list: r.permissions.names(),
         builtin: r.is_builtin,
     }
 }
@@ -763,6 +1052,19 @@ async fn roles_page(
         errors: FieldErrors::default(),
         notice: notice_of(q),
     })
+}
+
+/// A refusal of the role form next to its field: a permission one may not grant goes with the
+/// permissions, a taken name with the name.
+fn role_errors(error: justiam_core::CoreError) -> Result<FieldErrors, UiError> {
+    match error {
+        justiam_core::CoreError::CannotGrant(_) => {
+            let mut errors = FieldErrors::default();
+            errors.add("permissions", view::sentence(&error.to_string()));
+            Ok(errors)
+        }
+        other => FieldErrors::from_core(other, "name", &[]),
+    }
 }
 
 pub async fn roles(
@@ -790,7 +1092,7 @@ pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<
             Ok(Redirect::to(&format!("/ui/admin/roles/{}?done=created", r.id)).into_response())
         }
         Err(e) => {
-            let errors = FieldErrors::from_core(e, "name", &[])?;
+            let errors = role_errors(e)?;
             let mut page = roles_page(&state, user, &HashMap::new()).await?;
             page.errors = errors;
             page.name = f.get("name").unwrap_or_default().to_owned();
@@ -799,13 +1101,58 @@ pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<
     }
 }
 
+/// One checkbox of the role form: a permission of the catalogue, and whether the editor holds it
+/// (only permissions one holds may be granted).
+pub struct CatalogueEntry {
+    pub name: &'static str,
+    pub held: bool,
+}
+
 #[derive(Template)]
 #[template(path = "admin_role.html")]
 struct RolePage {
     nav: Option<Nav>,
     role: RoleView,
+    /// The edit form's values (the role's, or what was sent after an error).
+    name: String,
+    description: String,
+    chosen: Vec<String>,
+    catalogue: Vec<CatalogueEntry>,
     errors: FieldErrors,
     notice: Option<String>,
+}
+
+impl RolePage {
+    fn is_chosen(&self, permission: &str) -> bool {
+        self.chosen.iter().any(|c| c == permission)
+    }
+}
+
+async fn role_page(
+    state: &AppState,
+    user: &UiUser,
+    id: Uuid,
+    notice: Option<String>,
+) -> Result<RolePage, UiError> {
+    let r = state.iam.get_role(&user.principal, id).await?;
+    let held = user.principal.permissions;
+    let role = role_view(r);
+    Ok(RolePage {
+        nav: Some(Nav::new(user, "roles")),
+        name: role.name.clone(),
+        description: role.description.clone(),
+        chosen: role.permission_list.clone(),
+        catalogue: Permission::ALL
+            .iter()
+            .map(|p| CatalogueEntry {
+                name: p.as_str(),
+                held: held.contains(*p),
+            })
+            .collect(),
+        role,
+        errors: FieldErrors::default(),
+        notice,
+    })
 }
 
 pub async fn role(
@@ -814,13 +1161,93 @@ pub async fn role(
     Path(id): Path<Uuid>,
     Query(q): Params,
 ) -> Result<Response, UiError> {
+    Ok(render(role_page(&state, &user, id, notice_of(&q)).await?))
+}
+
+pub async fn update_role(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let user = &form.user;
+    let input = UpdateAdminRole {
+        name: Some(f.get("name").unwrap_or_default().to_owned()),
+        description: Some(f.get("description").unwrap_or_default().to_owned()),
+        permissions: Some(f.all("permission")),
+    };
+    let error = match state
+        .iam
+        .update_role(&user.principal, id, input, &user.meta)
+        .await
+    {
+        Ok(_) => {
+            return Ok(Redirect::to(&format!("/ui/admin/roles/{id}?done=saved")).into_response());
+        }
+        Err(e) => e,
+    };
+    let mut page = role_page(&state, user, id, None).await?;
+    page.errors = if page.role.builtin {
+        // There is no form on a built-in role's page: the refusal goes on top.
+        let mut errors = FieldErrors::default();
+        let message = match error {
+            justiam_core::CoreError::Conflict { message, .. } => view::sentence(&message),
+            other => return Err(other.into()),
+        };
+        errors.add("form", message);
+        errors
+    } else {
+        role_errors(error)?
+    };
+    if !page.role.builtin {
+        page.name = f.get("name").unwrap_or_default().to_owned();
+        page.description = f.get("description").unwrap_or_default().to_owned();
+        page.chosen = f.all("permission");
+    }
+    let status = if page.role.builtin {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, render(page)).into_response())
+}
+
+pub async fn delete_role_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
     let r = state.iam.get_role(&user.principal, id).await?;
-    Ok(render(RolePage {
+    if r.is_builtin {
+        return Err(UiError::page(
+            StatusCode::CONFLICT,
+            "Built-in roles cannot be deleted",
+            "The idp:* roles come with JustIAM and are always there. Remove their assignments instead.",
+        ));
+    }
+    Ok(render(ConfirmPage {
         nav: Some(Nav::new(&user, "roles")),
-        role: role_view(r),
-        errors: FieldErrors::default(),
-        notice: notice_of(&q),
+        title: format!("Delete the admin role “{}”?", r.name),
+        message:
+            "Every user and group holding it loses its permissions at once. This cannot be undone."
+                .to_owned(),
+        action: format!("/ui/admin/roles/{id}/delete"),
+        button: "Delete role".to_owned(),
+        back: format!("/ui/admin/roles/{id}"),
     }))
+}
+
+pub async fn delete_role(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .delete_role(&user.principal, id, &user.meta)
+        .await?;
+    Ok(Redirect::to("/ui/admin/roles?done=deleted").into_response())
 }
 
 pub async fn assign_role(
@@ -883,13 +1310,8 @@ pub async fn assign_role(
             Err(e) => errors = FieldErrors::from_core(e, "email", &[])?,
         }
     }
-    let r = state.iam.get_role(&user.principal, id).await?;
-    let page = RolePage {
-        nav: Some(Nav::new(user, "roles")),
-        role: role_view(r),
-        errors,
-        notice: None,
-    };
+    let mut page = role_page(&state, user, id, None).await?;
+    page.errors = errors;
     Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
 }
 
@@ -1002,6 +1424,7 @@ pub async fn audit(
 
 pub struct SessionView {
     pub id: Uuid,
+    pub user_id: Uuid,
     pub email: String,
     pub created: String,
     pub expires: String,
@@ -1046,6 +1469,7 @@ pub async fn sessions(
             .into_iter()
             .map(|s| SessionView {
                 id: s.session.id,
+                user_id: s.session.user_id,
                 current: Some(s.session.id) == own,
                 email: s.user_email,
                 created: when(s.session.created_at),
