@@ -62,8 +62,20 @@ async fn audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    Query(query): Query<AuditQuery>,
+    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<AuditRecord>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
+    if query
+        .action
+        .as_ref()
+        .is_some_and(|a| a.chars().any(char::is_control))
+    {
+        return Err(ApiError::validation(
+            "action",
+            "action must not contain control characters",
+        ));
+    }
     let filter = AuditFilter {
         action: query.action.filter(|a| !a.is_empty()),
         actor_id: uuid_param("actor_id", query.actor_id)?,
@@ -89,8 +101,10 @@ async fn sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    Query(query): Query<SessionQuery>,
+    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
+    query: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<Session>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
     let user_id = uuid_param("user_id", query.user_id)?;
     let (sessions, total) = state
         .iam

@@ -290,6 +290,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
                 "search must be at most 200 characters",
             ));
         }
+        // PostgreSQL cannot hold a NUL in text: refuse control characters before any query.
+        if search
+            .as_ref()
+            .is_some_and(|s| s.chars().any(char::is_control))
+        {
+            return Err(ApiError::validation(
+                "search",
+                "search must not contain control characters",
+            ));
+        }
         Ok(ListQuery { page, search })
     }
 }

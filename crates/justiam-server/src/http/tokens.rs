@@ -133,8 +133,10 @@ async fn inventory(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    Query(query): Query<InventoryQuery>,
+    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
+    query: Result<Query<InventoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<TokenInventoryItem>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
     let token_state = query.state.filter(|s| !s.is_empty());
     if token_state
         .as_deref()

@@ -173,7 +173,10 @@ fn random_value(rng: &mut Rng, depth: usize) -> String {
 
 /// A body for an endpoint with `fields`: usually an object using the real field names with
 /// well-formed or hostile values, sometimes any JSON at all.
-fn random_body(rng: &mut Rng, fields: &[(&str, fn(&mut Rng) -> String)]) -> String {
+/// A field name and a generator of well-formed values for it.
+type Field = (&'static str, fn(&mut Rng) -> String);
+
+fn random_body(rng: &mut Rng, fields: &[Field]) -> String {
     match rng.below(10) {
         0 => random_value(rng, 0),
         1 => {
@@ -317,7 +320,7 @@ async fn random_token_bodies_get_a_documented_answer(backend: Backend) {
     let http = reqwest::Client::new();
     let url = format!("{}/api/v1/me/tokens", server.url);
     let (mut rng, seed) = Rng::from_env(1);
-    let fields: &[(&str, fn(&mut Rng) -> String)] = &[
+    let fields: &[Field] = &[
         ("name", good_name),
         ("expires_in_days", good_days),
         ("permissions", good_permissions),
@@ -399,7 +402,7 @@ async fn random_user_bodies_get_a_documented_answer(backend: Backend) {
     let http = reqwest::Client::new();
     let url = format!("{}/api/v1/users", server.url);
     let (mut rng, seed) = Rng::from_env(2);
-    let fields: &[(&str, fn(&mut Rng) -> String)] = &[
+    let fields: &[Field] = &[
         ("email", good_email),
         ("first_name", good_person),
         ("last_name", good_person),
@@ -409,14 +412,14 @@ async fn random_user_bodies_get_a_documented_answer(backend: Backend) {
         ("is_service_account", good_bool),
     ];
     let mut tally = std::collections::BTreeMap::<u16, usize>::new();
-    let mut emails = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
     for round in 0..ROUNDS {
         let mut body = random_body(&mut rng, fields);
         // Now and then reuse an email that exists, in another case: a 409, not a second user.
         if rng.chance(10)
             && let Some(existing) = emails.last()
         {
-            body = json!({"email": format!("{existing}").to_uppercase()}).to_string();
+            body = json!({"email": existing.to_uppercase()}).to_string();
         }
         let context = format!("seed {seed}, round {round}, body {body:?}");
         let (status, _, bytes) = post_raw(
@@ -550,7 +553,7 @@ async fn malformed_bytes_sizes_and_content_types(backend: Backend) {
                 "payload_too_large",
             ),
             (
-                vec![b' '; 1024 * 1024],
+                vec![b' '; 256 * 1024],
                 "application/json",
                 413,
                 "payload_too_large",
@@ -561,7 +564,32 @@ async fn malformed_bytes_sizes_and_content_types(backend: Backend) {
                 "{path} {content_type} {:?}",
                 String::from_utf8_lossy(&body[..body.len().min(60)])
             );
-            let (got, _, bytes) = post_raw(&http, &url, &login.token, body, content_type).await;
+            let sent = tokio::time::timeout(
+                Duration::from_secs(30),
+                http.post(&url)
+                    .bearer_auth(&login.token)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send(),
+            )
+            .await
+            .expect("answered within 30 s");
+            let response = match sent {
+                Ok(response) => response,
+                // A server that refuses an oversized body may close the connection while the
+                // client is still sending it: the client then sees no answer. Acceptable for 413.
+                Err(e) if status == 413 => {
+                    eprintln!("{context}: connection closed on an oversized body ({e})");
+                    continue;
+                }
+                Err(e) => panic!("{context}: {e}"),
+            };
+            let got = response.status().as_u16();
+            let bytes = response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
             assert_eq!(
                 got,
                 status,
@@ -677,6 +705,42 @@ async fn hostile_queries_and_path_ids(backend: Backend) {
             }
             _ => panic!("{context}"),
         }
+    }
+    // A NUL (or any control character) in a free-text filter: a 400 on both databases
+    // (PostgreSQL text cannot hold a NUL; this was a 500 there).
+    for target in [
+        "/api/v1/users?search=%00",
+        "/api/v1/sessions?search=a%00b",
+        "/api/v1/groups?search=%1F",
+        "/api/v1/audit?action=auth.%00",
+    ] {
+        let response = raw(&admin, Method::GET, target, None).await;
+        assert_error(&response, 400, "validation_error", "control characters");
+    }
+    // A NUL in a login email is an ordinary failed login, not a 500.
+    let response = raw(
+        &server.anonymous(),
+        Method::POST,
+        "/api/v1/auth/login",
+        Some(json!({"email": "ad\u{0}min@example.com", "password": "x"})),
+    )
+    .await;
+    assert!(
+        [400, 401].contains(&response.status.as_u16()),
+        "login with a NUL: {} {}",
+        response.status,
+        response.json
+    );
+    // A repeated filter of the lists with extra filters: a JSON 400 too (schemathesis found
+    // axum's plain-text rejection here).
+    for target in [
+        "/api/v1/audit?until=x&until=y",
+        "/api/v1/sessions?user_id=a&user_id=b",
+        "/api/v1/tokens?unused_since=a&unused_since=b",
+    ] {
+        let response = raw(&admin, Method::GET, target, None).await;
+        assert_error(&response, 400, "validation_error", "duplicate field");
+        assert_eq!(response.json["details"]["field"], "query", "{target}");
     }
     let ids = [
         "not-a-uuid",
