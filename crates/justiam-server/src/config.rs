@@ -21,13 +21,17 @@ pub struct DbArgs {
     /// Maximum database connections of this node.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Seconds a request waits for a database connection before it is answered 503 (keeps
+    /// requests from hanging while the database is down).
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECONDS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub db_acquire_timeout_seconds: u64,
 }
 
 impl DbArgs {
     pub fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.db_max_connections.max(1),
-            ..PoolSettings::default()
+            acquire_timeout: std::time::Duration::from_secs(self.db_acquire_timeout_seconds),
         }
     }
 }

@@ -198,6 +198,13 @@ impl Iam {
         password: &Secret,
         meta: &RequestMeta,
     ) -> CoreResult<LoginOutcome> {
+        // No account's email holds a control character (and PostgreSQL text cannot hold a NUL).
+        if email.chars().any(char::is_control) {
+            return Err(CoreError::validation(
+                "email",
+                "email must not contain control characters",
+            ));
+        }
         let now = now_millis();
         let email_key = format!("account:{}", email.trim().to_lowercase());
         let ip_key = meta.ip.as_ref().map(|ip| format!("ip:{ip}"));

@@ -1,7 +1,7 @@
 //! `/audit` and `/sessions`.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::DateTime;
 use justiam_core::store::audit::AuditFilter;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, Auth, ListQuery, Meta};
+use super::extract::{ApiPath, ApiQuery, Auth, ListQuery, Meta};
 use super::openapi::*;
 use super::{ApiError, AppState, page_of};
 
@@ -62,20 +62,8 @@ async fn audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditRecord>>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
-    if query
-        .action
-        .as_ref()
-        .is_some_and(|a| a.chars().any(char::is_control))
-    {
-        return Err(ApiError::validation(
-            "action",
-            "action must not contain control characters",
-        ));
-    }
     let filter = AuditFilter {
         action: query.action.filter(|a| !a.is_empty()),
         actor_id: uuid_param("actor_id", query.actor_id)?,
@@ -101,10 +89,8 @@ async fn sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
-    query: Result<Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<SessionQuery>,
 ) -> Result<Json<Page<Session>>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
     let user_id = uuid_param("user_id", query.user_id)?;
     let (sessions, total) = state
         .iam

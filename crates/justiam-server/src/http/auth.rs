@@ -28,13 +28,6 @@ async fn login(
     Meta(meta): Meta,
     StrictJson(body): StrictJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // No account's email holds a control character, and PostgreSQL text cannot hold a NUL.
-    if body.email.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "email",
-            "email must not contain control characters",
-        ));
-    }
     let result = state
         .iam
         .login(&body.email, &Secret::new(body.password), &meta)

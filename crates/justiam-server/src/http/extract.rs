@@ -201,7 +201,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if !inner.is_data() {
             return invalid(inner);
         }
-        let message = strip_position(&inner.to_string());
+        let message = describe_data_error(&inner.to_string());
         // serde reports a missing field at its parent; name the field itself.
         let field = message
             .strip_prefix("missing field `")
@@ -218,13 +218,21 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// `invalid type: string "30", expected i64 at line 1 column 40` → without the position.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
-    .replace("expected i64", "expected an integer")
+/// Serde's message without the position and without the offending value, which may be a secret
+/// sent in the wrong field: `invalid type: string "30", expected i64 at line 1 column 40` →
+/// `invalid type, expected an integer`.
+fn describe_data_error(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    };
+    let described = match (message.split_once(':'), message.rfind(", expected ")) {
+        (Some((kind @ ("invalid type" | "invalid value" | "invalid length"), _)), Some(at)) => {
+            format!("{kind}{}", &message[at..])
+        }
+        _ => message.to_owned(),
+    };
+    described.replace("expected i64", "expected an integer")
 }
 
 /// A JSON body that may also be absent (an empty body reads as `T::default()`).
@@ -262,6 +270,34 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
+/// Query parameters: a malformed query (a repeated field, a wrong type) is a JSON `400`, and no
+/// value may hold a control character — PostgreSQL text cannot hold a NUL, and no filter needs one.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let controls = serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .map_err(|e| {
+                ApiError::validation("query", format!("the query string is malformed: {e}"))
+            })?
+            .into_iter()
+            .find(|(_, value)| value.chars().any(char::is_control));
+        if let Some((name, _)) = controls {
+            return Err(ApiError::validation(
+                &name,
+                format!("{name} must not contain control characters"),
+            ));
+        }
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| ApiError::validation("query", e.body_text()))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct RawListQuery {
     page: Option<String>,
@@ -279,25 +315,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Query(raw) = Query::<RawListQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::validation("query", e.body_text()))?;
+        let ApiQuery(raw) = ApiQuery::<RawListQuery>::from_request_parts(parts, state).await?;
         let page = PageRequest::parse(raw.page.as_deref(), raw.limit.as_deref())?;
         let search = raw.search.filter(|s| !s.trim().is_empty());
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             return Err(ApiError::validation(
                 "search",
                 "search must be at most 200 characters",
-            ));
-        }
-        // PostgreSQL cannot hold a NUL in text: refuse control characters before any query.
-        if search
-            .as_ref()
-            .is_some_and(|s| s.chars().any(char::is_control))
-        {
-            return Err(ApiError::validation(
-                "search",
-                "search must not contain control characters",
             ));
         }
         Ok(ListQuery { page, search })

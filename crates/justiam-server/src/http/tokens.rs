@@ -1,7 +1,6 @@
 //! Personal access tokens: `/me/tokens` and `/users/{id}/tokens`.
 
 use axum::Json;
-use axum::extract::Query;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
@@ -18,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, Auth, JsonOrEmpty, ListQuery, Meta, StrictJson};
+use super::extract::{ApiPath, ApiQuery, Auth, JsonOrEmpty, ListQuery, Meta, StrictJson};
 use super::openapi::*;
 use super::{ApiError, AppState};
 
@@ -133,10 +132,8 @@ async fn inventory(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
-    // A malformed query (a repeated field) is a JSON `400`, not axum's plain-text rejection.
-    query: Result<Query<InventoryQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<InventoryQuery>,
 ) -> Result<Json<Page<TokenInventoryItem>>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::validation("query", e.body_text()))?;
     let token_state = query.state.filter(|s| !s.is_empty());
     if token_state
         .as_deref()

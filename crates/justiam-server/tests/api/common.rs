@@ -87,6 +87,7 @@ pub fn test_args(database_url: String) -> ServeArgs {
         db: DbArgs {
             database_url,
             db_max_connections: 8,
+            db_acquire_timeout_seconds: 3,
         },
         jwt_secret: Some("test-secret-test-secret-test-secret-0123".to_owned()),
         oidc_issuer: None,
