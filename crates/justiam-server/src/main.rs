@@ -71,6 +71,9 @@ fn init_logging(log: &LogArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
+        // access log (callgrind, docs/benchmarks.md) and are noise in log files.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match log.log_format {
         LogFormat::Json => builder
