@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{DataSource, Diagnostics};
+use uuid::Uuid;
 
 use crate::diag;
 use crate::provider::Shared;
@@ -38,17 +39,49 @@ fn one_of(
     }
 }
 
-/// A lookup that found nothing or failed.
-fn lookup_failed(diags: &mut Diagnostics, what: String, err: Option<justiam_client::Error>) {
-    match err {
-        Some(err) if !diag::is_not_found(&err) => {
-            diag::api_error(diags, &format!("find {what}"), &err)
+/// What a data source is asked to look up: an id, or the value of its other key.
+enum Lookup<'c> {
+    Id(Uuid),
+    Key(&'c str),
+}
+
+/// The lookup the configuration asks for, by `id` or by `key`; `None` after a diagnostic.
+fn lookup<'c>(
+    diags: &mut Diagnostics,
+    kind: &str,
+    id: &'c Value<String>,
+    (key_name, key): (&str, &'c Value<String>),
+) -> Option<Lookup<'c>> {
+    match (id, key) {
+        (Value::Value(id), _) => Some(Lookup::Id(diag::parse_uuid(diags, "id", id)?)),
+        (_, Value::Value(key)) => Some(Lookup::Key(key)),
+        _ => {
+            one_of(diags, kind, ("id", id), (key_name, key));
+            None
         }
-        _ => diag::error(
-            diags,
-            format!("Not found: {what}"),
-            format!("The JustIAM server has no {what}."),
-        ),
+    }
+}
+
+/// What a lookup found; `None` after a diagnostic when it found nothing or failed.
+fn found<T>(
+    diags: &mut Diagnostics,
+    what: String,
+    result: justiam_client::Result<Option<T>>,
+) -> Option<T> {
+    match result {
+        Ok(Some(found)) => Some(found),
+        Err(err) if !diag::is_not_found(&err) => {
+            diag::api_error(diags, &format!("find {what}"), &err);
+            None
+        }
+        _ => {
+            diag::error(
+                diags,
+                format!("Not found: {what}"),
+                format!("The JustIAM server has no {what}."),
+            );
+            None
+        }
     }
 }
 
@@ -130,43 +163,27 @@ impl DataSource for UserData {
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<Self::State<'a>> {
         let client = self.0.client(diags)?;
-        let result = match (&config.id, &config.email) {
-            (Value::Value(id), _) => {
-                let id = diag::parse_uuid(diags, "id", id)?;
-                (
-                    format!("user with id {id}"),
-                    client.get_user(id).await.map(Some),
-                )
-            }
-            (_, Value::Value(email)) => (
+        let (what, result) = match lookup(diags, "user", &config.id, ("email", &config.email))? {
+            Lookup::Id(id) => (
+                format!("user with id {id}"),
+                client.get_user(id).await.map(Some),
+            ),
+            Lookup::Key(email) => (
                 format!("user with email {email:?}"),
                 find_user_by_email(&client, email).await,
             ),
-            _ => {
-                one_of(diags, "user", ("id", &config.id), ("email", &config.email));
-                return None;
-            }
         };
-        match result {
-            (_, Ok(Some(user))) => Some(UserDataState {
-                id: known(user.id.to_string()),
-                email: known(user.email),
-                username: known(user.username),
-                first_name: known(user.first_name),
-                last_name: known(user.last_name),
-                is_active: Value::Value(user.is_active),
-                is_admin: Value::Value(user.is_admin),
-                is_service_account: Value::Value(user.is_service_account),
-            }),
-            (what, Ok(None)) => {
-                lookup_failed(diags, what, None);
-                None
-            }
-            (what, Err(err)) => {
-                lookup_failed(diags, what, Some(err));
-                None
-            }
-        }
+        let user = found(diags, what, result)?;
+        Some(UserDataState {
+            id: known(user.id.to_string()),
+            email: known(user.email),
+            username: known(user.username),
+            first_name: known(user.first_name),
+            last_name: known(user.last_name),
+            is_active: Value::Value(user.is_active),
+            is_admin: Value::Value(user.is_admin),
+            is_service_account: Value::Value(user.is_service_account),
+        })
     }
 }
 
@@ -215,15 +232,12 @@ impl DataSource for GroupData {
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<Self::State<'a>> {
         let client = self.0.client(diags)?;
-        let (what, result) = match (&config.id, &config.name) {
-            (Value::Value(id), _) => {
-                let id = diag::parse_uuid(diags, "id", id)?;
-                (
-                    format!("group with id {id}"),
-                    client.get_group(id).await.map(Some),
-                )
-            }
-            (_, Value::Value(name)) => (
+        let (what, result) = match lookup(diags, "group", &config.id, ("name", &config.name))? {
+            Lookup::Id(id) => (
+                format!("group with id {id}"),
+                client.get_group(id).await.map(Some),
+            ),
+            Lookup::Key(name) => (
                 format!("group named {name:?}"),
                 find_in_pages(
                     Some(name),
@@ -231,31 +245,18 @@ impl DataSource for GroupData {
                         let client = client.clone();
                         async move { client.list_groups(&params).await }
                     },
-                    |group| &group.name == name,
+                    |group| group.name == name,
                 )
                 .await,
             ),
-            _ => {
-                one_of(diags, "group", ("id", &config.id), ("name", &config.name));
-                return None;
-            }
         };
-        match result {
-            Ok(Some(group)) => Some(GroupDataState {
-                id: known(group.id.to_string()),
-                name: known(group.name),
-                description: known(group.description),
-                member_count: Value::Value(i64::try_from(group.member_count).unwrap_or(i64::MAX)),
-            }),
-            Ok(None) => {
-                lookup_failed(diags, what, None);
-                None
-            }
-            Err(err) => {
-                lookup_failed(diags, what, Some(err));
-                None
-            }
-        }
+        let group = found(diags, what, result)?;
+        Some(GroupDataState {
+            id: known(group.id.to_string()),
+            name: known(group.name),
+            description: known(group.description),
+            member_count: Value::Value(i64::try_from(group.member_count).unwrap_or(i64::MAX)),
+        })
     }
 }
 
@@ -307,7 +308,7 @@ impl DataSource for AdminRoleData {
         let client = self.0.client(diags)?;
         let name = config.name.as_ref_option()?.clone();
         let what = format!("admin role named {name:?}");
-        let found = find_in_pages(
+        let result = find_in_pages(
             None,
             |params| {
                 let client = client.clone();
@@ -316,22 +317,13 @@ impl DataSource for AdminRoleData {
             |role| role.name == name,
         )
         .await;
-        match found {
-            Ok(Some(role)) => Some(AdminRoleDataState {
-                id: known(role.id.to_string()),
-                name: known(role.name),
-                description: known(role.description),
-                permissions: set_of(role.permissions),
-                is_builtin: Value::Value(role.is_builtin),
-            }),
-            Ok(None) => {
-                lookup_failed(diags, what, None);
-                None
-            }
-            Err(err) => {
-                lookup_failed(diags, what, Some(err));
-                None
-            }
-        }
+        let role = found(diags, what, result)?;
+        Some(AdminRoleDataState {
+            id: known(role.id.to_string()),
+            name: known(role.name),
+            description: known(role.description),
+            permissions: set_of(role.permissions),
+            is_builtin: Value::Value(role.is_builtin),
+        })
     }
 }
