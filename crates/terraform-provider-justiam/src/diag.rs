@@ -48,6 +48,29 @@ pub fn api_error(diags: &mut Diagnostics, action: &str, err: &Error) {
     error(diags, format!("Could not {action}"), describe(err));
 }
 
+/// The answer of an API call, or `None` after recording its error (see [`api_error`]).
+pub fn api_result<T>(diags: &mut Diagnostics, action: &str, result: Result<T, Error>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(err) => {
+            api_error(diags, action, &err);
+            None
+        }
+    }
+}
+
+/// Like [`api_result`], but a 404 is no error: `Some(None)` says the object is gone.
+pub fn unless_not_found<T>(
+    diags: &mut Diagnostics,
+    action: &str,
+    result: Result<T, Error>,
+) -> Option<Option<T>> {
+    match result {
+        Err(err) if is_not_found(&err) => Some(None),
+        other => api_result(diags, action, other).map(Some),
+    }
+}
+
 /// A human explanation of a client error.
 pub fn describe(err: &Error) -> String {
     match err {

@@ -191,11 +191,11 @@ impl Provider for JustIamProvider {
         // tf-provider prefixes each name with the provider's: `user` is `justiam_user`.
         let s = &self.shared;
         Some(map! {
-            "user" => UserResource(s.clone()),
-            "group" => GroupResource(s.clone()),
-            "group_member" => GroupMemberResource(s.clone()),
-            "admin_role" => AdminRoleResource(s.clone()),
-            "group_admin_role" => GroupAdminRoleResource(s.clone()),
+            "user" => UserResource::new(s.clone()),
+            "group" => GroupResource::new(s.clone()),
+            "group_member" => GroupMemberResource::new(s.clone()),
+            "admin_role" => AdminRoleResource::new(s.clone()),
+            "group_admin_role" => GroupAdminRoleResource::new(s.clone()),
             "service_account_token" => ServiceAccountTokenResource(s.clone()),
         })
     }

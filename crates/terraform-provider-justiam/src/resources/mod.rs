@@ -5,6 +5,8 @@ mod admin_role;
 mod group;
 mod group_admin_role;
 mod group_member;
+mod link;
+mod object;
 mod service_account_token;
 mod user;
 
@@ -19,6 +21,10 @@ use std::future::Future;
 
 use justiam_client::ListParams;
 use justiam_types::Page;
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
+
+use crate::diag;
 
 /// Walks a paginated list (100 per page, filtered by `search` where the list supports it) until `wanted` matches an item or the list ends.
 pub async fn find_in_pages<T, F, Fut>(
@@ -50,9 +56,26 @@ where
 }
 
 /// Whether a planned value differs from the prior one (both known).
-pub(crate) fn changed<T: PartialEq>(
-    prior: &tf_provider::value::Value<T>,
-    planned: &tf_provider::value::Value<T>,
-) -> bool {
+pub(crate) fn changed<T: PartialEq>(prior: &Value<T>, planned: &Value<T>) -> bool {
     prior != planned
+}
+
+/// The attributes whose change forces replacement: those named with `true`.
+pub(crate) fn replacements(
+    changes: impl IntoIterator<Item = (&'static str, bool)>,
+) -> Vec<AttributePath> {
+    changes
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| AttributePath::new(name))
+        .collect()
+}
+
+/// Plan-time check that a known name is not blank.
+pub(crate) fn check_not_blank(diags: &mut Diagnostics, name: &Value<String>, message: &str) {
+    if let Value::Value(name) = name
+        && name.trim().is_empty()
+    {
+        diag::error_at(diags, "name", "Invalid name", message);
+    }
 }

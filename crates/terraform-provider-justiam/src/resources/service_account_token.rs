@@ -11,7 +11,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 use uuid::Uuid;
 
-use super::{changed, find_in_pages};
+use super::{changed, find_in_pages, replacements};
 use crate::catalogue::{PERMISSIONS, pattern_matches_catalogue, wildcard_matches};
 use crate::diag;
 use crate::provider::Shared;
@@ -120,18 +120,9 @@ impl ServiceAccountTokenResource {
             |record| record.id == token,
         )
         .await;
-        match found {
-            Ok(record) => Some(record.filter(|r| !r.expired && r.revoked_at.is_none())),
-            Err(err) if diag::is_not_found(&err) => Some(None),
-            Err(err) => {
-                diag::api_error(
-                    diags,
-                    &format!("list the tokens of service account {user}"),
-                    &err,
-                );
-                None
-            }
-        }
+        let action = format!("list the tokens of service account {user}");
+        let record = diag::unless_not_found(diags, &action, found)?.flatten();
+        Some(record.filter(|r| !r.expired && r.revoked_at.is_none()))
     }
 }
 
@@ -283,24 +274,20 @@ impl Resource for ServiceAccountTokenResource {
         prior_private_state: Self::PrivateState<'a>,
         _meta: Self::ProviderMetaState<'a>,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut replace = Vec::new();
-        if changed(&prior_state.user_id, &proposed_state.user_id) {
-            replace.push(AttributePath::new("user_id"));
-        }
-        if changed(&prior_state.name, &proposed_state.name) {
-            replace.push(AttributePath::new("name"));
-        }
-        if changed(
-            &prior_state.expires_in_days,
-            &proposed_state.expires_in_days,
-        ) {
-            replace.push(AttributePath::new("expires_in_days"));
-        }
-        if changed(&prior_state.permissions, &proposed_state.permissions)
-            && !same_power(&prior_state.permissions, &proposed_state.permissions)
-        {
-            replace.push(AttributePath::new("permissions"));
-        }
+        let (prior, planned) = (&prior_state, &proposed_state);
+        let replace = replacements([
+            ("user_id", changed(&prior.user_id, &planned.user_id)),
+            ("name", changed(&prior.name, &planned.name)),
+            (
+                "expires_in_days",
+                changed(&prior.expires_in_days, &planned.expires_in_days),
+            ),
+            (
+                "permissions",
+                changed(&prior.permissions, &planned.permissions)
+                    && !same_power(&prior.permissions, &planned.permissions),
+            ),
+        ]);
         Some((proposed_state, prior_private_state, replace))
     }
 
@@ -329,23 +316,14 @@ impl Resource for ServiceAccountTokenResource {
             expires_in_days: *planned_state.expires_in_days.as_ref_option()?,
             permissions: known_elements(&planned_state.permissions),
         };
-        match client.create_token(Some(user), &body).await {
-            Ok(created) => {
-                let mut state = planned_state;
-                state.id = known(created.id.to_string());
-                state.expires_at = known(time(created.expires_at));
-                state.token = known(created.token);
-                Some((state, planned_private_state))
-            }
-            Err(err) => {
-                diag::api_error(
-                    diags,
-                    &format!("create token {:?} for service account {user}", body.name),
-                    &err,
-                );
-                None
-            }
-        }
+        let action = format!("create token {:?} for service account {user}", body.name);
+        let created =
+            diag::api_result(diags, &action, client.create_token(Some(user), &body).await)?;
+        let mut state = planned_state;
+        state.id = known(created.id.to_string());
+        state.expires_at = known(time(created.expires_at));
+        state.token = known(created.token);
+        Some((state, planned_private_state))
     }
 
     async fn update<'a>(
@@ -370,18 +348,11 @@ impl Resource for ServiceAccountTokenResource {
     ) -> Option<()> {
         let client = self.0.client(diags)?;
         let (user, token) = prior_state.ids(diags)?;
-        match client.revoke_user_token(user, token).await {
-            Ok(()) => Some(()),
-            Err(err) if diag::is_not_found(&err) => Some(()),
-            Err(err) => {
-                diag::api_error(
-                    diags,
-                    &format!("revoke token {token} of service account {user}"),
-                    &err,
-                );
-                None
-            }
-        }
+        let result = client.revoke_user_token(user, token).await;
+        // Already gone is as good as revoked.
+        let action = format!("revoke token {token} of service account {user}");
+        diag::unless_not_found(diags, &action, result)?;
+        Some(())
     }
 
     async fn import<'a>(

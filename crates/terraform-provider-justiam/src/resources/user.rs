@@ -1,20 +1,24 @@
 //! `justiam_user`: a user or a service account.
 
 use async_trait::async_trait;
+use justiam_client::{Client, Result};
 use justiam_types::{CreateUser, UpdateUser, User};
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
+use uuid::Uuid;
 
-use super::changed;
+use super::object::{Object, ObjectResource};
+use super::{changed, replacements};
 use crate::diag;
-use crate::provider::Shared;
 use crate::schema::{
     Computed, Optional, OptionalComputed, Required, boolean, known, schema, sensitive, string,
 };
 
-pub struct UserResource(pub Shared);
+pub type UserResource = ObjectResource<UserObject>;
+
+pub struct UserObject;
 
 #[derive(Serialize, Deserialize, Default, Clone)]
 #[serde(default)]
@@ -30,104 +34,68 @@ pub struct UserState {
     pub is_service_account: Value<bool>,
 }
 
-impl UserState {
-    /// Copies what the API says into the state; the password is kept as it was.
-    fn refresh(&mut self, user: &User) {
-        self.id = known(user.id.to_string());
-        self.email = known(&user.email);
-        self.username = known(&user.username);
-        self.first_name = known(&user.first_name);
-        self.last_name = known(&user.last_name);
-        self.is_active = Value::Value(user.is_active);
-        self.is_admin = Value::Value(user.is_admin);
-        self.is_service_account = Value::Value(user.is_service_account);
-    }
-
-    /// Fills defaults of optional attributes the configuration leaves out.
-    fn apply_defaults(&mut self, config: &UserState) {
-        if config.first_name.is_null() {
-            self.first_name = known("");
-        }
-        if config.last_name.is_null() {
-            self.last_name = known("");
-        }
-        if config.is_active.is_null() {
-            self.is_active = Value::Value(true);
-        }
-        if config.is_admin.is_null() {
-            self.is_admin = Value::Value(false);
-        }
-        if config.is_service_account.is_null() {
-            self.is_service_account = Value::Value(false);
-        }
-    }
-}
-
-pub(crate) fn user_schema() -> Schema {
-    schema(
-        "A JustIAM user, or a service account (`is_service_account = true`), which cannot log in \
-         and gets its tokens from `justiam_service_account_token`.",
-        vec![
-            ("id", string(Computed, "The user's id (UUID).")),
-            (
-                "email",
-                string(Required, "Email address, unique (case-insensitive)."),
-            ),
-            (
-                "username",
-                string(
-                    Computed,
-                    "Derived by the server from the email's local part at creation; read-only.",
-                ),
-            ),
-            ("first_name", string(OptionalComputed, "Default `\"\"`.")),
-            ("last_name", string(OptionalComputed, "Default `\"\"`.")),
-            (
-                "password",
-                sensitive(string(
-                    Optional,
-                    "Initial password, used only at creation (the API cannot set another user's \
-                     password later; a change here is kept in state but not sent). Not allowed \
-                     for service accounts. Stored in the Terraform state.",
-                )),
-            ),
-            (
-                "is_active",
-                boolean(
-                    OptionalComputed,
-                    "Default `true`. A deactivated user cannot log in and their tokens stop \
-                     working.",
-                ),
-            ),
-            (
-                "is_admin",
-                boolean(
-                    OptionalComputed,
-                    "Default `false`. Only an administrator's token may set or clear it.",
-                ),
-            ),
-            (
-                "is_service_account",
-                boolean(
-                    OptionalComputed,
-                    "Default `false`. Changing it replaces the user.",
-                ),
-            ),
-        ],
-    )
-}
-
 #[async_trait]
-impl Resource for UserResource {
-    type State<'a> = UserState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl Object for UserObject {
+    type State = UserState;
+    type Model = User;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(user_schema())
+    const KIND: &'static str = "user";
+
+    fn schema() -> Schema {
+        schema(
+            "A JustIAM user, or a service account (`is_service_account = true`), which cannot log in \
+             and gets its tokens from `justiam_service_account_token`.",
+            vec![
+                ("id", string(Computed, "The user's id (UUID).")),
+                (
+                    "email",
+                    string(Required, "Email address, unique (case-insensitive)."),
+                ),
+                (
+                    "username",
+                    string(
+                        Computed,
+                        "Derived by the server from the email's local part at creation; read-only.",
+                    ),
+                ),
+                ("first_name", string(OptionalComputed, "Default `\"\"`.")),
+                ("last_name", string(OptionalComputed, "Default `\"\"`.")),
+                (
+                    "password",
+                    sensitive(string(
+                        Optional,
+                        "Initial password, used only at creation (the API cannot set another user's \
+                         password later; a change here is kept in state but not sent). Not allowed \
+                         for service accounts. Stored in the Terraform state.",
+                    )),
+                ),
+                (
+                    "is_active",
+                    boolean(
+                        OptionalComputed,
+                        "Default `true`. A deactivated user cannot log in and their tokens stop \
+                         working.",
+                    ),
+                ),
+                (
+                    "is_admin",
+                    boolean(
+                        OptionalComputed,
+                        "Default `false`. Only an administrator's token may set or clear it.",
+                    ),
+                ),
+                (
+                    "is_service_account",
+                    boolean(
+                        OptionalComputed,
+                        "Default `false`. Changing it replaces the user.",
+                    ),
+                ),
+            ],
+        )
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+    fn validate(diags: &mut Diagnostics, config: &UserState) {
         if let Value::Value(email) = &config.email
             && !email.contains('@')
         {
@@ -147,63 +115,57 @@ impl Resource for UserResource {
                  account tokens with `justiam_service_account_token`.",
             );
         }
-        Some(())
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.0.client(diags)?;
-        let id = diag::parse_uuid(diags, "id", state.id.as_ref_option()?)?;
-        match client.get_user(id).await {
-            Ok(user) => {
-                let mut state = state;
-                state.refresh(&user);
-                Some((state, private_state))
-            }
-            // Deleted outside Terraform: forget it, so the next plan re-creates it.
-            Err(err) if diag::is_not_found(&err) => None,
-            Err(err) => {
-                diag::api_error(diags, &format!("read user {id}"), &err);
-                None
-            }
+    fn id(state: &UserState) -> &Value<String> {
+        &state.id
+    }
+
+    /// Copies what the API says into the state; the password is kept as it was.
+    fn refresh(state: &mut UserState, user: &User) {
+        state.id = known(user.id.to_string());
+        state.email = known(&user.email);
+        state.username = known(&user.username);
+        state.first_name = known(&user.first_name);
+        state.last_name = known(&user.last_name);
+        state.is_active = Value::Value(user.is_active);
+        state.is_admin = Value::Value(user.is_admin);
+        state.is_service_account = Value::Value(user.is_service_account);
+    }
+
+    fn apply_defaults(state: &mut UserState, config: &UserState) {
+        if config.first_name.is_null() {
+            state.first_name = known("");
+        }
+        if config.last_name.is_null() {
+            state.last_name = known("");
+        }
+        if config.is_active.is_null() {
+            state.is_active = Value::Value(true);
+        }
+        if config.is_admin.is_null() {
+            state.is_admin = Value::Value(false);
+        }
+        if config.is_service_account.is_null() {
+            state.is_service_account = Value::Value(false);
         }
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed_state: Self::State<'a>,
-        config_state: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let mut state = proposed_state;
-        state.apply_defaults(&config_state);
+    fn unknown_at_create(state: &mut UserState) {
         state.id = Value::Unknown;
         state.username = Value::Unknown;
-        Some((state, ValueEmpty::default()))
     }
 
-    async fn plan_update<'a>(
-        &self,
+    fn replacements(
         diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        proposed_state: Self::State<'a>,
-        config_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut state = proposed_state;
-        state.apply_defaults(&config_state);
-        let mut replace = Vec::new();
-        if changed(&prior_state.is_service_account, &state.is_service_account) {
-            replace.push(AttributePath::new("is_service_account"));
-        }
-        if changed(&prior_state.password, &state.password) && replace.is_empty() {
+        prior: &UserState,
+        planned: &UserState,
+    ) -> Vec<AttributePath> {
+        let replace = replacements([(
+            "is_service_account",
+            changed(&prior.is_service_account, &planned.is_service_account),
+        )]);
+        if changed(&prior.password, &planned.password) && replace.is_empty() {
             diag::warning_at(
                 diags,
                 "password",
@@ -213,126 +175,51 @@ impl Resource for UserResource {
                  (terraform apply -replace=…).",
             );
         }
-        Some((state, prior_private_state, replace))
+        replace
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(prior_private_state)
+    async fn get(client: &Client, id: Uuid) -> Result<User> {
+        client.get_user(id).await
     }
 
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.0.client(diags)?;
+    async fn create(client: &Client, planned: &UserState) -> Option<(String, Result<User>)> {
         let input = CreateUser {
-            email: planned_state.email.as_ref_option()?.clone(),
-            first_name: planned_state.first_name.as_ref_option().cloned(),
-            last_name: planned_state.last_name.as_ref_option().cloned(),
-            password: planned_state.password.as_ref_option().cloned(),
-            is_active: planned_state.is_active.as_ref_option().copied(),
-            is_admin: planned_state.is_admin.as_ref_option().copied(),
-            is_service_account: planned_state.is_service_account.as_ref_option().copied(),
+            email: planned.email.as_ref_option()?.clone(),
+            first_name: planned.first_name.as_ref_option().cloned(),
+            last_name: planned.last_name.as_ref_option().cloned(),
+            password: planned.password.as_ref_option().cloned(),
+            is_active: planned.is_active.as_ref_option().copied(),
+            is_admin: planned.is_admin.as_ref_option().copied(),
+            is_service_account: planned.is_service_account.as_ref_option().copied(),
         };
-        match client.create_user(&input).await {
-            Ok(user) => {
-                let mut state = planned_state;
-                state.refresh(&user);
-                Some((state, planned_private_state))
-            }
-            Err(err) => {
-                diag::api_error(diags, &format!("create user {}", input.email), &err);
-                None
-            }
-        }
+        Some((input.email.clone(), client.create_user(&input).await))
     }
 
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.0.client(diags)?;
-        let id = diag::parse_uuid(diags, "id", prior_state.id.as_ref_option()?)?;
+    async fn update(
+        client: &Client,
+        id: Uuid,
+        prior: &UserState,
+        planned: &UserState,
+    ) -> Result<User> {
         // Only what changed: setting `is_admin`, even to its current value, needs an admin.
         fn delta<T: Clone + PartialEq>(prior: &Value<T>, planned: &Value<T>) -> Option<T> {
             (prior != planned).then(|| planned.as_ref_option().cloned())?
         }
         let update = UpdateUser {
-            email: delta(&prior_state.email, &planned_state.email),
-            first_name: delta(&prior_state.first_name, &planned_state.first_name),
-            last_name: delta(&prior_state.last_name, &planned_state.last_name),
-            is_active: delta(&prior_state.is_active, &planned_state.is_active),
-            is_admin: delta(&prior_state.is_admin, &planned_state.is_admin),
+            email: delta(&prior.email, &planned.email),
+            first_name: delta(&prior.first_name, &planned.first_name),
+            last_name: delta(&prior.last_name, &planned.last_name),
+            is_active: delta(&prior.is_active, &planned.is_active),
+            is_admin: delta(&prior.is_admin, &planned.is_admin),
         };
-        let result = if update == UpdateUser::default() {
+        if update == UpdateUser::default() {
             client.get_user(id).await
         } else {
             client.update_user(id, &update).await
-        };
-        match result {
-            Ok(user) => {
-                let mut state = planned_state;
-                state.refresh(&user);
-                Some((state, planned_private_state))
-            }
-            Err(err) => {
-                diag::api_error(diags, &format!("update user {id}"), &err);
-                None
-            }
         }
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        _planned_private_state: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let client = self.0.client(diags)?;
-        let id = diag::parse_uuid(diags, "id", prior_state.id.as_ref_option()?)?;
-        match client.delete_user(id).await {
-            Ok(()) => Some(()),
-            Err(err) if diag::is_not_found(&err) => Some(()),
-            Err(err) => {
-                diag::api_error(diags, &format!("delete user {id}"), &err);
-                None
-            }
-        }
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let client = self.0.client(diags)?;
-        let uuid = diag::parse_uuid(diags, "id", id.trim())?;
-        match client.get_user(uuid).await {
-            Ok(user) => {
-                let mut state = UserState::default();
-                state.refresh(&user);
-                Some((state, ValueEmpty::default()))
-            }
-            Err(err) => {
-                diag::api_error(diags, &format!("import user {uuid}"), &err);
-                None
-            }
-        }
+    async fn delete(client: &Client, id: Uuid) -> Result<()> {
+        client.delete_user(id).await
     }
 }
