@@ -8,11 +8,12 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use justiam_core::model::{PageRequest, Permission};
 use justiam_core::service::{NewUser, TokenOwner};
 use justiam_core::store::audit::AuditFilter;
+use justiam_core::store::groups::GroupRow;
 use justiam_core::store::roles::Holder;
 use justiam_core::store::users::UserRow;
 use justiam_types::{
@@ -21,8 +22,8 @@ use justiam_types::{
 use uuid::Uuid;
 
 use super::pages::{
-    ConfirmPage, RotatePage, TokenForm, TokenView, find_token, read_token_form, rotate_with_form,
-    show_once, token_form,
+    ConfirmPage, RotatePage, TokenForm, TokenView, bad_request, find_token, page_of,
+    read_token_form, redirect, rotate_with_form, show_once, token_form, value,
 };
 use super::session::{UiForm, UiUser};
 use super::view::{self, FieldErrors, Nav, Pager, UiError, render, when};
@@ -79,17 +80,29 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/admin/sessions/{id}/revoke", post(revoke_session))
 }
 
-fn page_of(q: &HashMap<String, String>) -> PageRequest {
-    PageRequest {
-        page: view::page_number(q.get("page").map(String::as_str)),
-        limit: PageRequest::DEFAULT_LIMIT,
-    }
-}
-
 fn search_of(q: &HashMap<String, String>) -> Option<String> {
     q.get("search")
         .map(|s| s.trim().chars().take(200).collect::<String>())
         .filter(|s| !s.is_empty())
+}
+
+/// The pager's base of the list at `path`, keeping the search.
+fn search_base(path: &str, search: Option<&str>) -> String {
+    match search {
+        Some(s) => format!("{path}?search={}&", view::encode(s)),
+        None => format!("{path}?"),
+    }
+}
+
+/// Field errors of one message.
+fn field_error(field: &str, message: impl Into<String>) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    errors.add(field, message);
+    errors
+}
+
+fn no_user_with(email: &str) -> String {
+    format!("There is no user with the email “{email}”.")
 }
 
 fn notice_of(q: &HashMap<String, String>) -> Option<String> {
@@ -134,7 +147,7 @@ pub async fn overview(user: UiUser) -> Result<Response, UiError> {
     .into_iter()
     .find(|(may, _)| *may);
     match first {
-        Some((_, to)) => Ok(Redirect::to(to).into_response()),
+        Some((_, to)) => redirect(to),
         None => Err(justiam_core::CoreError::MissingPermission(Permission::UsersView).into()),
     }
 }
@@ -206,10 +219,7 @@ async fn users_page(
         .iam
         .list_users(&user.principal, search.as_deref(), page)
         .await?;
-    let base = match &search {
-        Some(s) => format!("/ui/admin/users?search={}&", view::encode(s)),
-        None => "/ui/admin/users?".to_owned(),
-    };
+    let base = search_base("/ui/admin/users", search.as_deref());
     Ok(UsersPage {
         nav: Some(Nav::new(user, "users")),
         users: rows.iter().map(UserView::of).collect(),
@@ -236,7 +246,7 @@ pub async fn create_user(State(state): State<AppState>, form: UiForm) -> Result<
     let user = &form.user;
     let is_sa = f.get("kind") == Some("service_account");
     let input = CreateUser {
-        email: f.get("email").unwrap_or_default().to_owned(),
+        email: value(f, "email"),
         first_name: f.get("first_name").map(str::to_owned),
         last_name: f.get("last_name").map(str::to_owned),
         password: (!is_sa && !f.raw("password").is_empty()).then(|| f.raw("password").to_owned()),
@@ -254,23 +264,19 @@ pub async fn create_user(State(state): State<AppState>, form: UiForm) -> Result<
         Err(e) => Err(e),
     };
     match result {
-        Ok(created) => {
-            let to = if created.is_service_account {
-                format!("/ui/admin/users/{}/tokens?done=created", created.id)
-            } else {
-                format!("/ui/admin/users/{}?done=created", created.id)
-            };
-            Ok(Redirect::to(&to).into_response())
-        }
+        Ok(created) if created.is_service_account => redirect(&format!(
+            "/ui/admin/users/{}/tokens?done=created",
+            created.id
+        )),
+        Ok(created) => redirect(&format!("/ui/admin/users/{}?done=created", created.id)),
         Err(e) => {
             let errors = FieldErrors::from_core(e, "email", &[])?;
             let mut page = users_page(&state, user, &HashMap::new()).await?;
             page.errors = errors;
             for key in ["email", "first_name", "last_name", "kind"] {
-                page.form
-                    .insert(key.to_owned(), f.get(key).unwrap_or_default().to_owned());
+                page.form.insert(key.to_owned(), value(f, key));
             }
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            bad_request(page)
         }
     }
 }
@@ -378,8 +384,8 @@ pub async fn update_user(
         },
         _ => UpdateUser {
             email: f.get("email").map(str::to_owned),
-            first_name: Some(f.get("first_name").unwrap_or_default().to_owned()),
-            last_name: Some(f.get("last_name").unwrap_or_default().to_owned()),
+            first_name: Some(value(f, "first_name")),
+            last_name: Some(value(f, "last_name")),
             is_admin: user.principal.is_admin().then(|| f.checked("is_admin")),
             ..UpdateUser::default()
         },
@@ -389,12 +395,12 @@ pub async fn update_user(
         .update_user(&user.principal, id, input, &user.meta)
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/ui/admin/users/{id}?done=saved")).into_response()),
+        Ok(_) => redirect(&format!("/ui/admin/users/{id}?done=saved")),
         Err(e) => {
             let errors = FieldErrors::from_core(e, "email", &[])?;
             let mut page = user_page(&state, user, id, None).await?;
             page.errors = errors;
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            bad_request(page)
         }
     }
 }
@@ -426,7 +432,7 @@ pub async fn delete_user(
         .iam
         .delete_user(&user.principal, id, &user.meta)
         .await?;
-    Ok(Redirect::to("/ui/admin/users?done=deleted").into_response())
+    redirect("/ui/admin/users?done=deleted")
 }
 
 /// `?back=sessions` returns to the Sessions page instead of the user's page.
@@ -487,7 +493,7 @@ pub async fn end_sessions(
     } else {
         format!("/ui/admin/users/{id}?done=ended&count={ended}")
     };
-    Ok(Redirect::to(&to).into_response())
+    redirect(&to)
 }
 
 // ---------------------------------------------------------------- service account tokens
@@ -561,7 +567,7 @@ pub async fn create_sa_token(
     let user = &form.user;
     let mut page = sa_tokens_page(&state, user, id, &HashMap::new()).await?;
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
-        return Ok((StatusCode::BAD_REQUEST, render(page)).into_response());
+        return bad_request(page);
     };
     match state
         .iam
@@ -581,7 +587,7 @@ pub async fn create_sa_token(
         )),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            bad_request(page)
         }
     }
 }
@@ -601,7 +607,7 @@ pub async fn revoke_sa_token(
             &user.meta,
         )
         .await?;
-    Ok(Redirect::to(&format!("/ui/admin/users/{id}/tokens?done=revoked")).into_response())
+    redirect(&format!("/ui/admin/users/{id}/tokens?done=revoked"))
 }
 
 pub async fn revoke_sa_token_confirm(
@@ -610,17 +616,12 @@ pub async fn revoke_sa_token_confirm(
     Path((id, token)): Path<(Uuid, Uuid)>,
 ) -> Result<Response, UiError> {
     let t = find_token(&state, &user, TokenOwner::ServiceAccount(id), token).await?;
-    Ok(render(ConfirmPage {
-        nav: Some(Nav::new(&user, "users")),
-        title: format!("Revoke the token “{}”?", t.name),
-        message: format!(
-            "Anything using the token ending in {} stops working at once. This cannot be undone.",
-            t.token_hint
-        ),
-        action: format!("/ui/admin/users/{id}/tokens/{token}/revoke"),
-        button: "Revoke token".to_owned(),
-        back: format!("/ui/admin/users/{id}/tokens"),
-    }))
+    Ok(render(ConfirmPage::revoke_token(
+        Nav::new(&user, "users"),
+        &t,
+        format!("/ui/admin/users/{id}/tokens/{token}/revoke"),
+        format!("/ui/admin/users/{id}/tokens"),
+    )))
 }
 
 async fn sa_rotate_page(
@@ -674,6 +675,17 @@ pub struct GroupView {
     pub members: i64,
 }
 
+impl GroupView {
+    fn of(g: GroupRow) -> GroupView {
+        GroupView {
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            members: g.member_count,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin_groups.html")]
 struct GroupsPage {
@@ -698,21 +710,10 @@ async fn groups_page(
         .iam
         .list_groups(&user.principal, search.as_deref(), page)
         .await?;
-    let base = match &search {
-        Some(s) => format!("/ui/admin/groups?search={}&", view::encode(s)),
-        None => "/ui/admin/groups?".to_owned(),
-    };
+    let base = search_base("/ui/admin/groups", search.as_deref());
     Ok(GroupsPage {
         nav: Some(Nav::new(user, "groups")),
-        groups: rows
-            .into_iter()
-            .map(|g| GroupView {
-                id: g.id,
-                name: g.name,
-                description: g.description,
-                members: g.member_count,
-            })
-            .collect(),
+        groups: rows.into_iter().map(GroupView::of).collect(),
         search: search.unwrap_or_default(),
         pager: Pager::new(&base, page.page, page.limit, total),
         can_create: user.principal.has(Permission::GroupsCreate),
@@ -737,7 +738,7 @@ pub async fn create_group(
     let f = &form.fields;
     let user = &form.user;
     let input = CreateGroup {
-        name: f.get("name").unwrap_or_default().to_owned(),
+        name: value(f, "name"),
         description: f.get("description").map(str::to_owned),
     };
     match state
@@ -745,15 +746,13 @@ pub async fn create_group(
         .create_group(&user.principal, input, &user.meta)
         .await
     {
-        Ok(g) => {
-            Ok(Redirect::to(&format!("/ui/admin/groups/{}?done=created", g.id)).into_response())
-        }
+        Ok(g) => redirect(&format!("/ui/admin/groups/{}?done=created", g.id)),
         Err(e) => {
             let errors = FieldErrors::from_core(e, "name", &[])?;
             let mut page = groups_page(&state, user, &HashMap::new()).await?;
             page.errors = errors;
-            page.name = f.get("name").unwrap_or_default().to_owned();
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            page.name = value(f, "name");
+            bad_request(page)
         }
     }
 }
@@ -816,12 +815,7 @@ async fn group_page(
         edit_name: g.name.clone(),
         edit_description: g.description.clone(),
         nav: Some(Nav::new(user, "groups")),
-        group: GroupView {
-            id: g.id,
-            name: g.name,
-            description: g.description,
-            members: g.member_count,
-        },
+        group: GroupView::of(g),
         members: members.iter().map(UserView::of).collect(),
         pager: Pager::new(
             &format!("/ui/admin/groups/{id}?"),
@@ -871,28 +865,21 @@ pub async fn add_member(
     form: UiForm,
 ) -> Result<Response, UiError> {
     let user = &form.user;
-    let email = form.fields.get("email").unwrap_or_default().to_owned();
+    let email = value(&form.fields, "email");
     let result = match user_by_email(&state, user, &email).await? {
         Some(member) => state
             .iam
             .add_group_member(&user.principal, id, member, &user.meta)
             .await
             .map_err(|e| FieldErrors::from_core(e, "email", &[("user_id", "email")])),
-        None => {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "email",
-                format!("There is no user with the email “{email}”."),
-            );
-            Err(Ok(errors))
-        }
+        None => Err(Ok(field_error("email", no_user_with(&email)))),
     };
     match result {
-        Ok(()) => Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=added")).into_response()),
+        Ok(()) => redirect(&format!("/ui/admin/groups/{id}?done=added")),
         Err(errors) => {
             let mut page = group_page(&state, user, id, &HashMap::new()).await?;
             page.errors = errors?;
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            bad_request(page)
         }
     }
 }
@@ -907,7 +894,7 @@ pub async fn remove_member(
         .iam
         .remove_group_member(&user.principal, id, member, &user.meta)
         .await?;
-    Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=removed")).into_response())
+    redirect(&format!("/ui/admin/groups/{id}?done=removed"))
 }
 
 pub async fn update_group(
@@ -918,22 +905,22 @@ pub async fn update_group(
     let f = &form.fields;
     let user = &form.user;
     let input = UpdateGroup {
-        name: Some(f.get("name").unwrap_or_default().to_owned()),
-        description: Some(f.get("description").unwrap_or_default().to_owned()),
+        name: Some(value(f, "name")),
+        description: Some(value(f, "description")),
     };
     match state
         .iam
         .update_group(&user.principal, id, input, &user.meta)
         .await
     {
-        Ok(_) => Ok(Redirect::to(&format!("/ui/admin/groups/{id}?done=saved")).into_response()),
+        Ok(_) => redirect(&format!("/ui/admin/groups/{id}?done=saved")),
         Err(e) => {
             let errors = FieldErrors::from_core(e, "name", &[])?;
             let mut page = group_page(&state, user, id, &HashMap::new()).await?;
             page.errors = errors;
-            page.edit_name = f.get("name").unwrap_or_default().to_owned();
-            page.edit_description = f.get("description").unwrap_or_default().to_owned();
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            page.edit_name = value(f, "name");
+            page.edit_description = value(f, "description");
+            bad_request(page)
         }
     }
 }
@@ -956,9 +943,7 @@ pub async fn group_role(
         {
             Ok(()) => {
                 let done = if assign { "assigned" } else { "unassigned" };
-                return Ok(
-                    Redirect::to(&format!("/ui/admin/groups/{id}?done={done}")).into_response()
-                );
+                return redirect(&format!("/ui/admin/groups/{id}?done={done}"));
             }
             Err(e) => errors = FieldErrors::from_core(e, "role", &[("role_id", "role")])?,
         },
@@ -966,7 +951,7 @@ pub async fn group_role(
     }
     let mut page = group_page(&state, user, id, &HashMap::new()).await?;
     page.errors = errors;
-    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+    bad_request(page)
 }
 
 pub async fn delete_group_confirm(
@@ -999,7 +984,7 @@ pub async fn delete_group(
         .iam
         .delete_group(&user.principal, id, &user.meta)
         .await?;
-    Ok(Redirect::to("/ui/admin/groups?done=deleted").into_response())
+    redirect("/ui/admin/groups?done=deleted")
 }
 
 // ---------------------------------------------------------------- admin roles
@@ -1058,11 +1043,10 @@ async fn roles_page(
 /// permissions, a taken name with the name.
 fn role_errors(error: justiam_core::CoreError) -> Result<FieldErrors, UiError> {
     match error {
-        justiam_core::CoreError::CannotGrant(_) => {
-            let mut errors = FieldErrors::default();
-            errors.add("permissions", view::sentence(&error.to_string()));
-            Ok(errors)
-        }
+        justiam_core::CoreError::CannotGrant(_) => Ok(field_error(
+            "permissions",
+            view::sentence(&error.to_string()),
+        )),
         other => FieldErrors::from_core(other, "name", &[]),
     }
 }
@@ -1079,7 +1063,7 @@ pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<
     let f = &form.fields;
     let user = &form.user;
     let input = CreateAdminRole {
-        name: f.get("name").unwrap_or_default().to_owned(),
+        name: value(f, "name"),
         description: f.get("description").map(str::to_owned),
         permissions: f.all("permission"),
     };
@@ -1088,15 +1072,13 @@ pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<
         .create_role(&user.principal, input, &user.meta)
         .await
     {
-        Ok(r) => {
-            Ok(Redirect::to(&format!("/ui/admin/roles/{}?done=created", r.id)).into_response())
-        }
+        Ok(r) => redirect(&format!("/ui/admin/roles/{}?done=created", r.id)),
         Err(e) => {
             let errors = role_errors(e)?;
             let mut page = roles_page(&state, user, &HashMap::new()).await?;
             page.errors = errors;
-            page.name = f.get("name").unwrap_or_default().to_owned();
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            page.name = value(f, "name");
+            bad_request(page)
         }
     }
 }
@@ -1172,8 +1154,8 @@ pub async fn update_role(
     let f = &form.fields;
     let user = &form.user;
     let input = UpdateAdminRole {
-        name: Some(f.get("name").unwrap_or_default().to_owned()),
-        description: Some(f.get("description").unwrap_or_default().to_owned()),
+        name: Some(value(f, "name")),
+        description: Some(value(f, "description")),
         permissions: Some(f.all("permission")),
     };
     let error = match state
@@ -1181,27 +1163,24 @@ pub async fn update_role(
         .update_role(&user.principal, id, input, &user.meta)
         .await
     {
-        Ok(_) => {
-            return Ok(Redirect::to(&format!("/ui/admin/roles/{id}?done=saved")).into_response());
-        }
+        Ok(_) => return redirect(&format!("/ui/admin/roles/{id}?done=saved")),
         Err(e) => e,
     };
     let mut page = role_page(&state, user, id, None).await?;
     page.errors = if page.role.builtin {
         // There is no form on a built-in role's page: the refusal goes on top.
-        let mut errors = FieldErrors::default();
-        let message = match error {
-            justiam_core::CoreError::Conflict { message, .. } => view::sentence(&message),
+        match error {
+            justiam_core::CoreError::Conflict { message, .. } => {
+                field_error("form", view::sentence(&message))
+            }
             other => return Err(other.into()),
-        };
-        errors.add("form", message);
-        errors
+        }
     } else {
         role_errors(error)?
     };
     if !page.role.builtin {
-        page.name = f.get("name").unwrap_or_default().to_owned();
-        page.description = f.get("description").unwrap_or_default().to_owned();
+        page.name = value(f, "name");
+        page.description = value(f, "description");
         page.chosen = f.all("permission");
     }
     let status = if page.role.builtin {
@@ -1247,7 +1226,7 @@ pub async fn delete_role(
         .iam
         .delete_role(&user.principal, id, &user.meta)
         .await?;
-    Ok(Redirect::to("/ui/admin/roles?done=deleted").into_response())
+    redirect("/ui/admin/roles?done=deleted")
 }
 
 pub async fn assign_role(
@@ -1263,10 +1242,7 @@ pub async fn assign_role(
         match user_by_email(&state, user, email).await? {
             Some(uid) => Some(Holder::User(uid)),
             None => {
-                errors.add(
-                    "email",
-                    format!("There is no user with the email “{email}”."),
-                );
+                errors.add("email", no_user_with(email));
                 None
             }
         }
@@ -1298,21 +1274,17 @@ pub async fn assign_role(
                 if let (Some(back), Holder::User(uid)) = (f.get("back"), holder)
                     && back == "user"
                 {
-                    return Ok(
-                        Redirect::to(&format!("/ui/admin/users/{uid}?done=saved")).into_response()
-                    );
+                    return redirect(&format!("/ui/admin/users/{uid}?done=saved"));
                 }
                 let done = if assign { "added" } else { "removed" };
-                return Ok(
-                    Redirect::to(&format!("/ui/admin/roles/{id}?done={done}")).into_response()
-                );
+                return redirect(&format!("/ui/admin/roles/{id}?done={done}"));
             }
             Err(e) => errors = FieldErrors::from_core(e, "email", &[])?,
         }
     }
     let mut page = role_page(&state, user, id, None).await?;
     page.errors = errors;
-    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+    bad_request(page)
 }
 
 // ---------------------------------------------------------------- audit
@@ -1459,10 +1431,7 @@ pub async fn sessions(
         justiam_core::authz::Credential::Jwt { session_id } => Some(session_id),
         _ => None,
     };
-    let base = match &search {
-        Some(s) => format!("/ui/admin/sessions?search={}&", view::encode(s)),
-        None => "/ui/admin/sessions?".to_owned(),
-    };
+    let base = search_base("/ui/admin/sessions", search.as_deref());
     Ok(render(SessionsPage {
         nav: Some(Nav::new(&user, "sessions")),
         sessions: rows
@@ -1495,5 +1464,5 @@ pub async fn revoke_session(
         .iam
         .revoke_session(&user.principal, id, &user.meta)
         .await?;
-    Ok(Redirect::to("/ui/admin/sessions?done=revoked").into_response())
+    redirect("/ui/admin/sessions?done=revoked")
 }

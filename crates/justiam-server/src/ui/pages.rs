@@ -23,6 +23,31 @@ use crate::http::AppState;
 
 type Params = Query<HashMap<String, String>>;
 
+// ---------------------------------------------------------------- helpers of every page
+
+/// A page again with what was refused in its form: 400.
+pub fn bad_request(page: impl Template) -> Result<Response, UiError> {
+    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+}
+
+/// The redirect after a post that succeeded (a `?done=…` in `to` carries the notice).
+pub fn redirect(to: &str) -> Result<Response, UiError> {
+    Ok(Redirect::to(to).into_response())
+}
+
+/// A form field's value, `""` when it is missing.
+pub fn value(f: &Fields, name: &str) -> String {
+    f.get(name).unwrap_or_default().to_owned()
+}
+
+/// The page of a list that the query (`?page=`) asks for.
+pub fn page_of(q: &HashMap<String, String>) -> PageRequest {
+    PageRequest {
+        page: view::page_number(q.get("page").map(String::as_str)),
+        limit: PageRequest::DEFAULT_LIMIT,
+    }
+}
+
 // ---------------------------------------------------------------- login / logout
 
 #[derive(Template)]
@@ -89,7 +114,7 @@ pub async fn login_page(
 
 pub async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Response, UiError> {
     let f = &form.fields;
-    let email = f.get("email").unwrap_or_default().to_owned();
+    let email = value(f, "email");
     let next = safe_next(f.get("next"));
     let password = Secret::new(f.raw("password"));
     let refuse = |status: StatusCode, message: String| {
@@ -240,8 +265,7 @@ pub async fn change_password(
             Err(e) => errors = FieldErrors::from_core(e, "new_password", &[])?,
         }
     }
-    let page = render(profile_page(&form.user, errors, None));
-    Ok((StatusCode::BAD_REQUEST, page).into_response())
+    bad_request(profile_page(&form.user, errors, None))
 }
 
 // ---------------------------------------------------------------- tokens
@@ -321,10 +345,7 @@ pub async fn tokens(
     user: UiUser,
     Query(q): Params,
 ) -> Result<Response, UiError> {
-    let page = PageRequest {
-        page: view::page_number(q.get("page").map(String::as_str)),
-        limit: PageRequest::DEFAULT_LIMIT,
-    };
+    let page = page_of(&q);
     let (rows, total) = state
         .iam
         .list_tokens(&user.principal, TokenOwner::Caller, page)
@@ -403,25 +424,29 @@ pub fn token_form(
     }
 }
 
+/// The New Token page of the caller's own tokens.
+fn new_token_page(user: &UiUser) -> NewTokenPage {
+    NewTokenPage {
+        nav: Some(Nav::new(user, "tokens")),
+        form: token_form(
+            &user.csrf,
+            "/ui/tokens".to_owned(),
+            "/ui/tokens".to_owned(),
+            "your account".to_owned(),
+            user.principal.permissions,
+        ),
+    }
+}
+
 pub async fn new_token(user: UiUser) -> Response {
-    let form = token_form(
-        &user.csrf,
-        "/ui/tokens".to_owned(),
-        "/ui/tokens".to_owned(),
-        "your account".to_owned(),
-        user.principal.permissions,
-    );
-    render(NewTokenPage {
-        nav: Some(Nav::new(&user, "tokens")),
-        form,
-    })
+    render(new_token_page(&user))
 }
 
 /// Reads the New Token form into the service input, or field errors.
 pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> {
-    page.name = f.get("name").unwrap_or_default().to_owned();
+    page.name = value(f, "name");
     page.preset = f.get("expiry").unwrap_or("30").to_owned();
-    page.custom_days = f.get("custom_days").unwrap_or_default().to_owned();
+    page.custom_days = value(f, "custom_days");
     page.scope = f.get("scope").unwrap_or("full").to_owned();
     page.chosen = f.all("permission");
     let days = if page.preset == "custom" {
@@ -472,18 +497,9 @@ pub async fn create_token(
     form: UiForm,
 ) -> Result<Response, UiError> {
     let user = &form.user;
-    let mut page = NewTokenPage {
-        nav: Some(Nav::new(user, "tokens")),
-        form: token_form(
-            &user.csrf,
-            "/ui/tokens".to_owned(),
-            "/ui/tokens".to_owned(),
-            "your account".to_owned(),
-            user.principal.permissions,
-        ),
-    };
+    let mut page = new_token_page(user);
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
-        return Ok((StatusCode::BAD_REQUEST, render(page)).into_response());
+        return bad_request(page);
     };
     match state
         .iam
@@ -498,7 +514,7 @@ pub async fn create_token(
         )),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
-            Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+            bad_request(page)
         }
     }
 }
@@ -573,6 +589,23 @@ pub struct ConfirmPage {
     pub back: String,
 }
 
+impl ConfirmPage {
+    /// The confirmation of revoking the token `t` (posting to `action`).
+    pub fn revoke_token(nav: Nav, t: &TokenRow, action: String, back: String) -> ConfirmPage {
+        ConfirmPage {
+            nav: Some(nav),
+            title: format!("Revoke the token “{}”?", t.name),
+            message: format!(
+                "Anything using the token ending in {} stops working at once. This cannot be undone.",
+                t.token_hint
+            ),
+            action,
+            button: "Revoke token".to_owned(),
+            back,
+        }
+    }
+}
+
 /// One token of `owner`, found through the (permission-checked) token list.
 pub async fn find_token(
     state: &AppState,
@@ -607,17 +640,12 @@ pub async fn revoke_confirm(
     Path(id): Path<Uuid>,
 ) -> Result<Response, UiError> {
     let t = own_token(&state, &user, id).await?;
-    Ok(render(ConfirmPage {
-        nav: Some(Nav::new(&user, "tokens")),
-        title: format!("Revoke the token “{}”?", t.name),
-        message: format!(
-            "Anything using the token ending in {} stops working at once. This cannot be undone.",
-            t.token_hint
-        ),
-        action: format!("/ui/tokens/{id}/revoke"),
-        button: "Revoke token".to_owned(),
-        back: "/ui/tokens".to_owned(),
-    }))
+    Ok(render(ConfirmPage::revoke_token(
+        Nav::new(&user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/revoke"),
+        "/ui/tokens".to_owned(),
+    )))
 }
 
 pub async fn revoke(
@@ -630,7 +658,7 @@ pub async fn revoke(
         .iam
         .revoke_token(&user.principal, TokenOwner::Caller, id, &user.meta)
         .await?;
-    Ok(Redirect::to("/ui/tokens?done=revoked").into_response())
+    redirect("/ui/tokens?done=revoked")
 }
 
 #[derive(Template)]
@@ -723,7 +751,19 @@ pub async fn rotate_with_form(
             }
         }
     }
-    Ok((StatusCode::BAD_REQUEST, render(page)).into_response())
+    bad_request(page)
+}
+
+/// The Rotate page of one of the caller's own tokens.
+async fn own_rotate_page(state: &AppState, user: &UiUser, id: Uuid) -> Result<RotatePage, UiError> {
+    let t = own_token(state, user, id).await?;
+    Ok(RotatePage::new(
+        Nav::new(user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/rotate"),
+        "/ui/tokens".to_owned(),
+        "Personal Access Tokens".to_owned(),
+    ))
 }
 
 pub async fn rotate_form(
@@ -731,14 +771,7 @@ pub async fn rotate_form(
     user: UiUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, UiError> {
-    let t = own_token(&state, &user, id).await?;
-    Ok(render(RotatePage::new(
-        Nav::new(&user, "tokens"),
-        &t,
-        format!("/ui/tokens/{id}/rotate"),
-        "/ui/tokens".to_owned(),
-        "Personal Access Tokens".to_owned(),
-    )))
+    Ok(render(own_rotate_page(&state, &user, id).await?))
 }
 
 pub async fn rotate(
@@ -746,14 +779,6 @@ pub async fn rotate(
     Path(id): Path<Uuid>,
     form: UiForm,
 ) -> Result<Response, UiError> {
-    let user = &form.user;
-    let t = own_token(&state, user, id).await?;
-    let page = RotatePage::new(
-        Nav::new(user, "tokens"),
-        &t,
-        format!("/ui/tokens/{id}/rotate"),
-        "/ui/tokens".to_owned(),
-        "Personal Access Tokens".to_owned(),
-    );
+    let page = own_rotate_page(&state, &form.user, id).await?;
     rotate_with_form(&state, &form, TokenOwner::Caller, id, page, "me").await
 }
