@@ -22,7 +22,7 @@ use justiam_types::{
 use uuid::Uuid;
 
 use super::pages::{
-    ConfirmPage, RotatePage, TokenForm, TokenView, bad_request, find_token, page_of,
+    ConfirmPage, RotatePage, TokenForm, TokenView, bad_request, find_token, page_of, pager,
     read_token_form, redirect, rotate_with_form, show_once, token_form, value,
 };
 use super::session::{UiForm, UiUser};
@@ -80,17 +80,30 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/admin/sessions/{id}/revoke", post(revoke_session))
 }
 
-fn search_of(q: &HashMap<String, String>) -> Option<String> {
-    q.get("search")
-        .map(|s| s.trim().chars().take(200).collect::<String>())
-        .filter(|s| !s.is_empty())
+/// What the query of a searchable list asks for: the page and the search.
+struct Listing {
+    page: PageRequest,
+    search: Option<String>,
 }
 
-/// The pager's base of the list at `path`, keeping the search.
-fn search_base(path: &str, search: Option<&str>) -> String {
-    match search {
-        Some(s) => format!("{path}?search={}&", view::encode(s)),
-        None => format!("{path}?"),
+impl Listing {
+    fn of(q: &HashMap<String, String>) -> Listing {
+        Listing {
+            page: page_of(q),
+            search: q
+                .get("search")
+                .map(|s| s.trim().chars().take(200).collect::<String>())
+                .filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// The pager of the list at `path`, keeping the search.
+    fn pager(&self, path: &str, total: u64) -> Pager {
+        let base = match &self.search {
+            Some(s) => format!("{path}?search={}&", view::encode(s)),
+            None => format!("{path}?"),
+        };
+        pager(&base, self.page, total)
     }
 }
 
@@ -213,18 +226,16 @@ async fn users_page(
     user: &UiUser,
     q: &HashMap<String, String>,
 ) -> Result<UsersPage, UiError> {
-    let page = page_of(q);
-    let search = search_of(q);
+    let list = Listing::of(q);
     let (rows, total) = state
         .iam
-        .list_users(&user.principal, search.as_deref(), page)
+        .list_users(&user.principal, list.search.as_deref(), list.page)
         .await?;
-    let base = search_base("/ui/admin/users", search.as_deref());
     Ok(UsersPage {
         nav: Some(Nav::new(user, "users")),
         users: rows.iter().map(UserView::of).collect(),
-        search: search.unwrap_or_default(),
-        pager: Pager::new(&base, page.page, page.limit, total),
+        pager: list.pager("/ui/admin/users", total),
+        search: list.search.unwrap_or_default(),
         can_create: user.principal.has(Permission::UsersCreate),
         can_admin: user.principal.is_admin(),
         form: HashMap::new(),
@@ -539,12 +550,7 @@ async fn sa_tokens_page(
         account: UserView::of(&account),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: format!("/ui/admin/users/{id}/tokens"),
-        pager: Pager::new(
-            &format!("/ui/admin/users/{id}/tokens?"),
-            page.page,
-            page.limit,
-            total,
-        ),
+        pager: pager(&format!("/ui/admin/users/{id}/tokens?"), page, total),
         form,
         notice: notice_of(q),
     })
@@ -704,18 +710,16 @@ async fn groups_page(
     user: &UiUser,
     q: &HashMap<String, String>,
 ) -> Result<GroupsPage, UiError> {
-    let page = page_of(q);
-    let search = search_of(q);
+    let list = Listing::of(q);
     let (rows, total) = state
         .iam
-        .list_groups(&user.principal, search.as_deref(), page)
+        .list_groups(&user.principal, list.search.as_deref(), list.page)
         .await?;
-    let base = search_base("/ui/admin/groups", search.as_deref());
     Ok(GroupsPage {
         nav: Some(Nav::new(user, "groups")),
         groups: rows.into_iter().map(GroupView::of).collect(),
-        search: search.unwrap_or_default(),
-        pager: Pager::new(&base, page.page, page.limit, total),
+        pager: list.pager("/ui/admin/groups", total),
+        search: list.search.unwrap_or_default(),
         can_create: user.principal.has(Permission::GroupsCreate),
         name: String::new(),
         errors: FieldErrors::default(),
@@ -817,12 +821,7 @@ async fn group_page(
         nav: Some(Nav::new(user, "groups")),
         group: GroupView::of(g),
         members: members.iter().map(UserView::of).collect(),
-        pager: Pager::new(
-            &format!("/ui/admin/groups/{id}?"),
-            page.page,
-            page.limit,
-            total,
-        ),
+        pager: pager(&format!("/ui/admin/groups/{id}?"), page, total),
         can_members: p.has(Permission::GroupsMembers),
         can_update: p.has(Permission::GroupsUpdate),
         can_delete: p.has(Permission::GroupsDelete),
@@ -1031,7 +1030,7 @@ async fn roles_page(
     Ok(RolesPage {
         nav: Some(Nav::new(user, "roles")),
         roles: rows.into_iter().map(role_view).collect(),
-        pager: Pager::new("/ui/admin/roles?", page.page, page.limit, total),
+        pager: pager("/ui/admin/roles?", page, total),
         catalogue: Permission::ALL.iter().map(|p| p.as_str()).collect(),
         name: String::new(),
         errors: FieldErrors::default(),
@@ -1387,7 +1386,7 @@ pub async fn audit(
         action,
         actor,
         target,
-        pager: Pager::new(&base, page.page, page.limit, total),
+        pager: pager(&base, page, total),
         errors,
     }))
 }
@@ -1421,17 +1420,15 @@ pub async fn sessions(
     user: UiUser,
     Query(q): Params,
 ) -> Result<Response, UiError> {
-    let page = page_of(&q);
-    let search = search_of(&q);
+    let list = Listing::of(&q);
     let (rows, total) = state
         .iam
-        .list_sessions(&user.principal, search.as_deref(), None, page)
+        .list_sessions(&user.principal, list.search.as_deref(), None, list.page)
         .await?;
     let own = match user.principal.credential {
         justiam_core::authz::Credential::Jwt { session_id } => Some(session_id),
         _ => None,
     };
-    let base = search_base("/ui/admin/sessions", search.as_deref());
     Ok(render(SessionsPage {
         nav: Some(Nav::new(&user, "sessions")),
         sessions: rows
@@ -1447,8 +1444,8 @@ pub async fn sessions(
                 user_agent: s.session.user_agent.unwrap_or_default(),
             })
             .collect(),
-        search: search.unwrap_or_default(),
-        pager: Pager::new(&base, page.page, page.limit, total),
+        pager: list.pager("/ui/admin/sessions", total),
+        search: list.search.unwrap_or_default(),
         can_revoke: user.principal.has(Permission::SessionsRevoke),
         notice: notice_of(&q),
     }))

@@ -40,6 +40,11 @@ pub fn value(f: &Fields, name: &str) -> String {
     f.get(name).unwrap_or_default().to_owned()
 }
 
+/// The pager of a list whose page links are `base` followed by `page=…`.
+pub fn pager(base: &str, page: PageRequest, total: u64) -> Pager {
+    Pager::new(base, page.page, page.limit, total)
+}
+
 /// The page of a list that the query (`?page=`) asks for.
 pub fn page_of(q: &HashMap<String, String>) -> PageRequest {
     PageRequest {
@@ -358,7 +363,7 @@ pub async fn tokens(
         nav: Some(Nav::new(&user, "tokens")),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: "/ui/tokens".to_owned(),
-        pager: Pager::new("/ui/tokens?", page.page, page.limit, total),
+        pager: pager("/ui/tokens?", page, total),
         notice,
     }))
 }
