@@ -138,7 +138,9 @@ async fn observe(
         .to_owned();
     let identity = extract::Identity::default();
     request.extensions_mut().insert(identity.clone());
-    let span = tracing::info_span!("request", %request_id, %method, %route);
+    // The span carries the request id into every log line written while handling the request;
+    // the access line below names everything else once.
+    let span = tracing::info_span!("request", %request_id);
     let handled = tokio::time::timeout(
         state.request_timeout,
         next.run(request).instrument(span.clone()),
