@@ -46,13 +46,16 @@ impl Hasher {
     /// `concurrency` bounds simultaneous hash computations (one per core is right).
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::default();
-        let mut memory = vec![Block::default(); params.block_count()];
         let mut random = [0u8; 24];
         getrandom::fill(&mut random)?;
+        // This buffer is dropped again: an idle server keeps no hashing memory; slots fill their
+        // buffers on first use.
+        let mut memory = vec![Block::default(); params.block_count()];
         let dummy_hash = Arc::from(hash_blocking(&params, &hex(&random), &mut memory)?);
+        drop(memory);
         Ok(Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            memory: Arc::new(Mutex::new(vec![memory])),
+            memory: Arc::new(Mutex::new(Vec::new())),
             params,
             dummy_hash,
         })

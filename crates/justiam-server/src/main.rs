@@ -11,11 +11,6 @@ use justiam_core::secret::Secret;
 use justiam_server::config::{DbArgs, LogArgs, LogFormat, ServeArgs};
 use justiam_server::server;
 
-// mimalloc instead of glibc malloc: a third of a request's instructions were in glibc's
-// malloc/free (docs/benchmarks.md), and glibc keeps freed memory in per-thread arenas.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "justiam",

@@ -170,11 +170,13 @@ impl Iam {
         self.cache.set_enabled(true);
         loop {
             tokio::select! {
-                notice = listener.recv() => {
-                    if notice?.payload() != self.node_id {
-                        self.cache.invalidate_all();
-                    }
-                }
+                // `try_recv`, not `recv`: `recv` reconnects silently and notices sent meanwhile
+                // are lost, which would leave this node trusting revoked credentials.
+                notice = listener.try_recv() => match notice? {
+                    Some(notice) if notice.payload() == self.node_id => {}
+                    Some(_) => self.cache.invalidate_all(),
+                    None => return Err(sqlx::Error::Protocol("the notification connection was lost".into())),
+                },
                 _ = shutdown.changed() => return Ok(()),
             }
         }
