@@ -216,6 +216,40 @@ impl Iam {
             }
         }
 
+        // The account's attempt is counted before the password is checked, so that concurrent
+        // guesses cannot all slip through before the first failure is recorded: the attempt that
+        // reaches the limit blocks the account at once, and after a lockout one attempt at a time
+        // is let through.
+        let t = &self.settings.throttle;
+        let lockout = |attempts: i64| {
+            let doublings = (attempts - t.account_max_failures).clamp(0, 10) as u32;
+            (t.lockout.as_millis() as i64)
+                .saturating_mul(1 << doublings)
+                .min(crate::time::HOUR_MS)
+        };
+        let window = t.window.as_millis() as i64;
+        let max = t.account_max_failures;
+        let attempts = throttle::count_login_attempt(
+            &self.db.pool,
+            &email_key,
+            now,
+            window,
+            max,
+            now + lockout(max),
+        )
+        .await?;
+        if attempts > max
+            && !throttle::claim_probe(&self.db.pool, &email_key, now, now + lockout(attempts))
+                .await?
+        {
+            let until = throttle::blocked_until(&self.db.pool, &email_key, now)
+                .await?
+                .unwrap_or(now + 1000);
+            return Err(CoreError::Throttled {
+                retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
+            });
+        }
+
         let user = users::get_by_email(&self.db.pool, email).await?;
         let stored = user
             .as_ref()
@@ -224,8 +258,7 @@ impl Iam {
         let verdict = self.hasher.verify(password, stored).await?;
         let user = match (verdict, user) {
             (Verdict::Mismatch, user) => {
-                self.record_login_failure(&email_key, ip_key.as_deref(), now)
-                    .await?;
+                self.record_address_failure(ip_key.as_deref(), now).await?;
                 let entry = AuditEntry {
                     at: now,
                     actor_id: user.as_ref().map(|u| u.id),
@@ -299,28 +332,18 @@ impl Iam {
         })
     }
 
-    async fn record_login_failure(
-        &self,
-        account_key: &str,
-        ip_key: Option<&str>,
-        now: Millis,
-    ) -> CoreResult<()> {
+    /// Counts a failed login against the client address, and blocks it at the limit.
+    async fn record_address_failure(&self, ip_key: Option<&str>, now: Millis) -> CoreResult<()> {
+        let Some(key) = ip_key else { return Ok(()) };
         let t = &self.settings.throttle;
-        let window = t.window.as_millis() as i64;
-        let limits = [
-            (Some(account_key), t.account_max_failures),
-            (ip_key, t.ip_max_failures),
-        ];
-        for (key, max) in limits {
-            let Some(key) = key else { continue };
-            let failures = throttle::record_failure(&self.db.pool, key, now, window).await?;
-            if failures >= max {
-                let doublings = (failures - max).min(10) as u32;
-                let lockout = (t.lockout.as_millis() as i64)
-                    .saturating_mul(1 << doublings)
-                    .min(crate::time::HOUR_MS);
-                throttle::block(&self.db.pool, key, now + lockout).await?;
-            }
+        let failures =
+            throttle::count_attempt(&self.db.pool, key, now, t.window.as_millis() as i64).await?;
+        if failures >= t.ip_max_failures {
+            let doublings = (failures - t.ip_max_failures).min(10) as u32;
+            let lockout = (t.lockout.as_millis() as i64)
+                .saturating_mul(1 << doublings)
+                .min(crate::time::HOUR_MS);
+            throttle::block(&self.db.pool, key, now + lockout).await?;
         }
         Ok(())
     }

@@ -372,7 +372,7 @@ impl Iam {
         if let Some(ip) = &meta.ip {
             let key = format!("leak:{ip}");
             let reports =
-                throttle::record_failure(&self.db.pool, &key, now, crate::time::MINUTE_MS).await?;
+                throttle::count_attempt(&self.db.pool, &key, now, crate::time::MINUTE_MS).await?;
             if reports > LEAK_REPORTS_PER_MINUTE {
                 return Err(CoreError::Throttled {
                     retry_after_secs: 60,

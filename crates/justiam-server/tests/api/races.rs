@@ -355,3 +355,66 @@ mod a_revoked_token_never_works_on_another_node {
         }
     }
 }
+
+/// Login throttling holds under concurrency: of 30 simultaneous wrong-password attempts on one
+/// account, only as many as the limit are checked (401); the rest are refused (429) before any
+/// password is hashed, and then even the right password waits.
+async fn concurrent_wrong_passwords_get_no_more_guesses_than_the_limit(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.login_max_failures_per_account = 3;
+        args.login_max_failures_per_ip = 1000;
+    })
+    .await;
+    server
+        .create_user("target@example.com", "right-password-1")
+        .await;
+    let attempts = (0..30).map(|_| {
+        let client = server.anonymous();
+        async move {
+            client
+                .login("target@example.com", "wrong-password")
+                .await
+                .map(|_| ())
+        }
+    });
+    let results = futures_join_all(attempts).await;
+    let statuses: Vec<u16> = results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .err()
+                .and_then(|e| e.status())
+                .map_or(200, |s| s.as_u16())
+        })
+        .collect();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked, 3, "exactly the limit is checked: {statuses:?}");
+    assert_eq!(refused, 27, "{statuses:?}");
+    let locked = server
+        .anonymous()
+        .login("target@example.com", "right-password-1")
+        .await;
+    assert_eq!(
+        locked.expect_err("locked").status().map(|s| s.as_u16()),
+        Some(429)
+    );
+}
+
+/// Runs futures concurrently on the current task (no extra dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+    F: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.expect("task"));
+    }
+    out
+}
+
+crate::on_both_databases!(concurrent_wrong_passwords_get_no_more_guesses_than_the_limit);
