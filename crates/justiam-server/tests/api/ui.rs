@@ -154,12 +154,54 @@ impl Session {
         self.find(css).await.text().await.expect("text")
     }
 
+    /// Waits up to 10 s for an element matching `css` whose text contains `needle`: after a click
+    /// the old page may still be showing, and its elements must not answer for the new one.
+    async fn wait_for_text(&self, css: &str, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut seen = Vec::new();
+            if let Ok(elements) = self.b().find_all(Locator::Css(css)).await {
+                for element in elements {
+                    // A stale element (the page changed under us) is simply looked up again.
+                    if let Ok(text) = element.text().await {
+                        if text.contains(needle) {
+                            return;
+                        }
+                        seen.push(text);
+                    }
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                let url = self.b().current_url().await.map(|u| u.to_string());
+                panic!("no {css} containing {needle:?} at {url:?}; seen: {seen:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn body(&self) -> String {
         self.text("body").await
     }
 
     async fn path(&self) -> String {
         self.b().current_url().await.expect("url").path().to_owned()
+    }
+
+    /// Waits up to 10 s for the navigation a click started to land on a path ending in `suffix`
+    /// (WebDriver's click returns before the next page has loaded).
+    async fn wait_for_path(&self, suffix: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let path = self.path().await;
+            if path.ends_with(suffix) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still at {path}, expected a path ending in {suffix}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn screenshot(&self, name: &str) {
@@ -222,38 +264,34 @@ async fn personal_access_tokens_in_the_browser() {
     s.fill("#email", ADMIN_EMAIL).await;
     s.fill("#password", "not-the-password").await;
     s.click("#sign-in").await;
-    assert!(s.text("#login-error").await.contains("not right"));
+    s.wait_for_text("#login-error", "not right").await;
     s.screenshot("login").await;
     s.fill("#password", ADMIN_PASSWORD).await;
     s.click("#sign-in").await;
     // Back to where the user was going.
     s.find("#new-token").await;
-    assert_eq!(s.path().await, "/ui/tokens");
+    s.wait_for_path("/ui/tokens").await;
 
     // Profile → Personal Access Tokens → New Token.
     s.goto(&format!("{base}/ui/profile")).await;
-    assert!(s.text("#profile-email").await.contains(ADMIN_EMAIL));
-    assert!(s.text("#permissions").await.contains("users.view"));
+    s.wait_for_text("#profile-email", ADMIN_EMAIL).await;
+    s.wait_for_text("#permissions", "users.view").await;
     s.screenshot("profile").await;
     s.click("#pat-link").await;
     s.click("#new-token").await;
-    assert_eq!(s.path().await, "/ui/tokens/new");
+    s.wait_for_path("/ui/tokens/new").await;
 
     // Validation: no name, and a custom expiry out of range.
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "400").await;
     s.click("#create-token").await;
-    assert!(
-        s.text("#name-error")
-            .await
-            .contains("Give the token a name")
-    );
+    s.wait_for_text("#name-error", "Give the token a name")
+        .await;
     s.fill("#token-name", "CI pipeline").await;
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "400").await;
     s.click("#create-token").await;
-    let message = s.text("#expiry-error").await;
-    assert!(message.contains("365"), "{message}");
+    s.wait_for_text("#expiry-error", "365").await;
     s.screenshot("new-token-errors").await;
 
     // A preset.
@@ -301,7 +339,7 @@ async fn personal_access_tokens_in_the_browser() {
     s.click("#create-token").await;
     let short = s.created_token().await;
     s.click("#done").await;
-    assert!(s.text("#token-table").await.contains("expires in"));
+    s.wait_for_text("#token-table", "expires in").await;
 
     // Revoke with a confirmation; then the API refuses it.
     let row = "//tr[th[contains(., 'CI pipeline')]]//a[contains(@class,'revoke')]".to_owned();
@@ -312,10 +350,10 @@ async fn personal_access_tokens_in_the_browser() {
         .click()
         .await
         .expect("click");
-    assert!(s.text("#confirm-title").await.contains("CI pipeline"));
+    s.wait_for_text("#confirm-title", "CI pipeline").await;
     s.screenshot("revoke-confirm").await;
     s.click("#confirm").await;
-    assert!(s.text(".notice").await.contains("revoked"));
+    s.wait_for_text(".notice", "revoked").await;
     assert_eq!(
         api_status(&server, &value, reqwest::Method::GET, "/api/v1/me").await,
         StatusCode::UNAUTHORIZED
@@ -332,7 +370,7 @@ async fn personal_access_tokens_in_the_browser() {
         .expect("click");
     s.fill("#grace", "5000").await;
     s.click("#rotate").await;
-    assert!(s.text("#grace-error").await.contains("1440"));
+    s.wait_for_text("#grace-error", "1440").await;
     s.fill("#grace", "10").await;
     s.click("#rotate").await;
     let rotated = s.created_token().await;
@@ -363,7 +401,7 @@ async fn personal_access_tokens_in_the_browser() {
     s.fill("#token-name", "Nothing").await;
     s.click("#scope-custom").await;
     s.click("#create-token").await;
-    assert!(s.text("#permissions-error").await.contains("at least one"));
+    s.wait_for_text("#permissions-error", "at least one").await;
 
     // Logout ends the session.
     s.click("#logout").await;
@@ -394,7 +432,7 @@ async fn administration_in_the_browser() {
     s.click("#kind-sa").await;
     s.fill("#new-email", "deploy-bot@example.com").await;
     s.click("#create-user").await;
-    assert!(s.path().await.ends_with("/tokens"));
+    s.wait_for_path("/tokens").await;
     s.fill("#token-name", "deploy").await;
     s.click("#expiry-90").await;
     s.click("#create-token").await;
@@ -413,7 +451,7 @@ async fn administration_in_the_browser() {
             .contains("deploy-bot@example.com")
     );
     s.click("#done").await;
-    assert!(s.text("#token-table").await.contains("deploy"));
+    s.wait_for_text("#token-table", "deploy").await;
     s.screenshot("service-account-tokens").await;
 
     // Search the users list; the other pages render.
@@ -435,7 +473,7 @@ async fn administration_in_the_browser() {
     }
     s.goto(&format!("{base}/ui/admin/audit?action=token.*"))
         .await;
-    assert!(s.text("#audit-table").await.contains("token.created"));
+    s.wait_for_text("#audit-table", "token.created").await;
     s.screenshot("audit").await;
     s.close().await;
 
@@ -453,7 +491,7 @@ async fn administration_in_the_browser() {
         assert!(!s.exists(link).await, "{link} is hidden");
     }
     s.goto(&format!("{base}/ui/admin/users")).await;
-    assert!(s.text("#error-title").await.contains("do not have access"));
+    s.wait_for_text("#error-title", "do not have access").await;
     assert!(s.body().await.contains("users.view"));
     s.screenshot("forbidden").await;
     let status = reqwest::get(format!("{base}/ui/admin/users"))
@@ -522,7 +560,7 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
         .await;
     s.screenshot("role-edit").await;
     s.click("#save-role").await;
-    assert!(s.text(".notice").await.contains("Saved"));
+    s.wait_for_text(".notice", "Saved").await;
     assert_eq!(
         api_status(&server, &ops_jwt, get.clone(), "/api/v1/users").await,
         StatusCode::FORBIDDEN
@@ -534,7 +572,7 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     // A name the service refuses is said next to the field.
     s.fill("#role-name", "idp:mine").await;
     s.click("#save-role").await;
-    assert!(s.text("#name-error").await.contains("idp:"));
+    s.wait_for_text("#name-error", "idp:").await;
 
     // A built-in role: read-only, and a forged post is refused with the API's error.
     let builtin = admin
@@ -547,7 +585,7 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
         .expect("a built-in role");
     s.goto(&format!("{base}/ui/admin/roles/{}", builtin.id))
         .await;
-    assert!(s.text("#builtin-note").await.contains("cannot be changed"));
+    s.wait_for_text("#builtin-note", "cannot be changed").await;
     assert!(!s.exists("#role-form").await, "no edit form");
     assert!(!s.exists("#delete-role").await, "no delete link");
     s.b()
@@ -563,11 +601,8 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
         )
         .await
         .expect("forged post");
-    assert!(
-        s.text("#form-error")
-            .await
-            .contains("Built-in idp:* roles cannot be changed")
-    );
+    s.wait_for_text("#form-error", "Built-in idp:* roles cannot be changed")
+        .await;
     let unchanged = admin.get_role(builtin.id).await.expect("built-in role");
     assert_eq!(unchanged.name, builtin.name);
     assert_eq!(unchanged.permissions, builtin.permissions);
@@ -585,7 +620,7 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     s.fill("#edit-name", "Team B").await;
     s.fill("#edit-description", "The B team").await;
     s.click("#save-group").await;
-    assert!(s.text(".notice").await.contains("Saved"));
+    s.wait_for_text(".notice", "Saved").await;
     assert_eq!(s.text("#group-name").await, "Team B");
     assert_eq!(
         admin.get_group(group.id).await.expect("group").name,
@@ -594,20 +629,20 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     s.click(&format!("#group-role option[value='{}']", role.id))
         .await;
     s.click("#assign-group-role").await;
-    assert!(s.text("#group-roles").await.contains("Directory readers"));
+    s.wait_for_text("#group-roles", "Directory readers").await;
     s.screenshot("group").await;
     s.click("#delete-group").await;
-    assert!(s.text("#confirm-title").await.contains("Team B"));
+    s.wait_for_text("#confirm-title", "Team B").await;
     s.click("#confirm").await;
-    assert!(s.text(".notice").await.contains("Deleted"));
+    s.wait_for_text(".notice", "Deleted").await;
     assert!(admin.get_group(group.id).await.is_err(), "group deleted");
 
     // Delete the role after a confirmation: its holder loses its permissions at once.
     s.goto(&format!("{base}/ui/admin/roles/{}", role.id)).await;
     s.click("#delete-role").await;
-    assert!(s.text("#confirm-title").await.contains("Directory readers"));
+    s.wait_for_text("#confirm-title", "Directory readers").await;
     s.click("#confirm").await;
-    assert!(s.text(".notice").await.contains("Deleted"));
+    s.wait_for_text(".notice", "Deleted").await;
     assert!(!s.text("#role-table").await.contains("Directory readers"));
     assert_eq!(
         api_status(&server, &ops_jwt, get.clone(), "/api/v1/groups").await,
@@ -616,11 +651,11 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
 
     // End all of a user's sessions from their page: their JWTs get 401.
     s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
-    assert!(s.text("#session-count").await.contains("2 active sessions"));
+    s.wait_for_text("#session-count", "2 active sessions").await;
     s.click("#end-sessions").await;
-    assert!(s.text("#confirm-title").await.contains("ops@example.com"));
+    s.wait_for_text("#confirm-title", "ops@example.com").await;
     s.click("#confirm").await;
-    assert!(s.text(".notice").await.contains("2 sessions ended"));
+    s.wait_for_text(".notice", "2 sessions ended").await;
     assert_eq!(
         api_status(&server, &ops_jwt, get.clone(), "/api/v1/me").await,
         StatusCode::UNAUTHORIZED
@@ -639,8 +674,8 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     .await;
     s.click("#session-table .end-all").await;
     s.click("#confirm").await;
-    assert_eq!(s.path().await, "/ui/admin/sessions");
-    assert!(s.text(".notice").await.contains("1 session ended"));
+    s.wait_for_path("/ui/admin/sessions").await;
+    s.wait_for_text(".notice", "1 session ended").await;
     assert_eq!(
         api_status(&server, &again, get.clone(), "/api/v1/me").await,
         StatusCode::UNAUTHORIZED
@@ -674,11 +709,8 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
         );
     }
     s.click("#done").await;
-    assert!(
-        s.text(&format!("tr[data-token-id='{}']", old.id))
-            .await
-            .contains("rotated")
-    );
+    s.wait_for_text(&format!("tr[data-token-id='{}']", old.id), "rotated")
+        .await;
     tokio::time::sleep(Duration::from_millis(2600)).await;
     assert_eq!(
         api_status(&server, &old.token, get.clone(), "/api/v1/me").await,
