@@ -3,13 +3,13 @@
 //!
 //! `axum::serve` offers none of these knobs, so connections are served with hyper directly.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -20,7 +20,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 #[derive(Clone)]
 pub struct ListenSettings {
@@ -61,10 +61,37 @@ pub fn load_tls(cert_file: &Path, key_file: &Path) -> anyhow::Result<Arc<rustls:
     Ok(Arc::new(config))
 }
 
+/// The HTTP application as the listener sees it: `crate::http::app`.
+pub trait App:
+    Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `app` on `listener` until `stop` turns true, then lets open requests finish (up to 10 s).
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     settings: ListenSettings,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -115,14 +142,14 @@ pub async fn serve(
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: impl App,
     settings: &ListenSettings,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let service = TowerToHyperService::new(tower::service_fn(
         move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
+            app.clone().oneshot(request.map(axum::body::Body::new))
         },
     ));
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -66,15 +66,26 @@ enum AdminCommand {
     },
 }
 
-fn init_logging(log: &LogArgs) {
+/// Logs go to standard error through a writer thread: a request hands its access line over a
+/// channel instead of taking the stderr lock and making a `write` call of its own, and the thread
+/// writes whatever has queued up in one call. The guard flushes what is left when it is dropped.
+fn init_logging(log: &LogArgs) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_new(&log.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        // Never drop a line: when the queue is full, the logging request waits.
+        .lossy(false)
+        .thread_name("justiam-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
         // access log (callgrind, docs/benchmarks.md) and are noise in log files.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match log.log_format {
         LogFormat::Json => builder
             .json()
@@ -84,13 +95,17 @@ fn init_logging(log: &LogArgs) {
             .init(),
         LogFormat::Text => builder.init(),
     }
+    guard
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
-    match run(cli.command).await {
+    let logs = init_logging(&cli.log);
+    let result = run(cli.command).await;
+    // Every log line is out before the final error, so they read in order.
+    drop(logs);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("justiam: {error:#}");

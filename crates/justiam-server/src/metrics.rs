@@ -1,21 +1,81 @@
 //! Prometheus metrics (`/metrics`, OpenMetrics text): requests and latency by route template and
 //! status, authentications by credential kind and outcome, tokens, the database pool, build info.
 
+use axum::extract::MatchedPath;
+use axum::http::Method;
 use justiam_core::service::Iam;
 use justiam_core::store::tokens;
 use justiam_core::time::{DAY_MS, now_millis};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// Labels of the request metrics, built for every request without copying a string: the method
+/// is a static name and the route template shares the router's own `Arc<str>`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: RouteLabel,
     status: u16,
+}
+
+/// The route template a request matched (`/api/v1/users/{id}`), or `unmatched`.
+#[derive(Clone, Debug)]
+pub struct RouteLabel(Option<MatchedPath>);
+
+impl RouteLabel {
+    pub fn new(matched: Option<&MatchedPath>) -> Self {
+        Self(matched.cloned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for RouteLabel {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteLabel {}
+
+impl std::hash::Hash for RouteLabel {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::fmt::Display for RouteLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for RouteLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        self.as_str().encode(encoder)
+    }
+}
+
+/// A method's name without allocating; methods outside the standard set share one label value.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -127,10 +187,10 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe_request(&self, method: &Method, route: &RouteLabel, status: u16, seconds: f64) {
         let labels = HttpLabels {
-            method: method.to_owned(),
-            route: route.to_owned(),
+            method: method_label(method),
+            route: route.clone(),
             status,
         };
         self.http_requests.get_or_create(&labels).inc();

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{ServeArgs, redact_url, sqlite_path};
 use crate::http::throttle::FailureThrottle;
-use crate::http::{self, AppState};
+use crate::http::{self, AppContext, AppState};
 use crate::listener::{self, ListenSettings};
 
 /// Opens the database (creating the SQLite directory and file when needed) and applies every
@@ -201,14 +201,14 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         (None, None) => None,
         _ => bail!("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE"),
     };
-    let state = AppState {
+    let state = AppState::new(AppContext {
         iam: iam.clone(),
         metrics: Default::default(),
-        token_failures: Arc::new(FailureThrottle::new(args.token_auth_failures_per_minute)),
+        token_failures: FailureThrottle::new(args.token_auth_failures_per_minute),
         hsts: tls.is_some(),
         request_timeout: Duration::from_secs(args.request_timeout_seconds),
-        trusted_proxies: args.trusted_proxies.clone().into(),
-    };
+        trusted_proxies: args.trusted_proxies.clone(),
+    });
     let settings = ListenSettings {
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
@@ -217,7 +217,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let (stop, stopped) = watch::channel(false);
     let http_task = tokio::spawn(listener::serve(
         listener,
-        http::router(state),
+        http::app(state),
         settings,
         stopped.clone(),
     ));

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
+use crate::metrics::RouteLabel;
 
 /// The authenticated caller. Rejects with `401` and `WWW-Authenticate` before the handler runs.
 pub struct Auth(pub Principal);
@@ -56,12 +57,12 @@ impl FromRequestParts<AppState> for Auth {
         };
         state.metrics.observe_authentication(kind, "ok");
         tracing::debug!(credential = kind, principal_id = %principal.id(), "bearer credential accepted");
-        if let Some(identity) = parts.extensions.get::<Identity>() {
+        if let Some(record) = parts.extensions.get::<RequestRecord>() {
             let token_expires_at = match principal.credential {
                 Credential::Pat { expires_at, .. } => Some(expires_at),
                 Credential::Jwt { .. } => None,
             };
-            let _ = identity.0.set(Caller {
+            record.set_caller(Caller {
                 user_id: principal.id(),
                 credential: kind,
                 token_expires_at,
@@ -71,10 +72,17 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// Who made the request, filled in by [`Auth`] for the access log and the
-/// `JustIAM-Token-Expires-At` header (see [`super::observe`]).
+/// What a request turned out to be, filled in while it is handled and read by
+/// [`super::observe`] for the metrics, the access log and `JustIAM-Token-Expires-At`: the route
+/// template (set after routing) and the caller (set by [`Auth`]).
 #[derive(Clone, Default)]
-pub struct Identity(std::sync::Arc<std::sync::OnceLock<Caller>>);
+pub struct RequestRecord(std::sync::Arc<RecordSlots>);
+
+#[derive(Default)]
+struct RecordSlots {
+    route: std::sync::OnceLock<axum::extract::MatchedPath>,
+    caller: std::sync::OnceLock<Caller>,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
@@ -83,9 +91,22 @@ pub struct Caller {
     pub token_expires_at: Option<i64>,
 }
 
-impl Identity {
-    pub fn get(&self) -> Option<&Caller> {
-        self.0.get()
+impl RequestRecord {
+    pub fn set_route(&self, route: &axum::extract::MatchedPath) {
+        let _ = self.0.route.set(route.clone());
+    }
+
+    /// The matched route template, or `unmatched`.
+    pub fn route(&self) -> RouteLabel {
+        RouteLabel::new(self.0.route.get())
+    }
+
+    pub fn caller(&self) -> Option<&Caller> {
+        self.0.caller.get()
+    }
+
+    fn set_caller(&self, caller: Caller) {
+        let _ = self.0.caller.set(caller);
     }
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod extract;
 mod groups;
 mod openapi;
 mod ops;
+mod request_id;
 mod roles;
 pub mod throttle;
 mod tokens;
@@ -22,9 +23,7 @@ use axum::routing::get;
 use ipnet::IpNet;
 use justiam_core::service::Iam;
 use std::time::Instant;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,18 +39,36 @@ pub use error::ApiError;
 /// Request bodies above this size are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What every handler reaches: cloned for each request by every layer and extractor, so it is one
+/// `Arc` (one reference count to touch) rather than a bundle of them.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppContext>);
+
+impl AppState {
+    pub fn new(context: AppContext) -> Self {
+        Self(Arc::new(context))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppContext;
+
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}
+
+pub struct AppContext {
     pub iam: Arc<Iam>,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: crate::metrics::Metrics,
     /// Failed bearer authentications per client address.
-    pub token_failures: Arc<throttle::FailureThrottle>,
+    pub token_failures: throttle::FailureThrottle,
     /// Served over native TLS: answers carry `Strict-Transport-Security`.
     pub hsts: bool,
     /// Longest time a handler may take before the client gets `408`.
     pub request_timeout: std::time::Duration,
     /// Peers whose `X-Forwarded-For` is believed for the client address.
-    pub trusted_proxies: Arc<[IpNet]>,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -79,7 +96,39 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     documented().1
 }
 
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application: the routes, wrapped once in the layers every request passes.
+///
+/// The layers wrap the router from the outside rather than through `Router::layer`, which would
+/// wrap every route separately and clone (allocate) each layer's boxed service on every request.
+/// Only `record_route` sits inside, since the route template is known only after routing.
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<
+    Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID.clone(),
+            request_id::MakeSequentialRequestId,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .service(router(state))
+}
+
+/// Every route, each telling the request's record which template it matched.
+fn router(state: AppState) -> Router {
     let (api, doc) = documented();
     let yaml = doc.to_yaml().unwrap_or_default();
     Router::new()
@@ -93,15 +142,20 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ui::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .with_state(state.clone())
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::map_response_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .layer(axum::middleware::from_fn_with_state(state, observe))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+        .layer(tower::util::MapRequestLayer::new(record_route))
+}
+
+/// Hands the matched route template to [`observe`], which runs outside the router.
+fn record_route(request: Request) -> Request {
+    let extensions = request.extensions();
+    if let (Some(record), Some(route)) = (
+        extensions.get::<extract::RequestRecord>(),
+        extensions.get::<MatchedPath>(),
+    ) {
+        record.set_route(route);
+    }
+    request
 }
 
 /// Prometheus metrics in the OpenMetrics text format.
@@ -125,19 +179,14 @@ async fn observe(
 ) -> axum::response::Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-")
         .to_owned();
-    let identity = extract::Identity::default();
-    request.extensions_mut().insert(identity.clone());
+    let record = extract::RequestRecord::default();
+    request.extensions_mut().insert(record.clone());
     // The span carries the request id into every log line written while handling the request;
     // the access line below names everything else once.
     let span = tracing::info_span!("request", %request_id);
@@ -156,11 +205,12 @@ async fn observe(
     });
 
     let elapsed = started.elapsed();
+    let route = record.route();
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
-    let caller = identity.get().copied();
+        .observe_request(&method, &route, status, elapsed.as_secs_f64());
+    let caller = record.caller().copied();
     if let Some(expires_at) = caller.and_then(|c| c.token_expires_at) {
         let text = justiam_core::time::to_datetime(expires_at)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
