@@ -62,19 +62,50 @@ async fn logout(
 }
 
 #[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
-async fn me(Auth(principal): Auth) -> Json<MeView> {
-    Json(MeView {
-        user: principal.user.to_wire(),
+async fn me(Auth(principal): Auth) -> axum::response::Response {
+    let user = &principal.user;
+    let view = MeView {
+        id: user.id,
+        email: &user.email,
+        username: &user.username,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        is_active: user.is_active,
+        is_admin: user.is_admin,
+        is_service_account: user.is_service_account,
+        auth_source: &user.auth_source,
+        created_at: to_datetime(user.created_at),
+        updated_at: to_datetime(user.updated_at),
         permissions: principal.permissions.iter().map(|p| p.as_str()).collect(),
-    })
+    };
+    // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, &view) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot write the /me answer");
+            ApiError::internal().into_response()
+        }
+    }
 }
 
-/// [`Me`] as the handler writes it: the permission names borrowed from the catalogue instead of
-/// allocated per request (every script's `GET /me` pays for this answer).
+/// [`Me`] as the handler writes it, borrowing from the cached principal instead of copying its
+/// strings, with the user's fields spelled out (`#[serde(flatten)]` would serialize through a
+/// map). Every script's `GET /me` pays for this answer; `me_view_matches_the_documented_me`
+/// keeps it identical to [`Me`].
 #[derive(serde::Serialize)]
-struct MeView {
-    #[serde(flatten)]
-    user: justiam_types::User,
+struct MeView<'a> {
+    id: uuid::Uuid,
+    email: &'a str,
+    username: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    is_active: bool,
+    is_admin: bool,
+    is_service_account: bool,
+    auth_source: &'a str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
     permissions: Vec<&'static str>,
 }
 
@@ -92,4 +123,48 @@ async fn change_password(
         .change_password(&principal, &current, &new, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn me_view_matches_the_documented_me() {
+        let user = justiam_types::User {
+            id: uuid::Uuid::now_v7(),
+            email: "a\"b@example.com".to_owned(),
+            username: "ab".to_owned(),
+            first_name: "Ä".to_owned(),
+            last_name: "B".to_owned(),
+            is_active: true,
+            is_admin: false,
+            is_service_account: true,
+            auth_source: "internal".to_owned(),
+            created_at: to_datetime(1_700_000_000_123),
+            updated_at: to_datetime(1_700_000_100_000),
+        };
+        let documented = Me {
+            user: user.clone(),
+            permissions: vec!["users.view".to_owned(), "audit.view".to_owned()],
+        };
+        let view = MeView {
+            id: user.id,
+            email: &user.email,
+            username: &user.username,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            is_active: user.is_active,
+            is_admin: user.is_admin,
+            is_service_account: user.is_service_account,
+            auth_source: &user.auth_source,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            permissions: vec!["users.view", "audit.view"],
+        };
+        assert_eq!(
+            serde_json::to_string(&view).expect("view"),
+            serde_json::to_string(&documented).expect("documented")
+        );
+    }
 }

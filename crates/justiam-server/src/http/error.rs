@@ -108,7 +108,7 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
 }
 
 impl ApiError {
-    fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

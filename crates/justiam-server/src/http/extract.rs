@@ -97,7 +97,7 @@ impl RequestRecord {
     }
 
     /// The matched route template, or `unmatched`.
-    pub fn route(&self) -> RouteLabel {
+    pub fn matched_route(&self) -> RouteLabel {
         RouteLabel::new(self.0.route.get())
     }
 

@@ -205,7 +205,7 @@ async fn observe(
     });
 
     let elapsed = started.elapsed();
-    let route = record.route();
+    let route = record.matched_route();
     let status = response.status().as_u16();
     state
         .metrics

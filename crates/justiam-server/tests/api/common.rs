@@ -275,3 +275,26 @@ pub fn assert_api_error<T: std::fmt::Debug>(
         other => panic!("expected {status} {code}, got {other:?}"),
     }
 }
+
+/// Asks a server process to stop the way an operator's service manager would (SIGTERM): it
+/// finishes open requests and flushes its log before exiting.
+pub fn send_sigterm(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+}
+
+/// SIGTERM, then SIGKILL if the process is still running after 10 s.
+pub fn stop_gracefully(child: &mut std::process::Child) {
+    send_sigterm(child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("try_wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1158,19 +1158,7 @@ async fn secrets_stay_out_of_logs_audit_error_bodies_and_the_database() {
 
     // Let a usage flush happen, then stop gracefully (SIGTERM), SIGKILL if it lingers.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    stop_gracefully(&mut child);
     for reader in readers {
         reader.join().expect("reader");
     }

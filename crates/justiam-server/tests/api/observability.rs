@@ -187,8 +187,12 @@ async fn json_access_log_lines_parse_and_name_the_caller() {
         .expect("login");
     let admin = client.with_token(login.token.clone());
     let me = admin.me().await.expect("me");
-    child.start_kill().expect("kill");
-    let output = child.wait_with_output().await.expect("output");
+    // A graceful stop: the log writer thread flushes what it holds.
+    send_sigterm(child.id().expect("running"));
+    let output = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the server stops within 10 s of SIGTERM")
+        .expect("output");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let mut access = Vec::new();
     for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
