@@ -4,6 +4,7 @@
 pub mod config;
 pub mod http;
 pub mod listener;
+pub mod logging;
 pub mod metrics;
 pub mod server;
 pub mod ui;

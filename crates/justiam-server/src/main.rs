@@ -4,12 +4,11 @@ mod cli;
 
 use std::io::Read;
 use std::process::ExitCode;
-use tracing_subscriber::field::MakeExt;
 
 use anyhow::{Context, anyhow};
 use clap::{CommandFactory, Parser, Subcommand};
 use justiam_core::secret::Secret;
-use justiam_server::config::{DbArgs, LogArgs, LogFormat, ServeArgs};
+use justiam_server::config::{DbArgs, LogArgs, ServeArgs};
 use justiam_server::server;
 
 #[derive(Debug, Parser)]
@@ -67,60 +66,10 @@ enum AdminCommand {
     },
 }
 
-/// Logs go to standard error through a writer thread: a request hands its access line over a
-/// channel instead of taking the stderr lock and making a `write` call of its own, and the thread
-/// writes whatever has queued up in one call. The guard flushes what is left when it is dropped.
-fn init_logging(log: &LogArgs) -> tracing_appender::non_blocking::WorkerGuard {
-    let filter = tracing_subscriber::EnvFilter::try_new(&log.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        // Never drop a line: when the queue is full, the logging request waits.
-        .lossy(false)
-        .thread_name("justiam-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
-        // access log (callgrind, docs/benchmarks.md) and are noise in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(writer);
-    match log.log_format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-        LogFormat::Text => builder.fmt_fields(plain_fields()).init(),
-    }
-    guard
-}
-
-/// `name=value` fields without the styling machinery of the default field formatter, which costs
-/// the access line more than all its other work even when colours are off.
-fn plain_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static
-{
-    tracing_subscriber::fmt::format::debug_fn(
-        |writer: &mut tracing_subscriber::fmt::format::Writer<'_>,
-         field: &tracing::field::Field,
-         value: &dyn std::fmt::Debug| {
-            if field.name() == "message" {
-                write!(writer, "{value:?}")
-            } else {
-                write!(writer, "{field}={value:?}")
-            }
-        },
-    )
-    .delimited(" ")
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = init_logging(&cli.log);
+    let logs = justiam_server::logging::init(&cli.log);
     let result = run(cli.command).await;
     // Every log line is out before the final error, so they read in order.
     drop(logs);
