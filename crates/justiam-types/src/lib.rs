@@ -3,6 +3,8 @@
 //! Only serde shapes live here: no HTTP, no storage. The server, the typed client, the CLI and the
 //! Terraform provider all speak through these types, so a change here is an API change.
 
+pub mod timestamp;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -40,7 +42,9 @@ pub struct User {
     pub is_admin: bool,
     pub is_service_account: bool,
     pub auth_source: String,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -122,6 +126,7 @@ impl std::fmt::Debug for LoginRequest {
 pub struct LoginResponse {
     /// The portal JWT.
     pub token: String,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub expires_at: DateTime<Utc>,
     pub user: User,
 }
@@ -172,6 +177,7 @@ pub struct CreatedToken {
     pub id: Uuid,
     pub name: String,
     pub token: String,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub expires_at: DateTime<Utc>,
     /// For a rotation: the token this one replaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,8 +204,11 @@ impl std::fmt::Debug for CreatedToken {
 pub struct PatRecord {
     pub id: Uuid,
     pub name: String,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize_option")]
     pub last_used_at: Option<DateTime<Utc>>,
     /// The last four characters, e.g. `…a1B2`.
     pub token_hint: String,
@@ -215,6 +224,7 @@ pub struct PatRecord {
     pub replaced_by: Option<Uuid>,
     /// When the token was (or, during a rotation grace period, will be) revoked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "timestamp::serialize_option")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked: `revoked` (by its owner or an operator), `rotated` or `leaked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,7 +298,9 @@ pub struct Group {
     pub name: String,
     pub description: String,
     pub member_count: u64,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -324,7 +336,9 @@ pub struct AdminRole {
     pub permissions: Vec<String>,
     /// Built-in `idp:*` roles cannot be changed or deleted.
     pub is_builtin: bool,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -374,6 +388,7 @@ pub struct RoleAssignment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditRecord {
     pub id: Uuid,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub at: DateTime<Utc>,
     pub actor_id: Option<Uuid>,
     pub actor_email: Option<String>,
@@ -396,7 +411,9 @@ pub struct Session {
     pub id: Uuid,
     pub user_id: Uuid,
     pub user_email: String,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,

@@ -21,6 +21,14 @@ macro_rules! catalogue {
                 }
             }
 
+            /// The name as a JSON string (`"users.view"`): names are plain ASCII, so the quotes
+            /// are all the escaping they need.
+            pub fn as_json(self) -> &'static str {
+                match self {
+                    $(Permission::$variant => concat!("\"", $name, "\"")),+
+                }
+            }
+
             pub fn parse(value: &str) -> Option<Permission> {
                 match value {
                     $($name => Some(Permission::$variant),)+

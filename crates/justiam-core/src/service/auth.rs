@@ -72,7 +72,11 @@ impl From<sqlx::Error> for Refusal {
 impl Iam {
     /// Resolves a bearer credential (PAT or portal JWT) to the caller with their current
     /// permissions: from the in-process cache when it holds a valid entry, else from the database.
-    pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> Result<Principal, Refusal> {
+    pub async fn authenticate(
+        &self,
+        bearer: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<Principal, Refusal> {
         let now = now_millis();
         let principal = if token::looks_like_pat(bearer) {
             // Shape and checksum first: a made-up value never reaches the cache or the database.

@@ -5,6 +5,7 @@
 //! A failed write is logged and dropped: it never fails a request.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,7 +40,7 @@ impl Default for UsageRecorder {
 }
 
 impl UsageRecorder {
-    pub fn note(&self, token_id: Uuid, at: Millis, ip: Option<&str>) {
+    pub fn note(&self, token_id: Uuid, at: Millis, ip: Option<IpAddr>) {
         // The id's last 32 bits are random (UUID v7); a collision only costs a lock.
         let tag = token_id.as_u64_pair().1 as u32;
         let stamp = (u64::from(tag) << 32) | u64::from((at / 1000) as u32);
@@ -49,6 +50,9 @@ impl UsageRecorder {
             return;
         }
         slot.store(stamp, Ordering::Relaxed);
+        // Written out once per token and second, not on every request.
+        let ip = ip.map(|ip| ip.to_string());
+        let ip = ip.as_deref();
         let Ok(mut pending) = self.pending.lock() else {
             return;
         };
@@ -96,6 +100,10 @@ impl UsageRecorder {
 mod tests {
     use super::*;
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
     fn pending(recorder: &UsageRecorder, token_id: Uuid) -> Option<(Millis, Option<String>)> {
         let pending = recorder.pending.lock().expect("lock");
         pending.get(&token_id).map(|u| (u.at, u.ip.clone()))
@@ -105,8 +113,8 @@ mod tests {
     fn a_use_is_noted_once_per_token_and_second() {
         let recorder = UsageRecorder::default();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        recorder.note(a, 10_000, Some("10.0.0.1"));
-        recorder.note(a, 10_400, Some("10.0.0.2"));
+        recorder.note(a, 10_000, Some(ip("10.0.0.1")));
+        recorder.note(a, 10_400, Some(ip("10.0.0.2")));
         recorder.note(b, 10_500, None);
         assert_eq!(
             pending(&recorder, a),
@@ -114,7 +122,7 @@ mod tests {
         );
         assert_eq!(pending(&recorder, b), Some((10_500, None)));
         // The next second is noted, with the address of that use.
-        recorder.note(a, 11_000, Some("10.0.0.2"));
+        recorder.note(a, 11_000, Some(ip("10.0.0.2")));
         assert_eq!(
             pending(&recorder, a),
             Some((11_000, Some("10.0.0.2".into())))

@@ -37,8 +37,7 @@ impl FromRequestParts<AppState> for Auth {
             state.metrics.observe_authentication(kind, "throttled");
             return Err(justiam_core::CoreError::Throttled { retry_after_secs }.into());
         }
-        let ip = address.map(|ip| ip.to_string());
-        let principal = match state.iam.authenticate(bearer, ip.as_deref()).await {
+        let principal = match state.iam.authenticate(bearer, address).await {
             Ok(principal) => principal,
             Err(refusal) => {
                 tracing::debug!(

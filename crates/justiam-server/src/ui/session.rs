@@ -152,7 +152,8 @@ impl FromRequestParts<AppState> for UiUser {
             return Err(login());
         }
         let meta = request_meta(parts, state);
-        let principal = match state.iam.authenticate(jwt, meta.ip.as_deref()).await {
+        // A portal session, not a token: there is no use to record, so no address to pass.
+        let principal = match state.iam.authenticate(jwt, None).await {
             Ok(principal) => principal,
             Err(Refusal::Failed(error)) => return Err(error.into()),
             Err(_) => return Err(login()),
