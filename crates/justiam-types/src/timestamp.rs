@@ -9,7 +9,7 @@ use serde::Serializer;
 
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     let mut buffer = [0u8; 24];
-    match write(at, &mut buffer) {
+    match write_rfc3339(at, &mut buffer) {
         Some(text) => serializer.serialize_str(text),
         // Years outside 0000–9999 and sub-millisecond times: chrono's general formatting.
         None => serde::Serialize::serialize(at, serializer),
@@ -26,8 +26,9 @@ pub fn serialize_option<S: Serializer>(
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` into `buffer`, or `None` when the time needs chrono's general path.
-fn write<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 24]) -> Option<&'b str> {
+/// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` into `buffer`, or `None` when the time needs chrono's general path
+/// (a year outside 0000–9999, a sub-millisecond part).
+pub fn write_rfc3339<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 24]) -> Option<&'b str> {
     let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
     let nanos = at.nanosecond();
     if !nanos.is_multiple_of(1_000_000) || nanos >= 1_000_000_000 {

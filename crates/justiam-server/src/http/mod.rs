@@ -209,9 +209,12 @@ async fn observe(
         .observe_request(&method, &route, status, elapsed.as_secs_f64());
     let caller = record.caller().copied();
     if let Some(expires_at) = caller.and_then(|c| c.token_expires_at) {
-        let text = justiam_core::time::to_datetime(expires_at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        if let Ok(value) = HeaderValue::from_str(&text) {
+        // To the second, as RFC 3339 with `Z`.
+        let at = justiam_core::time::to_datetime(expires_at - expires_at.rem_euclid(1000));
+        let mut buffer = [0u8; 24];
+        let value = justiam_types::timestamp::write_rfc3339(&at, &mut buffer)
+            .and_then(|text| HeaderValue::from_str(text).ok());
+        if let Some(value) = value {
             response
                 .headers_mut()
                 .insert("justiam-token-expires-at", value);
@@ -225,7 +228,7 @@ async fn observe(
         status,
         // Whole microseconds: `0.005`, not `0.0053159999999999995`.
         latency_ms = elapsed.as_micros() as f64 / 1000.0,
-        principal_id = caller.map(|c| c.user_id.to_string()),
+        principal_id = caller.map(|c| tracing::field::display(c.user_id)),
         credential = caller.map(|c| c.credential),
         "request"
     );
