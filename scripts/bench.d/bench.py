@@ -281,6 +281,14 @@ def cmd_table(a):
                      ratio, target or "", v))
         return r
 
+    floor = g("floor.healthz")
+    if floor:
+        rows.append(("**This machine's floor**", "", "", "", "", "", ""))
+        wrk_row("bare axum, one handler, no middleware", "floor.healthz")
+        if "cpu_us_per_req" in floor:
+            rows.append(("server CPU per request, bare axum", f"{floor['cpu_us_per_req']:.1f} µs",
+                         "", "", "", "", ""))
+
     for db, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
         if not g(f"{db}.healthz"):
             continue
@@ -291,7 +299,10 @@ def cmd_table(a):
         e = g(f"{db}.pat")
         if e and "cpu_us_per_req" in e:
             h = g(f"{db}.healthz")
-            base = f" (/healthz {h['cpu_us_per_req']:.1f} µs)" if h and "cpu_us_per_req" in h else ""
+            base = f" (/healthz {h['cpu_us_per_req']:.1f} µs" if h and "cpu_us_per_req" in h else " ("
+            if floor and "cpu_us_per_req" in floor:
+                base += f"; bare axum {floor['cpu_us_per_req']:.1f} µs"
+            base = "" if base == " (" else base + ")"
             rows.append(("server CPU per PAT request", f"{e['cpu_us_per_req']:.1f} µs", "", "",
                          base.strip(), "≤ 15 µs", verdict(e["cpu_us_per_req"] <= 15)))
         # Login flood.
