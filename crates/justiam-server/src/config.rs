@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0")]
     pub bind_addr: IpAddr,
+    /// Serve `GET /metrics` on this separate address (e.g. `127.0.0.1:9090`, plain HTTP) instead of
+    /// the main port, which then answers it 404. Unset: `/metrics` is on the main port.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,

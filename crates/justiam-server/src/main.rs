@@ -159,6 +159,9 @@ fn read_password_stdin() -> anyhow::Result<Secret> {
 async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut running = server::start(args).await?;
     println!("JustIAM listening on http://{}", running.addr);
+    if let Some(metrics_addr) = running.metrics_addr {
+        println!("Metrics on http://{metrics_addr}/metrics");
+    }
     let stop = running.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;

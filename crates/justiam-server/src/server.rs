@@ -146,6 +146,8 @@ pub async fn create_user_from_cli(
 /// A server listening on its port, stopped by [`Running::shutdown`].
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `METRICS_ADDR` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub iam: Arc<Iam>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -214,10 +216,36 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds),
         tls,
     };
+    let metrics_listener = match args.metrics_addr {
+        Some(metrics_addr) => Some(
+            TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| format!("cannot listen on METRICS_ADDR {metrics_addr}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let Some(metrics_listener) = metrics_listener {
+        // Plain HTTP: scrapers reach it on an internal network.
+        let metrics_settings = ListenSettings {
+            tls: None,
+            ..settings.clone()
+        };
+        tasks.push(tokio::spawn(listener::serve(
+            metrics_listener,
+            http::metrics_app(state.clone()),
+            metrics_settings,
+            stopped.clone(),
+        )));
+    }
     let http_task = tokio::spawn(listener::serve(
         listener,
-        http::app(state),
+        http::app(state, metrics_addr.is_none()),
         settings,
         stopped.clone(),
     ));
@@ -225,15 +253,18 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let background = tokio::spawn(iam.clone().run_background(stopped));
     tracing::info!(
         %addr,
+        metrics_addr = metrics_addr.map(tracing::field::display),
         database = iam.db.backend.name(),
         ready_ms = started.elapsed().as_millis() as u64,
         "JustIAM is ready"
     );
+    tasks.extend([http_task, background, listener_task]);
     Ok(Running {
         addr,
+        metrics_addr,
         iam,
         stop,
-        tasks: vec![http_task, background, listener_task],
+        tasks,
     })
 }
 

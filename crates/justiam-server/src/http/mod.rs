@@ -101,8 +101,12 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// The layers wrap the router from the outside rather than through `Router::layer`, which would
 /// wrap every route separately and clone (allocate) each layer's boxed service on every request.
 /// Only `record_route` sits inside, since the route template is known only after routing.
+///
+/// `metrics_here`: whether `/metrics` is served on this listener (it is not when `METRICS_ADDR`
+/// gives it a listener of its own, see [`metrics_app`]).
 pub fn app(
     state: AppState,
+    metrics_here: bool,
 ) -> impl tower::Service<
     Request,
     Response = axum::response::Response,
@@ -124,20 +128,30 @@ pub fn app(
             security_headers,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .service(router(state))
+        .service(router(state, metrics_here))
+}
+
+/// The application of the `METRICS_ADDR` listener: `GET /metrics` and nothing else.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .with_state(state)
 }
 
 /// Every route, each telling the request's record which template it matched.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, metrics_here: bool) -> Router {
     let (api, doc) = documented();
     let yaml = doc.to_yaml().unwrap_or_default();
-    Router::new()
-        .merge(api)
-        .route(
-            "/swagger/doc.yaml",
-            get(move || async move { ([(header::CONTENT_TYPE, "application/yaml")], yaml) }),
-        )
-        .route("/metrics", get(metrics))
+    let mut routes = Router::new().merge(api).route(
+        "/swagger/doc.yaml",
+        get(move || async move { ([(header::CONTENT_TYPE, "application/yaml")], yaml) }),
+    );
+    if metrics_here {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    routes
         .merge(SwaggerUi::new("/swagger").url("/swagger/doc.json", doc))
         .merge(crate::ui::routes())
         .fallback(error::route_not_found)

@@ -93,6 +93,7 @@ pub fn test_args(database_url: String) -> ServeArgs {
         oidc_issuer: None,
         port: 0,
         bind_addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        metrics_addr: None,
         trusted_proxies: Vec::new(),
         bootstrap_admin_email: Some(ADMIN_EMAIL.to_owned()),
         bootstrap_admin_password: Some(ADMIN_PASSWORD.to_owned()),

@@ -30,9 +30,11 @@ fn parse_metrics(text: &str) -> HashMap<String, f64> {
 }
 
 async fn scrape(server: &TestServer) -> HashMap<String, f64> {
-    let response = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .expect("scrape");
+    scrape_url(&format!("{}/metrics", server.url)).await
+}
+
+async fn scrape_url(url: &str) -> HashMap<String, f64> {
+    let response = reqwest::get(url).await.expect("scrape");
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -140,9 +142,52 @@ async fn pat_responses_carry_the_expiry_header(backend: Backend) {
     assert_eq!(jwt.header("justiam-token-expires-at"), None);
 }
 
+/// `METRICS_ADDR`: `/metrics` moves to its own listener, which serves nothing else, and the main
+/// port answers it 404 like any unknown path.
+async fn metrics_on_their_own_address(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let metrics_addr = server
+        .running
+        .as_ref()
+        .and_then(|r| r.metrics_addr)
+        .expect("a metrics listener");
+    let admin = server.admin().await;
+    admin.me().await.expect("me");
+
+    let samples = scrape_url(&format!("http://{metrics_addr}/metrics")).await;
+    assert_eq!(
+        value(&samples, r#"justiam_build_info{version="0.1.0"}"#),
+        1.0
+    );
+    assert!(
+        value(
+            &samples,
+            r#"justiam_http_requests_total{method="GET",route="/api/v1/me",status="200"}"#
+        ) >= 1.0,
+        "requests on the main port are counted: {samples:?}"
+    );
+
+    let main = raw(&server.anonymous(), Method::GET, "/metrics", None).await;
+    assert_error(&main, 404, "not_found", "endpoint");
+    let other = reqwest::get(format!("http://{metrics_addr}/api/v1/me"))
+        .await
+        .expect("get");
+    assert_eq!(
+        other.status(),
+        404,
+        "the metrics listener serves only /metrics"
+    );
+    let body: serde_json::Value = other.json().await.expect("error body");
+    assert_eq!(body["code"], "not_found");
+}
+
 crate::on_both_databases!(
     metrics_move_with_requests,
-    pat_responses_carry_the_expiry_header
+    pat_responses_carry_the_expiry_header,
+    metrics_on_their_own_address
 );
 
 /// `LOG_FORMAT=json`: one JSON object per line; the access line names request id, route, status,
