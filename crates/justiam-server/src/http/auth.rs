@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use justiam_core::CoreError;
 use justiam_core::model::{Permission, PermissionSet};
 use justiam_core::secret::Secret;
+use justiam_core::store::users::UserRow;
 use justiam_core::time::to_datetime;
 use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
 use serde_json::value::RawValue;
@@ -66,21 +67,7 @@ async fn logout(
 
 #[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> axum::response::Response {
-    let user = &principal.user;
-    let view = MeView {
-        id: user.id,
-        email: &user.email,
-        username: &user.username,
-        first_name: &user.first_name,
-        last_name: &user.last_name,
-        is_active: user.is_active,
-        is_admin: user.is_admin,
-        is_service_account: user.is_service_account,
-        auth_source: &user.auth_source,
-        created_at: to_datetime(user.created_at),
-        updated_at: to_datetime(user.updated_at),
-        permissions: PermissionNames(principal.permissions),
-    };
+    let view = MeView::new(&principal.user, principal.permissions);
     // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
     let mut body = Vec::with_capacity(1024);
     match serde_json::to_writer(&mut body, &view) {
@@ -112,6 +99,25 @@ struct MeView<'a> {
     #[serde(serialize_with = "justiam_types::timestamp::serialize")]
     updated_at: chrono::DateTime<chrono::Utc>,
     permissions: PermissionNames,
+}
+
+impl<'a> MeView<'a> {
+    fn new(user: &'a UserRow, permissions: PermissionSet) -> Self {
+        Self {
+            id: user.id,
+            email: &user.email,
+            username: &user.username,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            is_active: user.is_active,
+            is_admin: user.is_admin,
+            is_service_account: user.is_service_account,
+            auth_source: &user.auth_source,
+            created_at: to_datetime(user.created_at),
+            updated_at: to_datetime(user.updated_at),
+            permissions: PermissionNames(permissions),
+        }
+    }
 }
 
 /// A permission set written as the JSON array of its names, each name copied from a table of
@@ -176,41 +182,28 @@ mod tests {
 
     #[test]
     fn me_view_matches_the_documented_me() {
-        let user = justiam_types::User {
+        let user = UserRow {
             id: uuid::Uuid::now_v7(),
             email: "a\"b@example.com".to_owned(),
             username: "ab".to_owned(),
             first_name: "Ä".to_owned(),
             last_name: "B".to_owned(),
+            password_hash: None,
             is_active: true,
             is_admin: false,
             is_service_account: true,
             auth_source: "internal".to_owned(),
-            created_at: to_datetime(1_700_000_000_123),
-            updated_at: to_datetime(1_700_000_100_000),
+            created_at: 1_700_000_000_123,
+            updated_at: 1_700_000_100_000,
         };
         let documented = Me {
-            user: user.clone(),
+            user: user.to_wire(),
             permissions: vec!["users.view".to_owned(), "audit.view".to_owned()],
         };
-        let view = MeView {
-            id: user.id,
-            email: &user.email,
-            username: &user.username,
-            first_name: &user.first_name,
-            last_name: &user.last_name,
-            is_active: user.is_active,
-            is_admin: user.is_admin,
-            is_service_account: user.is_service_account,
-            auth_source: &user.auth_source,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-            permissions: PermissionNames(
-                [Permission::UsersView, Permission::AuditView]
-                    .into_iter()
-                    .collect(),
-            ),
-        };
+        let permissions = [Permission::UsersView, Permission::AuditView]
+            .into_iter()
+            .collect();
+        let view = MeView::new(&user, permissions);
         assert_eq!(
             serde_json::to_string(&view).expect("view"),
             serde_json::to_string(&documented).expect("documented")
