@@ -30,12 +30,6 @@
       }
     });
   });
-  // Forms that need a confirmation: <form data-confirm="question">.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
-    });
-  });
   // The New Token form: the custom days field goes with the "Custom" choice, the permission
   // checkboxes with "Only these permissions".
   var form = document.getElementById("token-form");

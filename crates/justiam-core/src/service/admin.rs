@@ -33,6 +33,25 @@ impl Iam {
         Ok(sessions::list(&self.db.pool, search, user_id, now_millis(), page).await?)
     }
 
+    /// One session with its user's email (what a confirmation page names).
+    pub async fn get_session(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> CoreResult<SessionWithUser> {
+        principal.require(Permission::SessionsView)?;
+        let session = sessions::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("session"))?;
+        let user = users::get(&self.db.pool, session.user_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("session"))?;
+        Ok(SessionWithUser {
+            session,
+            user_email: user.email,
+        })
+    }
+
     /// Ends one session: its JWT stops working on the next request.
     pub async fn revoke_session(
         &self,

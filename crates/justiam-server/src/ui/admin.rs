@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
             "/ui/admin/users/{id}/sessions/end",
             get(end_sessions_confirm).post(end_sessions),
         )
+        .route("/ui/admin/users/{id}/roles", post(user_role))
         .route("/ui/admin/groups", get(groups).post(create_group))
         .route("/ui/admin/groups/{id}", get(group).post(update_group))
         .route("/ui/admin/groups/{id}/members", post(add_member))
@@ -77,7 +78,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/admin/roles/{id}/assignments", post(assign_role))
         .route("/ui/admin/audit", get(audit))
         .route("/ui/admin/sessions", get(sessions))
-        .route("/ui/admin/sessions/{id}/revoke", post(revoke_session))
+        .route(
+            "/ui/admin/sessions/{id}/revoke",
+            get(revoke_session_confirm).post(revoke_session),
+        )
 }
 
 /// What the query of a searchable list asks for: the page and the search.
@@ -311,6 +315,14 @@ struct UserPage {
     can_tokens: bool,
     can_admin: bool,
     can_roles: bool,
+    /// Roles the viewer may assign to this user (with `admin_roles.manage`): not held directly yet,
+    /// and granting nothing the viewer lacks.
+    assignable: Vec<RoleView>,
+    /// How many other roles are left out of `assignable` because the viewer lacks one of their
+    /// permissions.
+    ungrantable: usize,
+    /// The role chosen in the assign form (kept after an error).
+    chosen_role: Option<Uuid>,
     /// The number of live sessions, with `sessions.view`.
     sessions: Option<u64>,
     can_end_sessions: bool,
@@ -322,6 +334,10 @@ impl UserPage {
     /// The user's email as the Sessions page's search.
     fn sessions_search(&self) -> String {
         view::encode(&self.user.email)
+    }
+
+    fn is_chosen_role(&self, id: &Uuid) -> bool {
+        self.chosen_role.as_ref() == Some(id)
     }
 }
 
@@ -345,6 +361,28 @@ async fn user_page(
         ),
         Err(_) => None,
     };
+    let can_roles = p.has(Permission::AdminRolesManage);
+    let mut assignable = Vec::new();
+    let mut ungrantable = 0;
+    if can_roles {
+        let all = PageRequest {
+            page: 1,
+            limit: PageRequest::MAX_LIMIT,
+        };
+        let (rows, _) = state.iam.list_roles(p, None, all).await?;
+        let held: &[HeldRoleView] = roles.as_deref().unwrap_or_default();
+        for r in rows {
+            if held.iter().any(|h| h.id == r.id && h.via.is_none()) {
+                continue;
+            }
+            // The service refuses to assign a role granting a permission the caller lacks.
+            if p.require_can_grant(r.permissions).is_ok() {
+                assignable.push(role_view(r));
+            } else {
+                ungrantable += 1;
+            }
+        }
+    }
     let one = PageRequest { page: 1, limit: 1 };
     let sessions = match state.iam.list_sessions(p, None, Some(id), one).await {
         Ok((_, total)) => Some(total),
@@ -360,7 +398,10 @@ async fn user_page(
         can_delete: p.has(Permission::UsersDelete),
         can_tokens: p.has(Permission::ServiceAccountsTokens),
         can_admin: p.is_admin(),
-        can_roles: p.has(Permission::AdminRolesManage),
+        can_roles,
+        assignable,
+        ungrantable,
+        chosen_role: None,
         sessions,
         can_end_sessions: p.has(Permission::SessionsRevoke) && !target.is_service_account,
         errors: FieldErrors::default(),
@@ -414,6 +455,35 @@ pub async fn update_user(
             bad_request(page)
         }
     }
+}
+
+/// Assigns an admin role to the user from their page (the same service call as the role page and
+/// `POST /users/{id}/admin-roles`, with its anti-escalation check).
+pub async fn user_role(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let chosen = form
+        .fields
+        .get("role_id")
+        .and_then(|r| Uuid::parse_str(r).ok());
+    let errors = match chosen {
+        Some(role) => match state
+            .iam
+            .set_role_assignment(&user.principal, Holder::User(id), role, true, &user.meta)
+            .await
+        {
+            Ok(()) => return redirect(&format!("/ui/admin/users/{id}?done=assigned")),
+            Err(e) => FieldErrors::from_core(e, "role", &[("role_id", "role")])?,
+        },
+        None => field_error("role", "Choose a role."),
+    };
+    let mut page = user_page(&state, user, id, None).await?;
+    page.errors = errors;
+    page.chosen_role = chosen;
+    bad_request(page)
 }
 
 pub async fn delete_user_confirm(
@@ -1004,9 +1074,18 @@ struct RolesPage {
     roles: Vec<RoleView>,
     pager: Pager,
     catalogue: Vec<&'static str>,
+    /// The create form's values (what was sent, after an error).
     name: String,
+    description: String,
+    chosen: Vec<String>,
     errors: FieldErrors,
     notice: Option<String>,
+}
+
+impl RolesPage {
+    fn is_chosen(&self, permission: &str) -> bool {
+        self.chosen.iter().any(|c| c == permission)
+    }
 }
 
 fn role_view(r: justiam_core::store::roles::RoleRow) -> RoleView {
@@ -1033,6 +1112,8 @@ async fn roles_page(
         pager: pager("/ui/admin/roles?", page, total),
         catalogue: Permission::ALL.iter().map(|p| p.as_str()).collect(),
         name: String::new(),
+        description: String::new(),
+        chosen: Vec::new(),
         errors: FieldErrors::default(),
         notice: notice_of(q),
     })
@@ -1077,6 +1158,8 @@ pub async fn create_role(State(state): State<AppState>, form: UiForm) -> Result<
             let mut page = roles_page(&state, user, &HashMap::new()).await?;
             page.errors = errors;
             page.name = value(f, "name");
+            page.description = value(f, "description");
+            page.chosen = f.all("permission");
             bad_request(page)
         }
     }
@@ -1425,10 +1508,7 @@ pub async fn sessions(
         .iam
         .list_sessions(&user.principal, list.search.as_deref(), None, list.page)
         .await?;
-    let own = match user.principal.credential {
-        justiam_core::authz::Credential::Jwt { session_id } => Some(session_id),
-        _ => None,
-    };
+    let own = own_session(&user);
     Ok(render(SessionsPage {
         nav: Some(Nav::new(&user, "sessions")),
         sessions: rows
@@ -1451,6 +1531,49 @@ pub async fn sessions(
     }))
 }
 
+/// The session the viewer is using now.
+fn own_session(user: &UiUser) -> Option<Uuid> {
+    match user.principal.credential {
+        justiam_core::authz::Credential::Jwt { session_id } => Some(session_id),
+        _ => None,
+    }
+}
+
+pub async fn revoke_session_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let found = state.iam.get_session(&user.principal, id).await?;
+    user.principal.require(Permission::SessionsRevoke)?;
+    let s = &found.session;
+    let from = match (s.ip.as_deref(), s.user_agent.as_deref()) {
+        (Some(ip), Some(agent)) if !ip.is_empty() && !agent.is_empty() => {
+            format!(" from {ip} ({agent})")
+        }
+        (Some(ip), _) if !ip.is_empty() => format!(" from {ip}"),
+        (_, Some(agent)) if !agent.is_empty() => format!(" ({agent})"),
+        _ => String::new(),
+    };
+    let own = if own_session(&user) == Some(id) {
+        " This is the session you are using now: you will have to sign in again."
+    } else {
+        ""
+    };
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "sessions")),
+        title: format!("End this session of {}?", found.user_email),
+        message: format!(
+            "{} signed in on {}{from}. This sign-in stops working at once; their other sessions and their personal access tokens keep working.{own}",
+            found.user_email,
+            when(s.created_at),
+        ),
+        action: format!("/ui/admin/sessions/{id}/revoke"),
+        button: "End session".to_owned(),
+        back: "/ui/admin/sessions".to_owned(),
+    }))
+}
+
 pub async fn revoke_session(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
@@ -1461,5 +1584,5 @@ pub async fn revoke_session(
         .iam
         .revoke_session(&user.principal, id, &user.meta)
         .await?;
-    redirect("/ui/admin/sessions?done=revoked")
+    redirect("/ui/admin/sessions?done=ended&count=1")
 }

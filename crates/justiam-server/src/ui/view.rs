@@ -94,7 +94,8 @@ pub fn sentence(message: &str) -> String {
         .replacen("current_password", "The current password", 1)
         .replacen("new_password", "The new password", 1)
         .replacen("first_name", "The first name", 1)
-        .replacen("last_name", "The last name", 1);
+        .replacen("last_name", "The last name", 1)
+        .replacen("role_id", "The role", 1);
     let mut chars = message.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),

@@ -221,6 +221,16 @@ impl Session {
         self.find("#logout").await;
     }
 
+    /// The current `value` of an input.
+    async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
     /// The `value` of the New Token page's input, after creating a token.
     async fn created_token(&self) -> String {
         let input = self.find("#token-value").await;
@@ -723,6 +733,246 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     s.close().await;
 }
 
+/// The session id (`sid` claim) of a portal JWT issued by `server`.
+fn session_of(server: &TestServer, jwt: &str) -> uuid::Uuid {
+    let now = justiam_core::time::now_millis() / 1000;
+    let claims = server
+        .iam()
+        .jwt
+        .verify(jwt, now)
+        .expect("a JWT of this server");
+    uuid::Uuid::parse_str(&claims.sid).expect("sid is a UUID")
+}
+
+/// Ending one session through a confirmation page (its JWT gets 401, the user's other session keeps
+/// working); the create-role form keeping what was typed after an error; assigning an admin role
+/// from the user's page, and a delegate refused with the API's anti-escalation error there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_user_roles_and_role_form_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let get = reqwest::Method::GET;
+    let ops = server
+        .create_user("ops@example.com", "user-password-1")
+        .await;
+    let mut jwts = Vec::new();
+    for _ in 0..2 {
+        let login = server
+            .anonymous()
+            .login("ops@example.com", "user-password-1")
+            .await
+            .expect("login");
+        jwts.push(login.token);
+    }
+    let (ending, staying) = (&jwts[0], &jwts[1]);
+    let (ending_id, staying_id) = (session_of(&server, ending), session_of(&server, staying));
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // End one session: a confirmation page naming the user and when they signed in, then the
+    // Sessions list with a notice; that JWT gets 401, the other one still works.
+    s.goto(&format!(
+        "{base}/ui/admin/sessions?search=ops%40example.com"
+    ))
+    .await;
+    s.click(&format!("tr[data-session-id='{ending_id}'] .end-one"))
+        .await;
+    s.wait_for_text("#confirm-title", "End this session of ops@example.com")
+        .await;
+    let body = s.body().await;
+    assert!(
+        body.contains("ops@example.com signed in on ") && body.contains(" UTC"),
+        "{body}"
+    );
+    s.screenshot("session-end-confirm").await;
+    s.click("#confirm").await;
+    s.wait_for_path("/ui/admin/sessions").await;
+    s.wait_for_text(".notice", "1 session ended").await;
+    assert_eq!(
+        api_status(&server, ending, get.clone(), "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api_status(&server, staying, get.clone(), "/api/v1/me").await,
+        StatusCode::OK
+    );
+    assert!(
+        !s.exists(&format!("tr[data-session-id='{ending_id}']"))
+            .await,
+        "the ended session is no longer listed"
+    );
+    assert!(
+        s.exists(&format!("tr[data-session-id='{staying_id}']"))
+            .await
+    );
+
+    // The create-role form keeps the name, the description and the checked permissions after an
+    // error.
+    s.goto(&format!("{base}/ui/admin/roles")).await;
+    s.fill("#role-name", "idp:mine").await;
+    s.fill("#role-description", "Reads groups and users").await;
+    for p in ["users.view", "groups.view"] {
+        s.click(&format!("#new-role-permissions input[value='{p}']"))
+            .await;
+    }
+    s.click("#create-role").await;
+    s.wait_for_text("#name-error", "idp:").await;
+    assert_eq!(s.value("#role-name").await, "idp:mine");
+    assert_eq!(s.value("#role-description").await, "Reads groups and users");
+    for (p, checked) in [
+        ("users.view", true),
+        ("groups.view", true),
+        ("users.delete", false),
+    ] {
+        let selected = s
+            .find(&format!("#new-role-permissions input[value='{p}']"))
+            .await
+            .is_selected()
+            .await
+            .expect("checked");
+        assert_eq!(selected, checked, "{p}");
+    }
+    // Corrected, it is created with what was kept.
+    s.fill("#role-name", "Readers").await;
+    s.click("#create-role").await;
+    s.wait_for_text(".notice", "Created").await;
+    let readers = admin
+        .list_roles(&Default::default())
+        .await
+        .expect("roles")
+        .data
+        .into_iter()
+        .find(|r| r.name == "Readers")
+        .expect("the role was created");
+    assert_eq!(readers.description, "Reads groups and users");
+    let mut granted = readers.permissions.clone();
+    granted.sort();
+    assert_eq!(granted, ["groups.view", "users.view"]);
+
+    // Assign it from the user's page: the API lists it at once.
+    s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
+    s.click(&format!("#user-role option[value='{}']", readers.id))
+        .await;
+    s.click("#assign-user-role").await;
+    s.wait_for_text(".notice", "The role was assigned").await;
+    s.wait_for_text("#user-roles", "Readers").await;
+    assert!(
+        !s.exists(&format!("#user-role option[value='{}']", readers.id))
+            .await,
+        "a role held already is not offered again"
+    );
+    let held = admin.list_user_roles(ops.id).await.expect("user's roles");
+    assert!(
+        held.data
+            .iter()
+            .any(|a| a.role.id == readers.id && a.source == "direct"),
+        "{held:?}"
+    );
+    s.screenshot("user-roles").await;
+    s.close().await;
+
+    // A delegate with admin_roles.manage but without users.delete: a role granting it is not
+    // offered, and when a role gains it between showing the page and assigning, the service's
+    // refusal is said on the page and nothing is assigned.
+    let delegates = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Delegates".to_owned(),
+            description: None,
+            permissions: vec![
+                "admin_roles.manage".to_owned(),
+                "users.view".to_owned(),
+                "groups.view".to_owned(),
+            ],
+        })
+        .await
+        .expect("create role");
+    let deleters = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Deleters".to_owned(),
+            description: None,
+            permissions: vec!["users.delete".to_owned()],
+        })
+        .await
+        .expect("create role");
+    let group_readers = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Group readers".to_owned(),
+            description: None,
+            permissions: vec!["groups.view".to_owned()],
+        })
+        .await
+        .expect("create role");
+    let delegate = server
+        .create_user("delegate@example.com", "user-password-1")
+        .await;
+    admin
+        .assign_user_role(delegate.id, delegates.id)
+        .await
+        .expect("assign role");
+    let s = Session::start().await;
+    s.login(&server, "delegate@example.com", "user-password-1")
+        .await;
+    s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
+    s.find("#assign-user-role").await;
+    assert!(
+        !s.exists(&format!("#user-role option[value='{}']", deleters.id))
+            .await,
+        "a role granting what the delegate lacks is not offered"
+    );
+    s.wait_for_text("#ungrantable-roles", "permissions you do not hold")
+        .await;
+    s.click(&format!("#user-role option[value='{}']", group_readers.id))
+        .await;
+    admin
+        .update_role(
+            group_readers.id,
+            &justiam_types::UpdateAdminRole {
+                permissions: Some(vec!["groups.view".to_owned(), "users.delete".to_owned()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("update role");
+    s.click("#assign-user-role").await;
+    s.wait_for_text(
+        "#role-error",
+        "You cannot grant the permission `users.delete` because you do not hold it yourself",
+    )
+    .await;
+    s.screenshot("user-role-refused").await;
+    let held = admin.list_user_roles(ops.id).await.expect("user's roles");
+    assert!(
+        held.data.iter().all(|a| a.role.id != group_readers.id),
+        "{held:?}"
+    );
+    // A user without admin_roles.manage gets no form.
+    admin
+        .unassign_user_role(delegate.id, delegates.id)
+        .await
+        .expect("unassign");
+    let viewer = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Viewers".to_owned(),
+            description: None,
+            permissions: vec!["users.view".to_owned(), "users.viewaccess".to_owned()],
+        })
+        .await
+        .expect("create role");
+    admin
+        .assign_user_role(delegate.id, viewer.id)
+        .await
+        .expect("assign role");
+    s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
+    s.wait_for_text("#user-roles", "Readers").await;
+    assert!(!s.exists("#assign-user-role").await, "no assign form");
+    s.close().await;
+}
+
 /// CSRF: form posts without or with a wrong token are refused; security headers on UI pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csrf_and_security_headers() {
@@ -880,4 +1130,115 @@ async fn csrf_and_security_headers() {
         .expect("api 404");
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     assert!(api.headers().get("content-security-policy").is_none());
+}
+
+/// The session-ending and role-assigning forms refuse a missing or wrong CSRF token (nothing
+/// changes), and work with the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_and_user_role_forms_need_the_csrf_token() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let ops = server
+        .create_user("ops@example.com", "user-password-1")
+        .await;
+    let ops_jwt = server
+        .anonymous()
+        .login("ops@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let ops_session = session_of(&server, &ops_jwt);
+    let role = admin
+        .create_role(&justiam_types::CreateAdminRole {
+            name: "Readers".to_owned(),
+            description: None,
+            permissions: vec!["users.view".to_owned()],
+        })
+        .await
+        .expect("create role");
+    let jwt = server
+        .anonymous()
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .token;
+    let session = format!("justiam_session={jwt}");
+
+    // The confirmation page names the user; its form carries the token.
+    let confirm = http
+        .get(format!("{base}/ui/admin/sessions/{ops_session}/revoke"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("confirm page");
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let html = confirm.text().await.expect("html");
+    assert!(
+        html.contains("End this session of ops@example.com"),
+        "{html}"
+    );
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token in the form")
+        .to_owned();
+
+    let post = |path: String, body: String| {
+        http.post(format!("{base}{path}"))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let revoke = format!("/ui/admin/sessions/{ops_session}/revoke");
+    let assign = format!("/ui/admin/users/{}/roles", ops.id);
+    for (path, fields) in [
+        (&revoke, String::new()),
+        (&assign, format!("role_id={}", role.id)),
+    ] {
+        for body in [fields.clone(), format!("{fields}&csrf_token=AAAA")] {
+            let response = post(path.clone(), body).await.expect("post");
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+            assert!(
+                response
+                    .text()
+                    .await
+                    .expect("html")
+                    .contains("Request refused")
+            );
+        }
+    }
+    assert_eq!(
+        api_status(&server, &ops_jwt, reqwest::Method::GET, "/api/v1/me").await,
+        StatusCode::OK,
+        "the session was not ended"
+    );
+    let held = admin.list_user_roles(ops.id).await.expect("roles");
+    assert_eq!(held.total, 0, "no role was assigned");
+
+    // With the right token both work.
+    let ended = post(revoke.clone(), format!("csrf_token={csrf}"))
+        .await
+        .expect("post");
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ended.headers()["location"],
+        "/ui/admin/sessions?done=ended&count=1"
+    );
+    assert_eq!(
+        api_status(&server, &ops_jwt, reqwest::Method::GET, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let assigned = post(assign, format!("role_id={}&csrf_token={csrf}", role.id))
+        .await
+        .expect("post");
+    assert_eq!(assigned.status(), StatusCode::SEE_OTHER);
+    let held = admin.list_user_roles(ops.id).await.expect("roles");
+    assert!(held.data.iter().any(|a| a.role.id == role.id), "{held:?}");
 }
