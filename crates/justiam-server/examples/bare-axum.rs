@@ -16,7 +16,12 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8090".to_owned());
     let app = Router::new().route(
         "/healthz",
-        get(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#) }),
+        get(|| async {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"status":"ok"}"#,
+            )
+        }),
     );
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await
