@@ -1,5 +1,6 @@
 //! The audit log query and session administration.
 
+use super::cache::Invalidation;
 use uuid::Uuid;
 
 use super::{Iam, audit_by};
@@ -74,7 +75,8 @@ impl Iam {
             ..audit_by(principal, meta, "session.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(session.user_id))
+            .await?;
         Ok(())
     }
 
@@ -98,7 +100,8 @@ impl Iam {
             ..audit_by(principal, meta, "session.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(user_id))
+            .await?;
         Ok(ended)
     }
 }

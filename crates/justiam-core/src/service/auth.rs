@@ -1,5 +1,6 @@
 //! Login, logout, password change, and turning a bearer credential into a [`Principal`].
 
+use super::cache::Invalidation;
 use uuid::Uuid;
 
 use super::cache::CacheKey;
@@ -85,10 +86,10 @@ impl Iam {
             match self.cache.get(&key, now) {
                 Some(principal) => principal,
                 None => {
-                    let generation = self.cache.generation();
+                    let ticket = self.cache.ticket();
                     let (principal, valid_until) = self.authenticate_pat(&key, now).await?;
                     self.cache
-                        .put(key, principal.clone(), valid_until, generation, now);
+                        .put(key, principal.clone(), valid_until, ticket, now);
                     principal
                 }
             }
@@ -103,13 +104,13 @@ impl Iam {
             match self.cache.get(&key, now).filter(|p| p.id() == user_id) {
                 Some(principal) => principal,
                 None => {
-                    let generation = self.cache.generation();
+                    let ticket = self.cache.ticket();
                     let principal = self.authenticate_session(session_id, user_id, now).await?;
                     self.cache.put(
                         key,
                         principal.clone(),
                         claims.exp.saturating_mul(1000),
-                        generation,
+                        ticket,
                         now,
                     );
                     principal
@@ -367,7 +368,8 @@ impl Iam {
             ..audit_by(principal, meta, "auth.logout")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(principal.id()))
+            .await?;
         Ok(())
     }
 
@@ -411,7 +413,8 @@ impl Iam {
             ..audit_by(principal, meta, "user.password_changed")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(user.id))
+            .await?;
         Ok(())
     }
 

@@ -1,12 +1,16 @@
 //! The in-process cache of verified credentials: the token hot path without I/O.
 //!
 //! An entry maps a PAT digest (or a portal session id) to the [`Principal`] it resolved to. Every
-//! write that could change what a credential may do (a revocation, a deactivation, a deletion, a
-//! role, group or membership change) calls [`AuthCache::invalidate_all`]: bumping the generation
-//! makes every entry stale at once, including entries being filled concurrently from a database
-//! read that started before the write (they carry the generation they started with). On
+//! write that could change what a credential may do calls [`AuthCache::invalidate`] once it has
+//! committed, with the narrowest scope that covers the change: one user's credentials (a token
+//! revoked, a user deactivated, a membership changed) or all of them (a role or group changed). On
 //! PostgreSQL the same invalidation reaches the other nodes through `LISTEN/NOTIFY`, and the cache
 //! is only trusted while that listener is connected.
+//!
+//! Races with concurrent fills are settled by a sequence number: a fill takes a [`Ticket`] before
+//! it reads the database, and an entry counts only if its ticket is not older than the last
+//! invalidation of everything and of its user. A read that started before a change committed can
+//! therefore never serve the old answer after the invalidation, whatever the order of events.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -24,39 +28,92 @@ pub enum CacheKey {
     Session(Uuid),
 }
 
+/// What a committed change may have altered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalidation {
+    /// Every cached credential (role and group changes reach many users).
+    All,
+    /// The credentials of one user: their tokens and sessions.
+    User(Uuid),
+}
+
+impl Invalidation {
+    /// The form sent to other nodes: `all` or `user <uuid>`.
+    pub fn to_notice(self) -> String {
+        match self {
+            Invalidation::All => "all".to_owned(),
+            Invalidation::User(id) => format!("user {id}"),
+        }
+    }
+
+    /// Reads [`Invalidation::to_notice`]; anything else is taken as `All`, the safe side.
+    pub fn from_notice(text: &str) -> Self {
+        text.strip_prefix("user ")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map_or(Invalidation::All, Invalidation::User)
+    }
+}
+
+/// Taken before a fill reads the database; see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
 #[derive(Debug)]
 struct Entry {
     principal: Principal,
-    /// The credential's own end (token expiry, session expiry) or the TTL, whichever is first.
     valid_until: Millis,
-    generation: u64,
+    ticket: Ticket,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    by_key: HashMap<CacheKey, Entry>,
+    /// Sequence number of the last invalidation of everything.
+    all_invalidated: u64,
+    /// Sequence number of the last invalidation of each user since then.
+    user_invalidated: HashMap<Uuid, u64>,
+}
+
+impl Entries {
+    fn is_current(&self, ticket: Ticket, user: Uuid) -> bool {
+        ticket.0 >= self.all_invalidated
+            && self
+                .user_invalidated
+                .get(&user)
+                .is_none_or(|invalidated| ticket.0 >= *invalidated)
+    }
+
+    fn clear(&mut self, sequence: u64) {
+        self.by_key.clear();
+        self.user_invalidated.clear();
+        self.all_invalidated = sequence;
+    }
 }
 
 #[derive(Debug)]
 pub struct AuthCache {
-    entries: RwLock<HashMap<CacheKey, Entry>>,
-    generation: AtomicU64,
+    entries: RwLock<Entries>,
+    /// Incremented by every invalidation.
+    sequence: AtomicU64,
     enabled: AtomicBool,
     capacity: usize,
     ttl_ms: Millis,
 }
 
 impl AuthCache {
-    /// `capacity` bounds the entries (the cache empties itself when full); `ttl_ms` bounds how long
-    /// an entry is trusted even without invalidation (a safety net, not the mechanism).
     pub fn new(capacity: usize, ttl_ms: Millis, enabled: bool) -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
-            generation: AtomicU64::new(0),
+            entries: RwLock::new(Entries::default()),
+            sequence: AtomicU64::new(0),
             enabled: AtomicBool::new(enabled && capacity > 0),
             capacity,
             ttl_ms,
         }
     }
 
-    /// The generation to tag an entry with: read it *before* reading the database.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// Take it before reading the database for a [`AuthCache::put`].
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.sequence.load(Ordering::Acquire))
     }
 
     pub fn get(&self, key: &CacheKey, now: Millis) -> Option<Principal> {
@@ -64,8 +121,8 @@ impl AuthCache {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        let entry = entries.get(key)?;
-        (entry.generation == self.generation() && entry.valid_until > now)
+        let entry = entries.by_key.get(key)?;
+        (entry.valid_until > now && entries.is_current(entry.ticket, entry.principal.id()))
             .then(|| entry.principal.clone())
     }
 
@@ -74,38 +131,61 @@ impl AuthCache {
         key: CacheKey,
         principal: Principal,
         valid_until: Millis,
-        generation: u64,
+        ticket: Ticket,
         now: Millis,
     ) {
-        if !self.enabled.load(Ordering::Acquire) || generation != self.generation() {
+        if !self.enabled.load(Ordering::Acquire) {
             return;
         }
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
-        if entries.len() >= self.capacity {
-            entries.clear();
+        if !entries.is_current(ticket, principal.id()) {
+            // Read before a change that has since been committed and invalidated.
+            return;
+        }
+        if entries.by_key.len() >= self.capacity {
+            entries.by_key.clear();
         }
         let valid_until = valid_until.min(now + self.ttl_ms);
-        entries.insert(
+        entries.by_key.insert(
             key,
             Entry {
                 principal,
                 valid_until,
-                generation,
+                ticket,
             },
         );
     }
 
-    /// Makes every cached credential stale at once.
-    pub fn invalidate_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut entries) = self.entries.write() {
-            entries.clear();
+    /// Drops what `scope` covers: those entries stop counting at once, and fills that started
+    /// before this call are refused.
+    pub fn invalidate(&self, scope: Invalidation) {
+        let sequence = self.sequence.fetch_add(1, Ordering::AcqRel) + 1;
+        // A poisoned lock only means a panic elsewhere; the invalidation must still happen.
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match scope {
+            Invalidation::All => entries.clear(sequence),
+            // A table of invalidated users as large as the cache is as good as everything.
+            Invalidation::User(_) if entries.user_invalidated.len() >= self.capacity => {
+                entries.clear(sequence)
+            }
+            // The user's entries stop counting through `is_current`; they are not searched out
+            // (that would cost a pass over the whole cache per revocation) but replaced by the next
+            // fill of their key, or dropped with everything when the cache is full.
+            Invalidation::User(user) => {
+                entries.user_invalidated.insert(user, sequence);
+            }
         }
     }
 
-    /// Turns the cache on or off (off while the cross-node invalidation channel is down).
+    pub fn invalidate_all(&self) {
+        self.invalidate(Invalidation::All);
+    }
+
     pub fn set_enabled(&self, enabled: bool) {
         self.invalidate_all();
         self.enabled
@@ -117,7 +197,7 @@ impl AuthCache {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().map(|e| e.len()).unwrap_or(0)
+        self.entries.read().map(|e| e.by_key.len()).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -135,8 +215,12 @@ mod tests {
     use crate::store::users::UserRow;
 
     fn principal() -> Principal {
+        principal_of(Uuid::now_v7())
+    }
+
+    fn principal_of(user_id: Uuid) -> Principal {
         let user = UserRow {
-            id: Uuid::now_v7(),
+            id: user_id,
             email: "a@b.c".into(),
             username: "a".into(),
             first_name: String::new(),
@@ -163,14 +247,14 @@ mod tests {
     fn entries_die_with_invalidation_expiry_and_stale_generations() {
         let cache = AuthCache::new(10, 60_000, true);
         let key = CacheKey::Pat([1; 32]);
-        let generation = cache.generation();
-        cache.put(key, principal(), 1_000, generation, 0);
+        let ticket = cache.ticket();
+        cache.put(key, principal(), 1_000, ticket, 0);
         assert!(cache.get(&key, 999).is_some());
         assert!(cache.get(&key, 1_000).is_none(), "expired");
         cache.invalidate_all();
         assert!(cache.get(&key, 0).is_none(), "invalidated");
         // A read that started before an invalidation must not be cached.
-        let before = cache.generation();
+        let before = cache.ticket();
         cache.invalidate_all();
         cache.put(key, principal(), 1_000, before, 0);
         assert!(cache.get(&key, 0).is_none());
@@ -179,7 +263,7 @@ mod tests {
     #[test]
     fn ttl_bounds_and_capacity_and_disabling() {
         let cache = AuthCache::new(2, 100, true);
-        let g = cache.generation();
+        let g = cache.ticket();
         cache.put(CacheKey::Pat([1; 32]), principal(), i64::MAX, g, 0);
         assert!(cache.get(&CacheKey::Pat([1; 32]), 99).is_some());
         assert!(cache.get(&CacheKey::Pat([1; 32]), 100).is_none(), "TTL");
@@ -191,9 +275,93 @@ mod tests {
             CacheKey::Pat([4; 32]),
             principal(),
             i64::MAX,
-            cache.generation(),
+            cache.ticket(),
             0,
         );
         assert!(cache.get(&CacheKey::Pat([4; 32]), 0).is_none());
+    }
+
+    #[test]
+    fn a_user_invalidation_drops_that_user_only() {
+        let cache = AuthCache::new(10, 60_000, true);
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let ticket = cache.ticket();
+        cache.put(
+            CacheKey::Pat([1; 32]),
+            principal_of(alice),
+            1_000,
+            ticket,
+            0,
+        );
+        cache.put(
+            CacheKey::Pat([2; 32]),
+            principal_of(alice),
+            1_000,
+            ticket,
+            0,
+        );
+        cache.put(CacheKey::Pat([3; 32]), principal_of(bob), 1_000, ticket, 0);
+        cache.invalidate(Invalidation::User(alice));
+        assert!(cache.get(&CacheKey::Pat([1; 32]), 0).is_none());
+        assert!(cache.get(&CacheKey::Pat([2; 32]), 0).is_none());
+        assert!(
+            cache.get(&CacheKey::Pat([3; 32]), 0).is_some(),
+            "bob's stays"
+        );
+        // Filled again after the change: served again.
+        let after = cache.ticket();
+        cache.put(CacheKey::Pat([1; 32]), principal_of(alice), 1_000, after, 0);
+        assert!(cache.get(&CacheKey::Pat([1; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn a_fill_that_read_before_a_user_invalidation_is_refused() {
+        let cache = AuthCache::new(10, 60_000, true);
+        let alice = Uuid::now_v7();
+        let before = cache.ticket();
+        // The database read happens here; then the change commits and invalidates.
+        cache.invalidate(Invalidation::User(alice));
+        cache.put(
+            CacheKey::Pat([1; 32]),
+            principal_of(alice),
+            1_000,
+            before,
+            0,
+        );
+        assert!(cache.get(&CacheKey::Pat([1; 32]), 0).is_none());
+        // Another user's fill with the same ticket is unaffected.
+        let bob = Uuid::now_v7();
+        cache.put(CacheKey::Pat([2; 32]), principal_of(bob), 1_000, before, 0);
+        assert!(cache.get(&CacheKey::Pat([2; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn too_many_invalidated_users_count_as_everything() {
+        let cache = AuthCache::new(2, 60_000, true);
+        let keep = Uuid::now_v7();
+        let ticket = cache.ticket();
+        cache.put(CacheKey::Pat([9; 32]), principal_of(keep), 1_000, ticket, 0);
+        cache.invalidate(Invalidation::User(Uuid::now_v7()));
+        cache.invalidate(Invalidation::User(Uuid::now_v7()));
+        assert!(cache.get(&CacheKey::Pat([9; 32]), 0).is_some());
+        // The table is full: the next one clears everything.
+        cache.invalidate(Invalidation::User(Uuid::now_v7()));
+        assert!(cache.get(&CacheKey::Pat([9; 32]), 0).is_none());
+        assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn notices_round_trip_and_anything_else_means_everything() {
+        let id = Uuid::now_v7();
+        for scope in [Invalidation::All, Invalidation::User(id)] {
+            assert_eq!(Invalidation::from_notice(&scope.to_notice()), scope);
+        }
+        for other in ["", "user", "user not-a-uuid", "group 1", "everything"] {
+            assert_eq!(
+                Invalidation::from_notice(other),
+                Invalidation::All,
+                "{other}"
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Groups and their members.
 
+use super::cache::Invalidation;
 use justiam_types::{CreateGroup, UpdateGroup};
 use uuid::Uuid;
 
@@ -148,7 +149,8 @@ impl Iam {
             serde_json::json!({ "name": group.name }),
         );
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        // Every member loses the group's roles.
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(())
     }
 
@@ -190,7 +192,8 @@ impl Iam {
         let details = serde_json::json!({ "user_id": user_id, "email": user.email });
         let entry = group_audit(principal, meta, "group.member_added", group_id, details);
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(user_id))
+            .await?;
         Ok(())
     }
 
@@ -215,7 +218,8 @@ impl Iam {
             serde_json::json!({ "user_id": user_id }),
         );
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(user_id))
+            .await?;
         Ok(())
     }
 

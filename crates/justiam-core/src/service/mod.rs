@@ -24,7 +24,7 @@ use crate::password::Hasher;
 use crate::store::audit::AuditEntry;
 use crate::store::{Backend, Db};
 use crate::time::now_millis;
-use cache::AuthCache;
+use cache::{AuthCache, Invalidation};
 
 /// Login throttling: after `max_failures` inside `window`, a key (account or address) is refused for
 /// `lockout`, doubled for each further failure, at most one hour.
@@ -115,18 +115,20 @@ impl Iam {
         })
     }
 
-    /// Commits a change that may alter what a credential can do, then drops every cached
-    /// credential here and tells the other nodes to do the same.
+    /// Commits a change that may alter what a credential can do, then drops the cached
+    /// credentials `scope` covers here and tells the other nodes to do the same.
     pub(crate) async fn commit_and_invalidate(
         &self,
         tx: sqlx::Transaction<'_, sqlx::Any>,
+        scope: Invalidation,
     ) -> Result<(), sqlx::Error> {
         tx.commit().await?;
-        self.cache.invalidate_all();
+        self.cache.invalidate(scope);
         if self.db.backend == Backend::Postgres {
+            let notice = format!("{} {}", self.node_id, scope.to_notice());
             let notified = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(INVALIDATION_CHANNEL)
-                .bind(&self.node_id)
+                .bind(notice)
                 .execute(&self.db.pool)
                 .await;
             if let Err(error) = notified {
@@ -173,8 +175,13 @@ impl Iam {
                 // `try_recv`, not `recv`: `recv` reconnects silently and notices sent meanwhile
                 // are lost, which would leave this node trusting revoked credentials.
                 notice = listener.try_recv() => match notice? {
-                    Some(notice) if notice.payload() == self.node_id => {}
-                    Some(_) => self.cache.invalidate_all(),
+                    Some(notice) => {
+                        // `<node id> <scope>`; this node's own notices were applied already.
+                        let (node, scope) = notice.payload().split_once(' ').unwrap_or((notice.payload(), ""));
+                        if node != self.node_id {
+                            self.cache.invalidate(Invalidation::from_notice(scope));
+                        }
+                    }
                     None => return Err(sqlx::Error::Protocol("the notification connection was lost".into())),
                 },
                 _ = shutdown.changed() => return Ok(()),

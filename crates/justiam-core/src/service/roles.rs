@@ -1,5 +1,6 @@
 //! Admin roles and their assignment to users and groups.
 
+use super::cache::Invalidation;
 use justiam_types::{CreateAdminRole, UpdateAdminRole};
 use uuid::Uuid;
 
@@ -149,7 +150,8 @@ impl Iam {
             &role_audit(principal, meta, "admin_role.updated", id, details),
         )
         .await?;
-        self.commit_and_invalidate(tx).await?;
+        // Every holder, direct or through a group.
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(role)
     }
 
@@ -175,7 +177,7 @@ impl Iam {
             &role_audit(principal, meta, "admin_role.deleted", id, details),
         )
         .await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(())
     }
 
@@ -242,7 +244,12 @@ impl Iam {
             )
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        let scope = match holder {
+            Holder::User(id) => Invalidation::User(id),
+            // Every member of the group.
+            Holder::Group(_) => Invalidation::All,
+        };
+        self.commit_and_invalidate(tx, scope).await?;
         Ok(())
     }
 

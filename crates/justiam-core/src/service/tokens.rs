@@ -2,6 +2,7 @@
 //! permission `service_accounts.tokens`), fine-grained permissions, rotation with a grace period,
 //! self-inspection, leak response and the operator inventory.
 
+use super::cache::Invalidation;
 use std::sync::Arc;
 
 use justiam_types::{CreateToken, RotateToken};
@@ -297,7 +298,8 @@ impl Iam {
         audit::insert(&mut *tx, &entry).await?;
         if spec.replaces.is_some() {
             // The predecessor's revocation time changed.
-            self.commit_and_invalidate(tx).await?;
+            self.commit_and_invalidate(tx, Invalidation::User(owner_id))
+                .await?;
         } else {
             tx.commit().await?;
         }
@@ -338,7 +340,8 @@ impl Iam {
             ..audit_by(principal, meta, "token.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(owner.id))
+            .await?;
         Ok(())
     }
 
@@ -422,7 +425,8 @@ impl Iam {
             ..AuditEntry::default()
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(owner_id))
+            .await?;
         tracing::info!(%token_id, %owner_id, "revoked a token reported as leaked");
         Ok(())
     }

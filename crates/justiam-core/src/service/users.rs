@@ -1,5 +1,6 @@
 //! Users and service accounts.
 
+use super::cache::Invalidation;
 use justiam_types::{CreateUser, UpdateUser};
 use uuid::Uuid;
 
@@ -254,7 +255,8 @@ impl Iam {
             ..audit_by(principal, meta, "user.updated")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(id))
+            .await?;
         Ok(user)
     }
 
@@ -290,7 +292,8 @@ impl Iam {
             ..audit_by(principal, meta, "user.deleted")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(id))
+            .await?;
         Ok(())
     }
 
