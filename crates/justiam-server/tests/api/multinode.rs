@@ -70,6 +70,22 @@ async fn two_nodes_on_one_postgres_behave_as_one_server() {
     assert_eq!(status(&robot_b, "/api/v1/me").await, 200);
     assert_eq!(status(&robot_b, "/api/v1/me").await, 200, "now cached on B");
     assert!(!b.iam().cache.is_empty(), "B caches verified credentials");
+    // Another owner's token, cached on B too: a revocation of the robot's must leave it cached.
+    let bystander = a.create_service_account("bystander@example.com").await;
+    let other = admin_a
+        .create_user_token(bystander.id, "other", 30)
+        .await
+        .expect("token");
+    let bystander_b = b.anonymous().with_token(other.token.clone());
+    assert_eq!(status(&bystander_b, "/api/v1/me").await, 200);
+    let cached_on_b = |value: &str| {
+        let key = justiam_core::service::cache::CacheKey::Pat(justiam_core::token::digest(value));
+        b.iam()
+            .cache
+            .get(&key, justiam_core::time::now_millis())
+            .is_some()
+    };
+    assert!(cached_on_b(&other.token));
     admin_a
         .revoke_user_token(robot.id, token.id)
         .await
@@ -82,6 +98,11 @@ async fn two_nodes_on_one_postgres_behave_as_one_server() {
         took < Duration::from_secs(1),
         "revocation reached B after {took:?}"
     );
+    assert!(
+        cached_on_b(&other.token),
+        "the notice named the robot: another owner's cached token stays cached on B"
+    );
+    assert!(!cached_on_b(&token.token));
 
     // 2. An owner deactivated through A: B refuses their token within a second.
     let (user, user_client) = a.user_client("owner@example.com").await;
