@@ -247,6 +247,19 @@ def fmt_ms(us):
     return f"{us / 1000:.2f}"
 
 
+def scaled(small, large, healthz_small, healthz_large):
+    """PAT throughput with 1M tokens over that with 100, raw and relative to each server's /healthz.
+
+    The two figures come from two server processes started minutes apart, so the machine's drift
+    between them lands in the raw ratio; dividing each by its own server's /healthz, measured
+    right beside it, keeps the comparison within one run as for every other ratio. The verdict
+    uses the relative figure."""
+    raw = large["ok_rps"] / small["ok_rps"] if small["ok_rps"] else 0
+    relative = ((large["ok_rps"] / healthz_large["ok_rps"]) / (small["ok_rps"] / healthz_small["ok_rps"])
+                if small["ok_rps"] and healthz_large["ok_rps"] and healthz_small["ok_rps"] else 0)
+    return raw, relative
+
+
 def cmd_table(a):
     res = {}
     with open(a.results) as f:
@@ -330,23 +343,23 @@ def cmd_table(a):
                         f"{db}.pat_nocache_large", f"{db}.healthz_nocache_large")
             wrk_row(f"`/healthz`, same server", f"{db}.healthz_nocache_large")
             small, large = g(f"{db}.pat_nocache_small"), g(f"{db}.pat_nocache_large")
-            if small and large:
-                r = large["ok_rps"] / small["ok_rps"]
+            hs, hl = g(f"{db}.healthz_nocache_small"), g(f"{db}.healthz_nocache_large")
+            if small and large and hs and hl:
+                r, rn = scaled(small, large, hs, hl)
                 rows.append(("→ cache off: 1M vs 100 tokens", "", "", "",
-                             f"{r * 100:.0f}%", "≥ 90%", verdict(r >= 0.9)))
+                             f"{rn * 100:.0f}% relative to each /healthz ({r * 100:.0f}% raw)",
+                             "≥ 90%", verdict(rn >= 0.9)))
         if g(f"{db}.pat_large"):
             wrk_row(f"PAT, cache on, {n1m:,} tokens" if n1m else "PAT, cache on, 1M tokens",
                     f"{db}.pat_large", f"{db}.healthz_large")
             wrk_row(f"`/healthz`, same server", f"{db}.healthz_large")
             small, large = g(f"{db}.pat"), g(f"{db}.pat_large")
-            if small and large:
-                r = large["ok_rps"] / small["ok_rps"]
-                # Normalised by each server's own /healthz, the machine's drift between runs cancels.
-                hs, hl = g(f"{db}.healthz"), g(f"{db}.healthz_large")
-                rn = (large["ok_rps"] / hl["ok_rps"]) / (small["ok_rps"] / hs["ok_rps"])
+            hs, hl = g(f"{db}.healthz"), g(f"{db}.healthz_large")
+            if small and large and hs and hl:
+                r, rn = scaled(small, large, hs, hl)
                 rows.append(("→ cache on: 1M vs 100 tokens", "", "", "",
-                             f"{r * 100:.0f}% ({rn * 100:.0f}% relative to each /healthz)",
-                             "≥ 90%", verdict(r >= 0.9)))
+                             f"{rn * 100:.0f}% relative to each /healthz ({r * 100:.0f}% raw)",
+                             "≥ 90%", verdict(rn >= 0.9)))
         c = g(f"{db}.churn")
         if c:
             rows.append((f"token creation ({c['threads']} threads, {c['created']} tokens)",
