@@ -104,18 +104,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 ///
 /// `metrics_here`: whether `/metrics` is served on this listener (it is not when `METRICS_ADDR`
 /// gives it a listener of its own, see [`metrics_app`]).
-pub fn app(
-    state: AppState,
-    metrics_here: bool,
-) -> impl tower::Service<
-    Request,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future: Send + 'static,
-> + Clone
-+ Send
-+ Sync
-+ 'static {
+pub fn app(state: AppState, metrics_here: bool) -> impl crate::listener::App {
     tower::ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(
             REQUEST_ID.clone(),

@@ -242,6 +242,26 @@ impl Session {
     }
 }
 
+/// A `Cookie` header value holding a fresh portal session of the administrator.
+async fn admin_session_cookie(server: &TestServer) -> String {
+    let jwt = server
+        .anonymous()
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .token;
+    format!("justiam_session={jwt}")
+}
+
+/// The CSRF token a page's form carries.
+fn csrf_token(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token in the form")
+        .to_owned()
+}
+
 async fn api_status(
     server: &TestServer,
     token: &str,
@@ -1028,13 +1048,7 @@ async fn csrf_and_security_headers() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     // A session cookie from a portal login, then form posts without and with a wrong token.
-    let jwt = server
-        .anonymous()
-        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect("login")
-        .token;
-    let session = format!("justiam_session={jwt}");
+    let session = admin_session_cookie(&server).await;
     let page = http
         .get(format!("{base}/ui/tokens/new"))
         .header("cookie", &session)
@@ -1043,12 +1057,7 @@ async fn csrf_and_security_headers() {
         .expect("new token page");
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
-    let csrf = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("csrf token in the form")
-        .to_owned();
+    let csrf = csrf_token(&html);
     for body in [
         "name=evil&expiry=30&scope=full".to_owned(),
         "name=evil&expiry=30&scope=full&csrf_token=AAAA".to_owned(),
@@ -1161,13 +1170,7 @@ async fn session_and_user_role_forms_need_the_csrf_token() {
         })
         .await
         .expect("create role");
-    let jwt = server
-        .anonymous()
-        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .expect("login")
-        .token;
-    let session = format!("justiam_session={jwt}");
+    let session = admin_session_cookie(&server).await;
 
     // The confirmation page names the user; its form carries the token.
     let confirm = http
@@ -1182,12 +1185,7 @@ async fn session_and_user_role_forms_need_the_csrf_token() {
         html.contains("End this session of ops@example.com"),
         "{html}"
     );
-    let csrf = html
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("csrf token in the form")
-        .to_owned();
+    let csrf = csrf_token(&html);
 
     let post = |path: String, body: String| {
         http.post(format!("{base}{path}"))
