@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use justiam_client::{Client, ListParams, RawResponse};
 use justiam_types::{
-    AdminRole, AuditRecord, CreateAdminRole, CreateGroup, CreateUser, Group, UpdateAdminRole,
-    UpdateGroup, UpdateUser, User,
+    AuditRecord, CreateAdminRole, CreateGroup, CreateUser, Group, UpdateAdminRole, UpdateGroup,
+    UpdateUser, User,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -119,17 +119,6 @@ fn assert_raw_forbidden(response: &RawResponse, permission: &str, context: &str)
         "{context}: details.permission; body {}",
         response.json
     );
-}
-
-async fn create_role(client: &Client, name: &str, permissions: &[&str]) -> AdminRole {
-    client
-        .create_role(&CreateAdminRole {
-            name: name.to_owned(),
-            description: Some(format!("{name} (test role)")),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        })
-        .await
-        .expect("create role")
 }
 
 async fn create_group(client: &Client, name: &str) -> Group {

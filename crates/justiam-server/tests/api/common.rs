@@ -299,3 +299,19 @@ pub fn stop_gracefully(child: &mut std::process::Child) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Creates a custom admin role through the API.
+pub async fn create_role(
+    client: &Client,
+    name: &str,
+    permissions: &[&str],
+) -> justiam_types::AdminRole {
+    client
+        .create_role(&justiam_types::CreateAdminRole {
+            name: name.to_owned(),
+            description: Some(format!("{name} (test role)")),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        })
+        .await
+        .expect("create role")
+}

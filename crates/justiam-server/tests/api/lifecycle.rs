@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use justiam_client::{Client, ListParams, RawResponse};
 use justiam_types::{
-    AdminRole, CreateAdminRole, CreateGroup, CreateToken, CreatedToken, PatRecord, RotateToken,
-    UpdateAdminRole, User,
+    AdminRole, CreateGroup, CreateToken, CreatedToken, PatRecord, RotateToken, UpdateAdminRole,
+    User,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -75,17 +75,6 @@ fn time_of(value: &Value) -> DateTime<Utc> {
 
 fn pat(server: &TestServer, token: &CreatedToken) -> Client {
     server.anonymous().with_token(token.token.clone())
-}
-
-async fn create_role(admin: &Client, name: &str, permissions: &[&str]) -> AdminRole {
-    admin
-        .create_role(&CreateAdminRole {
-            name: name.to_owned(),
-            description: None,
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        })
-        .await
-        .expect("create role")
 }
 
 /// A regular user holding `permissions` through a custom role assigned directly.

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_role};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -550,14 +550,7 @@ async fn roles_groups_sessions_and_rotation_in_the_browser() {
     let base = server.url.clone();
     let admin = server.admin().await;
     let (ops, ops_api) = server.user_client("ops@example.com").await;
-    let role = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Directory readers".to_owned(),
-            description: None,
-            permissions: vec!["users.view".to_owned()],
-        })
-        .await
-        .expect("create role");
+    let role = create_role(&admin, "Directory readers", &["users.view"]).await;
     admin
         .assign_user_role(ops.id, role.id)
         .await
@@ -899,34 +892,14 @@ async fn one_session_user_roles_and_role_form_in_the_browser() {
     // A delegate with admin_roles.manage but without users.delete: a role granting it is not
     // offered, and when a role gains it between showing the page and assigning, the service's
     // refusal is said on the page and nothing is assigned.
-    let delegates = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Delegates".to_owned(),
-            description: None,
-            permissions: vec![
-                "admin_roles.manage".to_owned(),
-                "users.view".to_owned(),
-                "groups.view".to_owned(),
-            ],
-        })
-        .await
-        .expect("create role");
-    let deleters = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Deleters".to_owned(),
-            description: None,
-            permissions: vec!["users.delete".to_owned()],
-        })
-        .await
-        .expect("create role");
-    let group_readers = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Group readers".to_owned(),
-            description: None,
-            permissions: vec!["groups.view".to_owned()],
-        })
-        .await
-        .expect("create role");
+    let delegates = create_role(
+        &admin,
+        "Delegates",
+        &["admin_roles.manage", "users.view", "groups.view"],
+    )
+    .await;
+    let deleters = create_role(&admin, "Deleters", &["users.delete"]).await;
+    let group_readers = create_role(&admin, "Group readers", &["groups.view"]).await;
     let delegate = server
         .create_user("delegate@example.com", "user-password-1")
         .await;
@@ -975,14 +948,7 @@ async fn one_session_user_roles_and_role_form_in_the_browser() {
         .unassign_user_role(delegate.id, delegates.id)
         .await
         .expect("unassign");
-    let viewer = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Viewers".to_owned(),
-            description: None,
-            permissions: vec!["users.view".to_owned(), "users.viewaccess".to_owned()],
-        })
-        .await
-        .expect("create role");
+    let viewer = create_role(&admin, "Viewers", &["users.view", "users.viewaccess"]).await;
     admin
         .assign_user_role(delegate.id, viewer.id)
         .await
@@ -1162,14 +1128,7 @@ async fn session_and_user_role_forms_need_the_csrf_token() {
         .expect("login")
         .token;
     let ops_session = session_of(&server, &ops_jwt);
-    let role = admin
-        .create_role(&justiam_types::CreateAdminRole {
-            name: "Readers".to_owned(),
-            description: None,
-            permissions: vec!["users.view".to_owned()],
-        })
-        .await
-        .expect("create role");
+    let role = create_role(&admin, "Readers", &["users.view"]).await;
     let session = admin_session_cookie(&server).await;
 
     // The confirmation page names the user; its form carries the token.
