@@ -1361,7 +1361,15 @@ pub async fn assign_role(
                 let done = if assign { "added" } else { "removed" };
                 return redirect(&format!("/ui/admin/roles/{id}?done={done}"));
             }
-            Err(e) => errors = FieldErrors::from_core(e, "email", &[])?,
+            Err(e) => {
+                // Sent from the user's page (its Remove button): the refusal is said there.
+                if let (Some("user"), Holder::User(uid)) = (f.get("back"), holder) {
+                    let mut page = user_page(&state, user, uid, None).await?;
+                    page.errors = FieldErrors::from_core(e, "role", &[("role_id", "role")])?;
+                    return bad_request(page);
+                }
+                errors = FieldErrors::from_core(e, "email", &[])?;
+            }
         }
     }
     let mut page = role_page(&state, user, id, None).await?;

@@ -943,6 +943,21 @@ async fn one_session_user_roles_and_role_form_in_the_browser() {
         held.data.iter().all(|a| a.role.id != group_readers.id),
         "{held:?}"
     );
+    // Removing a role the delegate could not grant is refused as well, and said on the same page.
+    admin
+        .assign_user_role(ops.id, deleters.id)
+        .await
+        .expect("assign role");
+    s.goto(&format!("{base}/ui/admin/users/{}", ops.id)).await;
+    s.click(&format!("li[data-role-id='{}'] .remove-role", deleters.id))
+        .await;
+    s.wait_for_text("#role-error", "users.delete").await;
+    s.wait_for_text("#user-roles", "Deleters").await;
+    let held = admin.list_user_roles(ops.id).await.expect("user's roles");
+    assert!(
+        held.data.iter().any(|a| a.role.id == deleters.id),
+        "still assigned: {held:?}"
+    );
     // A user without admin_roles.manage gets no form.
     admin
         .unassign_user_role(delegate.id, delegates.id)
