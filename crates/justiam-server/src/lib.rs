@@ -1,6 +1,7 @@
 //! The JustIAM server: configuration, the HTTP API and start-up. The `justiam` binary (`main.rs`) is
 //! a thin command line over this library; integration tests start servers through it too.
 
+pub mod access_log;
 pub mod config;
 pub mod http;
 pub mod listener;

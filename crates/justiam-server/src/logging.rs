@@ -31,11 +31,15 @@ pub fn init(log: &LogArgs) -> LogGuard {
     let buffer = BufferedWriter::new(io::stderr());
     buffer.flush_periodically(FLUSH_EVERY);
     buffer.flush_on_panic();
+    // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
+    // access log (callgrind, docs/benchmarks.md) and are noise in log files.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if !ansi {
+        crate::access_log::install(buffer.clone(), log.log_format);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
-        // access log (callgrind, docs/benchmarks.md) and are noise in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .with_writer(buffer.clone());
     match log.log_format {
         LogFormat::Json => builder
@@ -60,8 +64,8 @@ impl Drop for LogGuard {
 
 /// `name=value` fields without the styling machinery of the default field formatter, which costs
 /// the access line more than all its other work even when colours are off.
-fn plain_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static
-{
+pub(crate) fn plain_fields()
+-> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static {
     tracing_subscriber::fmt::format::debug_fn(
         |writer: &mut tracing_subscriber::fmt::format::Writer<'_>,
          field: &tracing::field::Field,
@@ -136,6 +140,11 @@ impl<W: Write + Send + 'static> BufferedWriter<W> {
 
     pub fn flush(&self) {
         let _ = lock(&self.inner).flush();
+    }
+
+    /// Adds one whole informational line (written out with the buffer).
+    pub fn write_line(&self, line: &[u8]) {
+        let _ = lock(&self.inner).write_all(line);
     }
 }
 

@@ -29,23 +29,12 @@ pub fn serialize_option<S: Serializer>(
 /// `YYYY-MM-DDTHH:MM:SS[.mmm]Z` into `buffer`, or `None` when the time needs chrono's general path
 /// (a year outside 0000–9999, a sub-millisecond part).
 pub fn write_rfc3339<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 24]) -> Option<&'b str> {
-    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
     let nanos = at.nanosecond();
     if !nanos.is_multiple_of(1_000_000) || nanos >= 1_000_000_000 {
         return None;
     }
+    write_date_time(at, &mut buffer[..19])?;
     let millis = nanos / 1_000_000;
-    digits(&mut buffer[0..4], year);
-    buffer[4] = b'-';
-    digits(&mut buffer[5..7], at.month());
-    buffer[7] = b'-';
-    digits(&mut buffer[8..10], at.day());
-    buffer[10] = b'T';
-    digits(&mut buffer[11..13], at.hour());
-    buffer[13] = b':';
-    digits(&mut buffer[14..16], at.minute());
-    buffer[16] = b':';
-    digits(&mut buffer[17..19], at.second());
     let end = if millis == 0 {
         19
     } else {
@@ -55,6 +44,38 @@ pub fn write_rfc3339<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 24]) -> Option
     };
     buffer[end] = b'Z';
     std::str::from_utf8(&buffer[..=end]).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`, always with six digits of microseconds (truncated): the
+/// timestamps of log lines, as `tracing-subscriber` writes them. `None` for a year outside
+/// 0000–9999 or a leap second.
+pub fn write_rfc3339_micros<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 27]) -> Option<&'b str> {
+    let nanos = at.nanosecond();
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    write_date_time(at, &mut buffer[..19])?;
+    buffer[19] = b'.';
+    digits(&mut buffer[20..26], nanos / 1_000);
+    buffer[26] = b'Z';
+    std::str::from_utf8(&buffer[..]).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` into the 19 bytes of `out`.
+fn write_date_time(at: &DateTime<Utc>, out: &mut [u8]) -> Option<()> {
+    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    digits(&mut out[0..4], year);
+    out[4] = b'-';
+    digits(&mut out[5..7], at.month());
+    out[7] = b'-';
+    digits(&mut out[8..10], at.day());
+    out[10] = b'T';
+    digits(&mut out[11..13], at.hour());
+    out[13] = b':';
+    digits(&mut out[14..16], at.minute());
+    out[16] = b':';
+    digits(&mut out[17..19], at.second());
+    Some(())
 }
 
 /// `value` in decimal, zero-padded to the width of `out`.
@@ -94,6 +115,17 @@ mod tests {
         fn sub_millisecond_times_fall_back(ns in 0i64..4_000_000_000_000_000_000i64) {
             let at = Utc.timestamp_nanos(ns);
             let (fast, chrono) = both(at);
+            prop_assert_eq!(fast, chrono);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn micros_are_what_chrono_writes_with_six_digits(ns in 0i64..4_000_000_000_000_000_000i64) {
+            let at = Utc.timestamp_nanos(ns);
+            let mut buffer = [0u8; 27];
+            let fast = write_rfc3339_micros(&at, &mut buffer).expect("in range");
+            let chrono = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             prop_assert_eq!(fast, chrono);
         }
     }

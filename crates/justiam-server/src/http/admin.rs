@@ -57,7 +57,7 @@ pub(super) fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>
         .transpose()
 }
 
-#[utoipa::path(get, path = "/audit", tag = "audit", params(ListParamsDoc, AuditParamsDoc), responses((status = 200, body = Page<AuditRecord>)))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListParamsDoc, AuditParamsDoc), responses((status = 200, body = Page<AuditRecord>)))]
 async fn audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -84,7 +84,7 @@ struct SessionQuery {
     user_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListParamsDoc, SessionParamsDoc), responses((status = 200, body = Page<Session>)))]
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListParamsDoc, SessionParamsDoc), responses((status = 200, body = Page<Session>)))]
 async fn sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -111,7 +111,7 @@ async fn sessions(
     Ok(Json(page_of(data, total, list.page)))
 }
 
-#[utoipa::path(delete, path = "/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Ended; its JWT stops working at once")))]
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Ended; its JWT stops working at once")))]
 async fn revoke_session(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -122,7 +122,7 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Every session of the user ended")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Every session of the user ended")))]
 async fn revoke_user_sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,

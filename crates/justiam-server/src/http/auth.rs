@@ -5,13 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use justiam_core::CoreError;
-use justiam_core::model::{Permission, PermissionSet};
+use justiam_core::model::PermissionSet;
 use justiam_core::secret::Secret;
 use justiam_core::store::users::UserRow;
 use justiam_core::time::to_datetime;
 use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
-use serde_json::value::RawValue;
-use std::sync::LazyLock;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -26,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-#[utoipa::path(post, path = "/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
 async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -55,7 +53,7 @@ async fn login(
     ))
 }
 
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]
 async fn logout(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -65,13 +63,10 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> axum::response::Response {
-    let view = MeView::new(&principal.user, principal.permissions);
-    // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
-    let mut body = Vec::with_capacity(1024);
-    match serde_json::to_writer(&mut body, &view) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    match me_json(&principal.user, principal.permissions) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(error) => {
             tracing::error!(%error, "cannot write the /me answer");
             ApiError::internal().into_response()
@@ -79,10 +74,28 @@ async fn me(Auth(principal): Auth) -> axum::response::Response {
     }
 }
 
-/// [`Me`] as the handler writes it, borrowing from the cached principal instead of copying its
-/// strings, with the user's fields spelled out (`#[serde(flatten)]` would serialize through a
-/// map). Every script's `GET /me` pays for this answer; `me_view_matches_the_documented_me`
-/// keeps it identical to [`Me`].
+/// The `/me` answer ([`Me`]): the user's fields through serde, then the permission names copied
+/// from their ready JSON strings (`Permission::as_json`) — written through serde, the names cost
+/// more than the rest of the answer. `me_json_matches_the_documented_me` keeps the two identical.
+fn me_json(user: &UserRow, permissions: PermissionSet) -> serde_json::Result<Vec<u8>> {
+    // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, &MeView::new(user))?;
+    // The user object is left open for one more field: its closing brace comes last.
+    body.pop();
+    body.extend_from_slice(b",\"permissions\":[");
+    for (index, permission) in permissions.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(permission.as_json().as_bytes());
+    }
+    body.extend_from_slice(b"]}");
+    Ok(body)
+}
+
+/// The user part of [`Me`], borrowing from the cached principal instead of copying its strings,
+/// with the fields spelled out (`#[serde(flatten)]` would serialize through a map).
 #[derive(serde::Serialize)]
 struct MeView<'a> {
     id: uuid::Uuid,
@@ -98,11 +111,10 @@ struct MeView<'a> {
     created_at: chrono::DateTime<chrono::Utc>,
     #[serde(serialize_with = "justiam_types::timestamp::serialize")]
     updated_at: chrono::DateTime<chrono::Utc>,
-    permissions: PermissionNames,
 }
 
 impl<'a> MeView<'a> {
-    fn new(user: &'a UserRow, permissions: PermissionSet) -> Self {
+    fn new(user: &'a UserRow) -> Self {
         Self {
             id: user.id,
             email: &user.email,
@@ -115,39 +127,11 @@ impl<'a> MeView<'a> {
             auth_source: &user.auth_source,
             created_at: to_datetime(user.created_at),
             updated_at: to_datetime(user.updated_at),
-            permissions: PermissionNames(permissions),
         }
     }
 }
 
-/// A permission set written as the JSON array of its names, each name copied from a table of
-/// ready JSON strings instead of being escaped byte by byte (the largest single cost of a
-/// `GET /me` answer before).
-struct PermissionNames(PermissionSet);
-
-/// [`Permission::as_json`] of every catalogue entry, by discriminant.
-static PERMISSION_JSON: LazyLock<Vec<Option<&'static RawValue>>> = LazyLock::new(|| {
-    Permission::ALL
-        .iter()
-        .map(|p| serde_json::from_str(p.as_json()).ok())
-        .collect()
-});
-
-impl serde::Serialize for PermissionNames {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut names = serializer.serialize_seq(None)?;
-        for permission in self.0.iter() {
-            match PERMISSION_JSON.get(permission as usize).copied().flatten() {
-                Some(json) => names.serialize_element(json)?,
-                None => names.serialize_element(permission.as_str())?,
-            }
-        }
-        names.end()
-    }
-}
-
-#[utoipa::path(put, path = "/me/password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
 async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -166,22 +150,20 @@ async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use justiam_core::model::Permission;
 
     #[test]
     fn every_permission_has_its_ready_json_name() {
-        assert_eq!(PERMISSION_JSON.len(), Permission::ALL.len());
-        for (index, permission) in Permission::ALL.iter().enumerate() {
-            assert_eq!(*permission as usize, index);
-            let json = PERMISSION_JSON[index].expect("valid JSON");
+        for permission in Permission::ALL {
             assert_eq!(
-                json.get(),
+                permission.as_json(),
                 serde_json::to_string(permission.as_str()).expect("name")
             );
         }
     }
 
     #[test]
-    fn me_view_matches_the_documented_me() {
+    fn me_json_matches_the_documented_me() {
         let user = UserRow {
             id: uuid::Uuid::now_v7(),
             email: "a\"b@example.com".to_owned(),
@@ -203,10 +185,17 @@ mod tests {
         let permissions = [Permission::UsersView, Permission::AuditView]
             .into_iter()
             .collect();
-        let view = MeView::new(&user, permissions);
         assert_eq!(
-            serde_json::to_string(&view).expect("view"),
+            String::from_utf8(me_json(&user, permissions).expect("me")).expect("utf-8"),
             serde_json::to_string(&documented).expect("documented")
+        );
+        let none = Me {
+            user: user.to_wire(),
+            permissions: Vec::new(),
+        };
+        assert_eq!(
+            String::from_utf8(me_json(&user, PermissionSet::EMPTY).expect("me")).expect("utf-8"),
+            serde_json::to_string(&none).expect("documented")
         );
     }
 }

@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 pub(crate) mod extract;
 mod groups;
+mod observe;
 mod openapi;
 mod ops;
 mod request_id;
@@ -18,18 +19,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::header;
-use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
 use ipnet::IpNet;
 use justiam_core::service::Iam;
-use std::time::Instant;
-use tower_http::request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::IntoResponse;
-use tracing::Instrument;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -71,8 +65,6 @@ pub struct AppContext {
     pub trusted_proxies: Vec<IpNet>,
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 /// Every documented route, and the document.
 fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::new()
@@ -83,8 +75,11 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(roles::routes())
         .merge(admin::routes())
         .merge(ops::api_routes());
+    // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
+    // router strips the prefix off every request's URI (a new `Uri` per request) and records
+    // the nesting in the request's extensions.
     let (router, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", api)
+        .merge(api)
         .merge(ops::probe_routes())
         .split_for_parts();
     openapi::Conventions.modify(&mut doc);
@@ -106,16 +101,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// gives it a listener of its own, see [`metrics_app`]).
 pub fn app(state: AppState, metrics_here: bool) -> impl crate::listener::App {
     tower::ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(
-            REQUEST_ID.clone(),
-            request_id::MakeSequentialRequestId,
-        ))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .layer(axum::middleware::map_response_with_state(
-            state.clone(),
-            security_headers,
-        ))
+        .layer(observe::ObserveLayer(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(router(state, metrics_here))
 }
@@ -173,71 +159,6 @@ async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResp
     )
 }
 
-/// Measures every request: the access log line (request id, route, status, latency, caller), the
-/// request metrics, and `JustIAM-Token-Expires-At` for PAT-authenticated requests.
-async fn observe(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> axum::response::Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let record = extract::RequestRecord::default();
-    request.extensions_mut().insert(record.clone());
-    // The span carries the request id into every log line written while handling the request;
-    // the access line below names everything else once.
-    let span = tracing::info_span!("request", %request_id);
-    let handled =
-        tokio::time::timeout(state.request_timeout, next.run(request).instrument(span)).await;
-    let mut response = handled.unwrap_or_else(|_| {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request took too long and was abandoned",
-        )
-        .into_response()
-    });
-
-    let elapsed = started.elapsed();
-    let route = record.matched_route();
-    let status = response.status().as_u16();
-    state
-        .metrics
-        .observe_request(&method, &route, status, elapsed.as_secs_f64());
-    let caller = record.caller().copied();
-    if let Some(expires_at) = caller.and_then(|c| c.token_expires_at) {
-        // To the second, as RFC 3339 with `Z`.
-        let at = justiam_core::time::to_datetime(expires_at - expires_at.rem_euclid(1000));
-        let mut buffer = [0u8; 24];
-        let value = justiam_types::timestamp::write_rfc3339(&at, &mut buffer)
-            .and_then(|text| HeaderValue::from_str(text).ok());
-        if let Some(value) = value {
-            response
-                .headers_mut()
-                .insert("justiam-token-expires-at", value);
-        }
-    }
-    // Outside the span: the line names the request id itself.
-    tracing::info!(
-        %request_id,
-        %method,
-        %route,
-        status,
-        // Whole microseconds: `0.005`, not `0.0053159999999999995`.
-        latency_ms = elapsed.as_micros() as f64 / 1000.0,
-        principal_id = caller.map(|c| tracing::field::display(c.user_id)),
-        credential = caller.map(|c| c.credential),
-        "request"
-    );
-    response
-}
-
 /// The list envelope for one page of a database query.
 pub fn page_of<T>(
     data: Vec<T>,
@@ -264,23 +185,4 @@ pub fn page_in_memory<T>(
         .take(page.limit as usize)
         .collect();
     page_of(data, total, page)
-}
-
-async fn security_headers(
-    State(state): State<AppState>,
-    mut response: axum::response::Response,
-) -> axum::response::Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    if state.hsts {
-        headers.insert(
-            "strict-transport-security",
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    response
 }

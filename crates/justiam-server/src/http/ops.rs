@@ -20,7 +20,7 @@ pub fn probe_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
 }
 
-#[utoipa::path(get, path = "/version", tag = "operations", security(()), responses((status = 200, body = Version)))]
+#[utoipa::path(get, path = "/api/v1/version", tag = "operations", security(()), responses((status = 200, body = Version)))]
 async fn version() -> Json<Version> {
     Json(Version {
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -5,24 +5,14 @@
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{HeaderValue, Request};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::http::HeaderValue;
 use uuid::Uuid;
 
 static FIRST: LazyLock<(u64, u64)> = LazyLock::new(|| Uuid::now_v7().as_u64_pair());
 static ISSUED: AtomicU64 = AtomicU64::new(0);
 
-/// Makes the request id of a request that did not bring its own.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MakeSequentialRequestId;
-
-impl MakeRequestId for MakeSequentialRequestId {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        Some(RequestId::new(next_header_value()))
-    }
-}
-
-fn next_header_value() -> HeaderValue {
+/// The request id of a request that did not bring its own.
+pub fn next_header_value() -> HeaderValue {
     let (high, low) = *FIRST;
     let id = Uuid::from_u64_pair(
         high,

@@ -58,7 +58,7 @@ fn owner_ref(user: &UserRow) -> TokenOwnerRef {
     }
 }
 
-#[utoipa::path(get, path = "/me/tokens/self", tag = "tokens", responses((status = 200, description = "The calling token's own record", body = TokenSelf)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens/self", tag = "tokens", responses((status = 200, description = "The calling token's own record", body = TokenSelf)))]
 async fn inspect_self(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -71,7 +71,7 @@ async fn inspect_self(
     }))
 }
 
-#[utoipa::path(post, path = "/me/tokens/{id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/me/tokens/{id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -87,7 +87,7 @@ async fn rotate_own(
     ))
 }
 
-#[utoipa::path(post, path = "/users/{id}/tokens/{token_id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens/{token_id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -105,7 +105,7 @@ async fn rotate_for_user(
 }
 
 /// No authentication: whoever finds a token in the wild may report it. Always the same answer.
-#[utoipa::path(post, path = "/tokens/revoke", tag = "tokens", security(()), request_body = RevokeLeakedTokens, responses((status = 202, description = "Accepted; the same answer whether or not any value was a valid token", body = Object)))]
+#[utoipa::path(post, path = "/api/v1/tokens/revoke", tag = "tokens", security(()), request_body = RevokeLeakedTokens, responses((status = 202, description = "Accepted; the same answer whether or not any value was a valid token", body = Object)))]
 async fn report_leaked(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -127,7 +127,7 @@ struct InventoryQuery {
     unused_since: Option<String>,
 }
 
-#[utoipa::path(get, path = "/tokens", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
 async fn inventory(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -197,7 +197,7 @@ async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/me/tokens", tag = "tokens", request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "tokens", request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -207,7 +207,7 @@ async fn create_own(
     create(&state, &principal, TokenOwner::Caller, body, &meta).await
 }
 
-#[utoipa::path(get, path = "/me/tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
 async fn list_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -216,7 +216,7 @@ async fn list_own(
     list(&state, &principal, TokenOwner::Caller, query).await
 }
 
-#[utoipa::path(delete, path = "/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -230,7 +230,7 @@ async fn revoke_own(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id")), request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id")), request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -248,7 +248,7 @@ async fn create_for_user(
     .await
 }
 
-#[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
 async fn list_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -264,7 +264,7 @@ async fn list_for_user(
     .await
 }
 
-#[utoipa::path(delete, path = "/users/{id}/tokens/{token_id}", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/tokens/{token_id}", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,

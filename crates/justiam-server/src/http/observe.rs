@@ -1,0 +1,147 @@
+//! The layer every request passes first: its request id, its deadline, the security headers of
+//! its answer, its metrics and its access log line.
+//!
+//! One hand-written `tower` service instead of the four layers it replaces (tower-http's two
+//! request-id layers, `axum::middleware::from_fn` and `map_response`): those inserted the id into
+//! the request's extensions, boxed and cloned the rest of the stack for every request, and each
+//! wrapped the answer in a future of its own. Every request pays for this layer, and a token check
+//! is meant to cost next to nothing (docs/benchmarks.md).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use super::extract::RequestRecord;
+use super::{ApiError, AppState, request_id};
+use crate::access_log::{self, AccessEntry};
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static TOKEN_EXPIRES_AT: HeaderName = HeaderName::from_static("justiam-token-expires-at");
+
+/// Wraps the application in [`Observe`].
+#[derive(Clone)]
+pub struct ObserveLayer(pub AppState);
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            state: self.0.clone(),
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for Observe<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service made ready by `poll_ready` handles this request; its clone waits for the next.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        Box::pin(observe(self.state.clone(), ready, request))
+    }
+}
+
+async fn observe<S>(
+    state: AppState,
+    mut inner: S,
+    mut request: Request,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let started = Instant::now();
+    let method = request.method().clone();
+    // The client's own id is kept, as a proxy in front may have logged it already.
+    let request_id = match request.headers().get(&REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => request_id::next_header_value(),
+    };
+    let record = RequestRecord::default();
+    request.extensions_mut().insert(record.clone());
+    let log_id = request_id.to_str().unwrap_or("-");
+    // The span carries the request id into every log line written while handling the request;
+    // the access line names everything else once.
+    let span = tracing::info_span!("request", request_id = %log_id);
+    let handled = tokio::time::timeout(state.request_timeout, inner.call(request).instrument(span));
+    let mut response = match handled.await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long and was abandoned",
+        )
+        .into_response(),
+    };
+    let elapsed = started.elapsed();
+
+    let route = record.matched_route();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(&method, &route, status, elapsed.as_secs_f64());
+    let caller = record.caller().copied();
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    if state.hsts {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    if let Some(expires_at) = caller.and_then(|c| c.token_expires_at) {
+        // To the second, as RFC 3339 with `Z`.
+        let at = justiam_core::time::to_datetime(expires_at - expires_at.rem_euclid(1000));
+        let mut buffer = [0u8; 24];
+        let value = justiam_types::timestamp::write_rfc3339(&at, &mut buffer)
+            .and_then(|text| HeaderValue::from_str(text).ok());
+        if let Some(value) = value {
+            headers.insert(TOKEN_EXPIRES_AT.clone(), value);
+        }
+    }
+    access_log::record(&AccessEntry {
+        request_id: log_id,
+        method: method.as_str(),
+        route: route.as_str(),
+        status,
+        latency: elapsed,
+        principal_id: caller.map(|c| c.user_id),
+        credential: caller.map(|c| c.credential),
+    });
+    if !headers.contains_key(&REQUEST_ID) {
+        headers.insert(REQUEST_ID.clone(), request_id);
+    }
+    Ok(response)
+}
