@@ -20,6 +20,7 @@ use tracing::Level;
 use uuid::Uuid;
 
 use crate::config::LogFormat;
+use crate::json;
 use crate::logging::BufferedWriter;
 
 /// The target the access line is logged under (`LOG_LEVEL=justiam_server::http=warn` mutes it).
@@ -119,7 +120,7 @@ fn write_line(line: &mut Vec<u8>, format: LogFormat, entry: &AccessEntry<'_>, at
             }
             if let Some(credential) = entry.credential {
                 line.extend_from_slice(b" credential=");
-                write_json_string(line, credential);
+                json::write_str(line, credential);
             }
         }
         LogFormat::Json => {
@@ -128,23 +129,22 @@ fn write_line(line: &mut Vec<u8>, format: LogFormat, entry: &AccessEntry<'_>, at
             line.extend_from_slice(
                 b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":",
             );
-            write_json_string(line, entry.request_id);
+            json::write_str(line, entry.request_id);
             line.extend_from_slice(b",\"method\":");
-            write_json_string(line, entry.method);
+            json::write_str(line, entry.method);
             line.extend_from_slice(b",\"route\":");
-            write_json_string(line, entry.route);
+            json::write_str(line, entry.route);
             line.extend_from_slice(b",\"status\":");
             line.extend_from_slice(number.format(entry.status).as_bytes());
             line.extend_from_slice(b",\"latency_ms\":");
             write_latency(line, entry.latency);
             if let Some(principal_id) = entry.principal_id {
-                line.extend_from_slice(b",\"principal_id\":\"");
-                write_uuid(line, principal_id);
-                line.push(b'"');
+                line.extend_from_slice(b",\"principal_id\":");
+                json::write_uuid(line, principal_id);
             }
             if let Some(credential) = entry.credential {
                 line.extend_from_slice(b",\"credential\":");
-                write_json_string(line, credential);
+                json::write_str(line, credential);
             }
             line.extend_from_slice(b",\"target\":\"");
             line.extend_from_slice(TARGET.as_bytes());
@@ -180,11 +180,6 @@ fn write_latency(line: &mut Vec<u8>, latency: Duration) {
 fn write_uuid(line: &mut Vec<u8>, id: Uuid) {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     line.extend_from_slice(id.hyphenated().encode_lower(&mut text).as_bytes());
-}
-
-fn write_json_string(line: &mut Vec<u8>, value: &str) {
-    // Writing a `str` into a `Vec` cannot fail.
-    let _ = serde_json::to_writer(&mut *line, value);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod access_log;
 pub mod config;
 pub mod http;
+mod json;
 pub mod listener;
 pub mod logging;
 pub mod metrics;

@@ -63,18 +63,20 @@ pub fn write_rfc3339_micros<'b>(at: &DateTime<Utc>, buffer: &'b mut [u8; 27]) ->
 
 /// `YYYY-MM-DDTHH:MM:SS` into the 19 bytes of `out`.
 fn write_date_time(at: &DateTime<Utc>, out: &mut [u8]) -> Option<()> {
-    let year = u32::try_from(at.year()).ok().filter(|y| *y <= 9999)?;
+    // From the naive UTC value: `DateTime::year()` and its kin each apply the (zero) offset anew.
+    let (date, time) = (at.naive_utc().date(), at.naive_utc().time());
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
     digits(&mut out[0..4], year);
     out[4] = b'-';
-    digits(&mut out[5..7], at.month());
+    digits(&mut out[5..7], date.month());
     out[7] = b'-';
-    digits(&mut out[8..10], at.day());
+    digits(&mut out[8..10], date.day());
     out[10] = b'T';
-    digits(&mut out[11..13], at.hour());
+    digits(&mut out[11..13], time.hour());
     out[13] = b':';
-    digits(&mut out[14..16], at.minute());
+    digits(&mut out[14..16], time.minute());
     out[16] = b':';
-    digits(&mut out[17..19], at.second());
+    digits(&mut out[17..19], time.second());
     Some(())
 }
 

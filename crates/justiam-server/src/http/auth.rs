@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Auth, Meta, StrictJson};
 use super::{ApiError, AppState};
+use crate::json;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -65,70 +66,51 @@ async fn logout(
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> axum::response::Response {
-    match me_json(&principal.user, principal.permissions) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "cannot write the /me answer");
-            ApiError::internal().into_response()
-        }
-    }
+    let body = me_json(&principal.user, principal.permissions);
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The `/me` answer ([`Me`]): the user's fields through serde, then the permission names copied
-/// from their ready JSON strings (`Permission::as_json`) — written through serde, the names cost
-/// more than the rest of the answer. `me_json_matches_the_documented_me` keeps the two identical.
-fn me_json(user: &UserRow, permissions: PermissionSet) -> serde_json::Result<Vec<u8>> {
+/// The `/me` answer ([`Me`]), written field by field from the cached principal: every script's
+/// `GET /me` pays for it, and through serde it cost more than checking the token (the permission
+/// names are copied from their ready JSON strings, `Permission::as_json`).
+/// `me_json_matches_the_documented_me` keeps it identical to [`Me`].
+fn me_json(user: &UserRow, permissions: PermissionSet) -> Vec<u8> {
     // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
-    let mut body = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut body, &MeView::new(user))?;
-    // The user object is left open for one more field: its closing brace comes last.
-    body.pop();
-    body.extend_from_slice(b",\"permissions\":[");
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"id\":");
+    json::write_uuid(&mut out, user.id);
+    for (key, value) in [
+        (&b",\"email\":"[..], &user.email),
+        (b",\"username\":", &user.username),
+        (b",\"first_name\":", &user.first_name),
+        (b",\"last_name\":", &user.last_name),
+    ] {
+        out.extend_from_slice(key);
+        json::write_str(&mut out, value);
+    }
+    for (key, value) in [
+        (&b",\"is_active\":"[..], user.is_active),
+        (b",\"is_admin\":", user.is_admin),
+        (b",\"is_service_account\":", user.is_service_account),
+    ] {
+        out.extend_from_slice(key);
+        json::write_bool(&mut out, value);
+    }
+    out.extend_from_slice(b",\"auth_source\":");
+    json::write_str(&mut out, &user.auth_source);
+    out.extend_from_slice(b",\"created_at\":");
+    json::write_timestamp(&mut out, &to_datetime(user.created_at));
+    out.extend_from_slice(b",\"updated_at\":");
+    json::write_timestamp(&mut out, &to_datetime(user.updated_at));
+    out.extend_from_slice(b",\"permissions\":[");
     for (index, permission) in permissions.iter().enumerate() {
         if index > 0 {
-            body.push(b',');
+            out.push(b',');
         }
-        body.extend_from_slice(permission.as_json().as_bytes());
+        out.extend_from_slice(permission.as_json().as_bytes());
     }
-    body.extend_from_slice(b"]}");
-    Ok(body)
-}
-
-/// The user part of [`Me`], borrowing from the cached principal instead of copying its strings,
-/// with the fields spelled out (`#[serde(flatten)]` would serialize through a map).
-#[derive(serde::Serialize)]
-struct MeView<'a> {
-    id: uuid::Uuid,
-    email: &'a str,
-    username: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    is_active: bool,
-    is_admin: bool,
-    is_service_account: bool,
-    auth_source: &'a str,
-    #[serde(serialize_with = "justiam_types::timestamp::serialize")]
-    created_at: chrono::DateTime<chrono::Utc>,
-    #[serde(serialize_with = "justiam_types::timestamp::serialize")]
-    updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-impl<'a> MeView<'a> {
-    fn new(user: &'a UserRow) -> Self {
-        Self {
-            id: user.id,
-            email: &user.email,
-            username: &user.username,
-            first_name: &user.first_name,
-            last_name: &user.last_name,
-            is_active: user.is_active,
-            is_admin: user.is_admin,
-            is_service_account: user.is_service_account,
-            auth_source: &user.auth_source,
-            created_at: to_datetime(user.created_at),
-            updated_at: to_datetime(user.updated_at),
-        }
-    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
@@ -186,7 +168,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(
-            String::from_utf8(me_json(&user, permissions).expect("me")).expect("utf-8"),
+            String::from_utf8(me_json(&user, permissions)).expect("utf-8"),
             serde_json::to_string(&documented).expect("documented")
         );
         let none = Me {
@@ -194,7 +176,7 @@ mod tests {
             permissions: Vec::new(),
         };
         assert_eq!(
-            String::from_utf8(me_json(&user, PermissionSet::EMPTY).expect("me")).expect("utf-8"),
+            String::from_utf8(me_json(&user, PermissionSet::EMPTY)).expect("utf-8"),
             serde_json::to_string(&none).expect("documented")
         );
     }
