@@ -44,7 +44,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
-    /// `debug`, `info`, `warn` or `error` (or a tracing filter such as `info,justiam_core=debug`).
+    /// `debug`, `info`, `warn` or `error`, or `target=level` directives such as
+    /// `info,justiam_core=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
     /// `text` for people, `json` for one JSON object per line.

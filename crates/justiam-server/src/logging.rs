@@ -7,12 +7,20 @@
 //! The price: an informational line may reach the log up to [`FLUSH_EVERY`] late, and if the
 //! process is killed (SIGKILL) the lines of that last moment are lost. A graceful stop, a panic and
 //! the end of `main` (dropping [`LogGuard`]) flush everything.
+//!
+//! `LOG_LEVEL` is a level or a list of `target=level` directives (`info,justiam_core=debug`),
+//! read by `tracing-subscriber`'s `Targets` filter. Its `EnvFilter` would also take span and field
+//! directives, but it takes a lock shared by all threads on every entry into and exit from a span
+//! — several times per request, contended between the worker threads (docs/benchmarks.md).
 
 use std::io::{self, BufWriter, Write};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -26,8 +34,10 @@ const BUFFER_BYTES: usize = 64 * 1024;
 /// Installs the global subscriber. Keep the guard for the life of the process: dropping it writes
 /// out what is still buffered.
 pub fn init(log: &LogArgs) -> LogGuard {
-    let filter = tracing_subscriber::EnvFilter::try_new(&log.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (filter, filter_error) = match log.log_level.parse::<Targets>() {
+        Ok(filter) => (filter, None),
+        Err(error) => (Targets::new().with_default(Level::INFO), Some(error)),
+    };
     let buffer = BufferedWriter::new(io::stderr());
     buffer.flush_periodically(FLUSH_EVERY);
     buffer.flush_on_panic();
@@ -37,8 +47,9 @@ pub fn init(log: &LogArgs) -> LogGuard {
     if !ansi {
         crate::access_log::install(buffer.clone(), log.log_format);
     }
+    // The filter decides; the builder's own level filter lets everything through to it.
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(LevelFilter::TRACE)
         .with_ansi(ansi)
         .with_writer(buffer.clone());
     match log.log_format {
@@ -47,8 +58,21 @@ pub fn init(log: &LogArgs) -> LogGuard {
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .finish()
+            .with(filter)
             .init(),
-        LogFormat::Text => builder.fmt_fields(plain_fields()).init(),
+        LogFormat::Text => builder
+            .fmt_fields(plain_fields())
+            .finish()
+            .with(filter)
+            .init(),
+    }
+    if let Some(error) = filter_error {
+        tracing::warn!(
+            log_level = %log.log_level,
+            %error,
+            "LOG_LEVEL is not a level or a list of target=level directives; logging at info"
+        );
     }
     LogGuard(buffer)
 }
