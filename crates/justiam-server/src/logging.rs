@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use tracing::{Level, Metadata};
+use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::field::MakeExt;
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{LogArgs, LogFormat};
 

@@ -14,7 +14,6 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
-use crate::metrics::RouteLabel;
 
 /// The authenticated caller. Rejects with `401` and `WWW-Authenticate` before the handler runs.
 pub struct Auth(pub Principal);
@@ -96,8 +95,11 @@ impl RequestRecord {
     }
 
     /// The matched route template, or `unmatched`.
-    pub fn matched_route(&self) -> RouteLabel {
-        RouteLabel::new(self.0.route.get())
+    pub fn route(&self) -> &str {
+        self.0
+            .route
+            .get()
+            .map_or("unmatched", axum::extract::MatchedPath::as_str)
     }
 
     pub fn caller(&self) -> Option<&Caller> {

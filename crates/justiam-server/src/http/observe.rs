@@ -103,11 +103,11 @@ where
     };
     let elapsed = started.elapsed();
 
-    let route = record.matched_route();
+    let route = record.route();
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(&method, &route, status, elapsed.as_secs_f64());
+        .observe_request(&method, route, status, elapsed.as_secs_f64());
     let caller = record.caller().copied();
     let headers = response.headers_mut();
     headers.insert(
@@ -134,7 +134,7 @@ where
     access_log::record(&AccessEntry {
         request_id: log_id,
         method: method.as_str(),
-        route: route.as_str(),
+        route,
         status,
         latency: elapsed,
         principal_id: caller.map(|c| c.user_id),
