@@ -3,6 +3,7 @@
 //!
 //! `axum::serve` offers none of these knobs, so connections are served with hyper directly.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,13 +15,12 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
-use tower::{Service, ServiceExt};
+use tower::Service;
 
 #[derive(Clone)]
 pub struct ListenSettings {
@@ -61,7 +61,8 @@ pub fn load_tls(cert_file: &Path, key_file: &Path) -> anyhow::Result<Arc<rustls:
     Ok(Arc::new(config))
 }
 
-/// The HTTP application as the listener sees it: `crate::http::app`.
+/// The HTTP application as the listener sees it: `crate::http::app`. It must always be ready
+/// (`poll_ready` never pending), as axum's routers are: each connection calls it without asking.
 pub trait App:
     Service<
         axum::extract::Request,
@@ -139,6 +140,29 @@ pub async fn serve(
     }
 }
 
+/// One connection's view of the application: the peer's address on every request, and the
+/// connection's own copy of the application, called in place. (hyper's tower adapter clones the
+/// whole application for every request instead: reference counts every worker thread writes.)
+struct ConnectionService<A> {
+    /// HTTP/1 hands a connection one request at a time, and the future a call returns owns all
+    /// it needs: the borrow lasts for the call only.
+    app: RefCell<A>,
+    peer: SocketAddr,
+}
+
+impl<A: App> hyper::service::Service<hyper::Request<Incoming>> for ConnectionService<A> {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = A::Future;
+
+    fn call(&self, mut request: hyper::Request<Incoming>) -> A::Future {
+        request.extensions_mut().insert(ConnectInfo(self.peer));
+        self.app
+            .borrow_mut()
+            .call(request.map(axum::body::Body::new))
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -146,12 +170,10 @@ async fn serve_connection(
     settings: &ListenSettings,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
-    let service = TowerToHyperService::new(tower::service_fn(
-        move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request.map(axum::body::Body::new))
-        },
-    ));
+    let service = ConnectionService {
+        app: RefCell::new(app),
+        peer,
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

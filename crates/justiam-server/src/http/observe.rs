@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 use tracing::Instrument;
@@ -50,7 +50,7 @@ pub struct Observe<S> {
 
 impl<S> Service<Request> for Observe<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = Response;
@@ -61,37 +61,51 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
-        // The service made ready by `poll_ready` handles this request; its clone waits for the next.
-        let clone = self.inner.clone();
-        let ready = std::mem::replace(&mut self.inner, clone);
-        Box::pin(observe(self.state.clone(), ready, request))
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let started = Instant::now();
+        let method = request.method().clone();
+        // The client's own id is kept, as a proxy in front may have logged it already.
+        let request_id = match request.headers().get(&REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => request_id::next_header_value(),
+        };
+        let record = RequestRecord::default();
+        request.extensions_mut().insert(record.clone());
+        // The span carries the request id into every log line written while handling the
+        // request; the access line names everything else once.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id.to_str().unwrap_or("-")
+        );
+        // The inner service (the router) is called here rather than cloned into the future:
+        // a clone per request is a reference count that every worker thread writes.
+        let handled = span.in_scope(|| self.inner.call(request)).instrument(span);
+        let state = self.state.clone();
+        Box::pin(async move {
+            let handled = tokio::time::timeout(state.request_timeout, handled).await;
+            Ok(finish(
+                &state,
+                handled,
+                started,
+                &method,
+                &request_id,
+                &record,
+            ))
+        })
     }
 }
 
-async fn observe<S>(
-    state: AppState,
-    mut inner: S,
-    mut request: Request,
-) -> Result<Response, Infallible>
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    let started = Instant::now();
-    let method = request.method().clone();
-    // The client's own id is kept, as a proxy in front may have logged it already.
-    let request_id = match request.headers().get(&REQUEST_ID) {
-        Some(id) => id.clone(),
-        None => request_id::next_header_value(),
-    };
-    let record = RequestRecord::default();
-    request.extensions_mut().insert(record.clone());
-    let log_id = request_id.to_str().unwrap_or("-");
-    // The span carries the request id into every log line written while handling the request;
-    // the access line names everything else once.
-    let span = tracing::info_span!("request", request_id = %log_id);
-    let handled = tokio::time::timeout(state.request_timeout, inner.call(request).instrument(span));
-    let mut response = match handled.await {
+/// Everything done once the answer is there: the timeout's `408`, the security headers, the
+/// metrics, `JustIAM-Token-Expires-At`, the access line and `X-Request-Id`.
+fn finish(
+    state: &AppState,
+    handled: Result<Result<Response, Infallible>, tokio::time::error::Elapsed>,
+    started: Instant,
+    method: &Method,
+    request_id: &HeaderValue,
+    record: &RequestRecord,
+) -> Response {
+    let mut response = match handled {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
         Err(_) => ApiError::new(
@@ -107,7 +121,7 @@ where
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(&method, route, status, elapsed.as_secs_f64());
+        .observe_request(method, route, status, elapsed.as_secs_f64());
     let caller = record.caller().copied();
     let headers = response.headers_mut();
     headers.insert(
@@ -132,7 +146,7 @@ where
         }
     }
     access_log::record(&AccessEntry {
-        request_id: log_id,
+        request_id: request_id.to_str().unwrap_or("-"),
         method: method.as_str(),
         route,
         status,
@@ -141,7 +155,7 @@ where
         credential: caller.map(|c| c.credential),
     });
     if !headers.contains_key(&REQUEST_ID) {
-        headers.insert(REQUEST_ID.clone(), request_id);
+        headers.insert(REQUEST_ID.clone(), request_id.clone());
     }
-    Ok(response)
+    response
 }
