@@ -256,3 +256,65 @@ async fn tls_settings_are_checked_at_start_up() {
         "{error}"
     );
 }
+
+/// A handler that waits longer than `REQUEST_TIMEOUT_SECONDS` (here on a database another
+/// process has locked) is abandoned with `408`; answers ready at once are not held up meanwhile.
+#[tokio::test]
+async fn a_request_stuck_on_the_database_is_answered_408() {
+    use sqlx::Connection;
+
+    let server =
+        TestServer::start_with(Backend::Sqlite, |args| args.request_timeout_seconds = 1).await;
+    let admin = server.admin().await;
+    // A PAT checked once, so that the next checks come from the cache, without the database.
+    let created = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(serde_json::json!({"name": "before the lock", "expires_in_days": 1})),
+    )
+    .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.json);
+    let pat = admin
+        .clone()
+        .with_token(created.json["token"].as_str().expect("token").to_owned());
+    assert_eq!(raw(&pat, Method::GET, "/api/v1/me", None).await.status, 200);
+
+    let mut lock = sqlx::SqliteConnection::connect(&server.database_url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .expect("lock the database");
+
+    let started = Instant::now();
+    let stuck = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(serde_json::json!({"name": "during the lock", "expires_in_days": 1})),
+    )
+    .await;
+    let waited = started.elapsed();
+    assert_error(&stuck, 408, "request_timeout", "too long");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+    let me = raw(&pat, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me.status, 200, "a cached token check needs no database");
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("unlock");
+    let after = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(serde_json::json!({"name": "after the lock", "expires_in_days": 1})),
+    )
+    .await;
+    assert_eq!(after.status.as_u16(), 201, "{}", after.json);
+}
