@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Addresses tracked at most; beyond that the table starts afresh (a flood of spoofed sources
@@ -20,6 +21,11 @@ const WINDOW: Duration = Duration::from_secs(60);
 pub struct FailureThrottle {
     limit: u32,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// When the last window of an address over its limit ends (milliseconds after `base`).
+    /// Every authenticated request asks [`Self::retry_after`]; until then it need not take the
+    /// lock, which every worker thread would otherwise take for every request.
+    blocked_until: AtomicU64,
+    base: Instant,
 }
 
 impl FailureThrottle {
@@ -28,12 +34,20 @@ impl FailureThrottle {
         Self {
             limit,
             windows: Mutex::new(HashMap::new()),
+            blocked_until: AtomicU64::new(0),
+            base: Instant::now(),
         }
+    }
+
+    fn millis_since_base(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Seconds until `ip` may try again, if it is over its limit now.
     pub fn retry_after(&self, ip: IpAddr, now: Instant) -> Option<u64> {
-        if self.limit == 0 {
+        if self.limit == 0
+            || self.millis_since_base(now) >= self.blocked_until.load(Ordering::Acquire)
+        {
             return None;
         }
         let windows = self.windows.lock().ok()?;
@@ -57,6 +71,11 @@ impl FailureThrottle {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
+        if entry.1 >= self.limit {
+            // Rounded up: the lock is skipped only once the window is surely over.
+            let window_end = self.millis_since_base(entry.0 + WINDOW) + 1;
+            self.blocked_until.fetch_max(window_end, Ordering::AcqRel);
+        }
     }
 }
 
