@@ -5,7 +5,7 @@ mod auth;
 pub mod error;
 pub(crate) mod extract;
 mod groups;
-mod observe;
+pub(crate) mod observe;
 mod openapi;
 mod ops;
 mod request_id;

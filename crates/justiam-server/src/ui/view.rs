@@ -4,6 +4,8 @@ use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::CoreError;
+
+use crate::http::observe::CurrentRequestId;
 use justiam_core::model::Permission;
 use justiam_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, now_millis, to_datetime};
 
@@ -127,7 +129,7 @@ impl UiError {
     }
 
     pub fn internal(message: &str) -> UiError {
-        tracing::error!(message, "UI request failed");
+        tracing::error!(request_id = %CurrentRequestId, message, "UI request failed");
         UiError::page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
@@ -178,11 +180,11 @@ impl From<CoreError> for UiError {
                 sentence(&error.to_string()),
             ),
             CoreError::Database(e) => {
-                tracing::error!(error = %e, "UI request: database error");
+                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: database error");
                 UiError::internal("database error")
             }
             CoreError::Internal(e) => {
-                tracing::error!(error = %e, "UI request: internal error");
+                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: internal error");
                 UiError::internal("internal error")
             }
         }
@@ -239,7 +241,7 @@ pub fn render<T: Template>(page: T) -> Response {
     match page.render() {
         Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "template failed");
+            tracing::error!(request_id = %CurrentRequestId, error = %e, "template failed");
             UiError::internal("template").into_response()
         }
     }
