@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -140,7 +139,8 @@ pub async fn serve(
     }
 }
 
-/// One connection's view of the application: the peer's address on every request, and the
+/// One connection's view of the application: the peer's address on every request (in its
+/// [`crate::http::RequestRecord`], read by the observe layer and the extractors), and the
 /// connection's own copy of the application, called in place. (hyper's tower adapter clones the
 /// whole application for every request instead: reference counts every worker thread writes.)
 struct ConnectionService<A> {
@@ -156,7 +156,9 @@ impl<A: App> hyper::service::Service<hyper::Request<Incoming>> for ConnectionSer
     type Future = A::Future;
 
     fn call(&self, mut request: hyper::Request<Incoming>) -> A::Future {
-        request.extensions_mut().insert(ConnectInfo(self.peer));
+        request
+            .extensions_mut()
+            .insert(crate::http::RequestRecord::for_peer(self.peer));
         self.app
             .borrow_mut()
             .call(request.map(axum::body::Body::new))

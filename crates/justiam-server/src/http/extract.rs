@@ -2,9 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
@@ -73,11 +71,13 @@ impl FromRequestParts<AppState> for Auth {
 /// What a request turned out to be, filled in while it is handled and read by
 /// [`super::observe`] for the metrics, the access log and `JustIAM-Token-Expires-At`: the route
 /// template (set after routing) and the caller (set by [`Auth`]).
+/// Made by the listener with the peer's address (the one extension it adds to a request).
 #[derive(Clone, Default)]
 pub struct RequestRecord(std::sync::Arc<RecordSlots>);
 
 #[derive(Default)]
 struct RecordSlots {
+    peer: Option<SocketAddr>,
     route: std::sync::OnceLock<axum::extract::MatchedPath>,
     caller: std::sync::OnceLock<Caller>,
 }
@@ -90,6 +90,18 @@ pub struct Caller {
 }
 
 impl RequestRecord {
+    pub fn for_peer(peer: SocketAddr) -> Self {
+        Self(std::sync::Arc::new(RecordSlots {
+            peer: Some(peer),
+            ..RecordSlots::default()
+        }))
+    }
+
+    /// The address the connection comes from.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.0.peer
+    }
+
     pub fn set_route(&self, route: &axum::extract::MatchedPath) {
         let _ = self.0.route.set(route.clone());
     }
@@ -121,10 +133,7 @@ fn bearer_credential(parts: &Parts) -> Option<&str> {
 /// The client address: the peer, or — only when the peer is a trusted proxy — the right-most
 /// `X-Forwarded-For` entry that is not itself a trusted proxy.
 pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())?;
+    let peer = parts.extensions.get::<RequestRecord>()?.peer()?.ip();
     let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|net| net.contains(ip));
     if !trusted(&peer) {
         return Some(peer);
@@ -172,7 +181,7 @@ pub struct StrictJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -191,18 +200,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
                 "the request body must be JSON with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(request, state)
+        // The limit is applied here, where the body is read, rather than by a layer that puts
+        // it into every request's extensions.
+        let bytes = axum::body::to_bytes(request.into_body(), super::MAX_BODY_BYTES)
             .await
-            .map_err(|e| match e {
-                BytesRejection::FailedToBufferBody(_) => ApiError::new(
+            .map_err(|_| {
+                ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
                     format!(
                         "the request body must be at most {} bytes",
                         super::MAX_BODY_BYTES
                     ),
-                ),
-                other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", other.body_text()),
+                )
             })?;
         parse_json(&bytes).map(StrictJson)
     }

@@ -17,7 +17,7 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header;
 use axum::routing::get;
 use ipnet::IpNet;
@@ -29,6 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::ApiError;
+pub use extract::RequestRecord;
 
 /// Request bodies above this size are refused with `413`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -102,7 +103,6 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState, metrics_here: bool) -> impl crate::listener::App {
     tower::ServiceBuilder::new()
         .layer(observe::ObserveLayer(state.clone()))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .service(router(state, metrics_here))
 }
 

@@ -8,7 +8,6 @@
 //!   wrong token before the handler runs.
 //! * The login form, before any session exists, uses a double-submit cookie.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -246,7 +245,7 @@ fn decode(raw: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn read_form(request: Request, state: &AppState) -> Result<(Parts, Fields), UiError> {
+async fn read_form(request: Request) -> Result<(Parts, Fields), UiError> {
     let (parts, body) = request.into_parts();
     let is_form = parts
         .headers
@@ -260,7 +259,7 @@ async fn read_form(request: Request, state: &AppState) -> Result<(Parts, Fields)
     if !is_form {
         return Err(UiError::Csrf);
     }
-    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+    let bytes = axum::body::to_bytes(body, crate::http::MAX_BODY_BYTES)
         .await
         .map_err(|_| {
             UiError::page(
@@ -282,7 +281,7 @@ impl FromRequest<AppState> for UiForm {
     type Rejection = UiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, UiError> {
-        let (mut parts, fields) = read_form(request, state).await?;
+        let (mut parts, fields) = read_form(request).await?;
         let user = UiUser::from_request_parts(&mut parts, state).await?;
         let sent = fields.get(CSRF_FIELD).unwrap_or_default();
         if !same_token(sent, &user.csrf) {
@@ -303,7 +302,7 @@ impl FromRequest<AppState> for LoginForm {
     type Rejection = UiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, UiError> {
-        let (parts, fields) = read_form(request, state).await?;
+        let (parts, fields) = read_form(request).await?;
         let cookie_token = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
         let sent = fields.get(CSRF_FIELD).unwrap_or_default();
         if !cookie_token
