@@ -67,7 +67,8 @@ async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> axum::response::Response {
     let body = me_json(&principal.user, principal.permissions);
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], body).into_response()
 }
 
 /// The `/me` answer ([`Me`]), written field by field from the cached principal: every script's
