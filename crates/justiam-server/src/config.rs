@@ -104,7 +104,7 @@ pub struct ServeArgs {
     /// Days audit entries are kept; older ones are purged hourly.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=36500))]
     pub audit_retention_days: u64,
-    /// Verified credentials kept in memory per node (0 turns the cache off).
+    /// Verified credentials kept in memory by each worker thread (0 turns the cache off).
     #[arg(long, env = "AUTH_CACHE_SIZE", default_value_t = 100_000)]
     pub auth_cache_size: usize,
     /// Longest time a cached credential is trusted without a database check, in seconds. Changes

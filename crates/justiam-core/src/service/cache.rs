@@ -11,10 +11,18 @@
 //! it reads the database, and an entry counts only if its ticket is not older than the last
 //! invalidation of everything and of its user. A read that started before a change committed can
 //! therefore never serve the old answer after the invalidation, whatever the order of events.
+//!
+//! Each thread keeps a shard of its own (filled by its own database reads) and an invalidation
+//! visits every shard. A lookup then takes a lock no other thread takes, and hands out a principal
+//! whose reference counts no other thread touches: one shared table cost every request a lock
+//! and counters written by all worker threads (docs/benchmarks.md). The price is a database read
+//! per credential per thread and TTL instead of per node, and up to `capacity` entries per thread.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use thread_local::ThreadLocal;
 
 use uuid::Uuid;
 
@@ -88,11 +96,29 @@ impl Entries {
         self.user_invalidated.clear();
         self.all_invalidated = sequence;
     }
+
+    /// Applies an invalidation numbered `sequence`.
+    fn invalidate(&mut self, scope: Invalidation, sequence: u64, capacity: usize) {
+        match scope {
+            Invalidation::All => self.clear(sequence),
+            // A table of invalidated users as large as the cache is as good as everything.
+            Invalidation::User(_) if self.user_invalidated.len() >= capacity => {
+                self.clear(sequence)
+            }
+            // The user's entries stop counting through `is_current`; they are not searched out
+            // (that would cost a pass over the whole cache per revocation) but replaced by the
+            // next fill of their key, or dropped with everything when the cache is full.
+            Invalidation::User(user) => {
+                self.user_invalidated.insert(user, sequence);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct AuthCache {
-    entries: RwLock<Entries>,
+    /// One shard per thread; see the module documentation.
+    shards: ThreadLocal<RwLock<Entries>>,
     /// Incremented by every invalidation.
     sequence: AtomicU64,
     enabled: AtomicBool,
@@ -103,7 +129,7 @@ pub struct AuthCache {
 impl AuthCache {
     pub fn new(capacity: usize, ttl_ms: Millis, enabled: bool) -> Self {
         Self {
-            entries: RwLock::new(Entries::default()),
+            shards: ThreadLocal::new(),
             sequence: AtomicU64::new(0),
             enabled: AtomicBool::new(enabled && capacity > 0),
             capacity,
@@ -120,7 +146,7 @@ impl AuthCache {
         if !self.enabled.load(Ordering::Acquire) {
             return None;
         }
-        let entries = self.entries.read().ok()?;
+        let entries = read(self.shard());
         let entry = entries.by_key.get(key)?;
         (entry.valid_until > now && entries.is_current(entry.ticket, entry.principal.id()))
             .then(|| entry.principal.clone())
@@ -137,9 +163,7 @@ impl AuthCache {
         if !self.enabled.load(Ordering::Acquire) {
             return;
         }
-        let Ok(mut entries) = self.entries.write() else {
-            return;
-        };
+        let mut entries = write(self.shard());
         if !entries.is_current(ticket, principal.id()) {
             // Read before a change that has since been committed and invalidated.
             return;
@@ -158,27 +182,29 @@ impl AuthCache {
         );
     }
 
+    /// This thread's shard, started on first use.
+    fn shard(&self) -> &RwLock<Entries> {
+        if let Some(shard) = self.shards.get() {
+            return shard;
+        }
+        let shard = self.shards.get_or_default();
+        // The shard is in the table now. An invalidation that comes after the read below in
+        // the sequence's order sees it and reaches it; one that came before is counted here:
+        // nothing read before it can be put into this shard. (A read-modify-write, so that it
+        // is ordered with the invalidations' own.)
+        let sequence = self.sequence.fetch_add(0, Ordering::AcqRel);
+        let mut entries = write(shard);
+        entries.all_invalidated = entries.all_invalidated.max(sequence);
+        drop(entries);
+        shard
+    }
+
     /// Drops what `scope` covers: those entries stop counting at once, and fills that started
     /// before this call are refused.
     pub fn invalidate(&self, scope: Invalidation) {
         let sequence = self.sequence.fetch_add(1, Ordering::AcqRel) + 1;
-        // A poisoned lock only means a panic elsewhere; the invalidation must still happen.
-        let mut entries = self
-            .entries
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match scope {
-            Invalidation::All => entries.clear(sequence),
-            // A table of invalidated users as large as the cache is as good as everything.
-            Invalidation::User(_) if entries.user_invalidated.len() >= self.capacity => {
-                entries.clear(sequence)
-            }
-            // The user's entries stop counting through `is_current`; they are not searched out
-            // (that would cost a pass over the whole cache per revocation) but replaced by the next
-            // fill of their key, or dropped with everything when the cache is full.
-            Invalidation::User(user) => {
-                entries.user_invalidated.insert(user, sequence);
-            }
+        for shard in self.shards.iter() {
+            write(shard).invalidate(scope, sequence, self.capacity);
         }
     }
 
@@ -196,13 +222,41 @@ impl AuthCache {
         self.enabled.load(Ordering::Acquire)
     }
 
+    /// Whether any thread's shard holds a current entry for `key` ([`Self::get`] looks in the
+    /// calling thread's only).
+    pub fn holds(&self, key: &CacheKey, now: Millis) -> bool {
+        self.shards.iter().any(|shard| {
+            let entries = read(shard);
+            entries.by_key.get(key).is_some_and(|entry| {
+                entry.valid_until > now && entries.is_current(entry.ticket, entry.principal.id())
+            })
+        })
+    }
+
+    /// Entries in all shards.
     pub fn len(&self) -> usize {
-        self.entries.read().map(|e| e.by_key.len()).unwrap_or(0)
+        self.shards
+            .iter()
+            .map(|shard| read(shard).by_key.len())
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+// A poisoned lock only means a panic elsewhere; lookups and invalidations must go on.
+fn read(shard: &RwLock<Entries>) -> RwLockReadGuard<'_, Entries> {
+    shard
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write(shard: &RwLock<Entries>) -> RwLockWriteGuard<'_, Entries> {
+    shard
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -318,6 +372,8 @@ mod tests {
     fn a_fill_that_read_before_a_user_invalidation_is_refused() {
         let cache = AuthCache::new(10, 60_000, true);
         let alice = Uuid::now_v7();
+        // This thread has served before: its shard exists.
+        assert!(cache.get(&CacheKey::Pat([7; 32]), 0).is_none());
         let before = cache.ticket();
         // The database read happens here; then the change commits and invalidates.
         cache.invalidate(Invalidation::User(alice));
@@ -333,6 +389,56 @@ mod tests {
         let bob = Uuid::now_v7();
         cache.put(CacheKey::Pat([2; 32]), principal_of(bob), 1_000, before, 0);
         assert!(cache.get(&CacheKey::Pat([2; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn a_new_shard_refuses_reads_older_than_itself() {
+        let cache = AuthCache::new(10, 60_000, true);
+        let before = cache.ticket();
+        // No shard on this thread yet: the invalidation has nowhere to go but must still count.
+        cache.invalidate(Invalidation::User(Uuid::now_v7()));
+        cache.put(CacheKey::Pat([1; 32]), principal(), 1_000, before, 0);
+        assert!(cache.get(&CacheKey::Pat([1; 32]), 0).is_none());
+        cache.put(
+            CacheKey::Pat([1; 32]),
+            principal(),
+            1_000,
+            cache.ticket(),
+            0,
+        );
+        assert!(cache.get(&CacheKey::Pat([1; 32]), 0).is_some());
+    }
+
+    #[test]
+    fn every_thread_has_its_shard_and_invalidations_reach_them_all() {
+        let cache = AuthCache::new(10, 60_000, true);
+        let alice = Uuid::now_v7();
+        let key = CacheKey::Pat([1; 32]);
+        let fill = |cache: &AuthCache| {
+            cache.put(key, principal_of(alice), 1_000, cache.ticket(), 0);
+            cache.get(&key, 0).is_some()
+        };
+        // This thread's shard first (a thread that ends leaves its shard to the next one).
+        assert!(cache.get(&key, 0).is_none());
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| fill(&cache));
+            assert!(other.join().expect("thread"));
+        });
+        assert!(
+            cache.get(&key, 0).is_none(),
+            "filled on the other thread only"
+        );
+        assert!(fill(&cache));
+        assert_eq!(cache.len(), 2);
+        // Invalidated from a third thread: gone from both shards.
+        std::thread::scope(|scope| {
+            scope.spawn(|| cache.invalidate(Invalidation::User(alice)));
+        });
+        assert!(cache.get(&key, 0).is_none());
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| cache.get(&key, 0).is_none());
+            assert!(other.join().expect("thread"));
+        });
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl RequestRecord {
     }
 
     /// The matched route template, or `unmatched`.
-    pub fn route(&self) -> &str {
+    pub fn route_template(&self) -> &str {
         self.0
             .route
             .get()

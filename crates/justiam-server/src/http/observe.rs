@@ -167,7 +167,7 @@ fn finish(
     };
     let elapsed = started.elapsed();
 
-    let route = record.route();
+    let route = record.route_template();
     let status = response.status().as_u16();
     state
         .metrics
