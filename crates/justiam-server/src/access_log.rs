@@ -98,60 +98,81 @@ fn latency_ms(latency: Duration) -> f64 {
 fn write_line(line: &mut Vec<u8>, format: LogFormat, entry: &AccessEntry<'_>, at: DateTime<Utc>) {
     let mut stamp = [0u8; 27];
     let timestamp = justiam_types::timestamp::write_rfc3339_micros(&at, &mut stamp).unwrap_or("-");
-    let mut number = itoa::Buffer::new();
     match format {
         LogFormat::Text => {
             line.extend_from_slice(timestamp.as_bytes());
             line.extend_from_slice(b"  INFO ");
             line.extend_from_slice(TARGET.as_bytes());
-            line.extend_from_slice(b": request request_id=");
-            line.extend_from_slice(entry.request_id.as_bytes());
-            line.extend_from_slice(b" method=");
-            line.extend_from_slice(entry.method.as_bytes());
-            line.extend_from_slice(b" route=");
-            line.extend_from_slice(entry.route.as_bytes());
-            line.extend_from_slice(b" status=");
-            line.extend_from_slice(number.format(entry.status).as_bytes());
-            line.extend_from_slice(b" latency_ms=");
-            write_latency(line, entry.latency);
-            if let Some(principal_id) = entry.principal_id {
-                line.extend_from_slice(b" principal_id=");
-                write_uuid(line, principal_id);
-            }
-            if let Some(credential) = entry.credential {
-                line.extend_from_slice(b" credential=");
-                json::write_str(line, credential);
-            }
+            line.extend_from_slice(b": request");
         }
         LogFormat::Json => {
             line.extend_from_slice(b"{\"timestamp\":\"");
             line.extend_from_slice(timestamp.as_bytes());
-            line.extend_from_slice(
-                b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":",
-            );
-            json::write_str(line, entry.request_id);
-            line.extend_from_slice(b",\"method\":");
-            json::write_str(line, entry.method);
-            line.extend_from_slice(b",\"route\":");
-            json::write_str(line, entry.route);
-            line.extend_from_slice(b",\"status\":");
-            line.extend_from_slice(number.format(entry.status).as_bytes());
-            line.extend_from_slice(b",\"latency_ms\":");
-            write_latency(line, entry.latency);
-            if let Some(principal_id) = entry.principal_id {
-                line.extend_from_slice(b",\"principal_id\":");
-                json::write_uuid(line, principal_id);
-            }
-            if let Some(credential) = entry.credential {
-                line.extend_from_slice(b",\"credential\":");
-                json::write_str(line, credential);
-            }
-            line.extend_from_slice(b",\"target\":\"");
-            line.extend_from_slice(TARGET.as_bytes());
-            line.extend_from_slice(b"\"}");
+            line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
         }
     }
+    let mut field = |name: &str, value: Value<'_>| value.write(line, format, name);
+    field("request_id", Value::Shown(entry.request_id));
+    field("method", Value::Shown(entry.method));
+    field("route", Value::Shown(entry.route));
+    field("status", Value::Status(entry.status));
+    field("latency_ms", Value::Latency(entry.latency));
+    if let Some(principal_id) = entry.principal_id {
+        field("principal_id", Value::Id(principal_id));
+    }
+    if let Some(credential) = entry.credential {
+        field("credential", Value::Quoted(credential));
+    }
+    if format == LogFormat::Json {
+        line.extend_from_slice(b",\"target\":\"");
+        line.extend_from_slice(TARGET.as_bytes());
+        line.extend_from_slice(b"\"}");
+    }
     line.push(b'\n');
+}
+
+/// A field's value, written as `tracing-subscriber` writes the value of [`through_tracing`]'s
+/// event: text shows `%` values as they are and `&str` values quoted; JSON has strings for both.
+enum Value<'a> {
+    Shown(&'a str),
+    Quoted(&'a str),
+    Status(u16),
+    Latency(Duration),
+    Id(Uuid),
+}
+
+impl Value<'_> {
+    fn write(&self, line: &mut Vec<u8>, format: LogFormat, name: &str) {
+        match format {
+            LogFormat::Text => {
+                line.push(b' ');
+                line.extend_from_slice(name.as_bytes());
+                line.push(b'=');
+                match self {
+                    Value::Shown(text) => line.extend_from_slice(text.as_bytes()),
+                    Value::Id(id) => write_uuid(line, *id),
+                    _ => self.write_json(line),
+                }
+            }
+            LogFormat::Json => {
+                line.extend_from_slice(b",\"");
+                line.extend_from_slice(name.as_bytes());
+                line.extend_from_slice(b"\":");
+                self.write_json(line);
+            }
+        }
+    }
+
+    fn write_json(&self, line: &mut Vec<u8>) {
+        match self {
+            Value::Shown(text) | Value::Quoted(text) => json::write_str(line, text),
+            Value::Status(status) => {
+                line.extend_from_slice(itoa::Buffer::new().format(*status).as_bytes())
+            }
+            Value::Latency(latency) => write_latency(line, *latency),
+            Value::Id(id) => json::write_uuid(line, *id),
+        }
+    }
 }
 
 /// [`latency_ms`] as both `f64` formatters write it (`Debug` for text, ryu for JSON): the
