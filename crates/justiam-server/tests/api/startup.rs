@@ -470,6 +470,44 @@ async fn defaults_data_directory_wal_json_logs_and_request_ids() {
     );
 }
 
+/// `LOG_LEVEL` directives pick what is logged: here the access lines are muted, and a value the
+/// filter cannot read is said at start rather than ignored.
+#[tokio::test]
+async fn log_level_directives_and_a_log_level_that_cannot_be_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = |level: &'static str| {
+        [
+            ("PORT", "0"),
+            ("BIND_ADDR", "127.0.0.1"),
+            ("LOG_LEVEL", level),
+        ]
+    };
+    for (level, access_lines, complaint) in [
+        ("info", true, false),
+        ("info,justiam_server::http=warn", false, false),
+        ("info,[request{x=1}]=debug", true, true),
+    ] {
+        let served = serve(dir.path(), &env(level)).await;
+        let response = reqwest::get(format!("{}/healthz", served.addr))
+            .await
+            .expect("healthz");
+        assert_eq!(response.status().as_u16(), 200);
+        // Informational lines reach stderr within 100 ms; `stop` kills the process.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let stderr = served.stop().await;
+        assert_eq!(
+            stderr.contains("route=/healthz status=200"),
+            access_lines,
+            "LOG_LEVEL={level}: {stderr}"
+        );
+        assert_eq!(
+            stderr.contains("LOG_LEVEL is not a level or a list of target=level directives"),
+            complaint,
+            "LOG_LEVEL={level}: {stderr}"
+        );
+    }
+}
+
 /// The environment variables of the README's configuration table; `A_B_C` / `_D` stands for
 /// `A_B_C` and `A_B_D` (the shorthand replaces as many trailing segments as it has).
 fn readme_variables() -> Vec<String> {
