@@ -117,20 +117,9 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one answered request: `route` is its route template, or `unmatched`.
     pub fn observe_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
-        let method = method_label(method);
-        let mut shard = self.shard();
-        let series = shard.requests.entry_ref(route);
-        match series
-            .iter_mut()
-            .find(|s| s.method == method && s.status == status)
-        {
-            Some(series) => series.observe(seconds),
-            None => {
-                let mut series = RequestSeries::new(method, status);
-                series.observe(seconds);
-                shard.requests.insert(route, series);
-            }
-        }
+        self.shard()
+            .requests
+            .observe(route, method_label(method), status, seconds);
     }
 
     pub fn observe_authentication(&self, credential: &'static str, outcome: &'static str) {
@@ -221,12 +210,24 @@ struct Shard {
 struct RouteSeries(HashMap<String, Vec<RequestSeries>>);
 
 impl RouteSeries {
-    fn entry_ref(&mut self, route: &str) -> &mut [RequestSeries] {
-        self.0.get_mut(route).map_or(&mut [], Vec::as_mut_slice)
-    }
-
-    fn insert(&mut self, route: &str, series: RequestSeries) {
-        self.0.entry(route.to_owned()).or_default().push(series);
+    /// Counts one request; the route's name is copied the first time it is seen only.
+    fn observe(&mut self, route: &str, method: &'static str, status: u16, seconds: f64) {
+        let first = || {
+            let mut series = RequestSeries::new(method, status);
+            series.observe(seconds);
+            series
+        };
+        if let Some(of_route) = self.0.get_mut(route) {
+            match of_route
+                .iter_mut()
+                .find(|s| s.method == method && s.status == status)
+            {
+                Some(series) => series.observe(seconds),
+                None => of_route.push(first()),
+            }
+            return;
+        }
+        self.0.insert(route.to_owned(), vec![first()]);
     }
 }
 
