@@ -266,14 +266,16 @@ async fn a_request_stuck_on_the_database_is_answered_408() {
     let server =
         TestServer::start_with(Backend::Sqlite, |args| args.request_timeout_seconds = 1).await;
     let admin = server.admin().await;
+    let create_token = |name: &'static str| {
+        raw(
+            &admin,
+            Method::POST,
+            "/api/v1/me/tokens",
+            Some(serde_json::json!({"name": name, "expires_in_days": 1})),
+        )
+    };
     // A PAT checked once, so that the next checks come from the cache, without the database.
-    let created = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/me/tokens",
-        Some(serde_json::json!({"name": "before the lock", "expires_in_days": 1})),
-    )
-    .await;
+    let created = create_token("before the lock").await;
     assert_eq!(created.status.as_u16(), 201, "{}", created.json);
     let pat = admin
         .clone()
@@ -289,13 +291,7 @@ async fn a_request_stuck_on_the_database_is_answered_408() {
         .expect("lock the database");
 
     let started = Instant::now();
-    let stuck = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/me/tokens",
-        Some(serde_json::json!({"name": "during the lock", "expires_in_days": 1})),
-    )
-    .await;
+    let stuck = create_token("during the lock").await;
     let waited = started.elapsed();
     assert_error(&stuck, 408, "request_timeout", "too long");
     assert!(
@@ -309,12 +305,6 @@ async fn a_request_stuck_on_the_database_is_answered_408() {
         .execute(&mut lock)
         .await
         .expect("unlock");
-    let after = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/me/tokens",
-        Some(serde_json::json!({"name": "after the lock", "expires_in_days": 1})),
-    )
-    .await;
+    let after = create_token("after the lock").await;
     assert_eq!(after.status.as_u16(), 201, "{}", after.json);
 }
