@@ -215,9 +215,18 @@ struct Use {
 }
 
 /// Hammers `GET /api/v1/me` with `token` from several tasks on `nodes` while the owner revokes it.
-/// Every request that *started* after the `204` of the revocation was received must fail with
-/// `401`; requests before it succeed.
-async fn hammer_and_revoke(nodes: &[&TestServer], owner: &Client, token_id: Uuid, token: &str) {
+/// Every request that *started* more than `delivery` after the `204` of the revocation was
+/// received must fail with `401`; requests before it succeed. `delivery` is zero on the node that
+/// revoked: its cache is invalidated before it answers. Other nodes learn of the revocation
+/// through PostgreSQL `LISTEN/NOTIFY`, sent before the `204` but applied when their listener task
+/// runs — under load, a few milliseconds later.
+async fn hammer_and_revoke(
+    nodes: &[&TestServer],
+    owner: &Client,
+    token_id: Uuid,
+    token: &str,
+    delivery: Duration,
+) {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let tasks: Vec<_> = (0..8)
         .map(|i| {
@@ -262,7 +271,10 @@ async fn hammer_and_revoke(nodes: &[&TestServer], owner: &Client, token_id: Uuid
         );
     }
     let before: Vec<&Use> = uses.iter().filter(|u| u.started < acknowledged).collect();
-    let after: Vec<&Use> = uses.iter().filter(|u| u.started > acknowledged).collect();
+    let after: Vec<&Use> = uses
+        .iter()
+        .filter(|u| u.started > acknowledged + delivery)
+        .collect();
     assert!(
         before.iter().filter(|u| u.status == 200).count() >= 8,
         "the token worked before the revocation: {before:?}"
@@ -279,7 +291,8 @@ async fn hammer_and_revoke(nodes: &[&TestServer], owner: &Client, token_id: Uuid
             .map(|u| (u.started.duration_since(acknowledged), u.status))
             .collect::<Vec<_>>()
     );
-    for u in &before {
+    // Before the acknowledgement, and while it reaches the other nodes: an answer either way.
+    for u in uses.iter().filter(|u| u.started <= acknowledged + delivery) {
         assert!(matches!(u.status, 200 | 401), "{u:?}");
     }
     eprintln!(
@@ -302,13 +315,12 @@ async fn a_revoked_token_never_works_after_the_acknowledgement(backend: Backend)
             .create_my_token(&format!("hammered {round}"), 1)
             .await
             .expect("create");
-        hammer_and_revoke(&[&server], &client, token.id, &token.token).await;
+        hammer_and_revoke(&[&server], &client, token.id, &token.token, Duration::ZERO).await;
     }
 }
 
 /// The same with the token used on two nodes while a third revokes it: the other nodes' caches are
-/// dropped through PostgreSQL `LISTEN/NOTIFY` before the revocation is acknowledged... or not: this
-/// test says which.
+/// dropped through PostgreSQL `LISTEN/NOTIFY`, within `delivery` of the acknowledgement.
 async fn a_revoked_token_never_works_on_another_node(backend: Backend) {
     let server = TestServer::start_with(backend, |args| {
         args.token_auth_failures_per_minute = 0;
@@ -334,7 +346,17 @@ async fn a_revoked_token_never_works_on_another_node(backend: Backend) {
             .create_my_token(&format!("multi {round}"), 1)
             .await
             .expect("create");
-        hammer_and_revoke(&[&server, &node_b], &owner_on_c, token.id, &token.token).await;
+        // Far inside the one second the issue allows; seen so far: up to ~3 ms under a full
+        // test run on two cores.
+        let delivery = Duration::from_millis(100);
+        hammer_and_revoke(
+            &[&server, &node_b],
+            &owner_on_c,
+            token.id,
+            &token.token,
+            delivery,
+        )
+        .await;
     }
 }
 
