@@ -20,6 +20,12 @@ pub enum CoreError {
     /// Privilege escalation refused: granting a permission the caller does not hold.
     #[error("you cannot grant the permission `{0}` because you do not hold it yourself")]
     CannotGrant(Permission),
+    /// Acting on a user who holds a permission the caller does not: a lesser administrator may not
+    /// disarm a stronger one.
+    #[error(
+        "you may act on this user only if you hold every permission they hold; you do not hold `{0}`"
+    )]
+    Outranked(Permission),
     /// Forbidden for a reason other than a missing permission (`account_disabled`, …).
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },

@@ -92,9 +92,17 @@ pub struct ServeArgs {
     /// Seconds between batched writes of tokens' `last_used_at` (at most one write per token each).
     #[arg(long, env = "PAT_USAGE_FLUSH_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub pat_usage_flush_seconds: u64,
-    /// Failed logins for one account before it is refused for a while.
+    /// Failed logins for one account from one client address before that address is refused for
+    /// the account for a while (other addresses are not affected).
     #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ACCOUNT", default_value_t = 5)]
     pub login_max_failures_per_account: i64,
+    /// Login attempts for one account from all addresses together (in 15 minutes) after which its
+    /// attempts are spaced LOGIN_ACCOUNT_SLOWDOWN_SECONDS apart; the account is never locked.
+    #[arg(long, env = "LOGIN_ACCOUNT_SLOWDOWN_AFTER", default_value_t = 100)]
+    pub login_account_slowdown_after: i64,
+    /// Seconds between two login attempts for an account past LOGIN_ACCOUNT_SLOWDOWN_AFTER.
+    #[arg(long, env = "LOGIN_ACCOUNT_SLOWDOWN_SECONDS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub login_account_slowdown_seconds: u64,
     /// Failed logins from one client address before it is refused for a while.
     #[arg(long, env = "LOGIN_MAX_FAILURES_PER_IP", default_value_t = 20)]
     pub login_max_failures_per_ip: i64,
@@ -140,6 +148,8 @@ impl ServeArgs {
             throttle: ThrottleSettings {
                 account_max_failures: self.login_max_failures_per_account.max(1),
                 ip_max_failures: self.login_max_failures_per_ip.max(1),
+                account_slowdown_after: self.login_account_slowdown_after.max(1),
+                account_slowdown_interval: Duration::from_secs(self.login_account_slowdown_seconds),
                 lockout: Duration::from_secs(self.login_lockout_seconds.max(1)),
                 ..ThrottleSettings::default()
             },

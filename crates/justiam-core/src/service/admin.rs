@@ -64,6 +64,8 @@ impl Iam {
         let session = sessions::get(&self.db.pool, id)
             .await?
             .ok_or_else(|| CoreError::not_found("session"))?;
+        self.require_can_end_sessions_of(principal, session.user_id)
+            .await?;
         let mut tx = self.db.pool.begin().await?;
         if !sessions::delete(&mut *tx, id).await? {
             return Err(CoreError::not_found("session"));
@@ -91,6 +93,7 @@ impl Iam {
         users::get(&self.db.pool, user_id)
             .await?
             .ok_or_else(|| CoreError::not_found("user"))?;
+        self.require_can_end_sessions_of(principal, user_id).await?;
         let mut tx = self.db.pool.begin().await?;
         let ended = sessions::delete_for_user(&mut *tx, user_id, None).await?;
         let entry = AuditEntry {
@@ -103,5 +106,22 @@ impl Iam {
         self.commit_and_invalidate(tx, Invalidation::User(user_id))
             .await?;
         Ok(ended)
+    }
+
+    /// Ending someone's sessions over and over locks them out of the portal: a lesser
+    /// administrator may not do it to a stronger one (their own sessions are always theirs).
+    async fn require_can_end_sessions_of(
+        &self,
+        principal: &Principal,
+        user_id: Uuid,
+    ) -> CoreResult<()> {
+        if user_id == principal.id() {
+            return Ok(());
+        }
+        match users::get(&self.db.pool, user_id).await? {
+            Some(user) => self.require_can_act_on(principal, &user).await,
+            // Deleted meanwhile: nothing left to protect.
+            None => Ok(()),
+        }
     }
 }

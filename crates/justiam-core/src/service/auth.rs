@@ -211,20 +211,22 @@ impl Iam {
             ));
         }
         let now = now_millis();
-        let email_key = format!("account:{}", email.trim().to_lowercase());
+        let account = email.trim().to_lowercase();
+        let account_key = format!("account:{account}");
+        let pair_key = format!("account:{account}|ip:{}", meta.ip.as_deref().unwrap_or("-"));
         let ip_key = meta.ip.as_ref().map(|ip| format!("ip:{ip}"));
-        for key in std::iter::once(&email_key).chain(ip_key.as_ref()) {
+        let keys = [Some(&pair_key), ip_key.as_ref(), Some(&account_key)];
+        for key in keys.into_iter().flatten() {
             if let Some(until) = throttle::blocked_until(&self.db.pool, key, now).await? {
-                return Err(CoreError::Throttled {
-                    retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
-                });
+                return Err(throttled(until, now));
             }
         }
 
-        // The account's attempt is counted before the password is checked, so that concurrent
-        // guesses cannot all slip through before the first failure is recorded: the attempt that
-        // reaches the limit blocks the account at once, and after a lockout one attempt at a time
-        // is let through.
+        // Attempts are counted before the password is checked, so that concurrent guesses cannot
+        // all slip through before the first failure is recorded: the attempt that reaches a limit
+        // blocks its key at once, and after a lockout one attempt at a time is let through.
+        // The lockout is per account *and* address (someone else's failures never lock you out);
+        // the account as a whole is only slowed down.
         let t = &self.settings.throttle;
         let lockout = |attempts: i64| {
             let doublings = (attempts - t.account_max_failures).clamp(0, 10) as u32;
@@ -232,28 +234,11 @@ impl Iam {
                 .saturating_mul(1 << doublings)
                 .min(crate::time::HOUR_MS)
         };
-        let window = t.window.as_millis() as i64;
-        let max = t.account_max_failures;
-        let attempts = throttle::count_login_attempt(
-            &self.db.pool,
-            &email_key,
-            now,
-            window,
-            max,
-            now + lockout(max),
-        )
-        .await?;
-        if attempts > max
-            && !throttle::claim_probe(&self.db.pool, &email_key, now, now + lockout(attempts))
-                .await?
-        {
-            let until = throttle::blocked_until(&self.db.pool, &email_key, now)
-                .await?
-                .unwrap_or(now + 1000);
-            return Err(CoreError::Throttled {
-                retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
-            });
-        }
+        self.admit_login_attempt(&pair_key, t.account_max_failures, lockout, now)
+            .await?;
+        let spacing = t.account_slowdown_interval.as_millis() as i64;
+        self.admit_login_attempt(&account_key, t.account_slowdown_after, |_| spacing, now)
+            .await?;
 
         let user = users::get_by_email(&self.db.pool, email).await?;
         let stored = user
@@ -307,7 +292,9 @@ impl Iam {
         };
         let mut tx = self.db.pool.begin().await?;
         sessions::insert(&mut *tx, &session).await?;
-        throttle::reset(&mut *tx, &email_key).await?;
+        // Only this address's counter: the account-wide one runs out with its window, so that a
+        // login of the owner does not hand an attacker a fresh budget of fast guesses.
+        throttle::reset(&mut *tx, &pair_key).await?;
         let entry = AuditEntry {
             at: now,
             actor_id: Some(user.id),
@@ -335,6 +322,36 @@ impl Iam {
             expires_at,
             user,
         })
+    }
+
+    /// Counts a login attempt for `key`; past `max` attempts in the window, only one attempt per
+    /// `block_for(attempts)` gets through, the others are `429` with `Retry-After`.
+    async fn admit_login_attempt(
+        &self,
+        key: &str,
+        max: i64,
+        block_for: impl Fn(i64) -> Millis,
+        now: Millis,
+    ) -> CoreResult<()> {
+        let window = self.settings.throttle.window.as_millis() as i64;
+        let attempts = throttle::count_login_attempt(
+            &self.db.pool,
+            key,
+            now,
+            window,
+            max,
+            now + block_for(max),
+        )
+        .await?;
+        if attempts > max
+            && !throttle::claim_probe(&self.db.pool, key, now, now + block_for(attempts)).await?
+        {
+            let until = throttle::blocked_until(&self.db.pool, key, now)
+                .await?
+                .unwrap_or(now + 1000);
+            return Err(throttled(until, now));
+        }
+        Ok(())
     }
 
     /// Counts a failed login against the client address, and blocks it at the limit.
@@ -434,6 +451,12 @@ impl Iam {
             ));
         }
         Ok(())
+    }
+}
+
+fn throttled(until: Millis, now: Millis) -> CoreError {
+    CoreError::Throttled {
+        retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
     }
 }
 

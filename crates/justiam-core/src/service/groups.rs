@@ -137,6 +137,8 @@ impl Iam {
     ) -> CoreResult<()> {
         principal.require(Permission::GroupsDelete)?;
         let group = self.group(id).await?;
+        // Deleting a group takes its roles from every member, as unassigning them would.
+        self.require_can_grant_group_roles(principal, id).await?;
         let mut tx = self.db.pool.begin().await?;
         if !groups::delete(&mut *tx, id).await? {
             return Err(CoreError::not_found("group"));
@@ -206,6 +208,9 @@ impl Iam {
     ) -> CoreResult<()> {
         principal.require(Permission::GroupsMembers)?;
         self.group(group_id).await?;
+        // Leaving a group takes its roles: removing a member is unassigning them from that user.
+        self.require_can_grant_group_roles(principal, group_id)
+            .await?;
         let mut tx = self.db.pool.begin().await?;
         if !groups::remove_member(&mut *tx, group_id, user_id).await? {
             return Err(CoreError::not_found("group member"));

@@ -26,12 +26,17 @@ use crate::store::{Backend, Db};
 use crate::time::now_millis;
 use cache::{AuthCache, Invalidation};
 
-/// Login throttling: after `max_failures` inside `window`, a key (account or address) is refused for
-/// `lockout`, doubled for each further failure, at most one hour.
+/// Login throttling, counted inside `window`. After `account_max_failures` for one account from one
+/// client address, or `ip_max_failures` from one address, that key is refused for `lockout`,
+/// doubled for each further failure, at most one hour. An account is never locked for everyone:
+/// past `account_slowdown_after` attempts from all addresses together, its attempts are only
+/// spaced `account_slowdown_interval` apart — so an attacker cannot lock a known account out.
 #[derive(Debug, Clone)]
 pub struct ThrottleSettings {
     pub account_max_failures: i64,
     pub ip_max_failures: i64,
+    pub account_slowdown_after: i64,
+    pub account_slowdown_interval: Duration,
     pub window: Duration,
     pub lockout: Duration,
 }
@@ -41,6 +46,8 @@ impl Default for ThrottleSettings {
         Self {
             account_max_failures: 5,
             ip_max_failures: 20,
+            account_slowdown_after: 100,
+            account_slowdown_interval: Duration::from_secs(1),
             window: Duration::from_secs(15 * 60),
             lockout: Duration::from_secs(60),
         }

@@ -9,6 +9,7 @@ use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
 use super::auth::interactive_auth_required;
+use super::users::admin_only;
 use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
@@ -138,6 +139,14 @@ impl Iam {
                     return Err(CoreError::bad_request(
                         "not_a_service_account",
                         "this user is not a service account; users manage their own tokens",
+                    ));
+                }
+                // An `is_admin` account's tokens carry the `is_admin` bypass, which no set of
+                // permissions amounts to: only an administrator with an unrestricted credential
+                // manages them.
+                if user.is_admin && !principal.is_admin() {
+                    return Err(admin_only(
+                        "only an administrator (is_admin, not through a fine-grained token) may manage the tokens of an administrator service account",
                     ));
                 }
                 // Its tokens act with its permissions: managing them is granting those, so a

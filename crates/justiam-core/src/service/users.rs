@@ -51,7 +51,7 @@ fn protected(message: &str) -> CoreError {
     CoreError::conflict("protected_user", message)
 }
 
-fn admin_only(message: &str) -> CoreError {
+pub(crate) fn admin_only(message: &str) -> CoreError {
     CoreError::forbidden("forbidden", message)
 }
 
@@ -186,6 +186,15 @@ impl Iam {
                 "only an administrator (is_admin) may change is_admin or edit an administrator",
             ));
         }
+        // Deactivating someone, or changing the email their password reset goes to, disarms them.
+        let disarming = input.is_active == Some(false)
+            || input
+                .email
+                .as_deref()
+                .is_some_and(|email| email.trim() != user.email);
+        if disarming && id != principal.id() {
+            self.require_can_act_on(principal, &user).await?;
+        }
         let mut changed = Vec::new();
         if let Some(raw) = &input.email {
             let email = Email::parse("email", raw)?;
@@ -278,6 +287,7 @@ impl Iam {
                 "only an administrator (is_admin) may delete an administrator",
             ));
         }
+        self.require_can_act_on(principal, &user).await?;
         if user.is_admin && user.is_active && self.is_last_admin(id).await? {
             return Err(protected("this is the last active administrator"));
         }
@@ -295,6 +305,30 @@ impl Iam {
         self.commit_and_invalidate(tx, Invalidation::User(id))
             .await?;
         Ok(())
+    }
+
+    /// Deactivating or deleting another user, ending their sessions, or changing their email (and so
+    /// taking over their password reset) can disarm them, so a caller who is not `is_admin` may do
+    /// it only to users who hold nothing the caller lacks — the rule role removal follows.
+    /// `is_admin` users only by `is_admin` callers.
+    pub(crate) async fn require_can_act_on(
+        &self,
+        principal: &Principal,
+        target: &UserRow,
+    ) -> CoreResult<()> {
+        if principal.is_admin() {
+            return Ok(());
+        }
+        if target.is_admin {
+            return Err(admin_only(
+                "only an administrator (is_admin) may act on an administrator",
+            ));
+        }
+        let held = self.user_permissions(target).await?;
+        match held.iter().find(|p| !principal.has(*p)) {
+            Some(missing) => Err(CoreError::Outranked(missing)),
+            None => Ok(()),
+        }
     }
 
     async fn is_last_admin(&self, id: Uuid) -> CoreResult<bool> {

@@ -63,8 +63,10 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict { code, .. } => Self::new(S::CONFLICT, code, message),
             CoreError::MissingPermission(p) => Self::new(S::FORBIDDEN, "forbidden", message)
                 .with_details(json!({ "permission": p.as_str() })),
-            CoreError::CannotGrant(p) => Self::new(S::FORBIDDEN, "forbidden", message)
-                .with_details(json!({ "permission": p.as_str() })),
+            CoreError::CannotGrant(p) | CoreError::Outranked(p) => {
+                Self::new(S::FORBIDDEN, "forbidden", message)
+                    .with_details(json!({ "permission": p.as_str() }))
+            }
             CoreError::Forbidden { code, .. } => Self::new(S::FORBIDDEN, code, message),
             CoreError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", message),
             CoreError::InvalidCredentials => {

@@ -81,7 +81,9 @@ impl FieldErrors {
             CoreError::Conflict { message, .. } | CoreError::BadRequest { message, .. } => {
                 errors.add(fallback, sentence(&message))
             }
-            CoreError::CannotGrant(_) => errors.add(fallback, sentence(&error.to_string())),
+            CoreError::CannotGrant(_) | CoreError::Outranked(_) => {
+                errors.add(fallback, sentence(&error.to_string()))
+            }
             other => return Err(other.into()),
         }
         Ok(errors)
@@ -156,11 +158,13 @@ impl From<CoreError> for UiError {
                     "This needs the permission “{p}”, which your account does not hold. Ask an administrator if you need it."
                 ),
             ),
-            CoreError::CannotGrant(_) | CoreError::Forbidden { .. } => UiError::page(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                sentence(&error.to_string()),
-            ),
+            CoreError::CannotGrant(_) | CoreError::Outranked(_) | CoreError::Forbidden { .. } => {
+                UiError::page(
+                    StatusCode::FORBIDDEN,
+                    "Not allowed",
+                    sentence(&error.to_string()),
+                )
+            }
             CoreError::NotFound(message) => {
                 UiError::page(StatusCode::NOT_FOUND, "Not found", sentence(&message))
             }

@@ -606,6 +606,83 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy(backend: Backend)
     );
 }
 
+/// Issue 20, finding 7: five failures from anywhere used to lock the owner out, right password
+/// and all. Now the lockout is per account *and* address, and the account as a whole is only
+/// slowed down.
+async fn strangers_cannot_lock_an_account_out(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.login_max_failures_per_account = 5;
+        args.login_max_failures_per_ip = 20;
+        args.login_account_slowdown_after = 12;
+        args.login_account_slowdown_seconds = 3;
+        args.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
+    })
+    .await;
+    server
+        .create_user("victim@example.com", "right-password")
+        .await;
+    let attacker = "203.0.113.66";
+    let owner = "198.51.100.7";
+    for _ in 0..5 {
+        assert_eq!(
+            login_forwarded(&server, attacker, "victim@example.com", "wrong-password").await,
+            401
+        );
+    }
+    assert_eq!(
+        login_forwarded(&server, attacker, "victim@example.com", "right-password").await,
+        429,
+        "brute force from the attacker's address stops"
+    );
+    assert_eq!(
+        login_forwarded(&server, owner, "victim@example.com", "right-password").await,
+        200,
+        "the owner, elsewhere, is not locked out"
+    );
+
+    // A distributed guess: a new address per attempt. Attempts 7 to 12 of the window are checked;
+    // past the ceiling of 12 the account is slowed down, not locked.
+    for i in 0..6 {
+        assert_eq!(
+            login_forwarded(
+                &server,
+                &format!("192.0.2.{i}"),
+                "victim@example.com",
+                "guess"
+            )
+            .await,
+            401,
+            "distributed attempt {i}"
+        );
+    }
+    let slowed = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.url))
+        .header("x-forwarded-for", "192.0.2.100")
+        .json(&json!({ "email": "victim@example.com", "password": "guess" }))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(slowed.status().as_u16(), 429);
+    let wait: u64 = slowed
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=3).contains(&wait), "Retry-After {wait}");
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert_eq!(
+        login_forwarded(&server, owner, "victim@example.com", "right-password").await,
+        200,
+        "after the pause the owner signs in, still past the ceiling"
+    );
+    assert_eq!(
+        login_forwarded(&server, "192.0.2.101", "victim@example.com", "guess").await,
+        429,
+        "and the next guess waits its turn again"
+    );
+}
+
 async fn password_hashing_does_not_starve_other_requests(backend: Backend) {
     let server = TestServer::start_with(backend, |args| {
         args.login_max_failures_per_account = 1000;
@@ -862,6 +939,7 @@ crate::on_both_databases!(
     lockouts_expire_and_double_with_further_failures,
     failed_logins_lock_the_client_address,
     forwarded_addresses_count_only_behind_a_trusted_proxy,
+    strangers_cannot_lock_an_account_out,
     password_hashing_does_not_starve_other_requests,
     unknown_emails_take_about_as_long_as_wrong_passwords,
     bcrypt_hashes_are_accepted_and_upgraded,

@@ -102,6 +102,8 @@ pub fn test_args(database_url: String) -> ServeArgs {
         pat_usage_flush_seconds: 1,
         login_max_failures_per_account: 5,
         login_max_failures_per_ip: 20,
+        login_account_slowdown_after: 100,
+        login_account_slowdown_seconds: 1,
         login_lockout_seconds: 60,
         audit_retention_days: 365,
         auth_cache_size: 100_000,

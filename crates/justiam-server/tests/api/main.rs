@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod conventions;
 mod crash;
+mod escalation;
 mod hostile;
 mod lifecycle;
 mod multinode;
