@@ -1,6 +1,6 @@
-//! `justiam`: the server, its operator commands and the command-line client.
+//! `justiam`: the server, its operator commands and the command-line client (from `justiam-cli`).
 
-mod cli;
+mod operator;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -16,7 +16,7 @@ use justiam_server::server;
     name = "justiam",
     version,
     about = "JustIAM: identity and access management for people and machines",
-    after_help = cli::EXIT_CODES_HELP
+    after_help = justiam_cli::EXIT_CODES_HELP
 )]
 struct Cli {
     #[command(flatten)]
@@ -40,9 +40,9 @@ enum Command {
         yaml: bool,
     },
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
-    Backup(cli::backup::BackupArgs),
+    Backup(operator::backup::BackupArgs),
     #[command(flatten)]
-    Client(cli::ClientCommand),
+    Client(justiam_cli::ClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("justiam: {error:#}");
-            ExitCode::from(cli::exit_code(&error))
+            ExitCode::from(justiam_cli::exit_code(&error))
         }
     }
 }
@@ -85,8 +85,8 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(&args).await,
-        Command::Backup(args) => Ok(cli::backup::run(&args).await?),
-        Command::Client(command) => Ok(cli::run(command, Cli::command).await?),
+        Command::Backup(args) => Ok(operator::backup::run(&args).await?),
+        Command::Client(command) => Ok(justiam_cli::run(command, Cli::command).await?),
         Command::Openapi { yaml } => {
             let doc = justiam_server::http::openapi_document();
             let text = if yaml {

@@ -10,7 +10,7 @@ use justiam_core::store::Backend;
 use sqlx::any::AnyConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::error::Failure;
+use justiam_cli::Failure;
 use justiam_server::config::{DbArgs, redact_url, sqlite_path};
 
 #[derive(Debug, Args)]

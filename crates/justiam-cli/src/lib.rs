@@ -1,11 +1,11 @@
 //! The command-line client: `justiam login|logout|whoami|token|user|service-account|group|role|
-//! completions`, and the operator command `justiam backup`.
+//! completions`. The `justiam` binary (in `justiam-server`) flattens [`ClientCommand`] into its own
+//! subcommands, beside the operator commands that need the server's internals.
 //!
 //! Everything that talks to a server goes through `justiam-client`, like the tests and the
 //! Terraform provider. Errors end up as one line on stderr (`justiam: …`) and an exit code from
 //! [`exit_code`]; see [`EXIT_CODES_HELP`].
 
-pub mod backup;
 mod config;
 mod error;
 mod groups;
@@ -14,9 +14,6 @@ mod roles;
 mod session;
 mod tokens;
 mod users;
-
-#[cfg(test)]
-mod reference;
 
 use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::Shell;

@@ -1,0 +1,8 @@
+//! The `justiam` binary's operator commands that need the server's internals (the database, the
+//! clap definition of `justiam serve`), unlike the client commands of `justiam-cli`. `serve`,
+//! `migrate`, `admin create` and `openapi` are short enough to live in `main.rs`.
+
+pub mod backup;
+
+#[cfg(test)]
+mod reference;
