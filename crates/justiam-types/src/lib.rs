@@ -1,9 +1,13 @@
 //! Wire types of the JustIAM HTTP API (`/api/v1`).
 //!
-//! Only serde shapes live here: no HTTP, no storage. The server, the typed client, the CLI and the
-//! Terraform provider all speak through these types, so a change here is an API change.
+//! Only serde shapes live here, and the permission catalogue they name: no HTTP, no storage. The
+//! server, the typed client, the CLI and the Terraform provider all speak through these types, so a
+//! change here is an API change.
 
+pub mod permission;
 pub mod timestamp;
+
+pub use permission::{Permission, PermissionSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

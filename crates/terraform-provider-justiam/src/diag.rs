@@ -2,6 +2,7 @@
 //! `RUST_BACKTRACE` is set), and readable messages for API errors.
 
 use justiam_client::Error;
+use justiam_types::Permission;
 use tf_provider::{AttributePath, Diagnostic, Diagnostics};
 
 pub fn error(diags: &mut Diagnostics, summary: impl Into<String>, detail: impl Into<String>) {
@@ -149,4 +150,13 @@ pub fn parse_pair(
         );
     }
     parsed
+}
+
+/// The catalogue as a readable list, for diagnostics about an unknown permission.
+pub fn catalogue_list() -> String {
+    Permission::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

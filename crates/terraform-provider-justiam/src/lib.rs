@@ -5,14 +5,12 @@
 //! kept between calls: the configured client lives in a [`Shared`] handle that the provider fills
 //! in `configure` and every resource and data source reads.
 
-mod catalogue;
 mod data_sources;
 mod diag;
 mod provider;
 mod resources;
 mod schema;
 
-pub use catalogue::{PERMISSIONS, is_permission, pattern_matches_catalogue, wildcard_matches};
 pub use provider::JustIamProvider;
 
 /// Serves the provider to Terraform (prints the go-plugin handshake on stdout).

@@ -517,23 +517,6 @@ fn contains(run: &Run, needle: &str) -> bool {
 
 // --- the tests ------------------------------------------------------------------------------------
 
-/// The provider's catalogue (for plan-time validation) is the server's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn catalogue_matches_the_server() {
-    let mut server = TestServer::start(Backend::Sqlite).await;
-    let (_, admin) = server.admin_jwt().await;
-    let me = admin.me().await.expect("me");
-    let mut server_list = me.permissions.clone();
-    let mut ours: Vec<String> = terraform_provider_justiam::PERMISSIONS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    server_list.sort();
-    ours.sort();
-    assert_eq!(ours, server_list, "update src/catalogue.rs");
-    server.stop().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_on_sqlite() {
     lifecycle(Backend::Sqlite).await;

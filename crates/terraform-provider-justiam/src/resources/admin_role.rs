@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use justiam_client::{Client, Result};
-use justiam_types::{AdminRole, CreateAdminRole, UpdateAdminRole};
+use justiam_types::{AdminRole, CreateAdminRole, Permission, UpdateAdminRole};
 use serde::{Deserialize, Serialize};
 use tf_provider::Diagnostics;
 use tf_provider::schema::Schema;
@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::check_not_blank;
 use super::object::{Object, ObjectResource};
-use crate::catalogue::{catalogue_list, is_permission};
 use crate::diag;
 use crate::schema::{
     Computed, OptionalComputed, Required, StringSet, known, known_elements, schema, set_of, string,
@@ -38,7 +37,7 @@ pub(crate) fn validate_role_permissions(diags: &mut Diagnostics, permissions: &S
     };
     let unknown: Vec<String> = items
         .into_iter()
-        .filter(|p| !is_permission(p))
+        .filter(|p| Permission::parse(p).is_none())
         .map(|p| format!("{p:?}"))
         .collect();
     if !unknown.is_empty() {
@@ -50,7 +49,7 @@ pub(crate) fn validate_role_permissions(diags: &mut Diagnostics, permissions: &S
                 "{} {} not in the JustIAM permission catalogue. Known permissions: {}.",
                 unknown.join(", "),
                 if unknown.len() == 1 { "is" } else { "are" },
-                catalogue_list()
+                diag::catalogue_list()
             ),
         );
     }

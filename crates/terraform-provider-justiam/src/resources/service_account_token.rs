@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use justiam_types::{CreateToken, PatRecord};
+use justiam_types::permission::wildcard_matches_name;
+use justiam_types::{CreateToken, PatRecord, Permission};
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
@@ -12,7 +13,6 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 use uuid::Uuid;
 
 use super::{changed, find_in_pages, replacements};
-use crate::catalogue::{PERMISSIONS, pattern_matches_catalogue, wildcard_matches};
 use crate::diag;
 use crate::provider::Shared;
 use crate::schema::{
@@ -50,10 +50,12 @@ fn covers(requested: &[String], stored: &BTreeSet<String>) -> bool {
     let wildcards_used = requested
         .iter()
         .filter(|p| p.contains('*'))
-        .all(|w| stored.iter().any(|s| wildcard_matches(w, s)));
-    let nothing_else = stored
-        .iter()
-        .all(|s| requested.iter().any(|p| p == s || wildcard_matches(p, s)));
+        .all(|w| stored.iter().any(|s| wildcard_matches_name(w, s)));
+    let nothing_else = stored.iter().all(|s| {
+        requested
+            .iter()
+            .any(|p| p == s || wildcard_matches_name(p, s))
+    });
     names_kept && wildcards_used && nothing_else
 }
 
@@ -217,7 +219,7 @@ impl Resource for ServiceAccountTokenResource {
             }
             let bad: Vec<String> = items
                 .iter()
-                .filter(|p| !pattern_matches_catalogue(p.trim()))
+                .filter(|p| Permission::matching(p.trim()).next().is_none())
                 .map(|p| format!("{p:?}"))
                 .collect();
             if !bad.is_empty() {
@@ -229,7 +231,7 @@ impl Resource for ServiceAccountTokenResource {
                         "{} neither a permission of the catalogue nor a wildcard matching one. \
                          Known permissions: {}.",
                         bad.join(", "),
-                        PERMISSIONS.join(", ")
+                        diag::catalogue_list()
                     ),
                 );
             }
