@@ -14,6 +14,7 @@ mod multinode;
 mod observability;
 mod openapi;
 mod races;
+mod readme;
 mod smoke;
 mod startup;
 mod tokens;
