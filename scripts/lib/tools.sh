@@ -68,3 +68,21 @@ justiam_terraform_tools_setup() {
   fi
   return "$missing"
 }
+
+# curl and jq for the README test (tests/api/readme.rs), which runs the README's `curl … | jq` lines
+# as written: installs Debian's `curl` and `jq` when either is missing and the script runs as root.
+# Returns non-zero when they are still missing.
+justiam_readme_tools_setup() {
+  if command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "curl/jq missing and cannot be installed here (needs root and apt-get)" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q curl jq >/dev/null; then
+    apt-get update -q >/dev/null && apt-get install -y -q curl jq >/dev/null || return 1
+  fi
+  command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1
+}

@@ -1,6 +1,6 @@
-//! The command-line client: `justiam login|logout|whoami|token|user|service-account|group|role|
-//! completions`. The `justiam` binary (in `justiam-server`) flattens [`ClientCommand`] into its own
-//! subcommands, beside the operator commands that need the server's internals.
+//! The command-line client: `justiam login|logout|whoami|token|tokens|user|service-account|group|
+//! role|completions`. The `justiam` binary (in `justiam-server`) flattens [`ClientCommand`] into
+//! its own subcommands, beside the operator commands that need the server's internals.
 //!
 //! Everything that talks to a server goes through `justiam-client`, like the tests and the
 //! Terraform provider. Errors end up as one line on stderr (`justiam: …`) and an exit code from
@@ -105,6 +105,9 @@ pub enum ClientCommand {
     Whoami(ClientOnly),
     /// Your own personal access tokens.
     Token(tokens::TokenArgs),
+    /// Every token you oversee, whoever owns it (administrators; service accounts' tokens for
+    /// holders of service_accounts.tokens): list and revoke.
+    Tokens(tokens::InventoryArgs),
     /// Users (people and service accounts).
     User(users::UserArgs),
     /// Service accounts and their tokens.
@@ -136,6 +139,9 @@ pub async fn run(command: ClientCommand, root: fn() -> clap::Command) -> Result<
         ClientCommand::Logout(args) => session::logout(&args.client).await,
         ClientCommand::Whoami(args) => session::whoami(&Context::new(&args.client)?).await,
         ClientCommand::Token(args) => tokens::run(&Context::new(&args.client)?, args.command).await,
+        ClientCommand::Tokens(args) => {
+            tokens::run_inventory(&Context::new(&args.client)?, args.command).await
+        }
         ClientCommand::User(args) => users::run(&Context::new(&args.client)?, args.command).await,
         ClientCommand::ServiceAccount(args) => {
             users::run_service_account(&Context::new(&args.client)?, args.command).await

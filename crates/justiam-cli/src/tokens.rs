@@ -1,7 +1,8 @@
-//! `justiam token …` (your own tokens) and the token half of `justiam service-account token …`.
+//! `justiam token …` (your own tokens), the token half of `justiam service-account token …`, and
+//! `justiam tokens …` (every token the caller oversees: the inventory).
 
 use clap::{Args, Subcommand};
-use justiam_types::{CreateToken, PatRecord, RotateToken};
+use justiam_types::{CreateToken, PatRecord, RotateToken, TokenInventoryItem};
 use uuid::Uuid;
 
 use super::error::Failure;
@@ -117,6 +118,83 @@ pub async fn run_for(
             output::created_token(ctx.output, &created)
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: InventoryCommand,
+}
+
+/// The operator's commands over every token they oversee: all of them for an administrator, those
+/// of service accounts for a holder of `service_accounts.tokens`.
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// List tokens with their owners, newest first.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only tokens whose name or owner's email contains this text (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// Only tokens in this state.
+        #[arg(long, value_parser = ["active", "expired", "revoked"])]
+        state: Option<String>,
+    },
+    /// Revoke a token at once, whoever owns it (its id is in `list`).
+    Revoke {
+        /// The token's id.
+        id: Uuid,
+    },
+}
+
+pub async fn run_inventory(ctx: &Context, command: InventoryCommand) -> Result<(), Failure> {
+    let client = &ctx.client;
+    match command {
+        InventoryCommand::List {
+            page,
+            search,
+            state,
+        } => {
+            let filters: Vec<(&str, &str)> = state.iter().map(|s| ("state", s.as_str())).collect();
+            let answer = client
+                .token_inventory(&page.params(search), &filters)
+                .await?;
+            output::list(
+                ctx.output,
+                &answer,
+                &[
+                    "ID",
+                    "OWNER",
+                    "NAME",
+                    "TOKEN",
+                    "EXPIRES",
+                    "LAST USED",
+                    "STATE",
+                ],
+                inventory_row,
+            )
+        }
+        InventoryCommand::Revoke { id } => {
+            client.revoke_any_token(id).await?;
+            output::note(ctx.output, &format!("Revoked token {id}."))
+        }
+    }
+}
+
+fn inventory_row(item: &TokenInventoryItem) -> Vec<String> {
+    let token = &item.record;
+    vec![
+        token.id.to_string(),
+        item.owner.email.clone(),
+        token.name.clone(),
+        token.token_hint.clone(),
+        time(&token.expires_at),
+        time_opt(token.last_used_at.as_ref()),
+        item.state.clone(),
+    ]
 }
 
 fn row(token: &PatRecord) -> Vec<String> {

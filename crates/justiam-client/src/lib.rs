@@ -286,6 +286,13 @@ impl Client {
         .await
     }
 
+    /// Revokes any token by id (`DELETE /api/v1/tokens/{id}`): an administrator any token, a holder
+    /// of `service_accounts.tokens` a service account's.
+    pub async fn revoke_any_token(&self, token_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/tokens/{token_id}")))
+            .await
+    }
+
     // --- groups ---------------------------------------------------------------------------------
 
     pub async fn list_groups(&self, params: &ListParams) -> Result<Page<Group>> {

@@ -30,10 +30,10 @@ pub async fn open_database(url: &str, pool: &PoolSettings) -> anyhow::Result<Db>
             redact_url(url)
         )
     })?;
-    let sqlite_dir = sqlite_path(url).and_then(|p| p.parent().map(Path::to_path_buf));
-    if let Some(dir) = sqlite_dir.filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
+    if let Some(file) = sqlite_path(url) {
+        // `mode=ro` or `mode=rw` in the URL: the database must exist already; nothing is created.
+        let creates = !url.contains("mode=") || url.contains("mode=rwc");
+        prepare_private_sqlite(&file, creates)?;
     }
     let db = Db::connect(url, pool).await.map_err(|e| {
         anyhow!(
@@ -49,6 +49,55 @@ pub async fn open_database(url: &str, pool: &PoolSettings) -> anyhow::Result<Db>
         )
     })?;
     Ok(db)
+}
+
+/// The SQLite database holds password hashes and token digests, so no other local user may read
+/// it: a missing data directory is created `0700`, and the database file `0600` before SQLite opens
+/// it (SQLite gives the `-wal`, `-shm` and journal files it creates the database file's mode).
+/// Files an older version left readable by others are made private.
+fn prepare_private_sqlite(file: &Path, creates: bool) -> anyhow::Result<()> {
+    if creates {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|e| anyhow!("cannot create the data directory {}: {e}", dir.display()))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => bail!("cannot create the database file {}: {e}", file.display()),
+        }
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let mode = metadata.permissions().mode();
+        if metadata.is_file() && mode & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(|e| anyhow!("cannot make {} private: {e}", path.display()))?;
+            tracing::warn!(
+                file = %path.display(),
+                was = format!("{:o}", mode & 0o777),
+                now = format!("{:o}", mode & 0o700),
+                "the database file was open to other users; now only its owner may read it"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The JWT key: `JWT_SECRET`, or for SQLite a key generated once and kept beside the database.

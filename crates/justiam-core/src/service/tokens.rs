@@ -338,6 +338,57 @@ impl Iam {
             principal.require_unrestricted()?;
         }
         let owner = self.token_owner(principal, owner).await?;
+        self.revoke_of(principal, &owner, token_id, meta).await
+    }
+
+    /// One token of the inventory by id, with its owner, if the caller oversees it: an `is_admin`
+    /// caller any token, a holder of `service_accounts.tokens` the tokens of service accounts whose
+    /// tokens they may manage. Any other token — a person's, an `is_admin` service account's, an
+    /// unknown or revoked one — is `404`, as if it did not exist.
+    pub async fn overseen_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+    ) -> CoreResult<TokenWithOwner> {
+        if !principal.is_admin() {
+            principal.require(Permission::ServiceAccountsTokens)?;
+        }
+        let found = tokens::get_with_owner(&self.db.pool, token_id)
+            .await?
+            .filter(|found| !found.token.is_revoked(now_millis()))
+            .ok_or_else(|| CoreError::not_found("token"))?;
+        if !principal.is_admin() {
+            let owner = &found.owner;
+            if !owner.is_service_account || !may_see_service_account_tokens(principal, owner) {
+                return Err(CoreError::not_found("token"));
+            }
+            // As for `/users/{id}/tokens` (`token_owner`): all of its permissions.
+            principal.require_can_grant(self.user_permissions(owner).await?)?;
+        }
+        Ok(found)
+    }
+
+    /// The operator's revocation, by token id alone (`DELETE /tokens/{id}`, from the inventory);
+    /// who may revoke what is [`Iam::overseen_token`].
+    pub async fn revoke_any_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        let found = self.overseen_token(principal, token_id).await?;
+        self.revoke_of(principal, &found.owner, token_id, meta)
+            .await
+    }
+
+    /// Revokes token `token_id` of `owner` (checked by the caller) and audits who did it.
+    async fn revoke_of(
+        &self,
+        principal: &Principal,
+        owner: &UserRow,
+        token_id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
         let mut tx = self.db.pool.begin().await?;
         let name = tokens::revoke(&mut *tx, owner.id, token_id, now_millis())
             .await?
@@ -345,7 +396,11 @@ impl Iam {
         let entry = AuditEntry {
             target_type: Some("token"),
             target_id: Some(token_id),
-            details: Some(serde_json::json!({ "token_name": name, "target_user_id": owner.id })),
+            details: Some(serde_json::json!({
+                "token_name": name,
+                "target_user_id": owner.id,
+                "target_email": owner.email,
+            })),
             ..audit_by(principal, meta, "token.revoked")
         };
         audit::insert(&mut *tx, &entry).await?;
@@ -440,8 +495,9 @@ impl Iam {
         Ok(())
     }
 
-    /// The operator's view of tokens: every token for an administrator, service-account tokens for
-    /// a holder of `service_accounts.tokens`.
+    /// The operator's view of tokens: every token for an administrator, for a holder of
+    /// `service_accounts.tokens` the tokens of service accounts that are not `is_admin` (see
+    /// [`may_see_service_account_tokens`]).
     pub async fn token_inventory(
         &self,
         principal: &Principal,
@@ -451,9 +507,17 @@ impl Iam {
         if !principal.is_admin() {
             principal.require(Permission::ServiceAccountsTokens)?;
             filter.service_accounts_only = true;
+            filter.hide_admin_owners = true;
         }
         Ok(tokens::inventory(&self.db.pool, &filter, now_millis(), page).await?)
     }
+}
+
+/// The tokens of an `is_admin` service account carry every power, including what no permission
+/// grants: only an `is_admin` caller (not through a fine-grained token) may see or manage them.
+/// To anyone else they do not exist (`404`).
+fn may_see_service_account_tokens(principal: &Principal, service_account: &UserRow) -> bool {
+    !service_account.is_admin || principal.is_admin()
 }
 
 /// A token must not mint tokens for its own user, or a leaked one could renew itself forever.

@@ -293,6 +293,8 @@ pub struct InventoryFilter {
     pub unused_since: Option<Millis>,
     /// Only tokens of service accounts.
     pub service_accounts_only: bool,
+    /// Leave out the tokens of `is_admin` owners.
+    pub hide_admin_owners: bool,
     /// Substring of the token name or the owner's email.
     pub search: Option<String>,
 }
@@ -308,7 +310,8 @@ macro_rules! inventory_where {
           AND t.expires_at < $4 \
           AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
           AND ($6 = FALSE OR u.is_service_account = TRUE) \
-          AND ($7 = '' OR lower(t.name) LIKE $7 ESCAPE '\\' OR lower(u.email) LIKE $7 ESCAPE '\\')"
+          AND ($7 = '' OR lower(t.name) LIKE $7 ESCAPE '\\' OR lower(u.email) LIKE $7 ESCAPE '\\') \
+          AND ($8 = FALSE OR u.is_admin = FALSE)"
     };
 }
 
@@ -336,6 +339,7 @@ pub async fn inventory(
         .bind(unused_since)
         .bind(filter.service_accounts_only)
         .bind(&pattern)
+        .bind(filter.hide_admin_owners)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
@@ -345,7 +349,7 @@ pub async fn inventory(
         ", ",
         owner_columns!(),
         inventory_where!(),
-        " ORDER BY t.created_at DESC, t.id DESC LIMIT $8 OFFSET $9"
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $9 OFFSET $10"
     ))
     .bind(&owner)
     .bind(&state)
@@ -354,6 +358,7 @@ pub async fn inventory(
     .bind(unused_since)
     .bind(filter.service_accounts_only)
     .bind(&pattern)
+    .bind(filter.hide_admin_owners)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)
@@ -393,6 +398,24 @@ impl TokenWithOwner {
             owner,
         })
     }
+}
+
+/// A token by id alone, with its owner, whatever its state.
+pub async fn get_with_owner<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<Option<TokenWithOwner>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        token_columns!(),
+        ", ",
+        owner_columns!(),
+        " FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(TokenWithOwner::from_row).transpose()
 }
 
 pub async fn find_by_digest<'e>(

@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_for_user))
         .routes(routes!(report_leaked))
         .routes(routes!(inventory))
+        .routes(routes!(revoke_any))
 }
 
 fn created_response(issued: IssuedToken) -> impl IntoResponse {
@@ -150,6 +151,7 @@ async fn inventory(
         expires_before: super::admin::time_param("expires_before", query.expires_before)?,
         unused_since: super::admin::time_param("unused_since", query.unused_since)?,
         service_accounts_only: false,
+        hide_admin_owners: false,
         search: list.search.clone(),
     };
     let (items, total) = state
@@ -167,6 +169,18 @@ async fn inventory(
         })
         .collect();
     Ok(Json(super::page_of(data, total, list.page)))
+}
+
+/// The operator's revocation of a token found in the inventory, whoever owns it.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id (from the inventory)")), responses((status = 204, description = "Revoked. An `is_admin` caller may revoke any token; a holder of `service_accounts.tokens` the tokens of service accounts that are not `is_admin` and whose permissions they hold all (`403` otherwise). Any other token, and an unknown or revoked one, is `404`.")))]
+async fn revoke_any(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.iam.revoke_any_token(&principal, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create(

@@ -290,6 +290,8 @@ pub struct TokenView {
     pub scope: String,
     pub status: &'static str,
     pub active: bool,
+    /// Not revoked yet: expired tokens and those in a rotation grace period can still be revoked.
+    pub revocable: bool,
 }
 
 impl TokenView {
@@ -331,6 +333,7 @@ impl TokenView {
             },
             status,
             active: !revoked && !expired && t.replaced_by.is_none(),
+            revocable: !revoked,
         }
     }
 }

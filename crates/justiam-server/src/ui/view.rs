@@ -22,6 +22,9 @@ pub struct Nav {
     pub roles: bool,
     pub audit: bool,
     pub sessions: bool,
+    /// The token inventory: every token for an administrator, service accounts' for a holder of
+    /// `service_accounts.tokens`.
+    pub inventory: bool,
 }
 
 impl Nav {
@@ -36,6 +39,7 @@ impl Nav {
             roles: p.has(Permission::AdminRolesManage),
             audit: p.has(Permission::AuditView),
             sessions: p.has(Permission::SessionsView),
+            inventory: p.has(Permission::ServiceAccountsTokens),
         }
     }
 }

@@ -420,6 +420,47 @@ async fn story(backend: Backend) {
     assert!(run.stdout.contains("laptop"));
     me.run(&["token", "revoke", &mine_id]).await.expect(0);
 
+    // An operator stops a colleague's token: `tokens list` finds it, `tokens revoke` stops it.
+    let (_, colleague) = server.user_client("colleague@example.com").await;
+    let theirs = colleague
+        .create_my_token("their ci", 30)
+        .await
+        .expect("the colleague's token");
+    let other = colleague
+        .create_my_token("their laptop", 30)
+        .await
+        .expect("the colleague's token");
+    let theirs_id = theirs.id.to_string();
+    let run = me
+        .run(&[
+            "tokens",
+            "list",
+            "--search",
+            "COLLEAGUE@",
+            "--state",
+            "active",
+        ])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains(&theirs_id), "{run:?}");
+    assert!(run.stdout.contains("colleague@example.com"), "{run:?}");
+    let listed = me
+        .run(&["tokens", "list", "--search", "their ci", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(listed["data"][0]["owner"]["email"], "colleague@example.com");
+    let run = me.run(&["tokens", "revoke", &theirs_id]).await.expect(0);
+    assert!(run.stdout.contains("Revoked"), "{run:?}");
+    me.as_token(&theirs.token, &["whoami"]).await.expect(3);
+    me.as_token(&other.token, &["whoami"]).await.expect(0);
+    me.run(&["tokens", "revoke", &theirs_id]).await.expect(5);
+    // Someone without the power: 403 → 4.
+    me.as_token(&other.token, &["tokens", "revoke", &theirs_id])
+        .await
+        .expect(4);
+
     // Users: create with a password from stdin, update, delete.
     me.run_with(
         &[

@@ -15,6 +15,7 @@ mod multinode;
 mod observability;
 mod openapi;
 mod races;
+mod readme;
 mod smoke;
 mod startup;
 mod tokens;

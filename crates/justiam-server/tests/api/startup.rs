@@ -578,3 +578,107 @@ async fn serve_help_lists_every_readme_setting() {
         "serve --help lacks {missing:?}:\n{help}"
     );
 }
+
+/// The mode bits of `path`.
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The data directory is `0700` and every file in it `0600`; returns the files' names.
+#[cfg(unix)]
+fn assert_private(data: &Path, when: &str) -> Vec<String> {
+    assert_eq!(mode(data), 0o700, "{when}: mode of {}", data.display());
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(data).expect("read the data directory") {
+        let path = entry.expect("entry").path();
+        assert_eq!(mode(&path), 0o600, "{when}: mode of {}", path.display());
+        names.push(
+            path.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    names.sort();
+    names
+}
+
+/// Password hashes and token digests are for the server's user alone: the SQLite data directory is
+/// created `0700` and the database, its `-wal` and `-shm` files and the generated key `0600`,
+/// whatever the umask; files an older version left readable by others are made private at start.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_data_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "x").expect("write probe");
+    if mode(&probe) & 0o077 == 0 {
+        eprintln!("WARNING: the umask already hides files from others; this test proves less");
+    }
+    let data = dir.path().join("data");
+    let url = format!("sqlite://{}/justiam.db", data.display());
+    let mut env = serve_env(&url);
+    env.extend([
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", "owner@example.com"),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", "a-long-password"),
+        ("PAT_USAGE_FLUSH_SECONDS", "1"),
+    ]);
+
+    let served = serve(dir.path(), &env).await;
+    let names = assert_private(&data, "after start");
+    for expected in [
+        "justiam.db",
+        "justiam.db-shm",
+        "justiam.db-wal",
+        "jwt_secret",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    // Writes: a login (a session), tokens, their use (usage written back).
+    let anonymous = Client::new(&served.addr);
+    let login = anonymous
+        .login("owner@example.com", "a-long-password")
+        .await
+        .expect("login");
+    let admin = anonymous.with_token(login.token);
+    for n in 0..5 {
+        let token = admin
+            .create_my_token(&format!("token {n}"), 30)
+            .await
+            .expect("create token");
+        anonymous
+            .with_token(token.token)
+            .me()
+            .await
+            .expect("use token");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_private(&data, "after writes");
+    served.stop().await;
+
+    // Files an older version created readable by everyone.
+    for name in ["justiam.db", "justiam.db-wal", "justiam.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod 644");
+        }
+    }
+    let served = serve(dir.path(), &env).await;
+    assert_private(&data, "after a restart over world-readable files");
+    let stderr = served.stop().await;
+    assert!(
+        stderr.contains("now only its owner may read it"),
+        "the change is said: {stderr}"
+    );
+}

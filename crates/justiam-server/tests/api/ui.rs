@@ -1214,3 +1214,123 @@ async fn session_and_user_role_forms_need_the_csrf_token() {
     let held = admin.list_user_roles(ops.id).await.expect("roles");
     assert!(held.data.iter().any(|a| a.role.id == role.id), "{held:?}");
 }
+
+/// The token inventory ("All tokens"): an administrator finds a colleague's token and revokes it
+/// after a confirmation page; a holder of `service_accounts.tokens` neither sees it nor can revoke
+/// it with a forged post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_colleagues_token_from_the_inventory() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let (alice, alice_api) = server.user_client("alice@example.com").await;
+    let leaked = alice_api
+        .create_my_token("leaked laptop", 30)
+        .await
+        .expect("alice's token");
+    let kept = alice_api
+        .create_my_token("desktop", 30)
+        .await
+        .expect("alice's other token");
+    let me_with = |token: &str| {
+        let token = token.to_owned();
+        let server = &server;
+        async move { api_status(server, &token, reqwest::Method::GET, "/api/v1/me").await }
+    };
+
+    // A holder of service_accounts.tokens: no person's token in the list, and a forged
+    // confirmation or post is a 404 page.
+    let (carol, _) = server.user_client("carol@example.com").await;
+    crate::users::grant(&server, carol.id, &["service_accounts.tokens"]).await;
+    let carol_jwt = server
+        .anonymous()
+        .login("carol@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let cookie = format!("justiam_session={carol_jwt}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let page = http
+        .get(format!("{base}/ui/admin/tokens"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("inventory page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("id=\"inventory-table\""), "{html}");
+    assert!(
+        !html.contains(&leaked.id.to_string()),
+        "carol sees no person's token"
+    );
+    let csrf = csrf_token(&html);
+    let confirm = http
+        .get(format!("{base}/ui/admin/tokens/{}/revoke", leaked.id))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("confirmation page");
+    assert_eq!(confirm.status(), StatusCode::NOT_FOUND);
+    let forged = http
+        .post(format!("{base}/ui/admin/tokens/{}/revoke", leaked.id))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .expect("forged post");
+    assert_eq!(forged.status(), StatusCode::NOT_FOUND);
+    assert_eq!(me_with(&leaked.token).await, StatusCode::OK);
+
+    // The administrator: All tokens → search → Revoke → the confirmation names the owner.
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    s.goto(&format!("{base}/ui/profile")).await;
+    s.click("#nav-inventory").await;
+    s.wait_for_path("/ui/admin/tokens").await;
+    s.fill("#search", "ALICE@").await;
+    s.click("form.search button[type=submit]").await;
+    s.wait_for_text("#inventory-table", "desktop").await;
+    let body = s.body().await;
+    assert!(body.contains("leaked laptop"), "{body}");
+    assert!(body.contains("alice@example.com"), "{body}");
+    s.screenshot("inventory").await;
+    s.click(&format!("tr[data-token-id='{}'] .revoke", leaked.id))
+        .await;
+    s.wait_for_text("#confirm-title", "alice@example.com").await;
+    s.wait_for_text("#confirm-title", "leaked laptop").await;
+    s.click("#confirm").await;
+    s.wait_for_text(".notice", "Revoked").await;
+    assert_eq!(me_with(&leaked.token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me_with(&kept.token).await,
+        StatusCode::OK,
+        "her other token works"
+    );
+    // Listed as revoked, with no Revoke link any more.
+    assert!(
+        !s.exists(&format!("tr[data-token-id='{}'] .revoke", leaked.id))
+            .await
+    );
+    let audit = server
+        .admin()
+        .await
+        .list_audit(&Default::default(), &[("action", "token.revoked")])
+        .await
+        .expect("audit");
+    let entry = audit
+        .data
+        .iter()
+        .find(|e| e.target_id == Some(leaked.id))
+        .expect("the revocation is audited");
+    assert_eq!(entry.actor_email.as_deref(), Some(ADMIN_EMAIL));
+    assert_eq!(
+        entry.details.as_ref().map(|d| d["target_user_id"].clone()),
+        Some(json!(alice.id))
+    );
+    s.close().await;
+}
