@@ -105,6 +105,17 @@ pub fn sentence(message: &str) -> String {
     }
 }
 
+/// Where a sign-in may send the browser on: a portal page (`/ui/…`, so never another host, and
+/// not the login page itself), without a `\` (which browsers read as `/`), and written in
+/// printable ASCII only — a CR, LF, space or non-ASCII byte cannot stand in a `Location` header
+/// and the redirect would fail with a 500. Every redirect to a user-given `next` goes through this.
+pub fn return_path(next: &str) -> Option<&str> {
+    let acceptable = next.starts_with("/ui/")
+        && !next.starts_with("/ui/login")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    acceptable.then_some(next)
+}
+
 /// A page-level failure.
 #[derive(Debug)]
 pub enum UiError {
@@ -195,10 +206,9 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         match self {
             UiError::Login { next } => {
-                let target = if next.starts_with("/ui/") && !next.starts_with("/ui/login") {
-                    format!("/ui/login?next={}", encode(&next))
-                } else {
-                    "/ui/login".to_owned()
+                let target = match return_path(&next) {
+                    Some(next) => format!("/ui/login?next={}", encode(next)),
+                    None => "/ui/login".to_owned(),
                 };
                 Redirect::to(&target).into_response()
             }
