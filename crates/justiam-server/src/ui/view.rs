@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::CoreError;
 
-use crate::http::observe::CurrentRequestId;
+use crate::http::observe::current_request_id;
 use justiam_core::model::Permission;
 use justiam_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, now_millis, to_datetime};
 
@@ -140,7 +140,11 @@ impl UiError {
     }
 
     pub fn internal(message: &str) -> UiError {
-        tracing::error!(request_id = %CurrentRequestId, message, "UI request failed");
+        tracing::error!(
+            request_id = current_request_id().as_str(),
+            message,
+            "UI request failed"
+        );
         UiError::page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
@@ -191,11 +195,11 @@ impl From<CoreError> for UiError {
                 sentence(&error.to_string()),
             ),
             CoreError::Database(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: database error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: database error");
                 UiError::internal("database error")
             }
             CoreError::Internal(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: internal error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: internal error");
                 UiError::internal("internal error")
             }
         }
@@ -251,7 +255,7 @@ pub fn render<T: Template>(page: T) -> Response {
     match page.render() {
         Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => {
-            tracing::error!(request_id = %CurrentRequestId, error = %e, "template failed");
+            tracing::error!(request_id = current_request_id().as_str(), error = %e, "template failed");
             UiError::internal("template").into_response()
         }
     }

@@ -318,3 +318,150 @@ async fn token_use_costs_at_most_one_write_per_interval(backend: Backend) {
 }
 
 crate::on_both_databases!(token_use_costs_at_most_one_write_per_interval);
+
+/// The `key=value` fields of a text log line as a logfmt reader takes them: a value runs to the
+/// next space, or is a quoted string with `\` escapes. Words without `=` are skipped.
+fn logfmt_fields(line: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    while chars.peek().is_some() {
+        let mut key = String::new();
+        while let Some(c) = chars.next_if(|c| *c != ' ' && *c != '=') {
+            key.push(c);
+        }
+        if chars.next_if_eq(&'=').is_none() {
+            chars.next();
+            continue;
+        }
+        let mut value = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => value.extend(chars.next()),
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ' ') {
+                value.push(c);
+            }
+        }
+        fields.push((key, value));
+    }
+    fields
+}
+
+/// Red-team finding 4: a client's `X-Request-Id` was written unquoted into the text log, so
+/// `zzz" principal_id=… status=200` forged fields of an anonymous `401` for logfmt readers. An id
+/// outside `[A-Za-z0-9._:@+/=-]{1,128}` is now replaced by a fresh one, which the answer names,
+/// and the text line quotes the id.
+async fn a_forged_request_id_cannot_forge_log_fields(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_database(backend, &dir).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_justiam"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .env("JWT_SECRET", "log-test-secret-log-test-secret-0001")
+        .env("PORT", "0")
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("LOG_FORMAT", "text")
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn justiam");
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("server prints its address");
+        if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
+            break addr.to_owned();
+        }
+    };
+    let admin_id = justiam_client::Client::new(&url)
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .user
+        .id;
+    let http = reqwest::Client::new();
+    let me = |request_id: String| {
+        http.get(format!("{url}/api/v1/me"))
+            .header("x-request-id", request_id)
+            .send()
+    };
+
+    // The attack: an anonymous request whose id carries an admin's successful request.
+    let forged = format!(r#"zzz" principal_id={admin_id} credential="pat" status=200"#);
+    let answer = me(forged.clone()).await.expect("request");
+    assert_eq!(answer.status(), 401);
+    let fresh = answer.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        uuid::Uuid::parse_str(&fresh).is_ok(),
+        "a generated id replaces {forged:?}, not {fresh:?}"
+    );
+
+    // Too long, empty or with a space: replaced too. An id a log line can hold is kept.
+    for refused in ["a".repeat(129), String::new(), "a b".to_owned()] {
+        let answer = me(refused.clone()).await.expect("request");
+        let used = answer.headers()["x-request-id"].to_str().expect("ascii");
+        assert!(uuid::Uuid::parse_str(used).is_ok(), "{refused:?} -> {used}");
+    }
+    let kept = "lb-7:3f2a/AbC+dE==_x.y@z";
+    let longest = "b".repeat(128);
+    for kept in [kept, longest.as_str()] {
+        let answer = me(kept.to_owned()).await.expect("request");
+        assert_eq!(answer.headers()["x-request-id"], kept);
+    }
+
+    send_sigterm(child.id().expect("running"));
+    let output = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the server stops within 10 s of SIGTERM")
+        .expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("zzz"),
+        "the forged id is not logged: {stderr}"
+    );
+    let access: Vec<Vec<(String, String)>> = stderr
+        .lines()
+        .filter(|l| l.contains(" justiam_server::http: request "))
+        .map(logfmt_fields)
+        .collect();
+    let field = |fields: &[(String, String)], name: &str| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let attack = access
+        .iter()
+        .find(|f| field(f, "request_id") == [fresh.clone()])
+        .unwrap_or_else(|| panic!("an access line for {fresh} in {stderr}"));
+    assert_eq!(field(attack, "status"), ["401"], "{attack:?}");
+    assert_eq!(field(attack, "route"), ["/api/v1/me"], "{attack:?}");
+    assert!(field(attack, "principal_id").is_empty(), "{attack:?}");
+    assert!(field(attack, "credential").is_empty(), "{attack:?}");
+    for kept in [kept, longest.as_str()] {
+        assert!(
+            stderr.contains(&format!(r#" request_id="{kept}" method=GET"#)),
+            "the kept id is logged, quoted: {stderr}"
+        );
+    }
+}
+
+crate::on_both_databases!(a_forged_request_id_cannot_forge_log_fields);
