@@ -1313,3 +1313,42 @@ async fn a_next_that_cannot_be_a_location_signs_in_to_the_profile(backend: Backe
 }
 
 crate::on_both_databases!(a_next_that_cannot_be_a_location_signs_in_to_the_profile);
+
+/// The sign-in form sets its CSRF cookie again with the value the browser sent. A value the server
+/// could not have made (a cookie set by hand or by a sibling domain) is refused instead of being
+/// written back into a `Set-Cookie` header.
+async fn a_login_cookie_the_server_did_not_make_is_not_sent_back(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let forged = "forged,Domain=example.com";
+    let refused = http
+        .post(format!("{}/ui/login", server.url))
+        .header("cookie", format!("justiam_login_csrf={forged}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "email={ADMIN_EMAIL}&password=wrong-password&csrf_token={forged}"
+        ))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let cookies: Vec<&str> = refused
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(cookies.iter().all(|c| !c.contains("forged")), "{cookies:?}");
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("html")
+            .contains("Request refused")
+    );
+}
+
+crate::on_both_databases!(a_login_cookie_the_server_did_not_make_is_not_sent_back);
