@@ -90,15 +90,16 @@ async fn metrics_move_with_requests(backend: Backend) {
     assert_eq!(value(&after, latency) - value(&before, latency), 1.0);
     let pat_ok = r#"justiam_authentications_total{credential="pat",outcome="ok"}"#;
     assert_eq!(value(&after, pat_ok) - value(&before, pat_ok), 1.0);
-    let pat_invalid = r#"justiam_authentications_total{credential="pat",outcome="invalid"}"#;
+    // On the main port (no METRICS_ADDR) a refusal is `refused`, whatever its reason.
+    let pat_refused = r#"justiam_authentications_total{credential="pat",outcome="refused"}"#;
     assert_eq!(
-        value(&after, pat_invalid) - value(&before, pat_invalid),
+        value(&after, pat_refused) - value(&before, pat_refused),
         1.0
     );
-    let password_invalid =
-        r#"justiam_authentications_total{credential="password",outcome="invalid"}"#;
+    let password_refused =
+        r#"justiam_authentications_total{credential="password",outcome="refused"}"#;
     assert_eq!(
-        value(&after, password_invalid) - value(&before, password_invalid),
+        value(&after, password_refused) - value(&before, password_refused),
         1.0
     );
     assert_eq!(value(&after, "justiam_tokens_active"), 2.0);
@@ -108,9 +109,96 @@ async fn metrics_move_with_requests(backend: Backend) {
     let revoked = raw(&pat, Method::GET, "/api/v1/me", None).await;
     assert_eq!(revoked.status, 401);
     let last = scrape(&server).await;
-    let pat_revoked = r#"justiam_authentications_total{credential="pat",outcome="revoked"}"#;
-    assert_eq!(value(&last, pat_revoked), 1.0);
+    assert_eq!(value(&last, pat_refused), 2.0);
     assert_eq!(value(&last, "justiam_tokens_active"), 1.0);
+}
+
+/// The `justiam_authentications_total` samples of a scrape.
+fn authentications(samples: &HashMap<String, f64>) -> HashMap<String, f64> {
+    samples
+        .iter()
+        .filter(|(series, _)| series.starts_with("justiam_authentications_total"))
+        .map(|(series, value)| (series.clone(), *value))
+        .collect()
+}
+
+/// How the authentication samples moved from `before` to `after`: the series that changed, and by
+/// how much.
+fn moved(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> Vec<(String, f64)> {
+    let mut moved: Vec<(String, f64)> = authentications(after)
+        .into_iter()
+        .map(|(series, value)| {
+            let was = before.get(&series).copied().unwrap_or(0.0);
+            (series, value - was)
+        })
+        .filter(|(_, by)| *by != 0.0)
+        .collect();
+    moved.sort_by(|a, b| a.0.cmp(&b.0));
+    moved
+}
+
+/// Red-team finding 5, as the thief does it: try a stolen token (revoked by now) and a value that
+/// never existed, reading `/metrics` before and after each. On the main port (`METRICS_ADDR`
+/// unset) both move the same series, `outcome="refused"`; only the operators' own listener
+/// (`METRICS_ADDR`) tells `revoked` from `invalid`.
+async fn refusals_as_a_token_thief_reads_them(backend: Backend, operators_listener: bool) {
+    let server = TestServer::start_with(backend, |args| {
+        if operators_listener {
+            args.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+        }
+    })
+    .await;
+    let metrics_url = match server.running.as_ref().and_then(|r| r.metrics_addr) {
+        Some(addr) => format!("http://{addr}/metrics"),
+        None => format!("{}/metrics", server.url),
+    };
+    let admin = server.admin().await;
+    let stolen = admin.create_my_token("stolen", 3).await.expect("token");
+    admin.revoke_my_token(stolen.id).await.expect("revoke");
+    let never_existed = justiam_core::token::generate()
+        .expect("randomness")
+        .into_exposed();
+
+    let mut seen = Vec::new();
+    for value in [stolen.token.as_str(), never_existed.as_str()] {
+        let before = scrape_url(&metrics_url).await;
+        let tried = raw(
+            &server.anonymous().with_token(value),
+            Method::GET,
+            "/api/v1/me",
+            None,
+        )
+        .await;
+        assert_error(&tried, 401, "invalid_token", "");
+        seen.push(moved(&before, &scrape_url(&metrics_url).await));
+    }
+    let series = |outcome: &str| {
+        vec![(
+            format!(r#"justiam_authentications_total{{credential="pat",outcome="{outcome}"}}"#),
+            1.0,
+        )]
+    };
+    if operators_listener {
+        assert_eq!(seen, [series("revoked"), series("invalid")]);
+    } else {
+        assert_eq!(seen, [series("refused"), series("refused")]);
+        let all = scrape_url(&metrics_url).await;
+        for hidden in ["invalid", "expired", "revoked"] {
+            assert!(
+                all.keys()
+                    .all(|k| !k.contains(&format!("outcome=\"{hidden}\""))),
+                "{hidden} on the public listener: {all:?}"
+            );
+        }
+    }
+}
+
+async fn a_token_thief_cannot_tell_revoked_from_unknown_on_public_metrics(backend: Backend) {
+    refusals_as_a_token_thief_reads_them(backend, false).await;
+}
+
+async fn operators_metrics_tell_revoked_from_unknown(backend: Backend) {
+    refusals_as_a_token_thief_reads_them(backend, true).await;
 }
 
 async fn pat_responses_carry_the_expiry_header(backend: Backend) {
@@ -187,7 +275,9 @@ async fn metrics_on_their_own_address(backend: Backend) {
 crate::on_both_databases!(
     metrics_move_with_requests,
     pat_responses_carry_the_expiry_header,
-    metrics_on_their_own_address
+    metrics_on_their_own_address,
+    a_token_thief_cannot_tell_revoked_from_unknown_on_public_metrics,
+    operators_metrics_tell_revoked_from_unknown
 );
 
 /// `LOG_FORMAT=json`: one JSON object per line; the access line names request id, route, status,
