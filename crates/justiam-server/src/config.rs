@@ -71,7 +71,8 @@ pub struct ServeArgs {
     #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0")]
     pub bind_addr: IpAddr,
     /// Serve `GET /metrics` on this separate address (e.g. `127.0.0.1:9090`, plain HTTP) instead of
-    /// the main port, which then answers it 404. Unset: `/metrics` is on the main port.
+    /// the main port, which then answers it 404. Unset: `/metrics` is on the main port, and the
+    /// authentication refusals `invalid`, `expired` and `revoked` are reported as one, `refused`.
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
     /// Comma-separated CIDRs of reverse proxies whose `X-Forwarded-For` is believed.

@@ -37,8 +37,31 @@ fn method_label(method: &Method) -> &'static str {
 struct AuthLabels {
     /// `jwt`, `pat` or `password`.
     credential: &'static str,
-    /// `ok`, `expired`, `revoked`, `invalid`, `throttled` or `error`.
+    /// `ok`, `expired`, `revoked`, `invalid`, `throttled` or `error`; for the public, the three
+    /// refusals are one, `refused` (see [`Audience`]).
     outcome: &'static str,
+}
+
+/// Who can read `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Anyone: `/metrics` is on the main listener (`METRICS_ADDR` unset). The refusals `invalid`,
+    /// `expired` and `revoked` are reported as one outcome, `refused`: a thief who tries a stolen
+    /// token and reads `/metrics` would otherwise learn whether it was revoked or never existed.
+    Public,
+    /// Operators only: `/metrics` has a listener of its own (`METRICS_ADDR`); every outcome is
+    /// reported apart.
+    Operators,
+}
+
+impl Audience {
+    /// The `outcome` label this audience is shown for an authentication's outcome.
+    fn outcome(self, outcome: &'static str) -> &'static str {
+        match (self, outcome) {
+            (Audience::Public, "invalid" | "expired" | "revoked") => "refused",
+            _ => outcome,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -67,8 +90,9 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// Metrics to be read by `audience`.
+    pub fn new(audience: Audience) -> Self {
         let mut registry = Registry::with_prefix("justiam");
         let traffic = Arc::new(ThreadLocal::new());
         let tokens_active = Gauge::default();
@@ -80,7 +104,10 @@ impl Default for Metrics {
                 version: env!("CARGO_PKG_VERSION"),
             })
             .set(1);
-        registry.register_collector(Box::new(TrafficCollector(traffic.clone())));
+        registry.register_collector(Box::new(TrafficCollector {
+            shards: traffic.clone(),
+            audience,
+        }));
         registry.register(
             "tokens_active",
             "Personal access tokens neither revoked nor expired",
@@ -112,9 +139,7 @@ impl Default for Metrics {
             usage_writes,
         }
     }
-}
 
-impl Metrics {
     /// Counts one answered request: `route` is its route template, or `unmatched`.
     pub fn observe_request(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         self.shard()
@@ -273,8 +298,12 @@ impl RequestSeries {
 }
 
 /// Encodes the shards' sum on each scrape, as the metrics `justiam_http_requests`,
-/// `justiam_http_request_duration_seconds` and `justiam_authentications`.
-struct TrafficCollector(Arc<ThreadLocal<Mutex<Shard>>>);
+/// `justiam_http_request_duration_seconds` and `justiam_authentications`. The shards count every
+/// outcome apart; what the audience is shown is decided here, so that counting costs the same.
+struct TrafficCollector {
+    shards: Arc<ThreadLocal<Mutex<Shard>>>,
+    audience: Audience,
+}
 
 impl std::fmt::Debug for TrafficCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,7 +316,7 @@ impl Collector for TrafficCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let mut requests: BTreeMap<(String, &'static str, u16), RequestSeries> = BTreeMap::new();
         let mut authentications: BTreeMap<AuthLabels, u64> = BTreeMap::new();
-        for shard in self.0.iter() {
+        for shard in self.shards.iter() {
             let shard = lock(shard);
             for (route, series) in &shard.requests.0 {
                 for series in series {
@@ -298,7 +327,11 @@ impl Collector for TrafficCollector {
                 }
             }
             for (labels, count) in &shard.authentications {
-                *authentications.entry(labels.clone()).or_default() += count;
+                let shown = AuthLabels {
+                    credential: labels.credential,
+                    outcome: self.audience.outcome(labels.outcome),
+                };
+                *authentications.entry(shown).or_default() += count;
             }
         }
         let http_labels = |(route, method, status): &(String, &'static str, u16)| {
@@ -399,7 +432,7 @@ mod tests {
             ("password", "invalid"),
         ];
 
-        let sharded = Metrics::default();
+        let sharded = Metrics::new(Audience::Operators);
         std::thread::scope(|scope| {
             for thread in 0..3 {
                 let sharded = &sharded;
@@ -473,13 +506,81 @@ mod tests {
         );
         let expected = traffic_lines(&reference);
         for (line, expected) in lines.iter().zip(&expected) {
-            assert_eq!(line, expected);
+            // A latency sum adds the threads' shards in whatever order they are kept, so it
+            // may differ from the reference's in the last bit.
+            let sample = |line: &str| {
+                line.rsplit_once(' ').and_then(|(series, value)| {
+                    Some((series.to_owned(), value.parse::<f64>().ok()?))
+                })
+            };
+            match (sample(line), sample(expected)) {
+                (Some((series, value)), Some((expected_series, expected_value))) => {
+                    assert_eq!(series, expected_series);
+                    assert!(
+                        (value - expected_value).abs() <= 1e-12 * expected_value.abs().max(1.0),
+                        "{line} != {expected}"
+                    );
+                }
+                _ => assert_eq!(line, expected),
+            }
         }
         assert_eq!(lines.len(), expected.len());
     }
 
     #[test]
+    fn the_public_sees_one_outcome_for_every_refusal() {
+        let outcomes = [
+            "ok",
+            "ok",
+            "invalid",
+            "expired",
+            "revoked",
+            "revoked",
+            "throttled",
+            "error",
+        ];
+        let scrape = |audience| {
+            let metrics = Metrics::new(audience);
+            for outcome in outcomes {
+                metrics.observe_authentication("pat", outcome);
+            }
+            metrics.observe_authentication("password", "invalid");
+            traffic_lines(&metrics.registry)
+                .into_iter()
+                .filter(|l| l.starts_with("justiam_authentications_total"))
+                .collect::<Vec<_>>()
+        };
+        let line = |credential: &str, outcome: &str, count: u64| {
+            format!(
+                "justiam_authentications_total{{credential=\"{credential}\",outcome=\"{outcome}\"}} {count}"
+            )
+        };
+        assert_eq!(
+            scrape(Audience::Public),
+            [
+                line("password", "refused", 1),
+                line("pat", "error", 1),
+                line("pat", "ok", 2),
+                line("pat", "refused", 4),
+                line("pat", "throttled", 1),
+            ]
+        );
+        assert_eq!(
+            scrape(Audience::Operators),
+            [
+                line("password", "invalid", 1),
+                line("pat", "error", 1),
+                line("pat", "expired", 1),
+                line("pat", "invalid", 1),
+                line("pat", "ok", 2),
+                line("pat", "revoked", 2),
+                line("pat", "throttled", 1),
+            ]
+        );
+    }
+
+    #[test]
     fn no_traffic_no_traffic_metrics() {
-        assert!(traffic_lines(&Metrics::default().registry).is_empty());
+        assert!(traffic_lines(&Metrics::new(Audience::Public).registry).is_empty());
     }
 }

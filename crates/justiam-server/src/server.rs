@@ -20,6 +20,7 @@ use crate::config::{ServeArgs, redact_url, sqlite_path};
 use crate::http::throttle::FailureThrottle;
 use crate::http::{self, AppContext, AppState};
 use crate::listener::{self, ListenSettings};
+use crate::metrics::{Audience, Metrics};
 
 /// Opens the database (creating the SQLite directory and file when needed) and applies every
 /// embedded migration. Errors are one sentence an operator can act on.
@@ -254,7 +255,12 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     };
     let state = AppState::new(AppContext {
         iam: iam.clone(),
-        metrics: Default::default(),
+        // Without `METRICS_ADDR`, `/metrics` is on the public listener.
+        metrics: Metrics::new(if args.metrics_addr.is_some() {
+            Audience::Operators
+        } else {
+            Audience::Public
+        }),
         token_failures: FailureThrottle::new(args.token_auth_failures_per_minute),
         hsts: tls.is_some(),
         request_timeout: Duration::from_secs(args.request_timeout_seconds),

@@ -134,9 +134,10 @@ proptest! {
         match Email::parse("email", &raw) {
             Ok(email) => {
                 let value = email.as_str();
-                prop_assert_eq!(value, raw.trim());
+                prop_assert_eq!(value, Email::normalize(&raw));
                 prop_assert!(value.chars().count() <= Email::MAX_LEN);
                 prop_assert!(!value.chars().any(|c| c.is_whitespace() || c.is_control()));
+                prop_assert!(!value.chars().any(Email::is_invisible));
                 prop_assert_eq!(value.matches('@').count(), 1);
                 let (local, domain) = value.split_once('@').expect("one @");
                 prop_assert!(!local.is_empty());

@@ -8,7 +8,7 @@ use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::jwt::Claims;
-use crate::model::PermissionSet;
+use crate::model::{Email, PermissionSet};
 use crate::password::Verdict;
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -203,11 +203,21 @@ impl Iam {
         password: &Secret,
         meta: &RequestMeta,
     ) -> CoreResult<LoginOutcome> {
-        // No account's email holds a control character (and PostgreSQL text cannot hold a NUL).
+        // Addresses are stored normalised (`Email::parse`): the one typed here is compared the
+        // same way, so a look-alike reaches the same account — and counts against its throttle.
+        let email = &Email::normalize(email);
+        // No account's email holds a control character (and PostgreSQL text cannot hold a NUL),
+        // nor an invisible one.
         if email.chars().any(char::is_control) {
             return Err(CoreError::validation(
                 "email",
                 "email must not contain control characters",
+            ));
+        }
+        if email.chars().any(Email::is_invisible) {
+            return Err(CoreError::validation(
+                "email",
+                "email must not contain invisible or bidirectional control characters",
             ));
         }
         let now = now_millis();
@@ -252,7 +262,7 @@ impl Iam {
                 let entry = AuditEntry {
                     at: now,
                     actor_id: user.as_ref().map(|u| u.id),
-                    actor_email: Some(email.trim().chars().take(254).collect()),
+                    actor_email: Some(email.chars().take(254).collect()),
                     credential: Some("password"),
                     action: "auth.login_failed",
                     target_type: Some("user"),

@@ -7,7 +7,7 @@ use justiam_core::CoreError;
 use justiam_types::ErrorBody;
 use serde_json::json;
 
-use super::observe::CurrentRequestId;
+use super::observe::current_request_id;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -77,7 +77,7 @@ impl From<CoreError> for ApiError {
                 ..Self::new(S::TOO_MANY_REQUESTS, "too_many_requests", message)
             },
             CoreError::Database(e) if is_unavailable(&e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "database unavailable");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "database unavailable");
                 Self::new(
                     S::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -85,11 +85,11 @@ impl From<CoreError> for ApiError {
                 )
             }
             CoreError::Database(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "database error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "database error");
                 Self::internal()
             }
             CoreError::Internal(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %format!("{e:#}"), "internal error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %format!("{e:#}"), "internal error");
                 Self::internal()
             }
         }

@@ -32,15 +32,12 @@ tokio::task_local! {
 }
 
 /// The id of the request being handled (`-` outside one), for the warnings and errors it causes:
-/// `tracing::error!(request_id = %CurrentRequestId, ...)`.
-pub struct CurrentRequestId;
-
-impl std::fmt::Display for CurrentRequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        REQUEST
-            .try_with(|id| f.write_str(id.to_str().unwrap_or("-")))
-            .unwrap_or_else(|_| f.write_str("-"))
-    }
+/// `tracing::error!(request_id = current_request_id().as_str(), ...)`. A `&str` field, so that
+/// text logs quote it as the access line does.
+pub fn current_request_id() -> String {
+    REQUEST
+        .try_with(|id| id.to_str().unwrap_or("-").to_owned())
+        .unwrap_or_else(|_| "-".to_owned())
 }
 
 /// Wraps the application in [`Observe`].
@@ -81,10 +78,11 @@ where
     fn call(&mut self, mut request: Request) -> Self::Future {
         let started = Instant::now();
         let method = request.method().clone();
-        // The client's own id is kept, as a proxy in front may have logged it already.
+        // The client's own id is kept, as a proxy in front may have logged it already, when a log
+        // line can hold it as it is; any other is replaced, and the answer names the one used.
         let request_id = match request.headers().get(&REQUEST_ID) {
-            Some(id) => id.clone(),
-            None => request_id::next_header_value(),
+            Some(id) if request_id::acceptable(id.as_bytes()) => id.clone(),
+            _ => request_id::next_header_value(),
         };
         // The listener's record, with the peer's address (a fresh one for requests from
         // elsewhere, such as tests calling the application directly).
@@ -99,10 +97,7 @@ where
         // The warnings and errors a request causes name its id (`CurrentRequestId`), and so
         // does its access line. At `debug`, a span puts it on every line of the request too: a
         // span for every request at `info` cost ~0.9 µs of CPU per request (docs/benchmarks.md).
-        let span = tracing::debug_span!(
-            "request",
-            request_id = %request_id.to_str().unwrap_or("-")
-        );
+        let span = tracing::debug_span!("request", request_id = request_id.to_str().unwrap_or("-"));
         // The inner service (the router) is called here rather than cloned into the future:
         // a clone per request is a reference count that every worker thread writes.
         let handled = span.in_scope(|| self.inner.call(request)).instrument(span);
@@ -216,15 +211,15 @@ mod tests {
 
     #[tokio::test]
     async fn the_current_request_id_is_known_while_the_request_is_handled() {
-        assert_eq!(CurrentRequestId.to_string(), "-");
+        assert_eq!(current_request_id(), "-");
         let inside = REQUEST
             .scope(HeaderValue::from_static("req-42"), async {
                 tokio::task::yield_now().await;
-                CurrentRequestId.to_string()
+                current_request_id()
             })
             .await;
         assert_eq!(inside, "req-42");
-        assert_eq!(CurrentRequestId.to_string(), "-");
+        assert_eq!(current_request_id(), "-");
     }
 
     #[tokio::test]

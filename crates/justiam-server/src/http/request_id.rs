@@ -32,7 +32,32 @@ fn next_number() -> u64 {
     })
 }
 
-/// The request id of a request that did not bring its own.
+/// The longest request id a client may bring.
+pub const MAX_CLIENT_ID_BYTES: usize = 128;
+
+/// Whether a client's own `X-Request-Id` is kept: 1 to [`MAX_CLIENT_ID_BYTES`] bytes of
+/// `[A-Za-z0-9._:@+/=-]`, which UUIDs, ULIDs, trace ids and base64 need. A space, a quote, a `\` or
+/// a control character could end the value in a log line and start a forged field there
+/// (`zzz" status=200`), so an id holding one is replaced. Every request passes here: one pass over
+/// the bytes through a table, nothing allocated.
+pub fn acceptable(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= MAX_CLIENT_ID_BYTES && id.iter().all(|b| ID_BYTE[*b as usize])
+}
+
+const ID_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b':' | b'@' | b'+' | b'/' | b'=' | b'-'
+        );
+        b += 1;
+    }
+    table
+};
+
+/// The request id of a request that did not bring an acceptable one of its own.
 pub fn next_header_value() -> HeaderValue {
     let (high, low) = *FIRST;
     let id = Uuid::from_u64_pair(high, low.wrapping_add(next_number()));
@@ -67,6 +92,44 @@ mod tests {
     }
 
     #[test]
+    fn client_ids_are_kept_only_when_a_log_line_can_hold_them() {
+        let longest = "a".repeat(MAX_CLIENT_ID_BYTES);
+        for kept in [
+            "0192f8d4-7c1e-7a3b-9c2d-4e5f6a7b8c9d",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "lb-01:req/AbC+dE==",
+            "user@host.example_1",
+            longest.as_str(),
+        ] {
+            assert!(acceptable(kept.as_bytes()), "{kept}");
+        }
+        let too_long = "a".repeat(MAX_CLIENT_ID_BYTES + 1);
+        for replaced in [
+            "",
+            too_long.as_str(),
+            r#"zzz" principal_id=0192f8d4-7c1e-7a3b-9c2d-4e5f6a7b8c9d status=200"#,
+            "a b",
+            "a\tb",
+            "a\"b",
+            "a\\b",
+            "a'b",
+            "a,b",
+            "a;b",
+            "a\u{7f}",
+            "caf\u{e9}",
+        ] {
+            assert!(!acceptable(replaced.as_bytes()), "{replaced:?}");
+        }
+        // Every byte outside the set, alone and after an acceptable prefix.
+        for byte in 0..=255u8 {
+            let allowed = byte.is_ascii_alphanumeric() || b"._:@+/=-".contains(&byte);
+            assert_eq!(acceptable(&[byte]), allowed, "{byte:#04x}");
+            assert_eq!(acceptable(&[b'a', byte]), allowed, "{byte:#04x}");
+        }
+    }
+
+    #[test]
     fn ids_are_distinct_uuids() {
         let ids: Vec<String> = (0..1000)
             .map(|_| next_header_value().to_str().expect("ascii").to_owned())
@@ -75,6 +138,7 @@ mod tests {
         assert_eq!(distinct.len(), ids.len());
         for id in &ids {
             assert!(Uuid::parse_str(id).is_ok(), "{id}");
+            assert!(acceptable(id.as_bytes()), "{id}");
         }
     }
 }

@@ -66,8 +66,9 @@ struct LoginPage {
     notice: Option<String>,
 }
 
+/// Where to go after signing in: the page asked for when it is acceptable, else the profile.
 fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with("/ui/") && !n.starts_with("//") && !n.contains('\\'))
+    next.and_then(view::return_path)
         .unwrap_or("/ui/profile")
         .to_owned()
 }

@@ -95,11 +95,22 @@ pub fn same_token(a: &str, b: &str) -> bool {
         == 0
 }
 
-/// A random URL-safe value (login CSRF cookie).
+const RANDOM_TOKEN_BYTES: usize = 24;
+
+/// A random URL-safe value (login CSRF cookie): 48 lower-case hex digits.
 pub fn random_token() -> Result<String, UiError> {
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; RANDOM_TOKEN_BYTES];
     getrandom::fill(&mut bytes).map_err(|_| UiError::internal("OS randomness unavailable"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `value` has the shape of a [`random_token`]. The login page sets its CSRF cookie
+/// again with the value the browser sent; only a value the server could have made is sent back.
+fn is_random_token(value: &str) -> bool {
+    value.len() == 2 * RANDOM_TOKEN_BYTES
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The logged-in user of a UI request.
@@ -303,7 +314,9 @@ impl FromRequest<AppState> for LoginForm {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, UiError> {
         let (parts, fields) = read_form(request).await?;
-        let cookie_token = cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned);
+        let cookie_token = cookie(&parts.headers, LOGIN_CSRF_COOKIE)
+            .filter(|token| is_random_token(token))
+            .map(str::to_owned);
         let sent = fields.get(CSRF_FIELD).unwrap_or_default();
         if !cookie_token
             .as_deref()
@@ -331,6 +344,21 @@ mod tests {
         assert_eq!(f.all("p"), vec!["x", "y"]);
         assert_eq!(f.get("e"), None);
         assert_eq!(f.get("c"), Some("%2"));
+    }
+
+    #[test]
+    fn login_tokens_have_the_shape_they_are_made_with() {
+        let made = random_token().expect("randomness");
+        assert!(is_random_token(&made), "{made}");
+        for other in [
+            "",
+            &made[1..],
+            &made.to_uppercase(),
+            &format!("{}g", &made[1..]),
+            "forged, Domain=example.com",
+        ] {
+            assert!(!is_random_token(other), "{other}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::CoreError;
 
-use crate::http::observe::CurrentRequestId;
+use crate::http::observe::current_request_id;
 use justiam_core::model::Permission;
 use justiam_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, now_millis, to_datetime};
 
@@ -111,6 +111,17 @@ pub fn sentence(message: &str) -> String {
     }
 }
 
+/// Where a sign-in may send the browser on: a portal page (`/ui/…`, so never another host, and
+/// not the login page itself), without a `\` (which browsers read as `/`), and written in
+/// printable ASCII only — a CR, LF, space or non-ASCII byte cannot stand in a `Location` header
+/// and the redirect would fail with a 500. Every redirect to a user-given `next` goes through this.
+pub fn return_path(next: &str) -> Option<&str> {
+    let acceptable = next.starts_with("/ui/")
+        && !next.starts_with("/ui/login")
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    acceptable.then_some(next)
+}
+
 /// A page-level failure.
 #[derive(Debug)]
 pub enum UiError {
@@ -135,7 +146,11 @@ impl UiError {
     }
 
     pub fn internal(message: &str) -> UiError {
-        tracing::error!(request_id = %CurrentRequestId, message, "UI request failed");
+        tracing::error!(
+            request_id = current_request_id().as_str(),
+            message,
+            "UI request failed"
+        );
         UiError::page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",
@@ -188,11 +203,11 @@ impl From<CoreError> for UiError {
                 sentence(&error.to_string()),
             ),
             CoreError::Database(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: database error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: database error");
                 UiError::internal("database error")
             }
             CoreError::Internal(e) => {
-                tracing::error!(request_id = %CurrentRequestId, error = %e, "UI request: internal error");
+                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: internal error");
                 UiError::internal("internal error")
             }
         }
@@ -203,10 +218,9 @@ impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         match self {
             UiError::Login { next } => {
-                let target = if next.starts_with("/ui/") && !next.starts_with("/ui/login") {
-                    format!("/ui/login?next={}", encode(&next))
-                } else {
-                    "/ui/login".to_owned()
+                let target = match return_path(&next) {
+                    Some(next) => format!("/ui/login?next={}", encode(next)),
+                    None => "/ui/login".to_owned(),
                 };
                 Redirect::to(&target).into_response()
             }
@@ -249,7 +263,7 @@ pub fn render<T: Template>(page: T) -> Response {
     match page.render() {
         Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => {
-            tracing::error!(request_id = %CurrentRequestId, error = %e, "template failed");
+            tracing::error!(request_id = current_request_id().as_str(), error = %e, "template failed");
             UiError::internal("template").into_response()
         }
     }

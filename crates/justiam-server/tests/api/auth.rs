@@ -946,3 +946,43 @@ crate::on_both_databases!(
     missing_and_garbage_credentials_are_refused,
     forged_and_expired_jwts_are_refused,
 );
+
+/// Red-team finding 6, at sign-in: the typed address is normalised as stored ones are, so a
+/// full-width look-alike signs in to the account it looks like and its failures count against
+/// that account's lockout (not a fresh counter per spelling); one with an invisible character
+/// cannot match any account and is refused like one with a control character.
+async fn look_alike_emails_reach_one_account_and_its_lockout(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.login_max_failures_per_account = 3;
+        args.login_max_failures_per_ip = 100;
+    })
+    .await;
+    let alice = server
+        .create_user("alice@example.com", "right-password")
+        .await;
+
+    let signed_in = login_raw(&server, "ａｌｉｃｅ@example.com", "right-password").await;
+    assert_eq!(signed_in.status.as_u16(), 200, "{}", signed_in.json);
+    assert_eq!(signed_in.json["user"]["id"], alice.id.to_string());
+
+    let hidden = login_raw(&server, "alice\u{200b}@example.com", "right-password").await;
+    assert_error(
+        &hidden,
+        400,
+        "validation_error",
+        "email must not contain invisible or bidirectional control characters",
+    );
+
+    for spelling in [
+        "\u{ff41}lice@example.com",
+        "alice\u{ff20}example.com",
+        "ALICE@ｅｘａｍｐｌｅ.com",
+    ] {
+        let failed = login_raw(&server, spelling, "wrong-password").await;
+        assert_error(&failed, 401, "invalid_credentials", "");
+    }
+    let locked = login_raw(&server, "alice@example.com", "right-password").await;
+    assert_error(&locked, 429, "too_many_requests", "");
+}
+
+crate::on_both_databases!(look_alike_emails_reach_one_account_and_its_lockout);

@@ -58,7 +58,7 @@ pub fn postgres_available() -> bool {
 }
 
 /// A fresh database URL for one test.
-async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(backend: Backend, dir: &tempfile::TempDir) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("justiam.db").display()),
         Backend::Postgres => {

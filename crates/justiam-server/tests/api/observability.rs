@@ -90,15 +90,16 @@ async fn metrics_move_with_requests(backend: Backend) {
     assert_eq!(value(&after, latency) - value(&before, latency), 1.0);
     let pat_ok = r#"justiam_authentications_total{credential="pat",outcome="ok"}"#;
     assert_eq!(value(&after, pat_ok) - value(&before, pat_ok), 1.0);
-    let pat_invalid = r#"justiam_authentications_total{credential="pat",outcome="invalid"}"#;
+    // On the main port (no METRICS_ADDR) a refusal is `refused`, whatever its reason.
+    let pat_refused = r#"justiam_authentications_total{credential="pat",outcome="refused"}"#;
     assert_eq!(
-        value(&after, pat_invalid) - value(&before, pat_invalid),
+        value(&after, pat_refused) - value(&before, pat_refused),
         1.0
     );
-    let password_invalid =
-        r#"justiam_authentications_total{credential="password",outcome="invalid"}"#;
+    let password_refused =
+        r#"justiam_authentications_total{credential="password",outcome="refused"}"#;
     assert_eq!(
-        value(&after, password_invalid) - value(&before, password_invalid),
+        value(&after, password_refused) - value(&before, password_refused),
         1.0
     );
     assert_eq!(value(&after, "justiam_tokens_active"), 2.0);
@@ -108,9 +109,96 @@ async fn metrics_move_with_requests(backend: Backend) {
     let revoked = raw(&pat, Method::GET, "/api/v1/me", None).await;
     assert_eq!(revoked.status, 401);
     let last = scrape(&server).await;
-    let pat_revoked = r#"justiam_authentications_total{credential="pat",outcome="revoked"}"#;
-    assert_eq!(value(&last, pat_revoked), 1.0);
+    assert_eq!(value(&last, pat_refused), 2.0);
     assert_eq!(value(&last, "justiam_tokens_active"), 1.0);
+}
+
+/// The `justiam_authentications_total` samples of a scrape.
+fn authentications(samples: &HashMap<String, f64>) -> HashMap<String, f64> {
+    samples
+        .iter()
+        .filter(|(series, _)| series.starts_with("justiam_authentications_total"))
+        .map(|(series, value)| (series.clone(), *value))
+        .collect()
+}
+
+/// How the authentication samples moved from `before` to `after`: the series that changed, and by
+/// how much.
+fn moved(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> Vec<(String, f64)> {
+    let mut moved: Vec<(String, f64)> = authentications(after)
+        .into_iter()
+        .map(|(series, value)| {
+            let was = before.get(&series).copied().unwrap_or(0.0);
+            (series, value - was)
+        })
+        .filter(|(_, by)| *by != 0.0)
+        .collect();
+    moved.sort_by(|a, b| a.0.cmp(&b.0));
+    moved
+}
+
+/// Red-team finding 5, as the thief does it: try a stolen token (revoked by now) and a value that
+/// never existed, reading `/metrics` before and after each. On the main port (`METRICS_ADDR`
+/// unset) both move the same series, `outcome="refused"`; only the operators' own listener
+/// (`METRICS_ADDR`) tells `revoked` from `invalid`.
+async fn refusals_as_a_token_thief_reads_them(backend: Backend, operators_listener: bool) {
+    let server = TestServer::start_with(backend, |args| {
+        if operators_listener {
+            args.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+        }
+    })
+    .await;
+    let metrics_url = match server.running.as_ref().and_then(|r| r.metrics_addr) {
+        Some(addr) => format!("http://{addr}/metrics"),
+        None => format!("{}/metrics", server.url),
+    };
+    let admin = server.admin().await;
+    let stolen = admin.create_my_token("stolen", 3).await.expect("token");
+    admin.revoke_my_token(stolen.id).await.expect("revoke");
+    let never_existed = justiam_core::token::generate()
+        .expect("randomness")
+        .into_exposed();
+
+    let mut seen = Vec::new();
+    for value in [stolen.token.as_str(), never_existed.as_str()] {
+        let before = scrape_url(&metrics_url).await;
+        let tried = raw(
+            &server.anonymous().with_token(value),
+            Method::GET,
+            "/api/v1/me",
+            None,
+        )
+        .await;
+        assert_error(&tried, 401, "invalid_token", "");
+        seen.push(moved(&before, &scrape_url(&metrics_url).await));
+    }
+    let series = |outcome: &str| {
+        vec![(
+            format!(r#"justiam_authentications_total{{credential="pat",outcome="{outcome}"}}"#),
+            1.0,
+        )]
+    };
+    if operators_listener {
+        assert_eq!(seen, [series("revoked"), series("invalid")]);
+    } else {
+        assert_eq!(seen, [series("refused"), series("refused")]);
+        let all = scrape_url(&metrics_url).await;
+        for hidden in ["invalid", "expired", "revoked"] {
+            assert!(
+                all.keys()
+                    .all(|k| !k.contains(&format!("outcome=\"{hidden}\""))),
+                "{hidden} on the public listener: {all:?}"
+            );
+        }
+    }
+}
+
+async fn a_token_thief_cannot_tell_revoked_from_unknown_on_public_metrics(backend: Backend) {
+    refusals_as_a_token_thief_reads_them(backend, false).await;
+}
+
+async fn operators_metrics_tell_revoked_from_unknown(backend: Backend) {
+    refusals_as_a_token_thief_reads_them(backend, true).await;
 }
 
 async fn pat_responses_carry_the_expiry_header(backend: Backend) {
@@ -187,7 +275,9 @@ async fn metrics_on_their_own_address(backend: Backend) {
 crate::on_both_databases!(
     metrics_move_with_requests,
     pat_responses_carry_the_expiry_header,
-    metrics_on_their_own_address
+    metrics_on_their_own_address,
+    a_token_thief_cannot_tell_revoked_from_unknown_on_public_metrics,
+    operators_metrics_tell_revoked_from_unknown
 );
 
 /// `LOG_FORMAT=json`: one JSON object per line; the access line names request id, route, status,
@@ -318,3 +408,150 @@ async fn token_use_costs_at_most_one_write_per_interval(backend: Backend) {
 }
 
 crate::on_both_databases!(token_use_costs_at_most_one_write_per_interval);
+
+/// The `key=value` fields of a text log line as a logfmt reader takes them: a value runs to the
+/// next space, or is a quoted string with `\` escapes. Words without `=` are skipped.
+fn logfmt_fields(line: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    while chars.peek().is_some() {
+        let mut key = String::new();
+        while let Some(c) = chars.next_if(|c| *c != ' ' && *c != '=') {
+            key.push(c);
+        }
+        if chars.next_if_eq(&'=').is_none() {
+            chars.next();
+            continue;
+        }
+        let mut value = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => value.extend(chars.next()),
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ' ') {
+                value.push(c);
+            }
+        }
+        fields.push((key, value));
+    }
+    fields
+}
+
+/// Red-team finding 4: a client's `X-Request-Id` was written unquoted into the text log, so
+/// `zzz" principal_id=… status=200` forged fields of an anonymous `401` for logfmt readers. An id
+/// outside `[A-Za-z0-9._:@+/=-]{1,128}` is now replaced by a fresh one, which the answer names,
+/// and the text line quotes the id.
+async fn a_forged_request_id_cannot_forge_log_fields(backend: Backend) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = fresh_database(backend, &dir).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_justiam"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .env("JWT_SECRET", "log-test-secret-log-test-secret-0001")
+        .env("PORT", "0")
+        .env("BIND_ADDR", "127.0.0.1")
+        .env("LOG_FORMAT", "text")
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn justiam");
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read")
+            .expect("server prints its address");
+        if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
+            break addr.to_owned();
+        }
+    };
+    let admin_id = justiam_client::Client::new(&url)
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .user
+        .id;
+    let http = reqwest::Client::new();
+    let me = |request_id: String| {
+        http.get(format!("{url}/api/v1/me"))
+            .header("x-request-id", request_id)
+            .send()
+    };
+
+    // The attack: an anonymous request whose id carries an admin's successful request.
+    let forged = format!(r#"zzz" principal_id={admin_id} credential="pat" status=200"#);
+    let answer = me(forged.clone()).await.expect("request");
+    assert_eq!(answer.status(), 401);
+    let fresh = answer.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        uuid::Uuid::parse_str(&fresh).is_ok(),
+        "a generated id replaces {forged:?}, not {fresh:?}"
+    );
+
+    // Too long, empty or with a space: replaced too. An id a log line can hold is kept.
+    for refused in ["a".repeat(129), String::new(), "a b".to_owned()] {
+        let answer = me(refused.clone()).await.expect("request");
+        let used = answer.headers()["x-request-id"].to_str().expect("ascii");
+        assert!(uuid::Uuid::parse_str(used).is_ok(), "{refused:?} -> {used}");
+    }
+    let kept = "lb-7:3f2a/AbC+dE==_x.y@z";
+    let longest = "b".repeat(128);
+    for kept in [kept, longest.as_str()] {
+        let answer = me(kept.to_owned()).await.expect("request");
+        assert_eq!(answer.headers()["x-request-id"], kept);
+    }
+
+    send_sigterm(child.id().expect("running"));
+    let output = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("the server stops within 10 s of SIGTERM")
+        .expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("zzz"),
+        "the forged id is not logged: {stderr}"
+    );
+    let access: Vec<Vec<(String, String)>> = stderr
+        .lines()
+        .filter(|l| l.contains(" justiam_server::http: request "))
+        .map(logfmt_fields)
+        .collect();
+    let field = |fields: &[(String, String)], name: &str| -> Vec<String> {
+        fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let attack = access
+        .iter()
+        .find(|f| field(f, "request_id") == [fresh.clone()])
+        .unwrap_or_else(|| panic!("an access line for {fresh} in {stderr}"));
+    assert_eq!(field(attack, "status"), ["401"], "{attack:?}");
+    assert_eq!(field(attack, "route"), ["/api/v1/me"], "{attack:?}");
+    assert!(field(attack, "principal_id").is_empty(), "{attack:?}");
+    assert!(field(attack, "credential").is_empty(), "{attack:?}");
+    for kept in [kept, longest.as_str()] {
+        assert!(
+            stderr.contains(&format!(r#" request_id="{kept}" method=GET"#)),
+            "the kept id is logged, quoted: {stderr}"
+        );
+    }
+}
+
+crate::on_both_databases!(a_forged_request_id_cannot_forge_log_fields);

@@ -1334,3 +1334,141 @@ async fn revoking_a_colleagues_token_from_the_inventory() {
     );
     s.close().await;
 }
+
+/// Red-team finding 3: a sign-in link whose `next` carries an encoded CR/LF (or any byte that
+/// cannot stand in a `Location` header) made the successful sign-in answer 500. Now the login
+/// page drops such a `next`, a forged form posting it anyway is not followed either, and the
+/// sign-in lands on the profile.
+async fn a_next_that_cannot_be_a_location_signs_in_to_the_profile(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for next in [
+        "/ui/x%0d%0aSet-Cookie:%20evil=1",
+        "/ui/x%0ay",
+        "/ui/x%20y",
+        "/ui/x%09y",
+        "/ui/x%7f",
+        "/ui/caf%C3%A9",
+    ] {
+        // The link the attacker hands out, as the browser opens it.
+        let page = http
+            .get(format!("{base}/ui/login?next={next}"))
+            .send()
+            .await
+            .expect("login page");
+        assert_eq!(page.status(), StatusCode::OK, "{next}");
+        let login_cookie = page.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        let html = page.text().await.expect("html");
+        assert!(
+            html.contains(r#"<input type="hidden" name="next" value="/ui/profile">"#),
+            "{next}: the page keeps a next it could not redirect to"
+        );
+        let csrf = csrf_token(&html);
+
+        // The sign-in, posted as the page's form would be and as a forged form with the raw
+        // `next`: both succeed and go to the profile.
+        for posted_next in ["/ui/profile", next] {
+            let signed_in = http
+                .post(format!("{base}/ui/login"))
+                .header("cookie", &login_cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "email={ADMIN_EMAIL}&password={ADMIN_PASSWORD}&csrf_token={csrf}&next={posted_next}"
+                ))
+                .send()
+                .await
+                .expect("sign-in");
+            assert_eq!(signed_in.status(), StatusCode::SEE_OTHER, "{posted_next}");
+            assert_eq!(
+                signed_in.headers()["location"],
+                "/ui/profile",
+                "{posted_next}"
+            );
+            assert!(
+                signed_in.headers()["set-cookie"]
+                    .to_str()
+                    .expect("cookie")
+                    .starts_with("justiam_session="),
+                "{posted_next}: signed in"
+            );
+        }
+    }
+
+    // An acceptable `next` is still followed, query and all.
+    let page = http
+        .get(format!("{base}/ui/login?next=/ui/tokens%3Fpage%3D2"))
+        .send()
+        .await
+        .expect("login page");
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let csrf = csrf_token(&page.text().await.expect("html"));
+    let signed_in = http
+        .post(format!("{base}/ui/login"))
+        .header("cookie", &login_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "email={ADMIN_EMAIL}&password={ADMIN_PASSWORD}&csrf_token={csrf}&next=/ui/tokens%3Fpage%3D2"
+        ))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()["location"], "/ui/tokens?page=2");
+}
+
+crate::on_both_databases!(a_next_that_cannot_be_a_location_signs_in_to_the_profile);
+
+/// The sign-in form sets its CSRF cookie again with the value the browser sent. A value the server
+/// could not have made (a cookie set by hand or by a sibling domain) is refused instead of being
+/// written back into a `Set-Cookie` header.
+async fn a_login_cookie_the_server_did_not_make_is_not_sent_back(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let forged = "forged,Domain=example.com";
+    let refused = http
+        .post(format!("{}/ui/login", server.url))
+        .header("cookie", format!("justiam_login_csrf={forged}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "email={ADMIN_EMAIL}&password=wrong-password&csrf_token={forged}"
+        ))
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let cookies: Vec<&str> = refused
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(cookies.iter().all(|c| !c.contains("forged")), "{cookies:?}");
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("html")
+            .contains("Request refused")
+    );
+}
+
+crate::on_both_databases!(a_login_cookie_the_server_did_not_make_is_not_sent_back);

@@ -995,3 +995,100 @@ crate::on_both_databases!(
     deactivation_ends_sessions_and_tokens_at_once,
     each_endpoint_requires_its_permission,
 );
+
+/// Red-team finding 6: look-alikes of an existing address were accepted as new users beside it.
+/// Now an address is normalised (NFKC) — a full-width or ligature form is the address itself and
+/// collides with it (`409`) — and one holding an invisible or bidirectional control character is
+/// refused (`400 validation_error` naming the field and the rule), on creation and on update.
+async fn look_alike_emails_are_refused_beside_the_address(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let alice = quick_user(&admin, "alice@example.com").await;
+    let other = quick_user(&admin, "other@example.com").await;
+
+    let collide = [
+        "\u{ff41}lice@example.com",
+        "ａｌｉｃｅ@ｅｘａｍｐｌｅ.ｃｏｍ",
+        "alice\u{ff20}example.com",
+        "\u{ff21}LICE@example.com",
+    ];
+    let invisible = [
+        "alice\u{200b}@example.com",
+        "\u{200b}alice@example.com",
+        "alice@example.com\u{200d}",
+        "al\u{00ad}ice@example.com",
+        "\u{feff}alice@example.com",
+        "alice@exa\u{2060}mple.com",
+        "\u{202e}moc.elpmaxe@ecila",
+        "alice\u{202e}@example.com\u{202c}",
+        "\u{2067}alice\u{2069}@example.com",
+        "alice\u{200f}@example.com",
+        "alice\u{061c}@example.com",
+        "alice\u{034f}@example.com",
+        "alice\u{fe0f}@example.com",
+        "alice\u{3164}@example.com",
+        "alice\u{115f}@example.com",
+        "alice\u{ffa0}@example.com",
+        "alice\u{e0041}@example.com",
+    ];
+    for (method, path) in [
+        (Method::POST, "/api/v1/users".to_owned()),
+        (Method::PUT, user_path(other.id)),
+    ] {
+        for email in collide {
+            let answer = raw(
+                &admin,
+                method.clone(),
+                &path,
+                Some(json!({ "email": email })),
+            )
+            .await;
+            assert_error(&answer, 409, "conflict", "email");
+        }
+        for email in invisible {
+            let answer = raw(
+                &admin,
+                method.clone(),
+                &path,
+                Some(json!({ "email": email })),
+            )
+            .await;
+            assert_error(
+                &answer,
+                400,
+                "validation_error",
+                "email must not contain invisible or bidirectional control characters",
+            );
+            assert_eq!(answer.json["details"]["field"], "email", "{email:?}");
+        }
+    }
+
+    // Nothing new was made, and nothing changed.
+    let listed = admin
+        .list_users(&ListParams {
+            search: Some("lice".to_owned()),
+            ..ListParams::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.data.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [alice.id]
+    );
+    let unchanged = admin.get_user(other.id).await.expect("other");
+    assert_eq!(unchanged.email, "other@example.com");
+
+    // A new address typed in a compatibility form is kept in its normal form, username and all.
+    let bob = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/users",
+        Some(json!({ "email": "ｂｏｂ@example.com" })),
+    )
+    .await;
+    assert_eq!(bob.status.as_u16(), 201, "{}", bob.json);
+    assert_eq!(bob.json["email"], "bob@example.com");
+    assert_eq!(bob.json["username"], "bob");
+}
+
+crate::on_both_databases!(look_alike_emails_are_refused_beside_the_address);
