@@ -600,13 +600,22 @@ pub struct ConfirmPage {
 impl ConfirmPage {
     /// The confirmation of revoking the token `t` (posting to `action`).
     pub fn revoke_token(nav: Nav, t: &TokenRow, action: String, back: String) -> ConfirmPage {
+        let message = if t.expires_at <= now_millis() {
+            format!(
+                "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
+                t.token_hint,
+                when(t.expires_at)
+            )
+        } else {
+            format!(
+                "Anything using the token ending in {} stops working at once. This cannot be undone.",
+                t.token_hint
+            )
+        };
         ConfirmPage {
             nav: Some(nav),
             title: format!("Revoke the token “{}”?", t.name),
-            message: format!(
-                "Anything using the token ending in {} stops working at once. This cannot be undone.",
-                t.token_hint
-            ),
+            message,
             action,
             button: "Revoke token".to_owned(),
             back,
