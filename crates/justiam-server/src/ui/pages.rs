@@ -356,7 +356,7 @@ pub async fn tokens(
     let page = page_of(&q);
     let (rows, total) = state
         .iam
-        .list_tokens(&user.principal, TokenOwner::Caller, page)
+        .list_tokens(&user.principal, TokenOwner::Caller, None, page)
         .await?;
     let notice = match q.get("done").map(String::as_str) {
         Some("revoked") => Some("The token was revoked. It no longer works.".to_owned()),
@@ -636,7 +636,10 @@ pub async fn find_token(
         limit: PageRequest::MAX_LIMIT,
     };
     loop {
-        let (rows, total) = state.iam.list_tokens(&user.principal, owner, page).await?;
+        let (rows, total) = state
+            .iam
+            .list_tokens(&user.principal, owner, None, page)
+            .await?;
         if let Some(t) = rows.into_iter().find(|t| t.id == id) {
             return Ok(t);
         }
