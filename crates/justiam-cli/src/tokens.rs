@@ -24,7 +24,13 @@ pub enum TokenCommand {
     /// Create a token; its value is printed once.
     Create(CreateArgs),
     /// List tokens (active and expired; revoked ones are gone).
-    List(PageArgs),
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only tokens whose name contains this text (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+    },
     /// Revoke a token at once.
     Revoke {
         /// The token's id (see `list`).
@@ -81,8 +87,8 @@ pub async fn run_for(
             let created = client.create_token(owner, &body).await?;
             output::created_token(ctx.output, &created)
         }
-        TokenCommand::List(page) => {
-            let params = page.params(None);
+        TokenCommand::List { page, search } => {
+            let params = page.params(search);
             let answer = match owner {
                 Some(user) => client.list_user_tokens(user, &params).await?,
                 None => client.list_my_tokens(&params).await?,

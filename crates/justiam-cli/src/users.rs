@@ -123,6 +123,9 @@ pub enum ServiceAccountTokenCommand {
         account: String,
         #[command(flatten)]
         page: PageArgs,
+        /// Only tokens whose name contains this text (case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
     },
     /// Revoke one of the service account's tokens.
     Revoke {
@@ -290,9 +293,11 @@ pub async fn run_service_account(
                 ServiceAccountTokenCommand::Create { account, args } => {
                     (account, TokenCommand::Create(args))
                 }
-                ServiceAccountTokenCommand::List { account, page } => {
-                    (account, TokenCommand::List(page))
-                }
+                ServiceAccountTokenCommand::List {
+                    account,
+                    page,
+                    search,
+                } => (account, TokenCommand::List { page, search }),
                 ServiceAccountTokenCommand::Revoke { account, id } => {
                     (account, TokenCommand::Revoke { id })
                 }

@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod config;
+mod exposition;
 pub mod http;
 mod json;
 pub mod listener;

@@ -14,7 +14,7 @@
 //! — several times per request, contended between the worker threads (docs/benchmarks.md).
 
 use std::io::{self, BufWriter, Write};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use tracing::{Level, Metadata};
@@ -31,6 +31,26 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 const BUFFER_BYTES: usize = 64 * 1024;
 
+/// The format [`init`] installed; unset when nothing was installed (tests that start servers in
+/// process), which [`announce`] treats as text.
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Tells the operator something `justiam serve` prints at start (where it listens, the first
+/// administrator, how to create one): a plain line on stdout for people; with `LOG_FORMAT=json` an
+/// informational event of the JSON log instead, so that every line a log shipper reads is one JSON
+/// object.
+pub fn announce(text: &str) {
+    match FORMAT.get() {
+        Some(LogFormat::Json) => tracing::info!("{text}"),
+        _ => println!("{text}"),
+    }
+}
+
+/// Whether `LOG_FORMAT=json` was installed.
+pub fn is_json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
+
 /// Installs the global subscriber. Keep the guard for the life of the process: dropping it writes
 /// out what is still buffered.
 pub fn init(log: &LogArgs) -> LogGuard {
@@ -38,8 +58,9 @@ pub fn init(log: &LogArgs) -> LogGuard {
         Ok(filter) => (filter, None),
         Err(error) => (Targets::new().with_default(Level::INFO), Some(error)),
     };
+    let _ = FORMAT.set(log.log_format);
     let buffer = BufferedWriter::new(io::stderr());
-    buffer.flush_periodically(FLUSH_EVERY);
+    let flushing = buffer.flush_periodically(FLUSH_EVERY);
     buffer.flush_on_panic();
     // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the
     // access log (callgrind, docs/benchmarks.md) and are noise in log files.
@@ -66,6 +87,10 @@ pub fn init(log: &LogArgs) -> LogGuard {
             .finish()
             .with(filter)
             .init(),
+    }
+    if let Err(error) = flushing {
+        // Lines still go out whenever the buffer fills, on every warning and at exit.
+        tracing::warn!(%error, "cannot start the log flushing thread");
     }
     if let Some(error) = filter_error {
         tracing::warn!(
@@ -125,9 +150,9 @@ impl<W: Write + Send + 'static> BufferedWriter<W> {
     }
 
     /// Writes out the buffer every `every`, from a thread that ends with the last handle.
-    pub fn flush_periodically(&self, every: Duration) {
+    pub fn flush_periodically(&self, every: Duration) -> io::Result<()> {
         let weak = Arc::downgrade(&self.inner);
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("justiam-log-flush".to_owned())
             .spawn(move || {
                 loop {
@@ -135,11 +160,8 @@ impl<W: Write + Send + 'static> BufferedWriter<W> {
                     let Some(inner) = weak.upgrade() else { break };
                     let _ = lock(&inner).flush();
                 }
-            });
-        if let Err(error) = spawned {
-            // Without the thread lines still go out whenever the buffer fills and at exit.
-            eprintln!("justiam: cannot start the log flushing thread: {error}");
-        }
+            })
+            .map(drop)
     }
 
     /// Writes out the buffer before the panic message, so that the lines leading to a panic are
@@ -275,7 +297,9 @@ mod tests {
     fn the_periodic_flush_writes_buffered_lines() {
         let sink = Sink::default();
         let writer = BufferedWriter::new(sink.clone());
-        writer.flush_periodically(Duration::from_millis(10));
+        writer
+            .flush_periodically(Duration::from_millis(10))
+            .expect("flush thread");
         log_with(writer.clone(), || tracing::info!("request"));
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !sink.text().contains("request") {

@@ -70,13 +70,20 @@ enum AdminCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = justiam_server::logging::init(&cli.log);
+    // With LOG_FORMAT=json the server's last word is a line of its JSON log too; otherwise it is
+    // written after every log line, so they read in order.
+    let json_error = matches!(cli.command, Command::Serve(_)) && justiam_server::logging::is_json();
     let result = run(cli.command).await;
-    // Every log line is out before the final error, so they read in order.
+    if let (Err(error), true) = (&result, json_error) {
+        tracing::error!("justiam: {error:#}");
+    }
     drop(logs);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("justiam: {error:#}");
+            if !json_error {
+                eprintln!("justiam: {error:#}");
+            }
             ExitCode::from(justiam_cli::exit_code(&error))
         }
     }
@@ -158,9 +165,10 @@ fn read_password_stdin() -> anyhow::Result<Secret> {
 
 async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut running = server::start(args).await?;
-    println!("JustIAM listening on http://{}", running.addr);
+    let announce = justiam_server::logging::announce;
+    announce(&format!("JustIAM listening on http://{}", running.addr));
     if let Some(metrics_addr) = running.metrics_addr {
-        println!("Metrics on http://{metrics_addr}/metrics");
+        announce(&format!("Metrics on http://{metrics_addr}/metrics"));
     }
     let stop = running.stopper();
     tokio::spawn(async move {

@@ -1,5 +1,6 @@
-//! Prometheus metrics (`/metrics`, OpenMetrics text): requests and latency by route template and
-//! status, authentications by credential kind and outcome, tokens, the database pool, build info.
+//! Prometheus metrics (`/metrics`, OpenMetrics text, rewritten by `exposition` for classic
+//! scrapers): requests and latency by route template and status, authentications by credential
+//! kind and outcome, tokens, the database pool, build info.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

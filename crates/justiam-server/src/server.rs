@@ -328,10 +328,10 @@ async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(email) = &args.bootstrap_admin_email else {
-        println!(
+        crate::logging::announce(
             "The database has no users yet. Create the first administrator with:\n\n    \
              justiam admin create --email admin@example.com --password-stdin\n\n\
-             (or start with JUSTIAM_BOOTSTRAP_ADMIN_EMAIL set)."
+             (or start with JUSTIAM_BOOTSTRAP_ADMIN_EMAIL set).",
         );
         return Ok(());
     };
@@ -339,12 +339,12 @@ async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
     let (user, generated) = create_user_from_cli(iam, email, password, true, None, None)
         .await
         .context("cannot create the bootstrap admin")?;
-    println!("Created the first administrator {}.", user.email);
+    crate::logging::announce(&format!("Created the first administrator {}.", user.email));
     if let Some(password) = generated {
-        println!(
+        crate::logging::announce(&format!(
             "Its generated password, shown only this once: {}",
             password.expose()
-        );
+        ));
     }
     Ok(())
 }

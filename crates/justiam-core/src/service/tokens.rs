@@ -315,14 +315,17 @@ impl Iam {
         Ok(IssuedToken { record, value })
     }
 
+    /// One page of the owner's tokens that are not revoked; with `search`, those whose name
+    /// contains it, case-insensitively.
     pub async fn list_tokens(
         &self,
         principal: &Principal,
         owner: TokenOwner,
+        search: Option<&str>,
         page: PageRequest,
     ) -> CoreResult<(Vec<TokenRow>, u64)> {
         let owner = self.token_owner(principal, owner).await?;
-        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), page).await?)
+        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), search, page).await?)
     }
 
     /// Revokes a token of the owner; an unknown id, someone else's token or an already revoked one

@@ -178,9 +178,21 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// A `LIKE` pattern matching `needle` as a substring, case-insensitively (use with `ESCAPE '\'`
 /// and `lower(column)`).
 pub fn contains_pattern(needle: &str) -> String {
+    substring_pattern(&needle.to_lowercase())
+}
+
+/// A `LIKE` pattern matching `needle`, as typed, as a substring: `%`, `_` and `\` match
+/// themselves (use with `ESCAPE '\'`).
+///
+/// Compare it as `lower(column) LIKE lower($n)`: the database folds both sides with the same
+/// function, so a name typed exactly as stored always matches, and letters match in either case
+/// wherever that database's `lower()` knows them — ASCII on SQLite, all of Unicode on PostgreSQL
+/// with a UTF-8 locale. (A pattern lowercased in Rust would miss `École` on SQLite, whose
+/// `lower()` leaves `É` alone.)
+pub fn substring_pattern(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);
     pattern.push('%');
-    for c in needle.to_lowercase().chars() {
+    for c in needle.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }

@@ -161,18 +161,40 @@ pub async fn count_active<'e>(
     .try_get("n")
 }
 
-/// One page of the user's tokens that are not revoked (active and expired), newest first.
+/// The case-insensitive substring match of a token name (`$n` a [`super::substring_pattern`], or
+/// `''` for every name).
+macro_rules! name_matches {
+    ($n:literal) => {
+        concat!(
+            "(",
+            $n,
+            " = '' OR lower(t.name) LIKE lower(",
+            $n,
+            ") ESCAPE '\\')"
+        )
+    };
+}
+
+/// One page of the user's tokens that are not revoked (active and expired), newest first; with
+/// `search`, only those whose name contains it.
 pub async fn list(
     pool: &AnyPool,
     user_id: Uuid,
     now: Millis,
+    search: Option<&str>,
     page: PageRequest,
 ) -> Result<(Vec<TokenRow>, u64), sqlx::Error> {
-    let total: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM personal_access_tokens WHERE user_id = $1 AND (revoked_at IS NULL OR revoked_at > $2)",
-    )
+    let pattern = search
+        .map(|s| super::substring_pattern(s.trim()))
+        .unwrap_or_default();
+    let total: i64 = sqlx::query(concat!(
+        "SELECT COUNT(*) AS n FROM personal_access_tokens t WHERE t.user_id = $1 \
+         AND (t.revoked_at IS NULL OR t.revoked_at > $2) AND ",
+        name_matches!("$3")
+    ))
     .bind(user_id.to_string())
     .bind(now)
+    .bind(&pattern)
     .fetch_one(pool)
     .await?
     .try_get("n")?;
@@ -180,10 +202,13 @@ pub async fn list(
         "SELECT ",
         token_columns!(),
         " FROM personal_access_tokens t WHERE t.user_id = $1 AND (t.revoked_at IS NULL OR t.revoked_at > $2) \
-         ORDER BY t.created_at DESC, t.id DESC LIMIT $3 OFFSET $4"
+         AND ",
+        name_matches!("$3"),
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(user_id.to_string())
     .bind(now)
+    .bind(&pattern)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)
@@ -310,7 +335,7 @@ macro_rules! inventory_where {
           AND t.expires_at < $4 \
           AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
           AND ($6 = FALSE OR u.is_service_account = TRUE) \
-          AND ($7 = '' OR lower(t.name) LIKE $7 ESCAPE '\\' OR lower(u.email) LIKE $7 ESCAPE '\\') \
+          AND ($7 = '' OR lower(t.name) LIKE lower($7) ESCAPE '\\' OR lower(u.email) LIKE lower($7) ESCAPE '\\') \
           AND ($8 = FALSE OR u.is_admin = FALSE)"
     };
 }
@@ -329,7 +354,7 @@ pub async fn inventory(
     let pattern = filter
         .search
         .as_deref()
-        .map(super::contains_pattern)
+        .map(super::substring_pattern)
         .unwrap_or_default();
     let total: i64 = sqlx::query(concat!("SELECT COUNT(*) AS n", inventory_where!()))
         .bind(&owner)

@@ -147,14 +147,27 @@ fn record_route(request: Request) -> Request {
     request
 }
 
-/// Prometheus metrics in the OpenMetrics text format.
-async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
-    let body = state.metrics.render(&state.iam).await;
+/// Prometheus metrics: OpenMetrics text when the scraper's `Accept` asks for it, else the classic
+/// Prometheus text format (see [`crate::exposition`]).
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> impl axum::response::IntoResponse {
+    use crate::exposition::{self, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE};
+    let openmetrics = state.metrics.render(&state.iam).await;
+    let (content_type, body) = if exposition::wants_openmetrics(headers.get(header::ACCEPT)) {
+        (OPENMETRICS_CONTENT_TYPE, openmetrics)
+    } else {
+        (
+            PROMETHEUS_TEXT_CONTENT_TYPE,
+            exposition::to_prometheus_text(&openmetrics),
+        )
+    };
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::VARY, "accept"),
+        ],
         body,
     )
 }

@@ -201,7 +201,10 @@ async fn list(
     owner: TokenOwner,
     query: ListQuery,
 ) -> Result<Json<Page<PatRecord>>, ApiError> {
-    let (tokens, total) = state.iam.list_tokens(principal, owner, query.page).await?;
+    let (tokens, total) = state
+        .iam
+        .list_tokens(principal, owner, query.search.as_deref(), query.page)
+        .await?;
     let now = now_millis();
     Ok(Json(Page {
         data: tokens.iter().map(|t| t.to_wire(now)).collect(),

@@ -607,7 +607,7 @@ async fn sa_tokens_page(
     let page = page_of(q);
     let (rows, total) = state
         .iam
-        .list_tokens(p, TokenOwner::ServiceAccount(id), page)
+        .list_tokens(p, TokenOwner::ServiceAccount(id), None, page)
         .await?;
     let account = state.iam.get_user(p, id).await.ok();
     let account = match account {

@@ -357,7 +357,7 @@ pub async fn tokens(
     let page = page_of(&q);
     let (rows, total) = state
         .iam
-        .list_tokens(&user.principal, TokenOwner::Caller, page)
+        .list_tokens(&user.principal, TokenOwner::Caller, None, page)
         .await?;
     let notice = match q.get("done").map(String::as_str) {
         Some("revoked") => Some("The token was revoked. It no longer works.".to_owned()),
@@ -601,13 +601,22 @@ pub struct ConfirmPage {
 impl ConfirmPage {
     /// The confirmation of revoking the token `t` (posting to `action`).
     pub fn revoke_token(nav: Nav, t: &TokenRow, action: String, back: String) -> ConfirmPage {
+        let message = if t.expires_at <= now_millis() {
+            format!(
+                "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
+                t.token_hint,
+                when(t.expires_at)
+            )
+        } else {
+            format!(
+                "Anything using the token ending in {} stops working at once. This cannot be undone.",
+                t.token_hint
+            )
+        };
         ConfirmPage {
             nav: Some(nav),
             title: format!("Revoke the token “{}”?", t.name),
-            message: format!(
-                "Anything using the token ending in {} stops working at once. This cannot be undone.",
-                t.token_hint
-            ),
+            message,
             action,
             button: "Revoke token".to_owned(),
             back,
@@ -628,7 +637,10 @@ pub async fn find_token(
         limit: PageRequest::MAX_LIMIT,
     };
     loop {
-        let (rows, total) = state.iam.list_tokens(&user.principal, owner, page).await?;
+        let (rows, total) = state
+            .iam
+            .list_tokens(&user.principal, owner, None, page)
+            .await?;
         if let Some(t) = rows.into_iter().find(|t| t.id == id) {
             return Ok(t);
         }

@@ -6,17 +6,66 @@ use reqwest::Method;
 
 use crate::common::*;
 
-/// Parses the OpenMetrics text into `name{labels} -> value`, checking every line's shape.
-fn parse_metrics(text: &str) -> HashMap<String, f64> {
+/// The two text formats of `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4.
+    Prometheus,
+}
+
+/// What Prometheus 2 sends when it scrapes.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+
+/// Parses a scrape into `name{labels} -> value`, checking it against the rules of its format:
+/// every sample belongs to the family its `# TYPE` line names — with `_total` in the family name of
+/// a classic counter, and only on the samples in OpenMetrics — the types are the format's, and only
+/// OpenMetrics has `# UNIT` lines and ends with `# EOF`.
+fn parse_metrics(text: &str, format: Format) -> HashMap<String, f64> {
     let mut samples = HashMap::new();
-    assert!(
+    assert_eq!(
         text.trim_end().ends_with("# EOF"),
-        "OpenMetrics text ends with # EOF"
+        format == Format::OpenMetrics,
+        "# EOF ends OpenMetrics text and nothing else: {text}"
     );
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
+    let mut family: Option<(String, String)> = None;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if line == "# EOF" {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("# TYPE name type");
+            let types: &[&str] = match format {
+                Format::OpenMetrics => &[
+                    "counter",
+                    "gauge",
+                    "histogram",
+                    "summary",
+                    "unknown",
+                    "info",
+                    "stateset",
+                    "gaugehistogram",
+                ],
+                Format::Prometheus => &["counter", "gauge", "histogram", "summary", "untyped"],
+            };
+            assert!(types.contains(&kind), "{format:?} type: {line}");
+            if kind == "counter" {
+                assert_eq!(
+                    name.ends_with("_total"),
+                    format == Format::Prometheus,
+                    "counter family name in {format:?}: {line}"
+                );
+            }
+            family = Some((name.to_owned(), kind.to_owned()));
+            continue;
+        }
+        assert!(
+            !line.starts_with("# UNIT") || format == Format::OpenMetrics,
+            "{line}"
+        );
+        if line.starts_with('#') {
+            continue;
+        }
         let (series, value) = line
             .rsplit_once(' ')
             .unwrap_or_else(|| panic!("sample line {line:?}"));
@@ -24,6 +73,19 @@ fn parse_metrics(text: &str) -> HashMap<String, f64> {
             .parse()
             .unwrap_or_else(|_| panic!("numeric value in {line:?}"));
         assert!(series.starts_with("justiam_"), "{line}");
+        let name = series.split('{').next().unwrap_or_default();
+        let (family_name, kind) = family.as_ref().expect("a sample after its # TYPE line");
+        let belongs = match (kind.as_str(), format) {
+            ("counter", Format::OpenMetrics) => name == format!("{family_name}_total"),
+            ("histogram", _) => ["_bucket", "_sum", "_count"]
+                .iter()
+                .any(|suffix| name == format!("{family_name}{suffix}")),
+            _ => name == family_name,
+        };
+        assert!(
+            belongs,
+            "{format:?}: {line} after # TYPE {family_name} {kind}"
+        );
         samples.insert(series.to_owned(), value);
     }
     samples
@@ -33,18 +95,83 @@ async fn scrape(server: &TestServer) -> HashMap<String, f64> {
     scrape_url(&format!("{}/metrics", server.url)).await
 }
 
+/// Scrapes as Prometheus does (asking for OpenMetrics).
 async fn scrape_url(url: &str) -> HashMap<String, f64> {
-    let response = reqwest::get(url).await.expect("scrape");
+    scrape_as(url, Some(PROMETHEUS_ACCEPT), Format::OpenMetrics).await
+}
+
+/// Scrapes with `accept` and checks the answer is in `format`.
+async fn scrape_as(url: &str, accept: Option<&str>, format: Format) -> HashMap<String, f64> {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.expect("scrape");
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let expected = match format {
+        Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+    };
+    assert_eq!(header("content-type"), expected, "Accept: {accept:?}");
+    assert_eq!(header("vary"), "accept");
+    parse_metrics(&response.text().await.expect("body"), format)
+}
+
+/// A scraper that does not ask for OpenMetrics (curl, an agent, `Accept: text/plain`) gets the
+/// classic Prometheus text format, one that asks for it gets OpenMetrics; both valid, with the same
+/// series and values.
+async fn metrics_answer_the_format_the_scraper_asks_for(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    admin.me().await.expect("me");
+    let url = format!("{}/metrics", server.url);
+    // The first scrape adds the series of `/metrics` itself; from then on the set stays.
+    scrape_as(&url, Some(PROMETHEUS_ACCEPT), Format::OpenMetrics).await;
+    let openmetrics = scrape_as(&url, Some(PROMETHEUS_ACCEPT), Format::OpenMetrics).await;
+    for accept in [
+        None,
+        Some("*/*"),
+        Some("text/plain"),
+        Some("text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5"),
+        Some("application/openmetrics-text;q=0"),
+    ] {
+        let classic = scrape_as(&url, accept, Format::Prometheus).await;
+        assert_eq!(
+            classic.keys().collect::<std::collections::BTreeSet<_>>(),
+            openmetrics
+                .keys()
+                .collect::<std::collections::BTreeSet<_>>(),
+            "the same series in both formats"
+        );
+    }
+    let classic = scrape_as(&url, None, Format::Prometheus).await;
+    for series in [
+        r#"justiam_build_info{version="0.1.0"}"#,
+        r#"justiam_authentications_total{credential="password",outcome="ok"}"#,
+    ] {
+        assert_eq!(classic.get(series), openmetrics.get(series), "{series}");
+        assert!(classic.contains_key(series), "{series} in {classic:?}");
+    }
     assert!(
-        content_type.starts_with("application/openmetrics-text"),
-        "{content_type}"
+        classic
+            .keys()
+            .any(|k| k.starts_with("justiam_http_requests_total{")),
+        "{classic:?}"
     );
-    parse_metrics(&response.text().await.expect("body"))
+    scrape_as(
+        &url,
+        Some("application/openmetrics-text; version=1.0.0"),
+        Format::OpenMetrics,
+    )
+    .await;
 }
 
 fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
@@ -273,6 +400,7 @@ async fn metrics_on_their_own_address(backend: Backend) {
 }
 
 crate::on_both_databases!(
+    metrics_answer_the_format_the_scraper_asks_for,
     metrics_move_with_requests,
     pat_responses_carry_the_expiry_header,
     metrics_on_their_own_address,
@@ -397,13 +525,8 @@ async fn token_use_costs_at_most_one_write_per_interval(backend: Backend) {
         (2..=4).contains(&written),
         "{written} rows written for 201 uses of 2 tokens"
     );
-    let scraped = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
-    let total = parse_metrics(&scraped)["justiam_token_usage_writes_total"];
+    let scraped = scrape(&server).await;
+    let total = scraped["justiam_token_usage_writes_total"];
     assert_eq!(total as u64, iam.usage.rows_written());
 }
 

@@ -7,7 +7,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use justiam_client::Client;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_justiam");
@@ -208,56 +208,102 @@ async fn postgres_without_jwt_secret_is_one_clear_line() {
     assert!(!line.contains(":pw@"), "no password in messages: {line}");
 }
 
-/// A running `justiam serve`: its address and everything it printed before listening.
+/// A running `justiam serve`: its address and everything it announced before listening.
 struct Served {
     child: Child,
     addr: String,
+    /// What it said before it listened: stdout's lines, or with `LOG_FORMAT=json` the messages of
+    /// the JSON log lines.
     stdout_before_listening: String,
+    stdout: tokio::task::JoinHandle<String>,
     stderr: tokio::task::JoinHandle<String>,
 }
 
+/// Reads a stream whole, handing each line to `lines` as it comes.
+fn collect(
+    pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    lines: tokio::sync::mpsc::UnboundedSender<String>,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(pipe).lines();
+        let mut text = String::new();
+        while let Ok(Some(line)) = reader.next_line().await {
+            text.push_str(&line);
+            text.push('\n');
+            let _ = lines.send(line);
+        }
+        text
+    })
+}
+
+/// The announcement in a line: the line itself, or with `LOG_FORMAT=json` its JSON `message`.
+fn announcement(line: &str, json: bool) -> Option<String> {
+    if !json {
+        return Some(line.to_owned());
+    }
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    value["message"].as_str().map(str::to_owned)
+}
+
 async fn serve(dir: &Path, env: &[(&str, &str)]) -> Served {
+    let json = env.contains(&("LOG_FORMAT", "json"));
     let mut child = justiam(dir, &["serve"], env)
         .spawn()
         .expect("spawn justiam serve");
-    let mut stderr_pipe = child.stderr.take().expect("stderr");
-    let stderr = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text).await;
-        text
-    });
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (out_lines, mut stdout_lines) = tokio::sync::mpsc::unbounded_channel();
+    let (err_lines, mut stderr_lines) = tokio::sync::mpsc::unbounded_channel();
+    let stdout = collect(child.stdout.take().expect("stdout"), out_lines);
+    let stderr = collect(child.stderr.take().expect("stderr"), err_lines);
+    // People read stdout; with LOG_FORMAT=json everything is in the log, on stderr.
+    let announced = if json {
+        &mut stderr_lines
+    } else {
+        &mut stdout_lines
+    };
     let mut before = String::new();
     let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
+        while let Some(line) = announced.recv().await {
+            let Some(said) = announcement(&line, json) else {
+                continue;
+            };
+            if let Some(addr) = said.strip_prefix("JustIAM listening on ") {
                 return addr.trim().to_owned();
             }
-            before.push_str(&line);
+            before.push_str(&said);
             before.push('\n');
         }
-        panic!("justiam serve ended before listening; stdout {before:?}");
+        panic!("justiam serve ended before listening; it said {before:?}");
     })
     .await
     .expect("justiam serve listens within 30 s");
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Served {
         child,
         addr,
         stdout_before_listening: before,
+        stdout,
         stderr,
     }
 }
 
 impl Served {
     /// Stops the server and returns its stderr.
-    async fn stop(mut self) -> String {
+    async fn stop(self) -> String {
+        self.stop_all().await.1
+    }
+
+    /// Stops the server and returns its stdout and stderr.
+    async fn stop_all(mut self) -> (String, String) {
         self.child.kill().await.expect("kill justiam serve");
-        tokio::time::timeout(Duration::from_secs(10), self.stderr)
-            .await
-            .expect("stderr closes")
-            .expect("stderr task")
+        let mut outputs = Vec::new();
+        for pipe in [self.stdout, self.stderr] {
+            let text = tokio::time::timeout(Duration::from_secs(10), pipe)
+                .await
+                .expect("the pipe closes")
+                .expect("pipe task");
+            outputs.push(text);
+        }
+        let stderr = outputs.pop().unwrap_or_default();
+        (outputs.pop().unwrap_or_default(), stderr)
     }
 }
 
@@ -681,4 +727,102 @@ async fn the_sqlite_data_is_private_to_its_owner() {
         stderr.contains("now only its owner may read it"),
         "the change is said: {stderr}"
     );
+}
+
+/// Asserts every line is one JSON object; returns their `message`s.
+fn json_messages(text: &str, stream: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("LOG_FORMAT=json: every {stream} line is a JSON object ({e}): {line:?}")
+            });
+            assert!(value.is_object(), "{line}");
+            value["message"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+/// With `LOG_FORMAT=json` a log shipper reading the server's stdout and stderr gets JSON objects
+/// only: the hint to create the first administrator, the bootstrap administrator and its generated
+/// password, where it listens, and a failed start are JSON log lines too.
+#[tokio::test]
+async fn json_logs_leave_no_plain_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/justiam.db", dir.path().display());
+    let mut env = serve_env(&url);
+    env.push(("LOG_FORMAT", "json"));
+
+    // An empty database without bootstrap variables: the hint.
+    let first = serve(dir.path(), &env).await;
+    assert!(
+        first
+            .stdout_before_listening
+            .contains("justiam admin create --email admin@example.com --password-stdin"),
+        "{}",
+        first.stdout_before_listening
+    );
+    let (stdout, stderr) = first.stop_all().await;
+    assert_eq!(stdout, "", "nothing on stdout");
+    let messages = json_messages(&stderr, "stderr");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("JustIAM listening on http://127.0.0.1:")),
+        "{messages:?}"
+    );
+
+    // The bootstrap administrator with a generated password, and the metrics listener.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/justiam.db", dir.path().display());
+    let mut env = serve_env(&url);
+    env.extend([
+        ("LOG_FORMAT", "json"),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", "boot@example.com"),
+        ("METRICS_ADDR", "127.0.0.1:0"),
+    ]);
+    let second = serve(dir.path(), &env).await;
+    let said = second.stdout_before_listening.clone();
+    assert!(
+        said.contains("Created the first administrator boot@example.com."),
+        "{said}"
+    );
+    let password = said
+        .lines()
+        .find_map(|l| {
+            l.split_once("shown only this once: ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("the generated password in {said:?}"));
+    Client::new(&second.addr)
+        .login("boot@example.com", &password)
+        .await
+        .expect("the generated password works");
+    // Informational lines reach stderr within 100 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (stdout, stderr) = second.stop_all().await;
+    assert_eq!(stdout, "", "nothing on stdout");
+    let messages = json_messages(&stderr, "stderr");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("Metrics on http://127.0.0.1:")),
+        "{messages:?}"
+    );
+
+    // A failed start: one JSON error line, exit code 1.
+    let mut env = serve_env(&url);
+    env.extend([("LOG_FORMAT", "json"), ("JWT_SECRET", "too-short")]);
+    let failed = run(justiam(dir.path(), &["serve"], &env), None).await;
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(failed.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    let messages = json_messages(&stderr, "stderr");
+    assert_eq!(messages.len(), 1, "{stderr}");
+    assert!(
+        messages[0].starts_with("justiam: ") && messages[0].contains("JWT_SECRET"),
+        "{stderr}"
+    );
+    let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("JSON");
+    assert_eq!(line["level"], "ERROR", "{line}");
 }

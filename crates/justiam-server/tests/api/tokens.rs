@@ -2130,7 +2130,103 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
     assert_eq!(star_entry.credential.as_deref(), Some("pat"));
 }
 
+/// The names of a token list answer, in order.
+fn names_of(page: &justiam_types::Page<PatRecord>) -> Vec<String> {
+    page.data.iter().map(|t| t.name.clone()).collect()
+}
+
+/// `?search=` on `/me/tokens` and `/users/{id}/tokens`: a case-insensitive substring of the name,
+/// where `%`, `_` and `\` are only themselves, the same on SQLite and PostgreSQL.
+async fn token_lists_search_names(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let (_, client) = server.user_client("searcher@example.com").await;
+    for name in [
+        "CI Pipeline",
+        "ci-nightly",
+        "Deploy 100%",
+        "deploy_bot",
+        "deployXbot",
+        "back\\slash",
+        "École build",
+        "Laptop",
+    ] {
+        create_own(&client, name, 30).await;
+    }
+    let gone = create_own(&client, "ci revoked", 30).await;
+    client.revoke_my_token(gone.id).await.expect("revoke");
+
+    let search = |text: &str, limit: Option<u32>| ListParams {
+        search: Some(text.to_owned()),
+        limit,
+        ..ListParams::default()
+    };
+    for (text, expected) in [
+        ("ci", vec!["ci-nightly", "CI Pipeline"]),
+        ("CI PIPE", vec!["CI Pipeline"]),
+        ("  laptop ", vec!["Laptop"]),
+        ("%", vec!["Deploy 100%"]),
+        ("_", vec!["deploy_bot"]),
+        ("deploy_", vec!["deploy_bot"]),
+        ("\\", vec!["back\\slash"]),
+        ("École", vec!["École build"]),
+        ("BUILD", vec!["École build"]),
+        ("nothing like it", vec![]),
+    ] {
+        let page = client
+            .list_my_tokens(&search(text, None))
+            .await
+            .unwrap_or_else(|e| panic!("search {text:?}: {e}"));
+        assert_eq!(names_of(&page), expected, "search {text:?}");
+        assert_eq!(page.total, expected.len() as u64, "total of {text:?}");
+    }
+    // The search and the pages agree.
+    let first = client
+        .list_my_tokens(&search("ci", Some(1)))
+        .await
+        .expect("page 1");
+    assert_eq!(
+        (first.total, names_of(&first)),
+        (2, vec!["ci-nightly".to_owned()])
+    );
+    // No search, or a blank one: everything that is not revoked.
+    for blank in [None, Some("   ".to_owned())] {
+        let all = client
+            .list_my_tokens(&ListParams {
+                search: blank,
+                ..ListParams::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!(all.total, 8);
+    }
+    let too_long = list_own_raw(&client, &format!("?search={}", "a".repeat(201))).await;
+    assert_error(&too_long, 400, "validation_error", "search");
+
+    // A service account's list, by an operator.
+    let admin = server.admin().await;
+    let bot = server
+        .create_service_account("search-bot@example.com")
+        .await;
+    for name in ["Terraform apply", "terraform-plan", "Ansible"] {
+        admin
+            .create_user_token(bot.id, name, 30)
+            .await
+            .expect("service account token");
+    }
+    let page = admin
+        .list_user_tokens(bot.id, &search("TERRAFORM", None))
+        .await
+        .expect("search");
+    assert_eq!(names_of(&page), vec!["terraform-plan", "Terraform apply"]);
+    let page = admin
+        .list_user_tokens(bot.id, &search("ansible", None))
+        .await
+        .expect("search");
+    assert_eq!(names_of(&page), vec!["Ansible"]);
+}
+
 crate::on_both_databases!(
+    token_lists_search_names,
     operators_revoke_any_token_they_oversee,
     creation_answers_the_value_once_with_the_exact_shape,
     expires_in_days_accepts_1_to_365_and_nothing_else,

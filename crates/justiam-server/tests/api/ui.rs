@@ -1472,3 +1472,73 @@ async fn a_login_cookie_the_server_did_not_make_is_not_sent_back(backend: Backen
 }
 
 crate::on_both_databases!(a_login_cookie_the_server_did_not_make_is_not_sent_back);
+
+/// An expired token stays listed until it is revoked (docs/tokens.md): its row offers Revoke (not
+/// Rotate), the confirmation says it expired, and revoking it takes it off the list — for one's own
+/// tokens and for a service account's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_can_be_revoked_in_the_browser() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(Backend::Sqlite).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let expired = admin.create_my_token("old CI", 30).await.expect("a token");
+    let live = admin.create_my_token("new CI", 30).await.expect("a token");
+    let bot = server
+        .create_service_account("nightly-bot@example.com")
+        .await;
+    let bot_expired = admin
+        .create_user_token(bot.id, "nightly", 30)
+        .await
+        .expect("a service account's token");
+    for id in [expired.id, bot_expired.id] {
+        sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
+            .bind(justiam_core::time::now_millis() - 60_000)
+            .bind(id.to_string())
+            .execute(&server.iam().db.pool)
+            .await
+            .expect("expire the token");
+    }
+    server.after_direct_sql();
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for (page, id, name) in [
+        (format!("{base}/ui/tokens"), expired.id, "old CI"),
+        (
+            format!("{base}/ui/admin/users/{}/tokens", bot.id),
+            bot_expired.id,
+            "nightly",
+        ),
+    ] {
+        s.goto(&page).await;
+        let row = format!("tr[data-token-id='{id}']");
+        s.wait_for_text(&row, "expired").await;
+        assert!(
+            !s.exists(&format!("{row} .rotate")).await,
+            "no Rotate on {page}"
+        );
+        s.click(&format!("{row} .revoke")).await;
+        s.wait_for_text("#confirm-title", name).await;
+        s.wait_for_text(".confirm p", "expired on").await;
+        s.click("#confirm").await;
+        s.wait_for_text(".notice", "evoked").await;
+        assert!(!s.exists(&row).await, "the revoked token left {page}");
+    }
+    // The live token was not touched and still offers both actions.
+    s.goto(&format!("{base}/ui/tokens")).await;
+    let row = format!("tr[data-token-id='{}']", live.id);
+    s.find(&format!("{row} .rotate")).await;
+    s.find(&format!("{row} .revoke")).await;
+    let listed = admin
+        .list_my_tokens(&Default::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.data.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![live.id]
+    );
+    s.close().await;
+}
