@@ -303,7 +303,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(
         %addr,
         metrics_addr = metrics_addr.map(tracing::field::display),
-        database = iam.db.backend.name(),
+        database = iam.backend_name(),
         ready_ms = started.elapsed().as_millis() as u64,
         "JustIAM is ready"
     );

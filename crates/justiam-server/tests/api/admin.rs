@@ -1180,7 +1180,7 @@ async fn deleting_a_group_removes_memberships_and_assignments(backend: Backend) 
     );
     // The role itself survives, and no row points at the deleted group.
     admin.get_role(role.id).await.expect("role survives");
-    let pool = &server.iam().db.pool;
+    let pool = server.pool();
     for table in ["group_members", "group_admin_roles"] {
         let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE group_id = $1");
         let n: i64 = sqlx::Row::get(
@@ -2236,7 +2236,7 @@ async fn audit_entries_past_retention_are_purged(backend: Backend) {
             action,
             ..Default::default()
         };
-        justiam_core::store::audit::insert(&first.iam().db.pool, &entry)
+        justiam_core::store::audit::insert(first.pool(), &entry)
             .await
             .expect("insert aged entry");
     }
