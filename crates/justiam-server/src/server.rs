@@ -186,7 +186,7 @@ pub async fn create_user_from_cli(
     };
     let new_user = NewUser::parse(input).map_err(|e| anyhow!("{e}"))?;
     let user = iam
-        .create_user_unchecked(new_user)
+        .create_user_from_command_line(new_user)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     Ok((user.to_wire(), generated))

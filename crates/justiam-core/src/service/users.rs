@@ -100,8 +100,10 @@ impl Iam {
         Ok(user)
     }
 
-    /// Creates a user without a caller: the bootstrap admin and `justiam admin create`.
-    pub async fn create_user_unchecked(&self, input: NewUser) -> CoreResult<User> {
+    /// Creates a user with no caller to authorize: the bootstrap administrator at the first start
+    /// and `justiam admin create`, both run by whoever runs the server. No route reaches it; the
+    /// audit entry says `"via": "command line"`.
+    pub async fn create_user_from_command_line(&self, input: NewUser) -> CoreResult<User> {
         let user = self.insert_user(input).await?;
         let entry = AuditEntry {
             at: now_millis(),
