@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use justiam_core::database::{Backend, Db, PoolSettings};
 use justiam_core::jwt::JwtSigner;
 use justiam_core::password::Hasher;
 use justiam_core::secret::Secret;
 use justiam_core::service::{Iam, NewUser};
-use justiam_core::store::{Backend, Db, PoolSettings};
 use justiam_types::CreateUser;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -226,7 +226,7 @@ impl Running {
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let started = std::time::Instant::now();
     let db = open_database(&args.db.database_url, &args.db.pool_settings()).await?;
-    let secret = jwt_secret(args, db.backend)?;
+    let secret = jwt_secret(args, db.backend())?;
     let listener = TcpListener::bind(args.bind())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind()))?;

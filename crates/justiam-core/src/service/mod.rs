@@ -21,10 +21,10 @@ pub use usage::UsageRecorder;
 pub use users::NewUser;
 
 use crate::authz::{Principal, RequestMeta};
+use crate::database::{Backend, Db};
 use crate::jwt::JwtSigner;
 use crate::password::Hasher;
 use crate::store::audit::AuditEntry;
-use crate::store::{Backend, Db};
 use crate::time::now_millis;
 use cache::{AuthCache, Invalidation};
 

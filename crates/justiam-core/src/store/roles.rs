@@ -29,17 +29,6 @@ pub async fn seed_builtin(pool: &AnyPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn find_id_by_name<'e>(
-    db: impl Executor<'e, Database = Any>,
-    name: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
-        .bind(name.to_lowercase())
-        .fetch_optional(db)
-        .await?;
-    row.map(|r| super::uuid(&r, "id")).transpose()
-}
-
 /// The union of the permissions of every role assigned to the user directly or through a group.
 pub async fn effective_permissions<'e>(
     db: impl Executor<'e, Database = Any>,

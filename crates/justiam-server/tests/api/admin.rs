@@ -2231,12 +2231,11 @@ async fn audit_entries_past_retention_are_purged(backend: Backend) {
         ("test.two_days_old", 2 * 24 * 3600 * 1000),
         ("test.half_a_day_old", 12 * 3600 * 1000),
     ] {
-        let entry = justiam_core::store::audit::AuditEntry {
-            at: now - age,
-            action,
-            ..Default::default()
-        };
-        justiam_core::store::audit::insert(first.pool(), &entry)
+        sqlx::query("INSERT INTO audit_log (id, at, action) VALUES ($1, $2, $3)")
+            .bind(Uuid::now_v7().to_string())
+            .bind(now - age)
+            .bind(action)
+            .execute(first.pool())
             .await
             .expect("insert aged entry");
     }
