@@ -3,8 +3,7 @@
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Permission, PermissionSet};
-use crate::store::users::UserRow;
+use crate::model::{Permission, PermissionSet, User};
 use crate::time::Millis;
 
 /// How the caller authenticated.
@@ -37,8 +36,8 @@ impl Credential {
 /// An authenticated caller with the permissions they hold *now*.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// Shared, so that handing a cached principal to a request costs no copy of the row.
-    pub user: std::sync::Arc<UserRow>,
+    /// Shared, so that handing a cached principal to a request costs no copy of the user.
+    pub user: std::sync::Arc<User>,
     pub credential: Credential,
     /// Effective permissions: the whole catalogue for `is_admin`, else the union of the roles
     /// assigned directly and through groups — intersected with the token's own list for a

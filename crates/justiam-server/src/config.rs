@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use ipnet::IpNet;
+use justiam_core::database::PoolSettings;
 use justiam_core::secret::Secret;
 use justiam_core::service::{Settings, ThrottleSettings};
-use justiam_core::store::PoolSettings;
 
 /// Where the embedded database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./justiam-data/justiam.db";

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::http::Method;
 use justiam_core::service::Iam;
-use justiam_core::store::tokens;
 use justiam_core::time::{DAY_MS, now_millis};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
@@ -167,24 +166,24 @@ impl Metrics {
     /// Refreshes the gauges read from the database, then renders everything.
     pub async fn render(&self, iam: &Iam) -> String {
         let now = now_millis();
-        match tokens::stats(&iam.db.pool, now, 7 * DAY_MS).await {
-            Ok((active, expiring)) => {
-                self.tokens_active.set(active);
-                self.tokens_expiring.set(expiring);
+        match iam.token_stats(now, 7 * DAY_MS).await {
+            Ok(stats) => {
+                self.tokens_active.set(stats.active);
+                self.tokens_expiring.set(stats.expiring);
             }
             Err(error) => tracing::warn!(%error, "cannot count tokens for metrics"),
         }
-        let pool = &iam.db.pool;
-        let idle = pool.num_idle() as i64;
+        let pool = iam.pool_stats();
+        let idle = pool.idle as i64;
         self.db_connections
             .get_or_create(&PoolLabels { state: "idle" })
             .set(idle);
         self.db_connections
             .get_or_create(&PoolLabels { state: "in_use" })
-            .set(i64::from(pool.size()) - idle);
+            .set(i64::from(pool.size) - idle);
         self.db_connections
             .get_or_create(&PoolLabels { state: "max" })
-            .set(i64::from(pool.options().get_max_connections()));
+            .set(i64::from(pool.max_connections));
         // The recorder counts; the counter catches up on each scrape.
         let written = iam.usage.rows_written();
         self.usage_writes

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use justiam_core::database::{Backend, Db, PoolSettings};
 use justiam_core::jwt::JwtSigner;
 use justiam_core::password::Hasher;
 use justiam_core::secret::Secret;
 use justiam_core::service::{Iam, NewUser};
-use justiam_core::store::{Backend, Db, PoolSettings};
 use justiam_types::CreateUser;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -187,7 +187,7 @@ pub async fn create_user_from_cli(
     };
     let new_user = NewUser::parse(input).map_err(|e| anyhow!("{e}"))?;
     let user = iam
-        .create_user_unchecked(new_user)
+        .create_user_from_command_line(new_user)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     Ok((user.to_wire(), generated))
@@ -227,7 +227,7 @@ impl Running {
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let started = std::time::Instant::now();
     let db = open_database(&args.db.database_url, &args.db.pool_settings()).await?;
-    let secret = jwt_secret(args, db.backend)?;
+    let secret = jwt_secret(args, db.backend())?;
     let listener = TcpListener::bind(args.bind())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind()))?;
@@ -309,7 +309,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     tracing::info!(
         %addr,
         metrics_addr = metrics_addr.map(tracing::field::display),
-        database = iam.db.backend.name(),
+        database = iam.backend_name(),
         ready_ms = started.elapsed().as_millis() as u64,
         "JustIAM is ready"
     );

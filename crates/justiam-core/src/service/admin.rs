@@ -6,10 +6,9 @@ use uuid::Uuid;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{PageRequest, Permission};
-use crate::store::audit::{self, AuditEntry, AuditFilter, AuditRow};
-use crate::store::sessions::{self, SessionWithUser};
-use crate::store::users;
+use crate::model::{AuditFilter, AuditRecord, PageRequest, Permission, SessionWithUser};
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{sessions, users};
 use crate::time::now_millis;
 
 impl Iam {
@@ -18,7 +17,7 @@ impl Iam {
         principal: &Principal,
         filter: &AuditFilter,
         page: PageRequest,
-    ) -> CoreResult<(Vec<AuditRow>, u64)> {
+    ) -> CoreResult<(Vec<AuditRecord>, u64)> {
         principal.require(Permission::AuditView)?;
         Ok(audit::list(&self.db.pool, filter, page).await?)
     }

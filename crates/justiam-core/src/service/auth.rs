@@ -8,20 +8,19 @@ use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::jwt::Claims;
-use crate::model::{Email, PermissionSet};
+use crate::model::{Email, PermissionSet, Session, User};
 use crate::password::Verdict;
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::sessions::{self, SessionRow};
-use crate::store::users::{self, UserRow};
 use crate::store::{new_id, roles, throttle, tokens};
+use crate::store::{sessions, users};
 use crate::time::{Millis, now_millis};
 use crate::token;
 
 pub struct LoginOutcome {
     pub jwt: Secret,
     pub expires_at: Millis,
-    pub user: UserRow,
+    pub user: User,
 }
 
 /// Why a bearer credential was refused. Every refusal answers the same `401 invalid_token`; the
@@ -176,7 +175,7 @@ impl Iam {
         Ok(self.principal(user, Credential::Jwt { session_id }).await?)
     }
 
-    async fn principal(&self, user: UserRow, credential: Credential) -> CoreResult<Principal> {
+    async fn principal(&self, user: User, credential: Credential) -> CoreResult<Principal> {
         let permissions = self.user_permissions(&user).await?;
         Ok(Principal {
             user: std::sync::Arc::new(user),
@@ -187,7 +186,7 @@ impl Iam {
     }
 
     /// A user's current permissions: everything for `is_admin`, else the union of their roles.
-    pub(crate) async fn user_permissions(&self, user: &UserRow) -> CoreResult<PermissionSet> {
+    pub(crate) async fn user_permissions(&self, user: &User) -> CoreResult<PermissionSet> {
         if user.is_admin {
             Ok(PermissionSet::all())
         } else {
@@ -250,23 +249,24 @@ impl Iam {
         self.admit_login_attempt(&account_key, t.account_slowdown_after, |_| spacing, now)
             .await?;
 
-        let user = users::get_by_email(&self.db.pool, email).await?;
-        let stored = user
+        let found = users::get_row_by_email(&self.db.pool, email).await?;
+        let stored = found
             .as_ref()
-            .filter(|u| !u.is_service_account)
-            .and_then(|u| u.password_hash.as_deref());
+            .filter(|row| !row.user.is_service_account)
+            .and_then(|row| row.password_hash.as_deref());
         let verdict = self.hasher.verify(password, stored).await?;
-        let user = match (verdict, user) {
-            (Verdict::Mismatch, user) => {
+        let user = match (verdict, found) {
+            (Verdict::Mismatch, found) => {
                 self.record_address_failure(ip_key.as_deref(), now).await?;
+                let user_id = found.as_ref().map(|row| row.user.id);
                 let entry = AuditEntry {
                     at: now,
-                    actor_id: user.as_ref().map(|u| u.id),
+                    actor_id: user_id,
                     actor_email: Some(email.chars().take(254).collect()),
                     credential: Some("password"),
                     action: "auth.login_failed",
                     target_type: Some("user"),
-                    target_id: user.as_ref().map(|u| u.id),
+                    target_id: user_id,
                     ip: meta.ip.clone(),
                     user_agent: meta.user_agent.clone(),
                     ..AuditEntry::default()
@@ -275,11 +275,12 @@ impl Iam {
                 return Err(CoreError::InvalidCredentials);
             }
             (_, None) => return Err(CoreError::InvalidCredentials),
-            (verdict, Some(mut user)) => {
+            (verdict, Some(row)) => {
+                let mut user = row.user;
                 if verdict == Verdict::MatchNeedsRehash {
-                    user.password_hash = Some(self.hasher.hash(password).await?);
+                    let hash = self.hasher.hash(password).await?;
+                    users::set_password_hash(&self.db.pool, user.id, &hash, now).await?;
                     user.updated_at = now;
-                    users::update(&self.db.pool, &user).await?;
                 }
                 user
             }
@@ -292,7 +293,7 @@ impl Iam {
         }
 
         let expires_at = now + self.settings.token_duration.as_millis() as i64;
-        let session = SessionRow {
+        let session = Session {
             id: new_id(),
             user_id: user.id,
             created_at: now,
@@ -414,12 +415,13 @@ impl Iam {
             ));
         };
         self.check_password_rules("new_password", new)?;
-        let mut user = users::get(&self.db.pool, principal.id())
+        let user_id = principal.id();
+        let stored = users::get_row(&self.db.pool, user_id)
             .await?
             .ok_or(CoreError::InvalidToken)?;
         if self
             .hasher
-            .verify(current, user.password_hash.as_deref())
+            .verify(current, stored.password_hash.as_deref())
             .await?
             == Verdict::Mismatch
         {
@@ -428,19 +430,18 @@ impl Iam {
                 "current_password is not the account's password",
             ));
         }
-        user.password_hash = Some(self.hasher.hash(new).await?);
-        user.updated_at = now_millis();
+        let hash = self.hasher.hash(new).await?;
         let mut tx = self.db.pool.begin().await?;
-        users::update(&mut *tx, &user).await?;
-        let ended = sessions::delete_for_user(&mut *tx, user.id, Some(session_id)).await?;
+        users::set_password_hash(&mut *tx, user_id, &hash, now_millis()).await?;
+        let ended = sessions::delete_for_user(&mut *tx, user_id, Some(session_id)).await?;
         let entry = AuditEntry {
             target_type: Some("user"),
-            target_id: Some(user.id),
+            target_id: Some(user_id),
             details: Some(serde_json::json!({ "sessions_ended": ended })),
             ..audit_by(principal, meta, "user.password_changed")
         };
         audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx, Invalidation::User(user.id))
+        self.commit_and_invalidate(tx, Invalidation::User(user_id))
             .await?;
         Ok(())
     }

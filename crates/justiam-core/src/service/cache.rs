@@ -265,21 +265,19 @@ mod tests {
 
     use super::*;
     use crate::authz::Credential;
-    use crate::model::PermissionSet;
-    use crate::store::users::UserRow;
+    use crate::model::{PermissionSet, User};
 
     fn principal() -> Principal {
         principal_of(Uuid::now_v7())
     }
 
     fn principal_of(user_id: Uuid) -> Principal {
-        let user = UserRow {
+        let user = User {
             id: user_id,
             email: "a@b.c".into(),
             username: "a".into(),
             first_name: String::new(),
             last_name: String::new(),
-            password_hash: None,
             is_active: true,
             is_admin: false,
             is_service_account: false,

@@ -7,11 +7,9 @@ use uuid::Uuid;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Description, EntityName, PageRequest, Permission, PermissionSet};
+use crate::model::{Description, EntityName, Group, PageRequest, Permission, PermissionSet, User};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::groups::{self, GroupRow};
-use crate::store::users::{self, UserRow};
-use crate::store::{is_unique_violation, new_id, roles};
+use crate::store::{groups, is_unique_violation, new_id, roles, users};
 use crate::time::now_millis;
 
 fn name_taken() -> CoreError {
@@ -39,17 +37,17 @@ impl Iam {
         principal: &Principal,
         search: Option<&str>,
         page: PageRequest,
-    ) -> CoreResult<(Vec<GroupRow>, u64)> {
+    ) -> CoreResult<(Vec<Group>, u64)> {
         principal.require(Permission::GroupsView)?;
         Ok(groups::list(&self.db.pool, search, page).await?)
     }
 
-    pub async fn get_group(&self, principal: &Principal, id: Uuid) -> CoreResult<GroupRow> {
+    pub async fn get_group(&self, principal: &Principal, id: Uuid) -> CoreResult<Group> {
         principal.require(Permission::GroupsView)?;
         self.group(id).await
     }
 
-    async fn group(&self, id: Uuid) -> CoreResult<GroupRow> {
+    async fn group(&self, id: Uuid) -> CoreResult<Group> {
         groups::get(&self.db.pool, id)
             .await?
             .ok_or_else(|| CoreError::not_found("group"))
@@ -60,10 +58,10 @@ impl Iam {
         principal: &Principal,
         input: CreateGroup,
         meta: &RequestMeta,
-    ) -> CoreResult<GroupRow> {
+    ) -> CoreResult<Group> {
         principal.require(Permission::GroupsCreate)?;
         let now = now_millis();
-        let group = GroupRow {
+        let group = Group {
             id: new_id(),
             name: EntityName::parse(&input.name)?.as_str().to_owned(),
             description: Description::parse(input.description.as_deref().unwrap_or(""))?
@@ -96,7 +94,7 @@ impl Iam {
         id: Uuid,
         input: UpdateGroup,
         meta: &RequestMeta,
-    ) -> CoreResult<GroupRow> {
+    ) -> CoreResult<Group> {
         principal.require(Permission::GroupsUpdate)?;
         let mut group = self.group(id).await?;
         let mut changed = Vec::new();
@@ -162,7 +160,7 @@ impl Iam {
         id: Uuid,
         search: Option<&str>,
         page: PageRequest,
-    ) -> CoreResult<(Vec<UserRow>, u64)> {
+    ) -> CoreResult<(Vec<User>, u64)> {
         principal.require(Permission::GroupsView)?;
         self.group(id).await?;
         Ok(groups::list_members(&self.db.pool, id, search, page).await?)

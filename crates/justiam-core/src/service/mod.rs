@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 pub mod cache;
 mod groups;
+mod ops;
 mod roles;
 mod tokens;
 mod usage;
@@ -14,15 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{LoginOutcome, Refusal};
+pub use ops::{PoolStats, TokenStats};
 pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};
 pub use usage::UsageRecorder;
 pub use users::NewUser;
 
 use crate::authz::{Principal, RequestMeta};
+use crate::database::{Backend, Db};
 use crate::jwt::JwtSigner;
 use crate::password::Hasher;
 use crate::store::audit::AuditEntry;
-use crate::store::{Backend, Db};
 use crate::time::now_millis;
 use cache::{AuthCache, Invalidation};
 
@@ -88,7 +90,8 @@ impl Default for Settings {
 /// The identity service: storage, hashing, JWT signing and settings behind one handle.
 #[derive(Debug)]
 pub struct Iam {
-    pub db: Db,
+    /// Private: the server reaches the database only through service methods.
+    db: Db,
     pub hasher: Hasher,
     pub jwt: JwtSigner,
     pub settings: Settings,

@@ -7,10 +7,12 @@ use uuid::Uuid;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Description, EntityName, PageRequest, Permission, parse_permission_list};
+use crate::model::{
+    AdminRole, Description, EntityName, HeldRole, PageRequest, Permission, RoleHolder,
+    parse_permission_list,
+};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::roles::{self, HeldRole, Holder, RoleRow};
-use crate::store::{groups, is_unique_violation, new_id, users};
+use crate::store::{groups, is_unique_violation, new_id, roles, users};
 use crate::time::now_millis;
 
 fn name_taken() -> CoreError {
@@ -57,17 +59,17 @@ impl Iam {
         principal: &Principal,
         search: Option<&str>,
         page: PageRequest,
-    ) -> CoreResult<(Vec<RoleRow>, u64)> {
+    ) -> CoreResult<(Vec<AdminRole>, u64)> {
         principal.require(Permission::AdminRolesManage)?;
         Ok(roles::list(&self.db.pool, search, page).await?)
     }
 
-    pub async fn get_role(&self, principal: &Principal, id: Uuid) -> CoreResult<RoleRow> {
+    pub async fn get_role(&self, principal: &Principal, id: Uuid) -> CoreResult<AdminRole> {
         principal.require(Permission::AdminRolesManage)?;
         self.role(id).await
     }
 
-    async fn role(&self, id: Uuid) -> CoreResult<RoleRow> {
+    async fn role(&self, id: Uuid) -> CoreResult<AdminRole> {
         roles::get(&self.db.pool, id)
             .await?
             .ok_or_else(|| CoreError::not_found("admin role"))
@@ -78,12 +80,12 @@ impl Iam {
         principal: &Principal,
         input: CreateAdminRole,
         meta: &RequestMeta,
-    ) -> CoreResult<RoleRow> {
+    ) -> CoreResult<AdminRole> {
         principal.require(Permission::AdminRolesManage)?;
         let permissions = parse_permission_list("permissions", &input.permissions)?;
         principal.require_can_grant(permissions)?;
         let now = now_millis();
-        let role = RoleRow {
+        let role = AdminRole {
             id: new_id(),
             name: role_name(&input.name)?.as_str().to_owned(),
             description: Description::parse(input.description.as_deref().unwrap_or(""))?
@@ -116,7 +118,7 @@ impl Iam {
         id: Uuid,
         input: UpdateAdminRole,
         meta: &RequestMeta,
-    ) -> CoreResult<RoleRow> {
+    ) -> CoreResult<AdminRole> {
         principal.require(Permission::AdminRolesManage)?;
         let mut role = self.role(id).await?;
         if role.is_builtin {
@@ -187,20 +189,20 @@ impl Iam {
     pub async fn set_role_assignment(
         &self,
         principal: &Principal,
-        holder: Holder,
+        holder: RoleHolder,
         role_id: Uuid,
         assign: bool,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
         principal.require(Permission::AdminRolesManage)?;
         let target_type = match holder {
-            Holder::User(id) => {
+            RoleHolder::User(id) => {
                 users::get(&self.db.pool, id)
                     .await?
                     .ok_or_else(|| CoreError::not_found("user"))?;
                 "user"
             }
-            Holder::Group(id) => {
+            RoleHolder::Group(id) => {
                 groups::get(&self.db.pool, id)
                     .await?
                     .ok_or_else(|| CoreError::not_found("group"))?;
@@ -228,7 +230,7 @@ impl Iam {
                 CoreError::not_found("role assignment")
             });
         }
-        let (Holder::User(holder_id) | Holder::Group(holder_id)) = holder;
+        let (RoleHolder::User(holder_id) | RoleHolder::Group(holder_id)) = holder;
         let entry = AuditEntry {
             target_type: Some(target_type),
             target_id: Some(holder_id),
@@ -245,9 +247,9 @@ impl Iam {
         };
         audit::insert(&mut *tx, &entry).await?;
         let scope = match holder {
-            Holder::User(id) => Invalidation::User(id),
+            RoleHolder::User(id) => Invalidation::User(id),
             // Every member of the group.
-            Holder::Group(_) => Invalidation::All,
+            RoleHolder::Group(_) => Invalidation::All,
         };
         self.commit_and_invalidate(tx, scope).await?;
         Ok(())
@@ -274,7 +276,7 @@ impl Iam {
         &self,
         principal: &Principal,
         group_id: Uuid,
-    ) -> CoreResult<Vec<RoleRow>> {
+    ) -> CoreResult<Vec<AdminRole>> {
         if !principal.has(Permission::GroupsViewAccess) {
             principal.require(Permission::AdminRolesManage)?;
         }

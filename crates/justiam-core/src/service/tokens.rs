@@ -13,12 +13,13 @@ use super::users::admin_only;
 use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{PageRequest, Permission, PermissionSet, TokenName, wildcard_matches};
+use crate::model::{
+    PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenName, TokenWithOwner,
+    User, wildcard_matches,
+};
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::tokens::{self, InventoryFilter, TokenRow, TokenWithOwner};
-use crate::store::users::{self, UserRow};
-use crate::store::{is_unique_violation, new_id, throttle};
+use crate::store::{is_unique_violation, new_id, throttle, tokens, users};
 use crate::time::{DAY_MS, Millis, now_millis};
 use crate::token;
 
@@ -43,7 +44,7 @@ pub enum TokenOwner {
 /// The one time a token value leaves the server.
 #[derive(Debug)]
 pub struct IssuedToken {
-    pub record: TokenRow,
+    pub record: Token,
     pub value: Secret,
 }
 
@@ -127,7 +128,7 @@ pub fn resolve_token_permissions(
 
 impl Iam {
     /// Resolves the owner and checks the caller may manage their tokens.
-    async fn token_owner(&self, principal: &Principal, owner: TokenOwner) -> CoreResult<UserRow> {
+    async fn token_owner(&self, principal: &Principal, owner: TokenOwner) -> CoreResult<User> {
         match owner {
             TokenOwner::Caller => Ok((*principal.user).clone()),
             TokenOwner::ServiceAccount(id) => {
@@ -230,7 +231,7 @@ impl Iam {
         let now = now_millis();
         let value = token::generate()
             .map_err(|e| CoreError::Internal(anyhow::anyhow!("OS randomness: {e}")))?;
-        let record = TokenRow {
+        let record = Token {
             id: new_id(),
             user_id: owner_id,
             name: spec.name,
@@ -323,7 +324,7 @@ impl Iam {
         owner: TokenOwner,
         search: Option<&str>,
         page: PageRequest,
-    ) -> CoreResult<(Vec<TokenRow>, u64)> {
+    ) -> CoreResult<(Vec<Token>, u64)> {
         let owner = self.token_owner(principal, owner).await?;
         Ok(tokens::list(&self.db.pool, owner.id, now_millis(), search, page).await?)
     }
@@ -388,7 +389,7 @@ impl Iam {
     async fn revoke_of(
         &self,
         principal: &Principal,
-        owner: &UserRow,
+        owner: &User,
         token_id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
@@ -413,7 +414,7 @@ impl Iam {
     }
 
     /// The calling token's own record.
-    pub async fn token_self(&self, principal: &Principal) -> CoreResult<TokenRow> {
+    pub async fn token_self(&self, principal: &Principal) -> CoreResult<Token> {
         let Credential::Pat { token_id, .. } = principal.credential else {
             return Err(CoreError::bad_request(
                 "not_a_token",
@@ -504,7 +505,7 @@ impl Iam {
     pub async fn token_inventory(
         &self,
         principal: &Principal,
-        mut filter: InventoryFilter,
+        mut filter: TokenInventoryFilter,
         page: PageRequest,
     ) -> CoreResult<(Vec<TokenWithOwner>, u64)> {
         if !principal.is_admin() {
@@ -519,7 +520,7 @@ impl Iam {
 /// The tokens of an `is_admin` service account carry every power, including what no permission
 /// grants: only an `is_admin` caller (not through a fine-grained token) may see or manage them.
 /// To anyone else they do not exist (`404`).
-fn may_see_service_account_tokens(principal: &Principal, service_account: &UserRow) -> bool {
+fn may_see_service_account_tokens(principal: &Principal, service_account: &User) -> bool {
     !service_account.is_admin || principal.is_admin()
 }
 

@@ -4,6 +4,7 @@
 use sqlx::{Any, Executor};
 use uuid::Uuid;
 
+use crate::model::{AuditFilter, AuditRecord};
 use crate::time::Millis;
 
 #[derive(Debug, Clone, Default)]
@@ -47,57 +48,6 @@ pub async fn insert<'e>(
     Ok(())
 }
 
-/// Filters of `GET /audit`; `None` matches everything.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// An exact action, or a prefix when it ends with `.*` (`token.*`).
-    pub action: Option<String>,
-    pub actor_id: Option<Uuid>,
-    pub target_id: Option<Uuid>,
-    pub since: Option<Millis>,
-    pub until: Option<Millis>,
-}
-
-/// Stored entry, as read back.
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: Uuid,
-    pub at: Millis,
-    pub actor_id: Option<String>,
-    pub actor_email: Option<String>,
-    pub credential: Option<String>,
-    pub credential_id: Option<String>,
-    pub action: String,
-    pub target_type: Option<String>,
-    pub target_id: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub details: Option<String>,
-}
-
-impl AuditRow {
-    pub fn to_wire(&self) -> justiam_types::AuditRecord {
-        let id = |s: &Option<String>| s.as_deref().and_then(|s| Uuid::parse_str(s).ok());
-        justiam_types::AuditRecord {
-            id: self.id,
-            at: crate::time::to_datetime(self.at),
-            actor_id: id(&self.actor_id),
-            actor_email: self.actor_email.clone(),
-            credential: self.credential.clone(),
-            credential_id: id(&self.credential_id),
-            action: self.action.clone(),
-            target_type: self.target_type.clone(),
-            target_id: id(&self.target_id),
-            ip: self.ip.clone(),
-            user_agent: self.user_agent.clone(),
-            details: self
-                .details
-                .as_deref()
-                .and_then(|d| serde_json::from_str(d).ok()),
-        }
-    }
-}
-
 macro_rules! audit_where {
     () => {
         " WHERE ($1 = '' OR action = $1) AND ($2 = '' OR action LIKE $2 ESCAPE '\\') \
@@ -110,7 +60,7 @@ pub async fn list(
     pool: &sqlx::AnyPool,
     filter: &AuditFilter,
     page: crate::model::PageRequest,
-) -> Result<(Vec<AuditRow>, u64), sqlx::Error> {
+) -> Result<(Vec<AuditRecord>, u64), sqlx::Error> {
     use sqlx::Row;
     let (exact, prefix) = match filter.action.as_deref() {
         Some(action) => match action.strip_suffix('*') {
@@ -167,7 +117,7 @@ pub async fn list(
     let entries = rows
         .iter()
         .map(|row| {
-            Ok(AuditRow {
+            Ok(AuditRecord {
                 id: super::uuid(row, "id")?,
                 at: row.try_get("at")?,
                 actor_id: row.try_get("actor_id")?,

@@ -4,43 +4,19 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Executor, Row};
 use uuid::Uuid;
 
-use super::users::UserRow;
 use super::{contains_pattern, uuid};
-use crate::model::PageRequest;
-use crate::time::{Millis, to_datetime};
+use crate::model::{Group, PageRequest, User};
+use crate::time::Millis;
 
-#[derive(Debug, Clone)]
-pub struct GroupRow {
-    pub id: Uuid,
-    pub name: String,
-    pub description: String,
-    pub member_count: i64,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-impl GroupRow {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: uuid(row, "id")?,
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            member_count: row.try_get("member_count")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-
-    pub fn to_wire(&self) -> justiam_types::Group {
-        justiam_types::Group {
-            id: self.id,
-            name: self.name.clone(),
-            description: self.description.clone(),
-            member_count: self.member_count.max(0) as u64,
-            created_at: to_datetime(self.created_at),
-            updated_at: to_datetime(self.updated_at),
-        }
-    }
+fn group_from_row(row: &AnyRow) -> Result<Group, sqlx::Error> {
+    Ok(Group {
+        id: uuid(row, "id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        member_count: row.try_get("member_count")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
 }
 
 macro_rules! group_select {
@@ -52,7 +28,7 @@ macro_rules! group_select {
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
-    g: &GroupRow,
+    g: &Group,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO user_groups (id, name, name_lower, description, created_at, updated_at) \
@@ -71,7 +47,7 @@ pub async fn insert<'e>(
 
 pub async fn update<'e>(
     db: impl Executor<'e, Database = Any>,
-    g: &GroupRow,
+    g: &Group,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE user_groups SET name = $2, name_lower = $3, description = $4, updated_at = $5 WHERE id = $1",
@@ -89,12 +65,12 @@ pub async fn update<'e>(
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,
     id: Uuid,
-) -> Result<Option<GroupRow>, sqlx::Error> {
+) -> Result<Option<Group>, sqlx::Error> {
     let row = sqlx::query(concat!(group_select!(), " WHERE g.id = $1"))
         .bind(id.to_string())
         .fetch_optional(db)
         .await?;
-    row.as_ref().map(GroupRow::from_row).transpose()
+    row.as_ref().map(group_from_row).transpose()
 }
 
 pub async fn delete<'e>(
@@ -112,7 +88,7 @@ pub async fn list(
     pool: &AnyPool,
     search: Option<&str>,
     page: PageRequest,
-) -> Result<(Vec<GroupRow>, u64), sqlx::Error> {
+) -> Result<(Vec<Group>, u64), sqlx::Error> {
     let pattern = search.map(contains_pattern).unwrap_or_default();
     let total: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM user_groups g WHERE ($1 = '' OR g.name_lower LIKE $1 ESCAPE '\\' \
@@ -134,7 +110,7 @@ pub async fn list(
     .await?;
     let groups = rows
         .iter()
-        .map(GroupRow::from_row)
+        .map(group_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((groups, total.max(0) as u64))
 }
@@ -177,7 +153,7 @@ pub async fn list_members(
     group_id: Uuid,
     search: Option<&str>,
     page: PageRequest,
-) -> Result<(Vec<UserRow>, u64), sqlx::Error> {
+) -> Result<(Vec<User>, u64), sqlx::Error> {
     let pattern = search.map(contains_pattern).unwrap_or_default();
     let total: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $2 \
@@ -189,7 +165,7 @@ pub async fn list_members(
     .await?
     .try_get("n")?;
     let rows = sqlx::query(
-        "SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.password_hash, u.is_active, u.is_admin, \
+        "SELECT u.id, u.email, u.username, u.first_name, u.last_name, u.is_active, u.is_admin, \
          u.is_service_account, u.auth_source, u.created_at, u.updated_at \
          FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = $2 \
          AND ($1 = '' OR lower(u.email) LIKE $1 ESCAPE '\\' OR lower(u.username) LIKE $1 ESCAPE '\\') \
@@ -203,7 +179,7 @@ pub async fn list_members(
     .await?;
     let users = rows
         .iter()
-        .map(UserRow::from_row)
+        .map(super::users::user_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((users, total.max(0) as u64))
 }

@@ -4,6 +4,10 @@
 //! Rust, booleans decoded by [`flag`], case-insensitive search through `lower(..) LIKE lower(..)`.
 //! Each aggregate has a module with plain async functions over an executor, so a service can run
 //! several of them in one transaction.
+//!
+//! Private to the crate: the functions read and write the types of [`crate::model`]. The one column
+//! the model leaves out, a user's password hash, comes only in [`users::UserRow`], for login and
+//! password change.
 
 pub mod audit;
 pub mod groups;
@@ -13,148 +17,8 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Row};
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Db {
-    pub pool: AnyPool,
-    pub backend: Backend,
-    /// Kept for the PostgreSQL `LISTEN` connection; never printed (it may hold a password).
-    url: std::sync::Arc<str>,
-}
-
-impl std::fmt::Debug for Db {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PoolSettings {
-    pub max_connections: u32,
-    pub acquire_timeout: Duration,
-}
-
-impl Default for PoolSettings {
-    fn default() -> Self {
-        Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-impl Db {
-    /// Connects (creating a SQLite file when missing) and checks the server answers.
-    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, sqlx::Error> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url).ok_or_else(|| {
-            sqlx::Error::Configuration(
-                "DATABASE_URL must start with sqlite:// or postgres://".into(),
-            )
-        })?;
-        let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}mode=rwc")
-            }
-            _ => url.to_owned(),
-        };
-        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(0)
-            .acquire_timeout(settings.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000")
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-        }
-        Ok(Db {
-            pool,
-            backend,
-            url: url.into(),
-        })
-    }
-
-    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await,
-        }
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Ready = reachable and every embedded migration applied.
-    pub async fn is_ready(&self) -> bool {
-        let expected = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
-            Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
-        } as i64;
-        let applied = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success = $1")
-            .bind(true)
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get::<i64, _>("n"));
-        matches!(applied, Ok(n) if n >= expected)
-    }
-}
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 /// Reads a boolean column: PostgreSQL BOOLEAN or SQLite INTEGER 0/1.
 pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {

@@ -3,7 +3,7 @@
 use sqlx::{Any, AnyPool, Executor, Row};
 use uuid::Uuid;
 
-use crate::model::{BUILTIN_ROLES, PermissionSet};
+use crate::model::{AdminRole, BUILTIN_ROLES, HeldRole, PermissionSet, RoleHolder};
 use crate::time::now_millis;
 
 /// Creates the built-in roles, or puts their permissions back if a row drifted. Safe to run on
@@ -27,17 +27,6 @@ pub async fn seed_builtin(pool: &AnyPool) -> Result<(), sqlx::Error> {
         .await?;
     }
     Ok(())
-}
-
-pub async fn find_id_by_name<'e>(
-    db: impl Executor<'e, Database = Any>,
-    name: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
-        .bind(name.to_lowercase())
-        .fetch_optional(db)
-        .await?;
-    row.map(|r| super::uuid(&r, "id")).transpose()
 }
 
 /// The union of the permissions of every role assigned to the user directly or through a group.
@@ -65,41 +54,16 @@ pub async fn effective_permissions<'e>(
     Ok(set)
 }
 
-#[derive(Debug, Clone)]
-pub struct RoleRow {
-    pub id: Uuid,
-    pub name: String,
-    pub description: String,
-    pub permissions: PermissionSet,
-    pub is_builtin: bool,
-    pub created_at: crate::time::Millis,
-    pub updated_at: crate::time::Millis,
-}
-
-impl RoleRow {
-    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: super::uuid(row, "id")?,
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            permissions: PermissionSet::from_stored(&row.try_get::<String, _>("permissions")?),
-            is_builtin: super::flag(row, "is_builtin")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-
-    pub fn to_wire(&self) -> justiam_types::AdminRole {
-        justiam_types::AdminRole {
-            id: self.id,
-            name: self.name.clone(),
-            description: self.description.clone(),
-            permissions: self.permissions.names(),
-            is_builtin: self.is_builtin,
-            created_at: crate::time::to_datetime(self.created_at),
-            updated_at: crate::time::to_datetime(self.updated_at),
-        }
-    }
+fn role_from_row(row: &sqlx::any::AnyRow) -> Result<AdminRole, sqlx::Error> {
+    Ok(AdminRole {
+        id: super::uuid(row, "id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        permissions: PermissionSet::from_stored(&row.try_get::<String, _>("permissions")?),
+        is_builtin: super::flag(row, "is_builtin")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
 }
 
 macro_rules! role_columns {
@@ -110,7 +74,7 @@ macro_rules! role_columns {
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
-    r: &RoleRow,
+    r: &AdminRole,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO admin_roles (id, name, name_lower, description, permissions, is_builtin, created_at, updated_at) \
@@ -132,7 +96,7 @@ pub async fn insert<'e>(
 /// Updates a custom role; built-in rows are never touched.
 pub async fn update<'e>(
     db: impl Executor<'e, Database = Any>,
-    r: &RoleRow,
+    r: &AdminRole,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE admin_roles SET name = $2, name_lower = $3, description = $4, permissions = $5, updated_at = $6 \
@@ -165,7 +129,7 @@ pub async fn delete<'e>(
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,
     id: Uuid,
-) -> Result<Option<RoleRow>, sqlx::Error> {
+) -> Result<Option<AdminRole>, sqlx::Error> {
     let row = sqlx::query(concat!(
         "SELECT ",
         role_columns!(),
@@ -174,7 +138,7 @@ pub async fn get<'e>(
     .bind(id.to_string())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(RoleRow::from_row).transpose()
+    row.as_ref().map(role_from_row).transpose()
 }
 
 /// One page of roles (built-in first, then newest), matching `search` on name or description.
@@ -182,7 +146,7 @@ pub async fn list(
     pool: &AnyPool,
     search: Option<&str>,
     page: crate::model::PageRequest,
-) -> Result<(Vec<RoleRow>, u64), sqlx::Error> {
+) -> Result<(Vec<AdminRole>, u64), sqlx::Error> {
     let pattern = search.map(super::contains_pattern).unwrap_or_default();
     let total: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM admin_roles r WHERE ($1 = '' OR r.name_lower LIKE $1 ESCAPE '\\' \
@@ -206,32 +170,25 @@ pub async fn list(
     .await?;
     let roles = rows
         .iter()
-        .map(RoleRow::from_row)
+        .map(role_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((roles, total.max(0) as u64))
-}
-
-/// Where an assignment lives: on a user or on a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Holder {
-    User(Uuid),
-    Group(Uuid),
 }
 
 /// Assigns a role; `false` when it already was assigned.
 pub async fn assign<'e>(
     db: impl Executor<'e, Database = Any>,
-    holder: Holder,
+    holder: RoleHolder,
     role_id: Uuid,
     now: crate::time::Millis,
 ) -> Result<bool, sqlx::Error> {
     let (sql, holder_id) = match holder {
-        Holder::User(id) => (
+        RoleHolder::User(id) => (
             "INSERT INTO user_admin_roles (user_id, role_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, role_id) DO NOTHING",
             id,
         ),
-        Holder::Group(id) => (
+        RoleHolder::Group(id) => (
             "INSERT INTO group_admin_roles (group_id, role_id, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (group_id, role_id) DO NOTHING",
             id,
@@ -249,15 +206,15 @@ pub async fn assign<'e>(
 /// Removes an assignment; `false` when there was none.
 pub async fn unassign<'e>(
     db: impl Executor<'e, Database = Any>,
-    holder: Holder,
+    holder: RoleHolder,
     role_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let (sql, holder_id) = match holder {
-        Holder::User(id) => (
+        RoleHolder::User(id) => (
             "DELETE FROM user_admin_roles WHERE user_id = $1 AND role_id = $2",
             id,
         ),
-        Holder::Group(id) => (
+        RoleHolder::Group(id) => (
             "DELETE FROM group_admin_roles WHERE group_id = $1 AND role_id = $2",
             id,
         ),
@@ -268,13 +225,6 @@ pub async fn unassign<'e>(
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// A role held by a user, directly (`via_group` = None) or through a group.
-#[derive(Debug, Clone)]
-pub struct HeldRole {
-    pub role: RoleRow,
-    pub via_group: Option<(Uuid, String)>,
 }
 
 /// Every role a user holds, direct ones first, then through groups (by group name).
@@ -307,7 +257,7 @@ pub async fn held_by_user<'e>(
                 _ => None,
             };
             Ok(HeldRole {
-                role: RoleRow::from_row(row)?,
+                role: role_from_row(row)?,
                 via_group,
             })
         })
@@ -318,7 +268,7 @@ pub async fn held_by_user<'e>(
 pub async fn held_by_group<'e>(
     db: impl Executor<'e, Database = Any>,
     group_id: Uuid,
-) -> Result<Vec<RoleRow>, sqlx::Error> {
+) -> Result<Vec<AdminRole>, sqlx::Error> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         role_columns!(),
@@ -327,5 +277,5 @@ pub async fn held_by_group<'e>(
     .bind(group_id.to_string())
     .fetch_all(db)
     .await?;
-    rows.iter().map(RoleRow::from_row).collect()
+    rows.iter().map(role_from_row).collect()
 }

@@ -3,21 +3,12 @@
 use sqlx::{Any, Executor, Row};
 use uuid::Uuid;
 
+use crate::model::{Session, SessionWithUser};
 use crate::time::Millis;
-
-#[derive(Debug, Clone)]
-pub struct SessionRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub created_at: Millis,
-    pub expires_at: Millis,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
-    s: &SessionRow,
+    s: &Session,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -88,13 +79,6 @@ pub async fn purge_expired<'e>(
     Ok(done.rows_affected())
 }
 
-/// A session with its user's email, for the sessions list.
-#[derive(Debug, Clone)]
-pub struct SessionWithUser {
-    pub session: SessionRow,
-    pub user_email: String,
-}
-
 /// One page of live sessions, newest first; `search` matches the user's email, `user_id` narrows to
 /// one user.
 pub async fn list(
@@ -133,7 +117,7 @@ pub async fn list(
         .iter()
         .map(|row| {
             Ok(SessionWithUser {
-                session: SessionRow {
+                session: Session {
                     id: super::uuid(row, "id")?,
                     user_id: super::uuid(row, "user_id")?,
                     created_at: row.try_get("created_at")?,
@@ -151,7 +135,7 @@ pub async fn list(
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,
     id: Uuid,
-) -> Result<Option<SessionRow>, sqlx::Error> {
+) -> Result<Option<Session>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, user_id, created_at, expires_at, ip, user_agent FROM sessions WHERE id = $1",
     )
@@ -159,7 +143,7 @@ pub async fn get<'e>(
     .fetch_optional(db)
     .await?;
     row.map(|row| {
-        Ok(SessionRow {
+        Ok(Session {
             id: super::uuid(&row, "id")?,
             user_id: super::uuid(&row, "user_id")?,
             created_at: row.try_get("created_at")?,

@@ -4,32 +4,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Executor, Row};
 use uuid::Uuid;
 
-use super::users::UserRow;
 use super::uuid;
-use crate::model::{PageRequest, PermissionSet};
-use crate::time::{Millis, to_datetime};
+use crate::model::{PageRequest, PermissionSet, Token, TokenInventoryFilter, TokenWithOwner, User};
+use crate::time::Millis;
 use crate::token::TokenDigest;
 
-#[derive(Debug, Clone)]
-pub struct TokenRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub name: String,
-    pub token_hint: String,
-    pub created_at: Millis,
-    pub expires_at: Millis,
-    pub last_used_at: Option<Millis>,
-    pub revoked_at: Option<Millis>,
-    pub revoke_reason: Option<String>,
-    pub created_by: Option<Uuid>,
-    /// Fine-grained tokens: the permissions the token is limited to.
-    pub permissions: Option<PermissionSet>,
-    pub rotated_from: Option<Uuid>,
-    pub replaced_by: Option<Uuid>,
-    pub last_used_ip: Option<String>,
-}
-
-/// The columns [`TokenRow::from_row`] reads, as a literal so queries stay `&'static str`.
+/// The columns [`token_from_row`] reads, as a literal so queries stay `&'static str`.
 macro_rules! token_columns {
     () => {
         "t.id, t.user_id, t.name, t.token_hint, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, \
@@ -37,76 +17,41 @@ macro_rules! token_columns {
     };
 }
 
-/// The owner's columns beside a token, for [`TokenWithOwner::from_row`].
+/// The owner's columns beside a token, for [`with_owner_from_row`].
 macro_rules! owner_columns {
     () => {
-        "u.id AS u_id, u.email, u.username, u.first_name, u.last_name, u.password_hash, u.is_active, u.is_admin, \
+        "u.id AS u_id, u.email, u.username, u.first_name, u.last_name, u.is_active, u.is_admin, \
          u.is_service_account, u.auth_source, u.created_at AS u_created_at, u.updated_at AS u_updated_at"
     };
 }
 
-impl TokenRow {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let optional_id = |column: &str| -> Result<Option<Uuid>, sqlx::Error> {
-            let text: Option<String> = row.try_get(column)?;
-            Ok(text.and_then(|s| Uuid::parse_str(&s).ok()))
-        };
-        let permissions: Option<String> = row.try_get("permissions")?;
-        Ok(Self {
-            id: uuid(row, "id")?,
-            user_id: uuid(row, "user_id")?,
-            name: row.try_get("name")?,
-            token_hint: row.try_get("token_hint")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: row.try_get("expires_at")?,
-            last_used_at: row.try_get("last_used_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-            revoke_reason: row.try_get("revoke_reason")?,
-            created_by: optional_id("created_by")?,
-            permissions: permissions.as_deref().map(PermissionSet::from_stored),
-            rotated_from: optional_id("rotated_from")?,
-            replaced_by: optional_id("replaced_by")?,
-            last_used_ip: row.try_get("last_used_ip")?,
-        })
-    }
-
-    /// Revoked at `now`: a revocation time in the future is a rotation grace period.
-    pub fn is_revoked(&self, now: Millis) -> bool {
-        self.revoked_at.is_some_and(|at| at <= now)
-    }
-
-    /// `active`, `expired` or `revoked`.
-    pub fn state(&self, now: Millis) -> &'static str {
-        if self.is_revoked(now) {
-            "revoked"
-        } else if self.expires_at <= now {
-            "expired"
-        } else {
-            "active"
-        }
-    }
-
-    pub fn to_wire(&self, now: Millis) -> justiam_types::PatRecord {
-        justiam_types::PatRecord {
-            id: self.id,
-            name: self.name.clone(),
-            created_at: to_datetime(self.created_at),
-            expires_at: to_datetime(self.expires_at),
-            last_used_at: self.last_used_at.map(to_datetime),
-            token_hint: self.token_hint.clone(),
-            expired: self.expires_at <= now,
-            permissions: self.permissions.map(PermissionSet::names),
-            rotated_from: self.rotated_from,
-            replaced_by: self.replaced_by,
-            revoked_at: self.revoked_at.map(to_datetime),
-            revoke_reason: self.revoke_reason.clone(),
-        }
-    }
+fn token_from_row(row: &AnyRow) -> Result<Token, sqlx::Error> {
+    let optional_id = |column: &str| -> Result<Option<Uuid>, sqlx::Error> {
+        let text: Option<String> = row.try_get(column)?;
+        Ok(text.and_then(|s| Uuid::parse_str(&s).ok()))
+    };
+    let permissions: Option<String> = row.try_get("permissions")?;
+    Ok(Token {
+        id: uuid(row, "id")?,
+        user_id: uuid(row, "user_id")?,
+        name: row.try_get("name")?,
+        token_hint: row.try_get("token_hint")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoke_reason: row.try_get("revoke_reason")?,
+        created_by: optional_id("created_by")?,
+        permissions: permissions.as_deref().map(PermissionSet::from_stored),
+        rotated_from: optional_id("rotated_from")?,
+        replaced_by: optional_id("replaced_by")?,
+        last_used_ip: row.try_get("last_used_ip")?,
+    })
 }
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
-    token: &TokenRow,
+    token: &Token,
     digest: &TokenDigest,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -183,7 +128,7 @@ pub async fn list(
     now: Millis,
     search: Option<&str>,
     page: PageRequest,
-) -> Result<(Vec<TokenRow>, u64), sqlx::Error> {
+) -> Result<(Vec<Token>, u64), sqlx::Error> {
     let pattern = search
         .map(|s| super::substring_pattern(s.trim()))
         .unwrap_or_default();
@@ -215,7 +160,7 @@ pub async fn list(
     .await?;
     let tokens = rows
         .iter()
-        .map(TokenRow::from_row)
+        .map(token_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((tokens, total.max(0) as u64))
 }
@@ -246,7 +191,7 @@ pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,
     user_id: Uuid,
     id: Uuid,
-) -> Result<Option<TokenRow>, sqlx::Error> {
+) -> Result<Option<Token>, sqlx::Error> {
     let row = sqlx::query(concat!(
         "SELECT ",
         token_columns!(),
@@ -256,7 +201,7 @@ pub async fn get<'e>(
     .bind(user_id.to_string())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(TokenRow::from_row).transpose()
+    row.as_ref().map(token_from_row).transpose()
 }
 
 /// Marks `id` as replaced by `successor`, frees its name and schedules its revocation at
@@ -307,23 +252,6 @@ pub async fn revoke_by_digest<'e>(
     .transpose()
 }
 
-/// Filters of the token inventory; `None` matches everything.
-#[derive(Debug, Clone, Default)]
-pub struct InventoryFilter {
-    pub owner_id: Option<Uuid>,
-    /// `active`, `expired` or `revoked`.
-    pub state: Option<String>,
-    pub expires_before: Option<Millis>,
-    /// Never used, or last used before this time.
-    pub unused_since: Option<Millis>,
-    /// Only tokens of service accounts.
-    pub service_accounts_only: bool,
-    /// Leave out the tokens of `is_admin` owners.
-    pub hide_admin_owners: bool,
-    /// Substring of the token name or the owner's email.
-    pub search: Option<String>,
-}
-
 macro_rules! inventory_where {
     () => {
         " FROM personal_access_tokens t JOIN users u ON u.id = t.user_id \
@@ -343,7 +271,7 @@ macro_rules! inventory_where {
 /// One page of the inventory, newest first, with each token's owner.
 pub async fn inventory(
     pool: &AnyPool,
-    filter: &InventoryFilter,
+    filter: &TokenInventoryFilter,
     now: Millis,
     page: PageRequest,
 ) -> Result<(Vec<TokenWithOwner>, u64), sqlx::Error> {
@@ -390,39 +318,30 @@ pub async fn inventory(
     .await?;
     let items = rows
         .iter()
-        .map(TokenWithOwner::from_row)
+        .map(with_owner_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((items, total.max(0) as u64))
 }
 
-/// What authentication needs of a token: the token and its owner, in one indexed lookup.
-#[derive(Debug, Clone)]
-pub struct TokenWithOwner {
-    pub token: TokenRow,
-    pub owner: UserRow,
-}
-
-impl TokenWithOwner {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let owner = UserRow {
-            id: uuid(row, "u_id")?,
-            email: row.try_get("email")?,
-            username: row.try_get("username")?,
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            password_hash: row.try_get("password_hash")?,
-            is_active: super::flag(row, "is_active")?,
-            is_admin: super::flag(row, "is_admin")?,
-            is_service_account: super::flag(row, "is_service_account")?,
-            auth_source: row.try_get("auth_source")?,
-            created_at: row.try_get("u_created_at")?,
-            updated_at: row.try_get("u_updated_at")?,
-        };
-        Ok(TokenWithOwner {
-            token: TokenRow::from_row(row)?,
-            owner,
-        })
-    }
+/// A token and its owner, in one indexed lookup.
+fn with_owner_from_row(row: &AnyRow) -> Result<TokenWithOwner, sqlx::Error> {
+    let owner = User {
+        id: uuid(row, "u_id")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        is_active: super::flag(row, "is_active")?,
+        is_admin: super::flag(row, "is_admin")?,
+        is_service_account: super::flag(row, "is_service_account")?,
+        auth_source: row.try_get("auth_source")?,
+        created_at: row.try_get("u_created_at")?,
+        updated_at: row.try_get("u_updated_at")?,
+    };
+    Ok(TokenWithOwner {
+        token: token_from_row(row)?,
+        owner,
+    })
 }
 
 /// A token by id alone, with its owner, whatever its state.
@@ -440,7 +359,7 @@ pub async fn get_with_owner<'e>(
     .bind(id.to_string())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(TokenWithOwner::from_row).transpose()
+    row.as_ref().map(with_owner_from_row).transpose()
 }
 
 pub async fn find_by_digest<'e>(
@@ -457,7 +376,7 @@ pub async fn find_by_digest<'e>(
     .bind(digest.to_vec())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(TokenWithOwner::from_row).transpose()
+    row.as_ref().map(with_owner_from_row).transpose()
 }
 
 /// One pending `last_used` update.

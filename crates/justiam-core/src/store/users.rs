@@ -5,77 +5,52 @@ use sqlx::{Any, Executor, Row};
 use uuid::Uuid;
 
 use super::{contains_pattern, flag, uuid};
-use crate::model::PageRequest;
-use crate::time::{Millis, to_datetime};
+use crate::model::{PageRequest, User};
+use crate::time::Millis;
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: Uuid,
-    pub email: String,
-    pub username: String,
-    pub first_name: String,
-    pub last_name: String,
+/// A stored user with the one column the domain's [`User`] leaves out: login and password change
+/// read it, nothing else does.
+pub(crate) struct UserRow {
+    pub user: User,
     pub password_hash: Option<String>,
-    pub is_active: bool,
-    pub is_admin: bool,
-    pub is_service_account: bool,
-    pub auth_source: String,
-    pub created_at: Millis,
-    pub updated_at: Millis,
 }
 
 impl std::fmt::Debug for UserRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserRow")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("is_active", &self.is_active)
-            .field("is_admin", &self.is_admin)
-            .field("is_service_account", &self.is_service_account)
+            .field("user", &self.user)
             .finish_non_exhaustive()
     }
 }
 
-impl UserRow {
-    pub fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: uuid(row, "id")?,
-            email: row.try_get("email")?,
-            username: row.try_get("username")?,
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            password_hash: row.try_get("password_hash")?,
-            is_active: flag(row, "is_active")?,
-            is_admin: flag(row, "is_admin")?,
-            is_service_account: flag(row, "is_service_account")?,
-            auth_source: row.try_get("auth_source")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-
-    pub fn to_wire(&self) -> justiam_types::User {
-        justiam_types::User {
-            id: self.id,
-            email: self.email.clone(),
-            username: self.username.clone(),
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            is_active: self.is_active,
-            is_admin: self.is_admin,
-            is_service_account: self.is_service_account,
-            auth_source: self.auth_source.clone(),
-            created_at: to_datetime(self.created_at),
-            updated_at: to_datetime(self.updated_at),
-        }
-    }
+pub fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: uuid(row, "id")?,
+        email: row.try_get("email")?,
+        username: row.try_get("username")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        is_active: flag(row, "is_active")?,
+        is_admin: flag(row, "is_admin")?,
+        is_service_account: flag(row, "is_service_account")?,
+        auth_source: row.try_get("auth_source")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
 }
 
-/// The columns [`UserRow::from_row`] reads, as a literal so queries stay `&'static str`.
+fn user_row_from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        user: user_from_row(row)?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+/// The columns [`user_from_row`] reads, as a literal so queries stay `&'static str`.
 macro_rules! user_columns {
     () => {
-        "id, email, username, first_name, last_name, password_hash, is_active, is_admin, \
-         is_service_account, auth_source, created_at, updated_at"
+        "id, email, username, first_name, last_name, is_active, is_admin, is_service_account, \
+         auth_source, created_at, updated_at"
     };
 }
 
@@ -89,7 +64,8 @@ macro_rules! user_search {
 
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
-    user: &UserRow,
+    user: &User,
+    password_hash: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO users (id, email, email_lower, username, first_name, last_name, password_hash, \
@@ -102,7 +78,7 @@ pub async fn insert<'e>(
     .bind(&user.username)
     .bind(&user.first_name)
     .bind(&user.last_name)
-    .bind(user.password_hash.as_deref())
+    .bind(password_hash)
     .bind(user.is_active)
     .bind(user.is_admin)
     .bind(user.is_service_account)
@@ -114,21 +90,21 @@ pub async fn insert<'e>(
     Ok(())
 }
 
-/// Writes every mutable column of `user` (email, names, flags, password hash, `updated_at`).
+/// Writes the profile and flags of `user` (email, names, `is_active`, `is_admin`, `updated_at`); the
+/// password hash is [`set_password_hash`]'s alone, so an edit never writes back a stale one.
 pub async fn update<'e>(
     db: impl Executor<'e, Database = Any>,
-    user: &UserRow,
+    user: &User,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE users SET email = $2, email_lower = $3, first_name = $4, last_name = $5, password_hash = $6, \
-         is_active = $7, is_admin = $8, updated_at = $9, revision = revision + 1 WHERE id = $1",
+        "UPDATE users SET email = $2, email_lower = $3, first_name = $4, last_name = $5, \
+         is_active = $6, is_admin = $7, updated_at = $8, revision = revision + 1 WHERE id = $1",
     )
     .bind(user.id.to_string())
     .bind(&user.email)
     .bind(user.email.to_lowercase())
     .bind(&user.first_name)
     .bind(&user.last_name)
-    .bind(user.password_hash.as_deref())
     .bind(user.is_active)
     .bind(user.is_admin)
     .bind(user.updated_at)
@@ -137,10 +113,27 @@ pub async fn update<'e>(
     Ok(done.rows_affected() == 1)
 }
 
+pub async fn set_password_hash<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+    password_hash: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $2, updated_at = $3, revision = revision + 1 WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .bind(password_hash)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn get<'e>(
     db: impl Executor<'e, Database = Any>,
     id: Uuid,
-) -> Result<Option<UserRow>, sqlx::Error> {
+) -> Result<Option<User>, sqlx::Error> {
     let row = sqlx::query(concat!(
         "SELECT ",
         user_columns!(),
@@ -149,13 +142,13 @@ pub async fn get<'e>(
     .bind(id.to_string())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(UserRow::from_row).transpose()
+    row.as_ref().map(user_from_row).transpose()
 }
 
 pub async fn get_by_email<'e>(
     db: impl Executor<'e, Database = Any>,
     email: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+) -> Result<Option<User>, sqlx::Error> {
     let row = sqlx::query(concat!(
         "SELECT ",
         user_columns!(),
@@ -164,7 +157,39 @@ pub async fn get_by_email<'e>(
     .bind(email.trim().to_lowercase())
     .fetch_optional(db)
     .await?;
-    row.as_ref().map(UserRow::from_row).transpose()
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// A user with their password hash, by id (password change).
+pub(crate) async fn get_row<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(user_row_from_row).transpose()
+}
+
+/// A user with their password hash, by email (login).
+pub(crate) async fn get_row_by_email<'e>(
+    db: impl Executor<'e, Database = Any>,
+    email: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", password_hash FROM users WHERE email_lower = $1"
+    ))
+    .bind(email.trim().to_lowercase())
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(user_row_from_row).transpose()
 }
 
 pub async fn username_exists<'e>(
@@ -217,7 +242,7 @@ pub async fn list(
     pool: &sqlx::AnyPool,
     search: Option<&str>,
     page: PageRequest,
-) -> Result<(Vec<UserRow>, u64), sqlx::Error> {
+) -> Result<(Vec<User>, u64), sqlx::Error> {
     let pattern = search
         .filter(|s| !s.trim().is_empty())
         .map(|s| contains_pattern(s.trim()))
@@ -244,7 +269,7 @@ pub async fn list(
     .await?;
     let users = rows
         .iter()
-        .map(UserRow::from_row)
+        .map(user_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((users, total.max(0) as u64))
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::DateTime;
-use justiam_core::store::audit::AuditFilter;
+use justiam_core::model::AuditFilter;
 use justiam_core::time::to_datetime;
 use justiam_types::{AuditRecord, Page, Session};
 use serde::Deserialize;

@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use justiam_core::CoreError;
-use justiam_core::model::PermissionSet;
+use justiam_core::model::{PermissionSet, User};
 use justiam_core::secret::Secret;
-use justiam_core::store::users::UserRow;
 use justiam_core::time::to_datetime;
 use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
 use utoipa_axum::router::OpenApiRouter;
@@ -75,7 +74,7 @@ async fn me(Auth(principal): Auth) -> axum::response::Response {
 /// `GET /me` pays for it, and through serde it cost more than checking the token (the permission
 /// names are copied from their ready JSON strings, `Permission::as_json`).
 /// `me_json_matches_the_documented_me` keeps it identical to [`Me`].
-fn me_json(user: &UserRow, permissions: PermissionSet) -> Vec<u8> {
+fn me_json(user: &User, permissions: PermissionSet) -> Vec<u8> {
     // Sized for the whole answer up front (an admin's is ~850 bytes), not grown from 128.
     let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"id\":");
@@ -147,13 +146,12 @@ mod tests {
 
     #[test]
     fn me_json_matches_the_documented_me() {
-        let user = UserRow {
+        let user = User {
             id: uuid::Uuid::now_v7(),
             email: "a\"b@example.com".to_owned(),
             username: "ab".to_owned(),
             first_name: "Ä".to_owned(),
             last_name: "B".to_owned(),
-            password_hash: None,
             is_active: true,
             is_admin: false,
             is_service_account: true,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use justiam_core::store::roles::Holder;
+use justiam_core::model::RoleHolder;
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, CreateGroup, Group, Page, UpdateGroup, User,
 };
@@ -164,7 +164,7 @@ async fn assign_role(
 ) -> Result<StatusCode, ApiError> {
     state
         .iam
-        .set_role_assignment(&principal, Holder::Group(id), body.role_id, true, &meta)
+        .set_role_assignment(&principal, RoleHolder::Group(id), body.role_id, true, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -178,7 +178,7 @@ async fn unassign_role(
 ) -> Result<StatusCode, ApiError> {
     state
         .iam
-        .set_role_assignment(&principal, Holder::Group(id), role_id, false, &meta)
+        .set_role_assignment(&principal, RoleHolder::Group(id), role_id, false, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

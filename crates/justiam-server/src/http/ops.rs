@@ -36,7 +36,7 @@ async fn healthz() -> Json<Value> {
 /// The database is reachable and migrated.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses((status = 200, description = "The database is reachable and migrated", body = Object), (status = 503, description = "Not ready", body = Object)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if state.iam.db.is_ready().await {
+    if state.iam.is_ready().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
         (

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use justiam_core::store::roles::Holder;
+use justiam_core::model::RoleHolder;
 use justiam_types::{
     AdminRole, AssignAdminRole, CreateAdminRole, GroupRef, Page, RoleAssignment, UpdateAdminRole,
 };
@@ -122,7 +122,7 @@ async fn assign(
 ) -> Result<StatusCode, ApiError> {
     state
         .iam
-        .set_role_assignment(&principal, Holder::User(id), body.role_id, true, &meta)
+        .set_role_assignment(&principal, RoleHolder::User(id), body.role_id, true, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -136,7 +136,7 @@ async fn unassign(
 ) -> Result<StatusCode, ApiError> {
     state
         .iam
-        .set_role_assignment(&principal, Holder::User(id), role_id, false, &meta)
+        .set_role_assignment(&principal, RoleHolder::User(id), role_id, false, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,9 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use justiam_core::model::{TokenInventoryFilter, User};
 use justiam_core::service::{IssuedToken, TokenOwner};
-use justiam_core::store::tokens::InventoryFilter;
-use justiam_core::store::users::UserRow;
 use justiam_core::time::{now_millis, to_datetime};
 use justiam_types::{
     CreateToken, CreatedToken, Page, PatRecord, RevokeLeakedTokens, RotateToken,
@@ -51,7 +50,7 @@ fn created_response(issued: IssuedToken) -> impl IntoResponse {
     )
 }
 
-fn owner_ref(user: &UserRow) -> TokenOwnerRef {
+fn owner_ref(user: &User) -> TokenOwnerRef {
     TokenOwnerRef {
         id: user.id,
         email: user.email.clone(),
@@ -145,7 +144,7 @@ async fn inventory(
             "state must be one of active, expired, revoked",
         ));
     }
-    let filter = InventoryFilter {
+    let filter = TokenInventoryFilter {
         owner_id: super::admin::uuid_param("owner_id", query.owner_id)?,
         state: token_state,
         expires_before: super::admin::time_param("expires_before", query.expires_before)?,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
-use justiam_core::store::Backend;
+use justiam_core::database::Backend;
 use sqlx::any::AnyConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 

@@ -10,13 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use justiam_core::model::{PageRequest, Permission};
+use justiam_core::model::{
+    AuditFilter, Group, PageRequest, Permission, RoleHolder, TokenInventoryFilter, User,
+};
 use justiam_core::service::{NewUser, TokenOwner};
-use justiam_core::store::audit::AuditFilter;
-use justiam_core::store::groups::GroupRow;
-use justiam_core::store::roles::Holder;
-use justiam_core::store::tokens::InventoryFilter;
-use justiam_core::store::users::UserRow;
 use justiam_types::{
     CreateAdminRole, CreateGroup, CreateUser, UpdateAdminRole, UpdateGroup, UpdateUser,
 };
@@ -189,7 +186,7 @@ pub struct UserView {
 }
 
 impl UserView {
-    fn of(u: &UserRow) -> UserView {
+    fn of(u: &User) -> UserView {
         UserView {
             id: u.id,
             email: u.email.clone(),
@@ -478,7 +475,13 @@ pub async fn user_role(
     let errors = match chosen {
         Some(role) => match state
             .iam
-            .set_role_assignment(&user.principal, Holder::User(id), role, true, &user.meta)
+            .set_role_assignment(
+                &user.principal,
+                RoleHolder::User(id),
+                role,
+                true,
+                &user.meta,
+            )
             .await
         {
             Ok(()) => return redirect(&format!("/ui/admin/users/{id}?done=assigned")),
@@ -792,10 +795,10 @@ pub async fn inventory(
         .get("state")
         .filter(|s| TOKEN_STATES.contains(&s.as_str()))
         .cloned();
-    let filter = InventoryFilter {
+    let filter = TokenInventoryFilter {
         state: token_state.clone(),
         search: list.search.clone(),
-        ..InventoryFilter::default()
+        ..TokenInventoryFilter::default()
     };
     let (rows, total) = state
         .iam
@@ -870,7 +873,7 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    fn of(g: GroupRow) -> GroupView {
+    fn of(g: Group) -> GroupView {
         GroupView {
             id: g.id,
             name: g.name,
@@ -1125,7 +1128,13 @@ pub async fn group_role(
     match f.get("role_id").and_then(|r| Uuid::parse_str(r).ok()) {
         Some(role) => match state
             .iam
-            .set_role_assignment(&user.principal, Holder::Group(id), role, assign, &user.meta)
+            .set_role_assignment(
+                &user.principal,
+                RoleHolder::Group(id),
+                role,
+                assign,
+                &user.meta,
+            )
             .await
         {
             Ok(()) => {
@@ -1206,7 +1215,7 @@ impl RolesPage {
     }
 }
 
-fn role_view(r: justiam_core::store::roles::RoleRow) -> RoleView {
+fn role_view(r: justiam_core::model::AdminRole) -> RoleView {
     RoleView {
         id: r.id,
         name: r.name,
@@ -1440,7 +1449,7 @@ pub async fn assign_role(
     let mut errors = FieldErrors::default();
     let holder = if let Some(email) = f.get("email") {
         match user_by_email(&state, user, email).await? {
-            Some(uid) => Some(Holder::User(uid)),
+            Some(uid) => Some(RoleHolder::User(uid)),
             None => {
                 errors.add("email", no_user_with(email));
                 None
@@ -1452,14 +1461,14 @@ pub async fn assign_role(
             .list_groups(&user.principal, Some(name), PageRequest::default())
             .await?;
         match rows.into_iter().find(|g| g.name.eq_ignore_ascii_case(name)) {
-            Some(g) => Some(Holder::Group(g.id)),
+            Some(g) => Some(RoleHolder::Group(g.id)),
             None => {
                 errors.add("group", format!("There is no group named “{name}”."));
                 None
             }
         }
     } else if let Some(uid) = f.get("user_id").and_then(|u| Uuid::parse_str(u).ok()) {
-        Some(Holder::User(uid))
+        Some(RoleHolder::User(uid))
     } else {
         errors.add("email", "Enter a user's email or a group's name.");
         None
@@ -1471,7 +1480,7 @@ pub async fn assign_role(
             .await
         {
             Ok(()) => {
-                if let (Some(back), Holder::User(uid)) = (f.get("back"), holder)
+                if let (Some(back), RoleHolder::User(uid)) = (f.get("back"), holder)
                     && back == "user"
                 {
                     return redirect(&format!("/ui/admin/users/{uid}?done=saved"));
@@ -1481,7 +1490,7 @@ pub async fn assign_role(
             }
             Err(e) => {
                 // Sent from the user's page (its Remove button): the refusal is said there.
-                if let (Some("user"), Holder::User(uid)) = (f.get("back"), holder) {
+                if let (Some("user"), RoleHolder::User(uid)) = (f.get("back"), holder) {
                     let mut page = user_page(&state, user, uid, None).await?;
                     page.errors = FieldErrors::from_core(e, "role", &[("role_id", "role")])?;
                     return bad_request(page);

@@ -7,10 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::CoreError;
-use justiam_core::model::{PageRequest, Permission, PermissionSet};
+use justiam_core::model::{PageRequest, Permission, PermissionSet, Token};
 use justiam_core::secret::Secret;
 use justiam_core::service::TokenOwner;
-use justiam_core::store::tokens::TokenRow;
 use justiam_core::time::{DAY_MS, now_millis};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
@@ -296,7 +295,7 @@ pub struct TokenView {
 }
 
 impl TokenView {
-    pub fn of(t: &TokenRow) -> TokenView {
+    pub fn of(t: &Token) -> TokenView {
         let now = now_millis();
         let revoked = t.is_revoked(now);
         let expired = t.expires_at <= now;
@@ -600,7 +599,7 @@ pub struct ConfirmPage {
 
 impl ConfirmPage {
     /// The confirmation of revoking the token `t` (posting to `action`).
-    pub fn revoke_token(nav: Nav, t: &TokenRow, action: String, back: String) -> ConfirmPage {
+    pub fn revoke_token(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
         let message = if t.expires_at <= now_millis() {
             format!(
                 "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
@@ -630,7 +629,7 @@ pub async fn find_token(
     user: &UiUser,
     owner: TokenOwner,
     id: Uuid,
-) -> Result<TokenRow, UiError> {
+) -> Result<Token, UiError> {
     // Tokens are listed whole (at most 100 active ones per user); find it among them.
     let mut page = PageRequest {
         page: 1,
@@ -651,7 +650,7 @@ pub async fn find_token(
     }
 }
 
-async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<TokenRow, UiError> {
+async fn own_token(state: &AppState, user: &UiUser, id: Uuid) -> Result<Token, UiError> {
     find_token(state, user, TokenOwner::Caller, id).await
 }
 
@@ -698,7 +697,7 @@ pub struct RotatePage {
 }
 
 impl RotatePage {
-    pub fn new(nav: Nav, token: &TokenRow, action: String, back: String, owner: String) -> Self {
+    pub fn new(nav: Nav, token: &Token, action: String, back: String, owner: String) -> Self {
         RotatePage {
             nav: Some(nav),
             token: TokenView::of(token),

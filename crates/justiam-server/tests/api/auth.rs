@@ -29,7 +29,7 @@ async fn login_raw(
 async fn stored_hash(server: &TestServer, email: &str) -> Option<String> {
     sqlx::query("SELECT password_hash FROM users WHERE email_lower = $1")
         .bind(email.to_lowercase())
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("read the user row")
         .try_get("password_hash")
@@ -60,7 +60,7 @@ async fn insert_user_row(
     .bind(false)
     .bind(is_service_account)
     .bind(now)
-    .execute(&server.iam().db.pool)
+    .execute(server.pool())
     .await
     .expect("insert a user row");
     server.after_direct_sql();
@@ -189,7 +189,7 @@ async fn service_accounts_can_never_log_in(backend: Backend) {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(&hash)
         .bind(service.id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("set a hash");
     server.after_direct_sql();
@@ -264,7 +264,7 @@ async fn me_carries_effective_permissions(backend: Backend) {
     );
 
     // Roles given to a group reach its members.
-    let pool = &server.iam().db.pool;
+    let pool = server.pool();
     let group_id = Uuid::now_v7().to_string();
     let now = now_millis();
     sqlx::query(

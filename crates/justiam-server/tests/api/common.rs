@@ -169,6 +169,11 @@ impl TestServer {
         &self.running.as_ref().expect("running").iam
     }
 
+    /// The server's own connection pool, to arrange or inspect what is stored.
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        self.iam().pool_for_tests()
+    }
+
     /// An unauthenticated client.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.url)

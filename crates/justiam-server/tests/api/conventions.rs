@@ -458,7 +458,7 @@ async fn probes_and_version(backend: Backend) {
 async fn readyz_and_requests_report_an_unreachable_database(backend: Backend) {
     let mut server = TestServer::start(backend).await;
     let admin = server.admin().await;
-    server.iam().db.pool.close().await;
+    server.pool().close().await;
     let health = raw(&server.anonymous(), Method::GET, "/healthz", None).await;
     assert_eq!(health.status.as_u16(), 200, "the process is up");
     let ready = raw(&server.anonymous(), Method::GET, "/readyz", None).await;
@@ -485,7 +485,7 @@ async fn audit_rows(server: &TestServer) -> Vec<AuditRow> {
     sqlx::query(
         "SELECT action, actor_id, credential, target_id, details FROM audit_log ORDER BY at, id",
     )
-    .fetch_all(&server.iam().db.pool)
+    .fetch_all(server.pool())
     .await
     .expect("read audit_log")
     .iter()

@@ -1698,7 +1698,7 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
     let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
         .bind(justiam_core::time::now_millis() - 1000)
         .bind(recovered.id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("expire");
     server.after_direct_sql();
@@ -1774,7 +1774,7 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
     let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
         .bind(justiam_core::time::now_millis() - 1000)
         .bind(expired.id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("expire");
     server.after_direct_sql();
@@ -2039,7 +2039,7 @@ async fn inventory_filters_permissions_and_pagination(backend: Backend) {
     let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
         .bind(justiam_core::time::now_millis() - 1000)
         .bind(s_expired.id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("expire");
     server.after_direct_sql();

@@ -27,7 +27,7 @@ async fn active_rows(server: &TestServer, user_id: Uuid, name: Option<&str>) -> 
     .bind(user_id.to_string())
     .bind(now)
     .bind(name.unwrap_or("").to_owned())
-    .fetch_one(&server.iam().db.pool)
+    .fetch_one(server.pool())
     .await
     .expect("count active tokens");
     row.try_get("n").expect("n")

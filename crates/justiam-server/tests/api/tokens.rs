@@ -124,7 +124,7 @@ async fn expire_in_db(server: &TestServer, token_id: Uuid) {
     let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
         .bind(now_ms() - 1000)
         .bind(token_id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("expire token");
     server.after_direct_sql();
@@ -134,7 +134,7 @@ async fn expire_in_db(server: &TestServer, token_id: Uuid) {
 async fn token_rows_of(server: &TestServer, user_id: Uuid) -> i64 {
     sqlx::query("SELECT COUNT(*) AS n FROM personal_access_tokens WHERE user_id = $1")
         .bind(user_id.to_string())
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("count tokens")
         .try_get("n")
@@ -144,7 +144,7 @@ async fn token_rows_of(server: &TestServer, user_id: Uuid) -> i64 {
 /// Gives `user_id` the permissions through a new custom role held by a new group (SQL, until the
 /// group and role API lands). Returns the group id.
 async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &str) -> Uuid {
-    let pool = &server.iam().db.pool;
+    let pool = server.pool();
     let now = now_ms();
     let role_id = Uuid::now_v7();
     let group_id = Uuid::now_v7();
@@ -203,7 +203,7 @@ async fn grant_through_group(server: &TestServer, user_id: Uuid, permissions: &s
 /// bytes are rendered lossily *and* as lowercase hex so both forms can be searched.
 async fn dump_table(server: &TestServer, table: &str) -> Vec<Vec<(String, String)>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
-        .fetch_all(&server.iam().db.pool)
+        .fetch_all(server.pool())
         .await
         .expect("select *");
     rows.iter()
@@ -246,7 +246,7 @@ async fn all_tables(server: &TestServer) -> Vec<String> {
         }
     };
     sqlx::query(sql)
-        .fetch_all(&server.iam().db.pool)
+        .fetch_all(server.pool())
         .await
         .expect("list tables")
         .iter()
@@ -1069,7 +1069,7 @@ async fn malformed_and_bad_checksum_values_are_rejected_without_the_database(bac
 
     // Proof that shape and checksum are checked before any query: with the database gone, a
     // bad-checksum value is still a clean 401, while a well-formed one needs the database.
-    server.iam().db.pool.close().await;
+    server.pool().close().await;
     for credential in &bad {
         assert_rejected(&server, credential).await;
     }
@@ -1201,7 +1201,7 @@ async fn deleting_the_owner_deletes_the_tokens(backend: Backend) {
     for id in [first.id, second.id, sa_token.id] {
         let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM personal_access_tokens WHERE id = $1")
             .bind(id.to_string())
-            .fetch_one(&server.iam().db.pool)
+            .fetch_one(server.pool())
             .await
             .expect("count")
             .try_get("n")
@@ -1286,7 +1286,7 @@ async fn last_used_is_recorded_after_the_flush(backend: Backend) {
     let ip: Option<String> =
         sqlx::query("SELECT last_used_ip FROM personal_access_tokens WHERE id = $1")
             .bind(token.id.to_string())
-            .fetch_one(&server.iam().db.pool)
+            .fetch_one(server.pool())
             .await
             .expect("select")
             .try_get("last_used_ip")
@@ -1318,7 +1318,7 @@ async fn last_used_is_recorded_after_the_flush(backend: Backend) {
     let last: Option<i64> =
         sqlx::query("SELECT last_used_at FROM personal_access_tokens WHERE id = $1")
             .bind(revoked.id.to_string())
-            .fetch_one(&server.iam().db.pool)
+            .fetch_one(server.pool())
             .await
             .expect("select")
             .try_get("last_used_at")
@@ -1671,7 +1671,7 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
     sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
         .bind(group.to_string())
         .bind(operator.id.to_string())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("leave group");
     server.after_direct_sql();
@@ -1711,7 +1711,7 @@ async fn token_audit(server: &TestServer) -> Vec<AuditRow> {
         "SELECT actor_id, credential, credential_id, action, target_type, target_id, details \
          FROM audit_log WHERE action LIKE 'token.%' ORDER BY at, id",
     )
-    .fetch_all(&server.iam().db.pool)
+    .fetch_all(server.pool())
     .await
     .expect("audit")
     .iter()
@@ -1887,7 +1887,7 @@ async fn the_database_never_holds_a_token_value(backend: Backend) {
             "SELECT token_digest, token_hint FROM personal_access_tokens WHERE id = $1",
         )
         .bind(v.id.to_string())
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("row");
         let digest: Vec<u8> = row.try_get("token_digest").expect("digest");

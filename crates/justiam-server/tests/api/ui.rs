@@ -1497,7 +1497,7 @@ async fn expired_tokens_can_be_revoked_in_the_browser() {
         sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
             .bind(justiam_core::time::now_millis() - 60_000)
             .bind(id.to_string())
-            .execute(&server.iam().db.pool)
+            .execute(server.pool())
             .await
             .expect("expire the token");
     }

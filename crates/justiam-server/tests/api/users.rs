@@ -30,7 +30,7 @@ pub async fn grant(server: &TestServer, user_id: Uuid, permissions: &[&str]) -> 
     .bind(permissions.join(" "))
     .bind(false)
     .bind(now)
-    .execute(&server.iam().db.pool)
+    .execute(server.pool())
     .await
     .expect("insert a test admin role");
     server.after_direct_sql();
@@ -42,7 +42,7 @@ pub async fn grant(server: &TestServer, user_id: Uuid, permissions: &[&str]) -> 
 pub async fn assign_builtin(server: &TestServer, user_id: Uuid, role_name: &str) {
     let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
         .bind(role_name.to_lowercase())
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("the built-in role exists");
     let role_id: String = row.try_get("id").expect("role id");
@@ -54,7 +54,7 @@ pub async fn assign_role(server: &TestServer, user_id: Uuid, role_id: &str) {
         .bind(user_id.to_string())
         .bind(role_id)
         .bind(now_millis())
-        .execute(&server.iam().db.pool)
+        .execute(server.pool())
         .await
         .expect("assign a role to a user");
     server.after_direct_sql();
@@ -65,7 +65,7 @@ pub async fn count_rows(server: &TestServer, table: &str, column: &str, value: &
     let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(value)
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("count rows")
         .try_get::<i64, _>("n")
@@ -300,7 +300,7 @@ async fn service_accounts_have_no_password(backend: Backend) {
     );
     let hash: Option<String> = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(id)
-        .fetch_one(&server.iam().db.pool)
+        .fetch_one(server.pool())
         .await
         .expect("read user")
         .try_get("password_hash")

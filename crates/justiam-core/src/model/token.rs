@@ -1,0 +1,84 @@
+//! Personal access tokens as the domain knows them: never the value, never its digest.
+
+use uuid::Uuid;
+
+use super::{PermissionSet, User};
+use crate::time::{Millis, to_datetime};
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub token_hint: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+    pub revoke_reason: Option<String>,
+    pub created_by: Option<Uuid>,
+    /// Fine-grained tokens: the permissions the token is limited to.
+    pub permissions: Option<PermissionSet>,
+    pub rotated_from: Option<Uuid>,
+    pub replaced_by: Option<Uuid>,
+    pub last_used_ip: Option<String>,
+}
+
+impl Token {
+    /// Revoked at `now`: a revocation time in the future is a rotation grace period.
+    pub fn is_revoked(&self, now: Millis) -> bool {
+        self.revoked_at.is_some_and(|at| at <= now)
+    }
+
+    /// `active`, `expired` or `revoked`.
+    pub fn state(&self, now: Millis) -> &'static str {
+        if self.is_revoked(now) {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+
+    pub fn to_wire(&self, now: Millis) -> justiam_types::PatRecord {
+        justiam_types::PatRecord {
+            id: self.id,
+            name: self.name.clone(),
+            created_at: to_datetime(self.created_at),
+            expires_at: to_datetime(self.expires_at),
+            last_used_at: self.last_used_at.map(to_datetime),
+            token_hint: self.token_hint.clone(),
+            expired: self.expires_at <= now,
+            permissions: self.permissions.map(PermissionSet::names),
+            rotated_from: self.rotated_from,
+            replaced_by: self.replaced_by,
+            revoked_at: self.revoked_at.map(to_datetime),
+            revoke_reason: self.revoke_reason.clone(),
+        }
+    }
+}
+
+/// A token with its owner: what authentication needs, and one item of the inventory.
+#[derive(Debug, Clone)]
+pub struct TokenWithOwner {
+    pub token: Token,
+    pub owner: User,
+}
+
+/// Filters of the token inventory; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct TokenInventoryFilter {
+    pub owner_id: Option<Uuid>,
+    /// `active`, `expired` or `revoked`.
+    pub state: Option<String>,
+    pub expires_before: Option<Millis>,
+    /// Never used, or last used before this time.
+    pub unused_since: Option<Millis>,
+    /// Only tokens of service accounts.
+    pub service_accounts_only: bool,
+    /// Leave out the tokens of `is_admin` owners.
+    pub hide_admin_owners: bool,
+    /// Substring of the token name or the owner's email.
+    pub search: Option<String>,
+}
