@@ -935,7 +935,14 @@ async fn secrets_stay_out_of_logs_audit_error_bodies_and_the_database() {
         readers.push(std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("JustIAM listening on http://") {
+                // With LOG_FORMAT=json the address is said in a line of the JSON log.
+                let said = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(str::to_owned));
+                if let Some(addr) = said
+                    .as_deref()
+                    .and_then(|m| m.strip_prefix("JustIAM listening on http://"))
+                {
                     let _ = addr_tx.send(addr.trim().to_owned());
                 }
                 let mut b = buffer.lock().expect("lock");
