@@ -31,24 +31,39 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 const BUFFER_BYTES: usize = 64 * 1024;
 
-/// The format [`init`] installed; unset when nothing was installed (tests that start servers in
-/// process), which [`announce`] treats as text.
-static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+/// The log buffer when [`init`] installed `LOG_FORMAT=json`; unset for text, and when nothing was
+/// installed (tests that start servers in process).
+static JSON_LOG: OnceLock<BufferedWriter<io::Stderr>> = OnceLock::new();
 
-/// Tells the operator something `justiam serve` prints at start (where it listens, the first
-/// administrator, how to create one): a plain line on stdout for people; with `LOG_FORMAT=json` an
-/// informational event of the JSON log instead, so that every line a log shipper reads is one JSON
-/// object.
+/// Tells the operator something `justiam serve` says at start (where it listens, the first
+/// administrator, how to create one): a plain line on stdout for people; with `LOG_FORMAT=json` a
+/// line of the JSON log instead, so that every line a log shipper reads is one JSON object. Like
+/// the plain line it is written whatever `LOG_LEVEL` says: a generated password is shown only here.
 pub fn announce(text: &str) {
-    match FORMAT.get() {
-        Some(LogFormat::Json) => tracing::info!("{text}"),
-        _ => println!("{text}"),
+    if !write_json("INFO", text) {
+        println!("{text}");
     }
 }
 
-/// Whether `LOG_FORMAT=json` was installed.
-pub fn is_json() -> bool {
-    FORMAT.get() == Some(&LogFormat::Json)
+/// Says why `justiam serve` stopped: with `LOG_FORMAT=json` the last line of the JSON log (`true`);
+/// otherwise nothing is written and the caller prints its plain line (`false`).
+pub fn announce_failure(text: &str) -> bool {
+    write_json("ERROR", text)
+}
+
+/// Writes one line of the JSON log, as `tracing-subscriber` formats an event, and flushes it.
+fn write_json(level: &str, text: &str) -> bool {
+    let Some(log) = JSON_LOG.get() else {
+        return false;
+    };
+    let line = format!(
+        "{{\"timestamp\":\"{}\",\"level\":\"{level}\",\"message\":{},\"target\":\"justiam\"}}\n",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        serde_json::Value::from(text),
+    );
+    log.write_line(line.as_bytes());
+    log.flush();
+    true
 }
 
 /// Installs the global subscriber. Keep the guard for the life of the process: dropping it writes
@@ -58,8 +73,10 @@ pub fn init(log: &LogArgs) -> LogGuard {
         Ok(filter) => (filter, None),
         Err(error) => (Targets::new().with_default(Level::INFO), Some(error)),
     };
-    let _ = FORMAT.set(log.log_format);
     let buffer = BufferedWriter::new(io::stderr());
+    if log.log_format == LogFormat::Json {
+        let _ = JSON_LOG.set(buffer.clone());
+    }
     let flushing = buffer.flush_periodically(FLUSH_EVERY);
     buffer.flush_on_panic();
     // Colours only on a terminal: escape codes cost ~10% of a request's instructions in the

@@ -70,18 +70,21 @@ enum AdminCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = justiam_server::logging::init(&cli.log);
-    // With LOG_FORMAT=json the server's last word is a line of its JSON log too; otherwise it is
-    // written after every log line, so they read in order.
-    let json_error = matches!(cli.command, Command::Serve(_)) && justiam_server::logging::is_json();
+    let serving = matches!(cli.command, Command::Serve(_));
     let result = run(cli.command).await;
-    if let (Err(error), true) = (&result, json_error) {
-        tracing::error!("justiam: {error:#}");
-    }
+    // With LOG_FORMAT=json the server's last word is a line of its JSON log too.
+    let said = match &result {
+        Err(error) if serving => {
+            justiam_server::logging::announce_failure(&format!("justiam: {error:#}"))
+        }
+        _ => false,
+    };
+    // Every log line is out before the final error, so they read in order.
     drop(logs);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            if !json_error {
+            if !said {
                 eprintln!("justiam: {error:#}");
             }
             ExitCode::from(justiam_cli::exit_code(&error))

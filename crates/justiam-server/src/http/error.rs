@@ -111,7 +111,24 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// The challenge of a `401` for a request that sent no bearer credential: RFC 6750 §3.1 gives it no
+/// error code (the client may not have known authentication was needed).
+const CHALLENGE_WITHOUT_CREDENTIAL: &str = r#"Bearer realm="justiam""#;
+/// The challenge of a `401` for a bearer credential that was sent and refused.
+const CHALLENGE_REFUSED_CREDENTIAL: &str = r#"Bearer error="invalid_token""#;
+
 impl ApiError {
+    /// `WWW-Authenticate` of a `401` (none for a failed password login, which is no bearer
+    /// authentication).
+    fn challenge(&self) -> Option<&'static str> {
+        match (self.status, self.code) {
+            (StatusCode::UNAUTHORIZED, "invalid_credentials") => None,
+            (StatusCode::UNAUTHORIZED, "unauthorized") => Some(CHALLENGE_WITHOUT_CREDENTIAL),
+            (StatusCode::UNAUTHORIZED, _) => Some(CHALLENGE_REFUSED_CREDENTIAL),
+            _ => None,
+        }
+    }
+
     pub(crate) fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,6 +140,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let challenge = self.challenge();
         let body = ErrorBody {
             code: self.code.to_owned(),
             message: self.message,
@@ -130,10 +148,10 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
-        if self.status == StatusCode::UNAUTHORIZED && self.code != "invalid_credentials" {
+        if let Some(challenge) = challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                HeaderValue::from_static(challenge),
             );
         }
         if let Some(seconds) = self.retry_after {

@@ -431,18 +431,30 @@ async fn json_access_log_lines_parse_and_name_the_caller() {
         .spawn()
         .expect("spawn justiam");
     use tokio::io::AsyncBufReadExt;
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("read")
-            .expect("server prints its address");
-        if let Some(addr) = line.strip_prefix("JustIAM listening on ") {
-            break addr.to_owned();
+    // With LOG_FORMAT=json the address is said in a line of the JSON log, on stderr.
+    let (address, said) = tokio::sync::oneshot::channel();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let collected = tokio::spawn(async move {
+        let mut address = Some(address);
+        let mut text = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(addr) = entry["message"]
+                .as_str()
+                .and_then(|m| m.strip_prefix("JustIAM listening on "))
+                && let Some(address) = address.take()
+            {
+                let _ = address.send(addr.to_owned());
+            }
+            text.push_str(&line);
+            text.push('\n');
         }
-    };
+        text
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), said)
+        .await
+        .expect("the server says its address within 30 s")
+        .expect("server says its address");
     let client = justiam_client::Client::new(&url);
     let login = client
         .login(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -456,7 +468,11 @@ async fn json_access_log_lines_parse_and_name_the_caller() {
         .await
         .expect("the server stops within 10 s of SIGTERM")
         .expect("output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.stdout.is_empty(),
+        "LOG_FORMAT=json: nothing on stdout"
+    );
+    let stderr = collected.await.expect("stderr");
     let mut access = Vec::new();
     for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
         let entry: serde_json::Value =

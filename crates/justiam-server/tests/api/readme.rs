@@ -149,10 +149,9 @@ struct Server(Child);
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(pid) = self.0.id() {
-            // The negative id names the whole group: cargo does not forward signals to the server.
+            // The negative id names the whole group (`--`, or procps' kill reads it as an option).
             let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(format!("-{pid}"))
+                .args(["-TERM", "--", &format!("-{pid}")])
                 .status();
         }
     }

@@ -772,12 +772,14 @@ async fn json_logs_leave_no_plain_line() {
         "{messages:?}"
     );
 
-    // The bootstrap administrator with a generated password, and the metrics listener.
+    // The bootstrap administrator with a generated password, and the metrics listener: said even
+    // at LOG_LEVEL=warn, as the plain lines are (the password is shown nowhere else).
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/justiam.db", dir.path().display());
     let mut env = serve_env(&url);
     env.extend([
         ("LOG_FORMAT", "json"),
+        ("LOG_LEVEL", "warn"),
         ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", "boot@example.com"),
         ("METRICS_ADDR", "127.0.0.1:0"),
     ]);
