@@ -94,7 +94,7 @@ where
                 record
             }
         };
-        // The warnings and errors a request causes name its id (`CurrentRequestId`), and so
+        // The warnings and errors a request causes name its id (`current_request_id`), and so
         // does its access line. At `debug`, a span puts it on every line of the request too: a
         // span for every request at `info` cost ~0.9 µs of CPU per request (docs/benchmarks.md).
         let span = tracing::debug_span!("request", request_id = request_id.to_str().unwrap_or("-"));
