@@ -12,8 +12,7 @@ use crate::model::{Email, PermissionSet, Session, User};
 use crate::password::Verdict;
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{new_id, roles, throttle, tokens};
-use crate::store::{sessions, users};
+use crate::store::{new_id, roles, sessions, throttle, tokens, users};
 use crate::time::{Millis, now_millis};
 use crate::token;
 
