@@ -129,6 +129,12 @@ impl Db {
         self.backend
     }
 
+    /// Closes the pool, waiting for connections in use: on SQLite the last one checkpoints the
+    /// write-ahead log and removes the `-wal` file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub(crate) fn url(&self) -> &str {
         &self.url
     }

@@ -108,7 +108,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate(db) => {
-            server::open_database(&db.database_url, &db.pool_settings()).await?;
+            let database = server::open_database(&db.database_url, &db.pool_settings()).await?;
+            // Closed properly: SQLite folds its write-ahead log back into the database.
+            database.close().await;
             println!("The database is migrated.");
             Ok(())
         }
@@ -131,10 +133,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let signer = justiam_core::jwt::JwtSigner::new(b"unused", "cli");
             let iam = justiam_core::service::Iam::new(database, hasher, signer, Default::default());
             iam.prepare().await?;
-            let (user, generated) = server::create_user_from_cli(
+            let created = server::create_user_from_cli(
                 &iam, &email, password, !no_admin, first_name, last_name,
             )
-            .await?;
+            .await;
+            iam.close().await;
+            let (user, generated) = created?;
             let kind = if user.is_admin {
                 "administrator"
             } else {

@@ -204,18 +204,21 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, finishes in-flight requests, writes pending token usage.
-    pub async fn shutdown(self) {
+    /// Stops accepting, finishes in-flight requests, writes pending token usage, closes the
+    /// database.
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.wait().await;
     }
 
+    /// Waits until the server has stopped (see [`Running::stopper`]), then closes the database:
+    /// every connection is closed properly, so SQLite checkpoints its `-wal` file into the
+    /// database and removes it, and PostgreSQL sees its sessions end rather than break.
     pub async fn wait(&mut self) {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+        self.iam.close().await;
     }
 
     pub fn stopper(&self) -> watch::Sender<bool> {

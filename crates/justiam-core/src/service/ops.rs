@@ -29,6 +29,11 @@ impl Iam {
         self.db.is_ready().await
     }
 
+    /// Closes the database (see [`crate::database::Db::close`]); call it after the last request.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         self.db.backend.name()

@@ -1,4 +1,5 @@
-//! The single table from errors to status, `code`, headers and the JSON error body.
+//! The single table from errors to status, `code`, headers and the JSON error body. The web UI
+//! answers by the same table (`ui::view::UiError`), with a page instead of the JSON body.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -49,6 +50,20 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message for the client (never a server-side detail).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds for `Retry-After` (`429`).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 }
 

@@ -173,7 +173,13 @@ pub async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Res
                     format!("{retry_after_secs} seconds")
                 }
             ),
-        ),
+        )
+        .map(|mut page| {
+            // As the API's `429`.
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            page
+        }),
         Err(CoreError::Forbidden {
             code: "account_disabled",
             ..

@@ -133,6 +133,8 @@ pub enum UiError {
         status: StatusCode,
         title: String,
         message: String,
+        /// `Retry-After` seconds of a `429`.
+        retry_after: Option<u64>,
     },
 }
 
@@ -142,6 +144,7 @@ impl UiError {
             status,
             title: title.to_owned(),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -168,48 +171,47 @@ impl UiError {
 }
 
 impl From<CoreError> for UiError {
+    /// The API's table (`ApiError`) decides status and headers — a page answers exactly what the
+    /// same call would answer on the API (`429` with `Retry-After`, `503` while the database is
+    /// down, …) and server-side failures are logged once, there; the page only words it for people.
     fn from(error: CoreError) -> Self {
-        match error {
-            CoreError::MissingPermission(p) => UiError::page(
-                StatusCode::FORBIDDEN,
+        let missing = match &error {
+            // Not signed in (any more): to the sign-in page rather than a 401 page.
+            CoreError::InvalidToken => {
+                return UiError::Login {
+                    next: String::new(),
+                };
+            }
+            CoreError::MissingPermission(p) => Some(*p),
+            _ => None,
+        };
+        let answer = crate::http::ApiError::from(error);
+        let status = answer.status();
+        let (title, message) = match (status, missing) {
+            (StatusCode::FORBIDDEN, Some(p)) => (
                 "You do not have access to this page",
                 format!(
                     "This needs the permission “{p}”, which your account does not hold. Ask an administrator if you need it."
                 ),
             ),
-            CoreError::CannotGrant(_) | CoreError::Outranked(_) | CoreError::Forbidden { .. } => {
-                UiError::page(
-                    StatusCode::FORBIDDEN,
-                    "Not allowed",
-                    sentence(&error.to_string()),
-                )
-            }
-            CoreError::NotFound(message) => {
-                UiError::page(StatusCode::NOT_FOUND, "Not found", sentence(&message))
-            }
-            CoreError::InvalidToken => UiError::Login {
-                next: String::new(),
-            },
-            CoreError::Validation { message, .. }
-            | CoreError::BadRequest { message, .. }
-            | CoreError::Conflict { message, .. } => UiError::page(
-                StatusCode::BAD_REQUEST,
-                "This could not be done",
-                sentence(&message),
+            (StatusCode::FORBIDDEN, None) => ("Not allowed", sentence(answer.message())),
+            (StatusCode::NOT_FOUND, _) => ("Not found", sentence(answer.message())),
+            (StatusCode::TOO_MANY_REQUESTS, _) => ("Too many attempts", sentence(answer.message())),
+            (StatusCode::SERVICE_UNAVAILABLE, _) => (
+                "Try again in a moment",
+                "The server cannot reach its database just now. Try again in a moment.".to_owned(),
             ),
-            CoreError::Throttled { .. } | CoreError::InvalidCredentials => UiError::page(
-                StatusCode::BAD_REQUEST,
-                "This could not be done",
-                sentence(&error.to_string()),
+            (s, _) if s.is_server_error() => (
+                "Something went wrong",
+                "The server could not complete this request. Try again in a moment.".to_owned(),
             ),
-            CoreError::Database(e) => {
-                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: database error");
-                UiError::internal("database error")
-            }
-            CoreError::Internal(e) => {
-                tracing::error!(request_id = current_request_id().as_str(), error = %e, "UI request: internal error");
-                UiError::internal("internal error")
-            }
+            _ => ("This could not be done", sentence(answer.message())),
+        };
+        UiError::Page {
+            status,
+            title: title.to_owned(),
+            message,
+            retry_after: answer.retry_after(),
         }
     }
 }
@@ -234,7 +236,16 @@ impl IntoResponse for UiError {
                 status,
                 title,
                 message,
-            } => error_page(None, status, &title, &message),
+                retry_after,
+            } => {
+                let mut response = error_page(None, status, &title, &message);
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, seconds.into());
+                }
+                response
+            }
         }
     }
 }
@@ -345,4 +356,54 @@ pub fn page_number(raw: Option<&str>) -> u32 {
     raw.and_then(|p| p.parse::<u32>().ok())
         .filter(|p| *p > 0)
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ApiError;
+    use justiam_core::model::Permission;
+
+    /// One error of each kind (built twice: `CoreError` is not `Clone`).
+    fn errors() -> Vec<CoreError> {
+        vec![
+            CoreError::validation("name", "name is required"),
+            CoreError::bad_request("not_a_service_account", "not a service account"),
+            CoreError::not_found("token"),
+            CoreError::conflict("conflict", "exists"),
+            CoreError::MissingPermission(Permission::UsersView),
+            CoreError::CannotGrant(Permission::UsersDelete),
+            CoreError::forbidden("account_disabled", "deactivated"),
+            CoreError::InvalidCredentials,
+            CoreError::Throttled {
+                retry_after_secs: 42,
+            },
+            CoreError::Database(sqlx::Error::PoolTimedOut),
+            CoreError::Database(sqlx::Error::RowNotFound),
+            CoreError::Internal(anyhow::anyhow!("boom")),
+        ]
+    }
+
+    #[test]
+    fn pages_answer_the_status_and_retry_after_of_the_api() {
+        for (ui, api) in errors().into_iter().zip(errors()) {
+            let shown = format!("{api:?}");
+            let page = UiError::from(ui).into_response();
+            let json = ApiError::from(api).into_response();
+            assert_eq!(page.status(), json.status(), "{shown}");
+            assert_eq!(
+                page.headers().get(header::RETRY_AFTER),
+                json.headers().get(header::RETRY_AFTER),
+                "{shown}"
+            );
+        }
+        let throttled = UiError::from(CoreError::Throttled {
+            retry_after_secs: 42,
+        })
+        .into_response();
+        assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(throttled.headers()[header::RETRY_AFTER], "42");
+        let down = UiError::from(CoreError::Database(sqlx::Error::PoolClosed)).into_response();
+        assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

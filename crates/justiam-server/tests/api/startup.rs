@@ -828,3 +828,58 @@ async fn json_logs_leave_no_plain_line() {
     let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("JSON");
     assert_eq!(line["level"], "ERROR", "{line}");
 }
+
+/// A graceful stop (SIGTERM, as a service manager sends) closes the database: SQLite checkpoints
+/// its write-ahead log into the database and removes it, so the data directory holds one file that
+/// a copy or a backup can take whole.
+#[tokio::test]
+async fn sigterm_closes_the_sqlite_database_and_its_wal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let url = format!("sqlite://{}/justiam.db", data.display());
+    let mut env = serve_env(&url);
+    env.extend([
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", "owner@example.com"),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", "a-long-password"),
+    ]);
+    let served = serve(dir.path(), &env).await;
+    let anonymous = Client::new(&served.addr);
+    let login = anonymous
+        .login("owner@example.com", "a-long-password")
+        .await
+        .expect("login");
+    let admin = anonymous.with_token(login.token);
+    let mut tokens = Vec::new();
+    for n in 0..20 {
+        tokens.push(
+            admin
+                .create_my_token(&format!("token {n}"), 30)
+                .await
+                .expect("create token"),
+        );
+    }
+    let wal = data.join("justiam.db-wal");
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    assert!(size(&wal) > 0, "the writes are in the write-ahead log");
+
+    let pid = served.child.id().expect("running");
+    crate::common::send_sigterm(pid);
+    let mut child = served.child;
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the server stops within 15 s of SIGTERM")
+        .expect("exit status");
+    assert!(status.success(), "{status}");
+    assert_eq!(size(&wal), 0, "no write-ahead log left behind");
+
+    // Everything written is in the database itself.
+    let served = serve(dir.path(), &env).await;
+    for token in &tokens {
+        Client::new(&served.addr)
+            .with_token(token.token.clone())
+            .me()
+            .await
+            .expect("a token created before the stop works after it");
+    }
+    served.stop().await;
+}

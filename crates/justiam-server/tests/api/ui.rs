@@ -1542,3 +1542,98 @@ async fn expired_tokens_can_be_revoked_in_the_browser() {
     );
     s.close().await;
 }
+
+/// The UI answers by the API's error table: too many failed sign-ins are `429` with `Retry-After`
+/// on the sign-in page as on `POST /auth/login`, and a page whose data the database cannot serve is
+/// `503`, as the same call on the API — not `400` and `500`.
+async fn ui_errors_answer_as_the_api_does(backend: crate::common::Backend) {
+    let server = TestServer::start_with(backend, |args| {
+        args.login_max_failures_per_account = 2;
+    })
+    .await;
+    let base = server.url.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    // Wrong passwords on the sign-in form until the account is locked.
+    let (_, _) = server.user_client("locked@example.com").await;
+    let mut last = None;
+    for _ in 0..4 {
+        let page = http
+            .get(format!("{base}/ui/login"))
+            .send()
+            .await
+            .expect("login page");
+        let cookie = page.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let csrf = csrf_token(&page.text().await.expect("html"));
+        let refused = http
+            .post(format!("{base}/ui/login"))
+            .header("cookie", cookie)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("next", "/ui/profile"),
+                ("email", "locked@example.com"),
+                ("password", "not-the-password"),
+            ])
+            .send()
+            .await
+            .expect("sign-in");
+        last = Some(refused);
+    }
+    let locked = last.expect("a sign-in");
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&wait), "{wait}");
+    let api = server
+        .anonymous()
+        .raw(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            Some(&json!({"email": "locked@example.com", "password": "not-the-password"})),
+        )
+        .await
+        .expect("API login");
+    assert_eq!(api.status.as_u16(), 429);
+    assert!(api.header("retry-after").is_some());
+
+    // The database goes away under a signed-in session.
+    let jwt = server
+        .anonymous()
+        .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .expect("login")
+        .token;
+    let tokens_page = || {
+        http.get(format!("{base}/ui/tokens"))
+            .header("cookie", format!("justiam_session={jwt}"))
+            .send()
+    };
+    assert_eq!(tokens_page().await.expect("page").status(), StatusCode::OK);
+    server.iam().close().await;
+    let page = tokens_page().await.expect("page");
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("Try again in a moment"), "{html}");
+    let api = server
+        .anonymous()
+        .with_token(jwt.clone())
+        .raw(reqwest::Method::GET, "/api/v1/me/tokens", None)
+        .await
+        .expect("API list");
+    assert_eq!(api.status.as_u16(), 503, "{}", api.json);
+    assert_eq!(api.code(), Some("unavailable"));
+}
+
+crate::on_both_databases!(ui_errors_answer_as_the_api_does);
