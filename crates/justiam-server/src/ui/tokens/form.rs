@@ -12,13 +12,13 @@ use justiam_core::time::{DAY_MS, now_millis};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
-use super::super::kit::session::{self, NEW_TOKEN_COOKIE};
-use super::super::kit::view::relative;
-use super::super::kit::{
+use crate::http::AppState;
+use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
+use crate::ui::kit::view::relative;
+use crate::ui::kit::{
     ConfirmPage, FieldErrors, Fields, Nav, Params, UiError, UiForm, UiUser, bad_request, encode,
     render, value, when,
 };
-use crate::http::AppState;
 
 /// One row of a token list.
 pub struct TokenView {

@@ -9,12 +9,12 @@ use axum::routing::get;
 use justiam_core::model::TokenInventoryFilter;
 use uuid::Uuid;
 
-use super::super::kit::{
+use super::form::{self, TokenView};
+use crate::http::AppState;
+use crate::ui::kit::{
     Listing, Nav, Pager, Params, UiError, UiForm, UiUser, encode, notice_of, pager, redirect,
     render,
 };
-use super::form::{self, TokenView};
-use crate::http::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

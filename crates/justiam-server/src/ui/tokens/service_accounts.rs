@@ -10,16 +10,16 @@ use axum::routing::get;
 use justiam_core::service::TokenOwner;
 use uuid::Uuid;
 
-use super::super::kit::{
-    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, page_of,
-    pager, redirect, render,
-};
-use super::super::users::UserView;
 use super::form::{
     self, RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once,
     token_form,
 };
 use crate::http::AppState;
+use crate::ui::kit::{
+    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, page_of,
+    pager, redirect, render,
+};
+use crate::ui::users::UserView;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
