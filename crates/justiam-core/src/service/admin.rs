@@ -6,7 +6,9 @@ use uuid::Uuid;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{AuditFilter, AuditRecord, PageRequest, Permission, SessionWithUser};
+use crate::model::{
+    AuditFilter, AuditRecord, PageRequest, Permission, Session, SessionWithUser, User,
+};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{sessions, users};
 use crate::time::now_millis;
@@ -52,6 +54,24 @@ impl Iam {
         })
     }
 
+    /// Whether the caller may end session `id`: the session, or the refusal
+    /// [`Iam::revoke_session`] would answer (it asks the same).
+    pub async fn check_can_end_session(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> CoreResult<Session> {
+        principal.require(Permission::SessionsRevoke)?;
+        let session = sessions::get(&self.db.pool, id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("session"))?;
+        // Its user deleted meanwhile: nothing left to protect.
+        if let Some(user) = users::get(&self.db.pool, session.user_id).await? {
+            self.require_can_end_sessions_of(principal, &user).await?;
+        }
+        Ok(session)
+    }
+
     /// Ends one session: its JWT stops working on the next request.
     pub async fn revoke_session(
         &self,
@@ -59,12 +79,7 @@ impl Iam {
         id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
-        principal.require(Permission::SessionsRevoke)?;
-        let session = sessions::get(&self.db.pool, id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("session"))?;
-        self.require_can_end_sessions_of(principal, session.user_id)
-            .await?;
+        let session = self.check_can_end_session(principal, id).await?;
         let mut tx = self.db.pool.begin().await?;
         if !sessions::delete(&mut *tx, id).await? {
             return Err(CoreError::not_found("session"));
@@ -81,6 +96,21 @@ impl Iam {
         Ok(())
     }
 
+    /// Whether the caller may end every session of user `user_id`: the user, or the refusal
+    /// [`Iam::revoke_user_sessions`] would answer (it asks the same).
+    pub async fn check_can_end_sessions_of(
+        &self,
+        principal: &Principal,
+        user_id: Uuid,
+    ) -> CoreResult<User> {
+        principal.require(Permission::SessionsRevoke)?;
+        let user = users::get(&self.db.pool, user_id)
+            .await?
+            .ok_or_else(|| CoreError::not_found("user"))?;
+        self.require_can_end_sessions_of(principal, &user).await?;
+        Ok(user)
+    }
+
     /// Ends every session of a user; returns how many ended.
     pub async fn revoke_user_sessions(
         &self,
@@ -88,11 +118,7 @@ impl Iam {
         user_id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<u64> {
-        principal.require(Permission::SessionsRevoke)?;
-        users::get(&self.db.pool, user_id)
-            .await?
-            .ok_or_else(|| CoreError::not_found("user"))?;
-        self.require_can_end_sessions_of(principal, user_id).await?;
+        self.check_can_end_sessions_of(principal, user_id).await?;
         let mut tx = self.db.pool.begin().await?;
         let ended = sessions::delete_for_user(&mut *tx, user_id, None).await?;
         let entry = AuditEntry {
@@ -112,15 +138,11 @@ impl Iam {
     async fn require_can_end_sessions_of(
         &self,
         principal: &Principal,
-        user_id: Uuid,
+        user: &User,
     ) -> CoreResult<()> {
-        if user_id == principal.id() {
+        if user.id == principal.id() {
             return Ok(());
         }
-        match users::get(&self.db.pool, user_id).await? {
-            Some(user) => self.require_can_act_on(principal, &user).await,
-            // Deleted meanwhile: nothing left to protect.
-            None => Ok(()),
-        }
+        self.require_can_act_on(principal, user).await
     }
 }

@@ -126,6 +126,20 @@ impl Iam {
         Ok(group)
     }
 
+    /// Whether the caller may delete group `id`: the group, or the refusal [`Iam::delete_group`]
+    /// would answer (it asks the same).
+    pub async fn check_can_delete_group(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+    ) -> CoreResult<Group> {
+        principal.require(Permission::GroupsDelete)?;
+        let group = self.group(id).await?;
+        // Deleting a group takes its roles from every member, as unassigning them would.
+        self.require_can_grant_group_roles(principal, id).await?;
+        Ok(group)
+    }
+
     /// Deletes a group with its memberships and role assignments.
     pub async fn delete_group(
         &self,
@@ -133,10 +147,7 @@ impl Iam {
         id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
-        principal.require(Permission::GroupsDelete)?;
-        let group = self.group(id).await?;
-        // Deleting a group takes its roles from every member, as unassigning them would.
-        self.require_can_grant_group_roles(principal, id).await?;
+        let group = self.check_can_delete_group(principal, id).await?;
         let mut tx = self.db.pool.begin().await?;
         if !groups::delete(&mut *tx, id).await? {
             return Err(CoreError::not_found("group"));

@@ -157,18 +157,30 @@ impl Iam {
         Ok(role)
     }
 
-    pub async fn delete_role(
+    /// Whether the caller may delete role `id`: the role, or the refusal [`Iam::delete_role`]
+    /// would answer (it asks the same) — a built-in role never, another one only with every
+    /// permission it grants.
+    pub async fn check_can_delete_role(
         &self,
         principal: &Principal,
         id: Uuid,
-        meta: &RequestMeta,
-    ) -> CoreResult<()> {
+    ) -> CoreResult<AdminRole> {
         principal.require(Permission::AdminRolesManage)?;
         let role = self.role(id).await?;
         if role.is_builtin {
             return Err(builtin_immutable());
         }
         principal.require_can_grant(role.permissions)?;
+        Ok(role)
+    }
+
+    pub async fn delete_role(
+        &self,
+        principal: &Principal,
+        id: Uuid,
+        meta: &RequestMeta,
+    ) -> CoreResult<()> {
+        let role = self.check_can_delete_role(principal, id).await?;
         let mut tx = self.db.pool.begin().await?;
         if !roles::delete(&mut *tx, id).await? {
             return Err(CoreError::not_found("admin role"));

@@ -329,6 +329,51 @@ impl Iam {
         Ok(tokens::list(&self.db.pool, owner.id, now_millis(), search, page).await?)
     }
 
+    /// One token of the owner that is not revoked (one that [`Iam::list_tokens`] lists); any other
+    /// id is `404`.
+    pub async fn get_token(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        token_id: Uuid,
+    ) -> CoreResult<Token> {
+        let owner = self.token_owner(principal, owner).await?;
+        self.unrevoked_token(&owner, token_id).await
+    }
+
+    async fn unrevoked_token(&self, owner: &User, token_id: Uuid) -> CoreResult<Token> {
+        tokens::get(&self.db.pool, owner.id, token_id)
+            .await?
+            .filter(|t| !t.is_revoked(now_millis()))
+            .ok_or_else(|| CoreError::not_found("token"))
+    }
+
+    /// Whether the caller may revoke token `token_id` of `owner`: the token, or the refusal
+    /// [`Iam::revoke_token`] would answer (it asks the same).
+    pub async fn check_can_revoke_token(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        token_id: Uuid,
+    ) -> CoreResult<Token> {
+        let (_, token) = self.revocable_token(principal, owner, token_id).await?;
+        Ok(token)
+    }
+
+    async fn revocable_token(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        token_id: Uuid,
+    ) -> CoreResult<(User, Token)> {
+        if owner == TokenOwner::Caller {
+            principal.require_unrestricted()?;
+        }
+        let owner = self.token_owner(principal, owner).await?;
+        let token = self.unrevoked_token(&owner, token_id).await?;
+        Ok((owner, token))
+    }
+
     /// Revokes a token of the owner; an unknown id, someone else's token or an already revoked one
     /// is `404`, so ids of other users' tokens cannot be probed.
     pub async fn revoke_token(
@@ -338,14 +383,12 @@ impl Iam {
         token_id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
-        if owner == TokenOwner::Caller {
-            principal.require_unrestricted()?;
-        }
-        let owner = self.token_owner(principal, owner).await?;
+        let (owner, _) = self.revocable_token(principal, owner, token_id).await?;
         self.revoke_of(principal, &owner, token_id, meta).await
     }
 
-    /// One token of the inventory by id, with its owner, if the caller oversees it: an `is_admin`
+    /// One token of the inventory by id, with its owner, if the caller oversees it (and so may
+    /// revoke it with [`Iam::revoke_any_token`], which asks the same): an `is_admin`
     /// caller any token, a holder of `service_accounts.tokens` the tokens of service accounts whose
     /// tokens they may manage. Any other token — a person's, an `is_admin` service account's, an
     /// unknown or revoked one — is `404`, as if it did not exist.

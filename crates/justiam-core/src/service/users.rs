@@ -276,6 +276,26 @@ impl Iam {
         id: Uuid,
         meta: &RequestMeta,
     ) -> CoreResult<()> {
+        let user = self.check_can_delete_user(principal, id).await?;
+        let mut tx = self.db.pool.begin().await?;
+        if !users::delete(&mut *tx, id).await? {
+            return Err(CoreError::not_found("user"));
+        }
+        let entry = AuditEntry {
+            target_type: Some("user"),
+            target_id: Some(id),
+            details: Some(serde_json::json!({ "email": user.email })),
+            ..audit_by(principal, meta, "user.deleted")
+        };
+        audit::insert(&mut *tx, &entry).await?;
+        self.commit_and_invalidate(tx, Invalidation::User(id))
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the caller may delete user `id`: the user, or the refusal [`Iam::delete_user`]
+    /// would answer (it asks the same). A confirmation page asks before it offers the button.
+    pub async fn check_can_delete_user(&self, principal: &Principal, id: Uuid) -> CoreResult<User> {
         principal.require(Permission::UsersDelete)?;
         let user = users::get(&self.db.pool, id)
             .await?
@@ -292,20 +312,7 @@ impl Iam {
         if user.is_admin && user.is_active && self.is_last_admin(id).await? {
             return Err(protected("this is the last active administrator"));
         }
-        let mut tx = self.db.pool.begin().await?;
-        if !users::delete(&mut *tx, id).await? {
-            return Err(CoreError::not_found("user"));
-        }
-        let entry = AuditEntry {
-            target_type: Some("user"),
-            target_id: Some(id),
-            details: Some(serde_json::json!({ "email": user.email })),
-            ..audit_by(principal, meta, "user.deleted")
-        };
-        audit::insert(&mut *tx, &entry).await?;
-        self.commit_and_invalidate(tx, Invalidation::User(id))
-            .await?;
-        Ok(())
+        Ok(user)
     }
 
     /// Deactivating or deleting another user, ending their sessions, or changing their email (and so

@@ -3,20 +3,35 @@
 //! Sessions are the portal's own: the login JWT lives in an `HttpOnly` cookie and every request
 //! passes it to `Iam::authenticate`, so a UI session is a portal session (listed, revocable, ended by
 //! a password change). Every state-changing request carries a CSRF token bound to the session (see
-//! [`session`]). Every response gets a strict CSP and framing, referrer and caching headers.
+//! [`kit::session`]). Every response gets a strict CSP and framing, referrer and caching headers.
+//!
+//! The layout follows the API's: one module per resource ([`auth`], [`profile`], [`tokens`],
+//! [`users`], [`groups`], [`roles`], [`audit`], [`sessions`]), each with its `routes()` merged here
+//! and its templates in `templates/<resource>/`, all built from one [`kit`] (session and CSRF, the
+//! navigation, errors as pages, forms, lists, the confirmation page). A handler calls the `Iam`
+//! method the API calls, which checks the permission; a confirmation page first asks the service
+//! whether the action is allowed (`Iam::check_can_*`), so it refuses what the action would.
 
-mod admin;
-mod pages;
-mod session;
-mod view;
+mod audit;
+mod auth;
+mod groups;
+mod kit;
+mod profile;
+mod roles;
+mod sessions;
+mod tokens;
+mod users;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
+use justiam_core::CoreError;
+use justiam_core::model::Permission;
 
 use crate::http::AppState;
-pub use session::{CSRF_FIELD, SESSION_COOKIE};
+pub use kit::session::{CSRF_FIELD, SESSION_COOKIE};
+use kit::{Nav, UiError, UiUser, redirect};
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
@@ -29,22 +44,15 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/", get(|| async { Redirect::to("/ui/profile") }))
         .route("/ui/static/app.css", get(css))
         .route("/ui/static/app.js", get(js))
-        .route("/ui/login", get(pages::login_page).post(pages::login))
-        .route("/ui/logout", post(pages::logout))
-        .route("/ui/profile", get(pages::profile))
-        .route("/ui/profile/password", post(pages::change_password))
-        .route("/ui/tokens", get(pages::tokens).post(pages::create_token))
-        .route("/ui/tokens/new", get(pages::new_token))
-        .route("/ui/token-created", get(pages::token_created))
-        .route(
-            "/ui/tokens/{id}/revoke",
-            get(pages::revoke_confirm).post(pages::revoke),
-        )
-        .route(
-            "/ui/tokens/{id}/rotate",
-            get(pages::rotate_form).post(pages::rotate),
-        )
-        .merge(admin::routes())
+        .route("/ui/admin", get(admin))
+        .merge(auth::routes())
+        .merge(profile::routes())
+        .merge(tokens::routes())
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(roles::routes())
+        .merge(audit::routes())
+        .merge(sessions::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::map_response(headers))
 }
@@ -68,8 +76,26 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// Administration: the first of its pages the user may open.
+async fn admin(user: UiUser) -> Result<Response, UiError> {
+    let nav = Nav::new(&user, "admin");
+    let first = [
+        (nav.users, "/ui/admin/users"),
+        (nav.groups, "/ui/admin/groups"),
+        (nav.roles, "/ui/admin/roles"),
+        (nav.audit, "/ui/admin/audit"),
+        (nav.sessions, "/ui/admin/sessions"),
+    ]
+    .into_iter()
+    .find(|(may, _)| *may);
+    match first {
+        Some((_, to)) => redirect(to),
+        None => Err(CoreError::MissingPermission(Permission::UsersView).into()),
+    }
+}
+
 async fn not_found() -> Response {
-    view::error_page(
+    kit::view::error_page(
         None,
         StatusCode::NOT_FOUND,
         "Page not found",

@@ -1637,3 +1637,191 @@ async fn ui_errors_answer_as_the_api_does(backend: crate::common::Backend) {
 }
 
 crate::on_both_databases!(ui_errors_answer_as_the_api_does);
+
+/// The red-team scenario of issue 20 in the UI: a lesser administrator (`users.delete`,
+/// `sessions.revoke`, `groups.delete`, … but nothing that grants roles) opening the confirmation
+/// pages against a user who holds `idp:admin` through a group. Each page asks the service whether
+/// the action is allowed, so it answers the very refusal page the action's post answers instead of
+/// offering a button that then fails; against a user they outrank the pages are confirmations. A
+/// built-in role's delete confirmation is refused the same way, for an administrator too.
+async fn confirmation_pages_refuse_what_the_action_would_refuse(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let strong = server
+        .create_user("strong@example.com", "user-password-1")
+        .await;
+    let strong_jwt = server
+        .anonymous()
+        .login("strong@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let strong_session = session_of(&server, &strong_jwt);
+    let roles = admin
+        .list_roles(&justiam_client::ListParams {
+            search: Some("idp:admin".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("roles");
+    let idp_admin = roles
+        .data
+        .iter()
+        .find(|r| r.name == "idp:admin")
+        .expect("idp:admin")
+        .id;
+    let group = admin
+        .create_group(&justiam_types::CreateGroup {
+            name: "Administrators".to_owned(),
+            description: None,
+        })
+        .await
+        .expect("group");
+    admin
+        .assign_group_role(group.id, idp_admin)
+        .await
+        .expect("idp:admin to the group");
+    admin
+        .add_group_member(group.id, strong.id)
+        .await
+        .expect("strong joins");
+    let (weak, _) = server.user_client("weak@example.com").await;
+    let (lesser, _) = server.user_client("lesser@example.com").await;
+    crate::users::grant(
+        &server,
+        lesser.id,
+        &[
+            "users.view",
+            "users.update",
+            "users.delete",
+            "groups.view",
+            "groups.members",
+            "groups.delete",
+            "sessions.view",
+            "sessions.revoke",
+        ],
+    )
+    .await;
+    let lesser_jwt = server
+        .anonymous()
+        .login("lesser@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let lesser_cookie = format!("justiam_session={lesser_jwt}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |path: String, cookie: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let response = http
+                .get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .expect("get");
+            let status = response.status();
+            (status, response.text().await.expect("html"))
+        }
+    };
+    let post = |path: String, cookie: String, csrf: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let response = http
+                .post(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .form(&[("csrf_token", csrf)])
+                .send()
+                .await
+                .expect("post");
+            let status = response.status();
+            (status, response.text().await.expect("html"))
+        }
+    };
+    let (status, users_page) = get("/ui/admin/users".to_owned(), lesser_cookie.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let lesser_csrf = csrf_token(&users_page);
+
+    let refused = [
+        (
+            format!("/ui/admin/users/{}/delete", strong.id),
+            "may act on this user only if you hold every permission they hold",
+        ),
+        (
+            format!("/ui/admin/users/{}/sessions/end", strong.id),
+            "may act on this user only if you hold every permission they hold",
+        ),
+        (
+            format!("/ui/admin/sessions/{strong_session}/revoke"),
+            "may act on this user only if you hold every permission they hold",
+        ),
+        (
+            format!("/ui/admin/groups/{}/delete", group.id),
+            "because you do not hold it yourself",
+        ),
+    ];
+    for (path, reason) in &refused {
+        let (status, page) = get(path.clone(), lesser_cookie.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {page}");
+        assert!(page.contains("Not allowed"), "{path}: {page}");
+        assert!(page.contains(reason), "{path}: {page}");
+        assert!(
+            !page.contains("id=\"confirm\""),
+            "{path}: no button to confirm: {page}"
+        );
+        // The post is answered the same page, word for word.
+        let (post_status, post_page) =
+            post(path.clone(), lesser_cookie.clone(), lesser_csrf.clone()).await;
+        assert_eq!(post_status, status, "{path}");
+        assert_eq!(post_page, page, "{path}");
+    }
+    // Nothing happened: the strong user is there, signed in, in the group.
+    assert_eq!(
+        api_status(&server, &strong_jwt, reqwest::Method::GET, "/api/v1/me").await,
+        StatusCode::OK
+    );
+    let members = admin
+        .list_group_members(group.id, &Default::default())
+        .await
+        .expect("members");
+    assert_eq!(members.total, 1);
+
+    // Against a user they outrank, the same pages are confirmations.
+    for path in [
+        format!("/ui/admin/users/{}/delete", weak.id),
+        format!("/ui/admin/users/{}/sessions/end", weak.id),
+    ] {
+        let (status, page) = get(path.clone(), lesser_cookie.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert!(page.contains("weak@example.com"), "{path}: {page}");
+        assert!(page.contains("id=\"confirm\""), "{path}: {page}");
+        assert!(
+            page.contains(&format!("action=\"{path}\"")),
+            "{path}: {page}"
+        );
+    }
+
+    // A built-in role: its delete confirmation is the refusal of the delete itself.
+    let admin_cookie = admin_session_cookie(&server).await;
+    let (_, roles_page) = get("/ui/admin/roles".to_owned(), admin_cookie.clone()).await;
+    let admin_csrf = csrf_token(&roles_page);
+    let path = format!("/ui/admin/roles/{idp_admin}/delete");
+    let (status, page) = get(path.clone(), admin_cookie.clone()).await;
+    assert!(status.is_client_error(), "{status}: {page}");
+    assert!(
+        page.contains("Built-in idp:* roles cannot be changed or deleted"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"confirm\""), "{page}");
+    let (post_status, post_page) = post(path, admin_cookie, admin_csrf).await;
+    assert_eq!(post_status, status);
+    assert_eq!(post_page, page);
+    admin.get_role(idp_admin).await.expect("still there");
+}
+
+crate::on_both_databases!(confirmation_pages_refuse_what_the_action_would_refuse);

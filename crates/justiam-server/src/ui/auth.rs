@@ -1,0 +1,168 @@
+//! Signing in and out (`/ui/login`, `/ui/logout`), as `POST /auth/login` and `/auth/logout`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use justiam_core::CoreError;
+use justiam_core::secret::Secret;
+use justiam_core::time::now_millis;
+
+use super::kit::session::{self, LOGIN_CSRF_COOKIE, LoginForm, SESSION_COOKIE};
+use super::kit::{Nav, Params, UiError, UiForm, render, value, view};
+use crate::http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui/login", get(login_page).post(login))
+        .route("/ui/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    nav: Option<Nav>,
+    csrf: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// Where to go after signing in: the page asked for when it is acceptable, else the profile.
+fn safe_next(next: Option<&str>) -> String {
+    next.and_then(view::return_path)
+        .unwrap_or("/ui/profile")
+        .to_owned()
+}
+
+fn login_response(
+    state: &AppState,
+    status: StatusCode,
+    email: String,
+    next: String,
+    error: Option<String>,
+    notice: Option<String>,
+    existing_token: Option<String>,
+) -> Result<Response, UiError> {
+    let csrf = match existing_token {
+        Some(t) => t,
+        None => session::random_token()?,
+    };
+    let cookie = session::set_cookie(state, LOGIN_CSRF_COOKIE, &csrf, "/ui/login", None, "Strict");
+    let page = LoginPage {
+        nav: None,
+        csrf,
+        email,
+        next,
+        error,
+        notice,
+    };
+    Ok((status, [(header::SET_COOKIE, cookie)], render(page)).into_response())
+}
+
+async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<Response, UiError> {
+    let notice = match q.get("done").map(String::as_str) {
+        Some("logout") => Some("You are signed out.".to_owned()),
+        Some("password") => Some("Your password was changed. Sign in with the new one.".to_owned()),
+        _ => None,
+    };
+    login_response(
+        &state,
+        StatusCode::OK,
+        String::new(),
+        safe_next(q.get("next").map(String::as_str)),
+        None,
+        notice,
+        None,
+    )
+}
+
+async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Response, UiError> {
+    let f = &form.fields;
+    let email = value(f, "email");
+    let next = safe_next(f.get("next"));
+    let password = Secret::new(f.raw("password"));
+    let refuse = |status: StatusCode, message: String| {
+        login_response(
+            &state,
+            status,
+            email.clone(),
+            next.clone(),
+            Some(message),
+            None,
+            form.cookie_token.clone(),
+        )
+    };
+    if email.is_empty() || password.expose().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Enter your email address and your password.".to_owned(),
+        );
+    }
+    match state.iam.login(&email, &password, &form.meta).await {
+        Ok(outcome) => {
+            let max_age = (outcome.expires_at - now_millis()) / 1000;
+            let cookie = session::set_cookie(
+                &state,
+                SESSION_COOKIE,
+                outcome.jwt.expose(),
+                "/",
+                Some(max_age.max(1)),
+                "Lax",
+            );
+            let clear = session::clear_cookie(&state, LOGIN_CSRF_COOKIE, "/ui/login");
+            let mut headers = HeaderMap::new();
+            for c in [cookie, clear] {
+                if let Ok(v) = c.parse() {
+                    headers.append(header::SET_COOKIE, v);
+                }
+            }
+            Ok((headers, Redirect::to(&next)).into_response())
+        }
+        Err(CoreError::InvalidCredentials) => refuse(
+            StatusCode::UNAUTHORIZED,
+            "The email address or the password is not right.".to_owned(),
+        ),
+        Err(CoreError::Throttled { retry_after_secs }) => refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed sign-ins. Wait {} and try again.",
+                if retry_after_secs >= 120 {
+                    format!("{} minutes", retry_after_secs.div_ceil(60))
+                } else {
+                    format!("{retry_after_secs} seconds")
+                }
+            ),
+        )
+        .map(|mut page| {
+            // As the API's `429`.
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            page
+        }),
+        Err(CoreError::Forbidden {
+            code: "account_disabled",
+            ..
+        }) => refuse(
+            StatusCode::FORBIDDEN,
+            "This account is deactivated. Ask an administrator to reactivate it.".to_owned(),
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn logout(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+    state
+        .iam
+        .logout(&form.user.principal, &form.user.meta)
+        .await?;
+    let clear = session::clear_cookie(&state, SESSION_COOKIE, "/");
+    Ok((
+        [(header::SET_COOKIE, clear)],
+        Redirect::to("/ui/login?done=logout"),
+    )
+        .into_response())
+}
