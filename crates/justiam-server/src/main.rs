@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use justiam_core::secret::Secret;
 use justiam_server::config::{DbArgs, LogArgs, ServeArgs};
 use justiam_server::server;
+use justiam_server::telemetry::logging;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,10 +70,10 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = justiam_server::logging::init(&cli.log);
+    let logs = logging::init(&cli.log);
     // With LOG_FORMAT=json the server's last word is a line of its JSON log too; otherwise it is
     // written after every log line, so they read in order.
-    let json_error = matches!(cli.command, Command::Serve(_)) && justiam_server::logging::is_json();
+    let json_error = matches!(cli.command, Command::Serve(_)) && logging::is_json();
     let result = run(cli.command).await;
     if let (Err(error), true) = (&result, json_error) {
         tracing::error!("justiam: {error:#}");
@@ -165,7 +166,7 @@ fn read_password_stdin() -> anyhow::Result<Secret> {
 
 async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut running = server::start(args).await?;
-    let announce = justiam_server::logging::announce;
+    let announce = logging::announce;
     announce(&format!("JustIAM listening on http://{}", running.addr));
     if let Some(metrics_addr) = running.metrics_addr {
         announce(&format!("Metrics on http://{metrics_addr}/metrics"));

@@ -25,7 +25,7 @@ use super::pages::{
 };
 use super::session::{UiForm, UiUser};
 use super::view::{self, FieldErrors, Nav, Pager, UiError, render, when};
-use crate::http::AppState;
+use crate::app::AppState;
 
 type Params = Query<HashMap<String, String>>;
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::http::AppState;
+use crate::app::AppState;
 pub use session::{CSRF_FIELD, SESSION_COOKIE};
 
 const CSS: &str = include_str!("../../static/app.css");

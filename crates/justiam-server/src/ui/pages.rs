@@ -18,7 +18,7 @@ use super::session::{
     self, Fields, LOGIN_CSRF_COOKIE, LoginForm, NEW_TOKEN_COOKIE, SESSION_COOKIE, UiForm, UiUser,
 };
 use super::view::{self, FieldErrors, Nav, Pager, UiError, relative, render, when};
-use crate::http::AppState;
+use crate::app::AppState;
 
 type Params = Query<HashMap<String, String>>;
 

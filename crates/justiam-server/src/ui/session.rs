@@ -17,8 +17,8 @@ use justiam_core::service::Refusal;
 use uuid::Uuid;
 
 use super::view::UiError;
-use crate::http::AppState;
-use crate::http::extract::client_ip;
+use crate::app::AppState;
+use crate::app::client_ip;
 
 pub const SESSION_COOKIE: &str = "justiam_session";
 pub const LOGIN_CSRF_COOKIE: &str = "justiam_login_csrf";
@@ -270,7 +270,7 @@ async fn read_form(request: Request) -> Result<(Parts, Fields), UiError> {
     if !is_form {
         return Err(UiError::Csrf);
     }
-    let bytes = axum::body::to_bytes(body, crate::http::MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(body, crate::app::MAX_BODY_BYTES)
         .await
         .map_err(|_| {
             UiError::page(
