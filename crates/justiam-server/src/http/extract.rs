@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::model::PageRequest;
 use justiam_core::service::Refusal;
+use justiam_core::token::Bearer;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -21,11 +22,7 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
         let address = client_ip(parts, state);
-        let kind = if justiam_core::token::looks_like_pat(bearer) {
-            "pat"
-        } else {
-            "jwt"
-        };
+        let kind = bearer.kind();
         let now = std::time::Instant::now();
         if let Some(retry_after_secs) =
             address.and_then(|a| state.token_failures.retry_after(a, now))
@@ -67,11 +64,13 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-fn bearer_credential(parts: &Parts) -> Option<&str> {
+/// The `Authorization: Bearer` credential, told apart (PAT or JWT) here, once per request.
+fn bearer_credential(parts: &Parts) -> Option<Bearer<'_>> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty())
+        .then(|| Bearer::of(credential))
 }
 
 /// Client address and user agent, for audit entries.

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::jwt::Claims;
 use justiam_core::service::Refusal;
+use justiam_core::token::Bearer;
 use uuid::Uuid;
 
 use super::view::UiError;
@@ -154,11 +155,11 @@ impl FromRequestParts<AppState> for UiUser {
                 String::new()
             },
         };
-        let Some(jwt) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(jwt) = cookie(&parts.headers, SESSION_COOKIE).map(Bearer::of) else {
             return Err(login());
         };
         // The cookie carries a portal session, never a personal access token.
-        if justiam_core::token::looks_like_pat(jwt) {
+        if matches!(jwt, Bearer::Pat(_)) {
             return Err(login());
         }
         let meta = request_meta(parts, state);
