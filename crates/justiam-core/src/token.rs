@@ -68,9 +68,39 @@ pub fn check_format(value: &str) -> Result<(), FormatError> {
     Ok(())
 }
 
-/// Whether a bearer credential claims to be a PAT (as opposed to a JWT).
+/// Whether a value claims to be a PAT (as opposed to a JWT): the one place the shape is sniffed.
 pub fn looks_like_pat(value: &str) -> bool {
     value.starts_with(PREFIX)
+}
+
+/// A bearer credential, told apart by its shape once, where the request is read, and carried so:
+/// the caller's metrics and logs, and [`crate::service::Iam::authenticate`], need not look again.
+/// No `Debug`: it holds the secret.
+#[derive(Clone, Copy)]
+pub enum Bearer<'a> {
+    /// Claims to be a personal access token (starts with [`PREFIX`]; not yet checked).
+    Pat(&'a str),
+    /// Anything else: taken for a portal session JWT.
+    Jwt(&'a str),
+}
+
+impl<'a> Bearer<'a> {
+    pub fn of(value: &'a str) -> Self {
+        if looks_like_pat(value) {
+            Bearer::Pat(value)
+        } else {
+            Bearer::Jwt(value)
+        }
+    }
+
+    /// `pat` or `jwt` in metrics and logs, before authentication says more: the names
+    /// [`crate::authz::Credential::kind`] gives once it has.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Bearer::Pat(_) => "pat",
+            Bearer::Jwt(_) => "jwt",
+        }
+    }
 }
 
 pub fn digest(value: &str) -> TokenDigest {
@@ -148,6 +178,28 @@ mod tests {
             format!(" {}", &value[1..]),
         ] {
             assert_eq!(check_format(&bad), Err(FormatError::Shape), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bearer_is_a_pat_by_its_prefix_alone() {
+        let value = fresh();
+        // A PAT claim is decided by the prefix; shape and checksum are checked afterwards.
+        for pat in [value.as_str(), "justiam_pat_", "justiam_pat_not-a-token"] {
+            let bearer = Bearer::of(pat);
+            assert!(matches!(bearer, Bearer::Pat(v) if v == pat), "{pat:?}");
+            assert_eq!(bearer.kind(), "pat", "{pat:?}");
+        }
+        let upper = value.replace("justiam_pat_", "JUSTIAM_PAT_");
+        for jwt in [
+            "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln",
+            upper.as_str(),
+            " justiam_pat_",
+            "",
+        ] {
+            let bearer = Bearer::of(jwt);
+            assert!(matches!(bearer, Bearer::Jwt(v) if v == jwt), "{jwt:?}");
+            assert_eq!(bearer.kind(), "jwt", "{jwt:?}");
         }
     }
 

@@ -60,7 +60,7 @@ pub fn load_tls(cert_file: &Path, key_file: &Path) -> anyhow::Result<Arc<rustls:
     Ok(Arc::new(config))
 }
 
-/// The HTTP application as the listener sees it: `crate::http::app`. It must always be ready
+/// The HTTP application as the listener sees it: `crate::app::build`. It must always be ready
 /// (`poll_ready` never pending), as axum's routers are: each connection calls it without asking.
 pub trait App:
     Service<
@@ -140,7 +140,7 @@ pub async fn serve(
 }
 
 /// One connection's view of the application: the peer's address on every request (in its
-/// [`crate::http::RequestRecord`], read by the observe layer and the extractors), and the
+/// [`crate::app::RequestRecord`], read by the observe layer and the extractors), and the
 /// connection's own copy of the application, called in place. (hyper's tower adapter clones the
 /// whole application for every request instead: reference counts every worker thread writes.)
 struct ConnectionService<A> {
@@ -158,7 +158,7 @@ impl<A: App> hyper::service::Service<hyper::Request<Incoming>> for ConnectionSer
     fn call(&self, mut request: hyper::Request<Incoming>) -> A::Future {
         request
             .extensions_mut()
-            .insert(crate::http::RequestRecord::for_peer(self.peer));
+            .insert(crate::app::RequestRecord::for_peer(self.peer));
         self.app
             .borrow_mut()
             .call(request.map(axum::body::Body::new))

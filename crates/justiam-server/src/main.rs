@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use justiam_core::secret::Secret;
 use justiam_server::config::{DbArgs, LogArgs, ServeArgs};
 use justiam_server::server;
+use justiam_server::telemetry::logging;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,14 +70,12 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = justiam_server::logging::init(&cli.log);
+    let logs = logging::init(&cli.log);
     let serving = matches!(cli.command, Command::Serve(_));
     let result = run(cli.command).await;
     // With LOG_FORMAT=json the server's last word is a line of its JSON log too.
     let said = match &result {
-        Err(error) if serving => {
-            justiam_server::logging::announce_failure(&format!("justiam: {error:#}"))
-        }
+        Err(error) if serving => logging::announce_failure(&format!("justiam: {error:#}")),
         _ => false,
     };
     // Every log line is out before the final error, so they read in order.
@@ -172,7 +171,7 @@ fn read_password_stdin() -> anyhow::Result<Secret> {
 
 async fn serve(args: &ServeArgs) -> anyhow::Result<()> {
     let mut running = server::start(args).await?;
-    let announce = justiam_server::logging::announce;
+    let announce = logging::announce;
     announce(&format!("JustIAM listening on http://{}", running.addr));
     if let Some(metrics_addr) = running.metrics_addr {
         announce(&format!("Metrics on http://{metrics_addr}/metrics"));

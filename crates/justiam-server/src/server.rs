@@ -16,11 +16,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::app::{self, AppContext, AppState};
 use crate::config::{ServeArgs, redact_url, sqlite_path};
 use crate::http::throttle::FailureThrottle;
-use crate::http::{self, AppContext, AppState};
 use crate::listener::{self, ListenSettings};
-use crate::metrics::{Audience, Metrics};
+use crate::telemetry::logging;
+use crate::telemetry::metrics::{Audience, Metrics};
 
 /// Opens the database (creating the SQLite directory and file when needed) and applies every
 /// embedded migration. Errors are one sentence an operator can act on.
@@ -296,14 +297,14 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         };
         tasks.push(tokio::spawn(listener::serve(
             metrics_listener,
-            http::metrics_app(state.clone()),
+            app::metrics_only(state.clone()),
             metrics_settings,
             stopped.clone(),
         )));
     }
     let http_task = tokio::spawn(listener::serve(
         listener,
-        http::app(state, metrics_addr.is_none()),
+        app::build(state, metrics_addr.is_none()),
         settings,
         stopped.clone(),
     ));
@@ -331,7 +332,7 @@ async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(email) = &args.bootstrap_admin_email else {
-        crate::logging::announce(
+        logging::announce(
             "The database has no users yet. Create the first administrator with:\n\n    \
              justiam admin create --email admin@example.com --password-stdin\n\n\
              (or start with JUSTIAM_BOOTSTRAP_ADMIN_EMAIL set).",
@@ -342,9 +343,9 @@ async fn bootstrap_admin(iam: &Iam, args: &ServeArgs) -> anyhow::Result<()> {
     let (user, generated) = create_user_from_cli(iam, email, password, true, None, None)
         .await
         .context("cannot create the bootstrap admin")?;
-    crate::logging::announce(&format!("Created the first administrator {}.", user.email));
+    logging::announce(&format!("Created the first administrator {}.", user.email));
     if let Some(password) = generated {
-        crate::logging::announce(&format!(
+        logging::announce(&format!(
             "Its generated password, shown only this once: {}",
             password.expose()
         ));

@@ -14,7 +14,7 @@ use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{new_id, roles, sessions, throttle, tokens, users};
 use crate::time::{Millis, now_millis};
-use crate::token;
+use crate::token::{self, Bearer};
 
 pub struct LoginOutcome {
     pub jwt: Secret,
@@ -69,49 +69,53 @@ impl From<sqlx::Error> for Refusal {
 }
 
 impl Iam {
-    /// Resolves a bearer credential (PAT or portal JWT) to the caller with their current
-    /// permissions: from the in-process cache when it holds a valid entry, else from the database.
+    /// Resolves a bearer credential (PAT or portal JWT, told apart by [`Bearer::of`] where it was
+    /// read) to the caller with their current permissions: from the in-process cache when it holds
+    /// a valid entry, else from the database.
     pub async fn authenticate(
         &self,
-        bearer: &str,
+        bearer: Bearer<'_>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<Principal, Refusal> {
         let now = now_millis();
-        let principal = if token::looks_like_pat(bearer) {
-            // Shape and checksum first: a made-up value never reaches the cache or the database.
-            token::check_format(bearer).map_err(|_| Refusal::Invalid)?;
-            let key = CacheKey::Pat(token::digest(bearer));
-            match self.cache.get(&key, now) {
-                Some(principal) => principal,
-                None => {
-                    let ticket = self.cache.ticket();
-                    let (principal, valid_until) = self.authenticate_pat(&key, now).await?;
-                    self.cache
-                        .put(key, principal.clone(), valid_until, ticket, now);
-                    principal
+        let principal = match bearer {
+            Bearer::Pat(value) => {
+                // Shape and checksum first: a made-up value never reaches the cache or the database.
+                token::check_format(value).map_err(|_| Refusal::Invalid)?;
+                let key = CacheKey::Pat(token::digest(value));
+                match self.cache.get(&key, now) {
+                    Some(principal) => principal,
+                    None => {
+                        let ticket = self.cache.ticket();
+                        let (principal, valid_until) = self.authenticate_pat(&key, now).await?;
+                        self.cache
+                            .put(key, principal.clone(), valid_until, ticket, now);
+                        principal
+                    }
                 }
             }
-        } else {
-            let claims = self.jwt.verify(bearer, now / 1000).map_err(|e| match e {
-                crate::jwt::JwtError::Expired => Refusal::Expired,
-                crate::jwt::JwtError::Invalid => Refusal::Invalid,
-            })?;
-            let user_id = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::Invalid)?;
-            let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::Invalid)?;
-            let key = CacheKey::Session(session_id);
-            match self.cache.get(&key, now).filter(|p| p.id() == user_id) {
-                Some(principal) => principal,
-                None => {
-                    let ticket = self.cache.ticket();
-                    let principal = self.authenticate_session(session_id, user_id, now).await?;
-                    self.cache.put(
-                        key,
-                        principal.clone(),
-                        claims.exp.saturating_mul(1000),
-                        ticket,
-                        now,
-                    );
-                    principal
+            Bearer::Jwt(value) => {
+                let claims = self.jwt.verify(value, now / 1000).map_err(|e| match e {
+                    crate::jwt::JwtError::Expired => Refusal::Expired,
+                    crate::jwt::JwtError::Invalid => Refusal::Invalid,
+                })?;
+                let user_id = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::Invalid)?;
+                let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::Invalid)?;
+                let key = CacheKey::Session(session_id);
+                match self.cache.get(&key, now).filter(|p| p.id() == user_id) {
+                    Some(principal) => principal,
+                    None => {
+                        let ticket = self.cache.ticket();
+                        let principal = self.authenticate_session(session_id, user_id, now).await?;
+                        self.cache.put(
+                            key,
+                            principal.clone(),
+                            claims.exp.saturating_mul(1000),
+                            ticket,
+                            now,
+                        );
+                        principal
+                    }
                 }
             }
         };

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::extract::{Auth, Meta, StrictJson};
 use super::{ApiError, AppState};
-use crate::json;
+use crate::telemetry::json;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -8,7 +8,7 @@ use justiam_core::CoreError;
 use justiam_types::ErrorBody;
 use serde_json::json;
 
-use super::observe::current_request_id;
+use crate::telemetry::request_id::current_request_id;
 
 #[derive(Debug)]
 pub struct ApiError {

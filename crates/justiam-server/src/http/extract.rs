@@ -1,17 +1,17 @@
 //! Extractors every handler uses: the caller, request facts, strict JSON bodies, paths and lists.
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::model::PageRequest;
 use justiam_core::service::Refusal;
+use justiam_core::token::Bearer;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{ApiError, AppState};
+use super::ApiError;
+use crate::app::{AppState, Caller, MAX_BODY_BYTES, RequestRecord, client_ip};
 
 /// The authenticated caller. Rejects with `401` and `WWW-Authenticate` before the handler runs.
 pub struct Auth(pub Principal);
@@ -22,11 +22,7 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let bearer = bearer_credential(parts).ok_or_else(ApiError::missing_credential)?;
         let address = client_ip(parts, state);
-        let kind = if justiam_core::token::looks_like_pat(bearer) {
-            "pat"
-        } else {
-            "jwt"
-        };
+        let kind = bearer.kind();
         let now = std::time::Instant::now();
         if let Some(retry_after_secs) =
             address.and_then(|a| state.token_failures.retry_after(a, now))
@@ -68,91 +64,13 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// What a request turned out to be, filled in while it is handled and read by
-/// [`super::observe`] for the metrics, the access log and `JustIAM-Token-Expires-At`: the route
-/// template (set after routing) and the caller (set by [`Auth`]).
-/// Made by the listener with the peer's address (the one extension it adds to a request).
-#[derive(Clone, Default)]
-pub struct RequestRecord(std::sync::Arc<RecordSlots>);
-
-#[derive(Default)]
-struct RecordSlots {
-    peer: Option<SocketAddr>,
-    route: std::sync::OnceLock<axum::extract::MatchedPath>,
-    caller: std::sync::OnceLock<Caller>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Caller {
-    pub user_id: uuid::Uuid,
-    pub credential: &'static str,
-    pub token_expires_at: Option<i64>,
-}
-
-impl RequestRecord {
-    pub fn for_peer(peer: SocketAddr) -> Self {
-        Self(std::sync::Arc::new(RecordSlots {
-            peer: Some(peer),
-            ..RecordSlots::default()
-        }))
-    }
-
-    /// The address the connection comes from.
-    pub fn peer(&self) -> Option<SocketAddr> {
-        self.0.peer
-    }
-
-    pub fn set_route(&self, route: &axum::extract::MatchedPath) {
-        let _ = self.0.route.set(route.clone());
-    }
-
-    /// The matched route template, or `unmatched`.
-    pub fn route_template(&self) -> &str {
-        self.0
-            .route
-            .get()
-            .map_or("unmatched", axum::extract::MatchedPath::as_str)
-    }
-
-    pub fn caller(&self) -> Option<&Caller> {
-        self.0.caller.get()
-    }
-
-    fn set_caller(&self, caller: Caller) {
-        let _ = self.0.caller.set(caller);
-    }
-}
-
-fn bearer_credential(parts: &Parts) -> Option<&str> {
+/// The `Authorization: Bearer` credential, told apart (PAT or JWT) here, once per request.
+fn bearer_credential(parts: &Parts) -> Option<Bearer<'_>> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     let credential = credential.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
-}
-
-/// The client address: the peer, or — only when the peer is a trusted proxy — the right-most
-/// `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub fn client_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<RequestRecord>()?.peer()?.ip();
-    let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|net| net.contains(ip));
-    if !trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let hops: Vec<IpAddr> = forwarded
-        .flat_map(|v| v.split(','))
-        .filter_map(|hop| hop.trim().parse().ok())
-        .collect();
-    Some(
-        hops.into_iter()
-            .rev()
-            .find(|ip| !trusted(ip))
-            .unwrap_or(peer),
-    )
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty())
+        .then(|| Bearer::of(credential))
 }
 
 /// Client address and user agent, for audit entries.
@@ -202,16 +120,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
         }
         // The limit is applied here, where the body is read, rather than by a layer that puts
         // it into every request's extensions.
-        let bytes = axum::body::to_bytes(request.into_body(), super::MAX_BODY_BYTES)
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|_| {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!(
-                        "the request body must be at most {} bytes",
-                        super::MAX_BODY_BYTES
-                    ),
+                    format!("the request body must be at most {} bytes", MAX_BODY_BYTES),
                 )
             })?;
         parse_json(&bytes).map(StrictJson)

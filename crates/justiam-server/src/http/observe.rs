@@ -19,26 +19,13 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-use super::extract::RequestRecord;
-use super::{ApiError, AppState, request_id};
-use crate::access_log::{self, AccessEntry};
+use super::ApiError;
+use crate::app::{AppState, RequestRecord};
+use crate::telemetry::access_log::{self, AccessEntry};
+use crate::telemetry::request_id;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static TOKEN_EXPIRES_AT: HeaderName = HeaderName::from_static("justiam-token-expires-at");
-
-tokio::task_local! {
-    /// The `X-Request-Id` of the request being handled.
-    static REQUEST: HeaderValue;
-}
-
-/// The id of the request being handled (`-` outside one), for the warnings and errors it causes:
-/// `tracing::error!(request_id = current_request_id().as_str(), ...)`. A `&str` field, so that
-/// text logs quote it as the access line does.
-pub fn current_request_id() -> String {
-    REQUEST
-        .try_with(|id| id.to_str().unwrap_or("-").to_owned())
-        .unwrap_or_else(|_| "-".to_owned())
-}
 
 /// Wraps the application in [`Observe`].
 #[derive(Clone)]
@@ -103,7 +90,7 @@ where
         let handled = span.in_scope(|| self.inner.call(request)).instrument(span);
         let state = self.state.clone();
         Box::pin(async move {
-            let mut handled = std::pin::pin!(REQUEST.scope(request_id, handled));
+            let mut handled = std::pin::pin!(request_id::REQUEST.scope(request_id, handled));
             let answer = within(state.request_timeout, started, handled.as_mut()).await;
             let request_id = handled
                 .as_mut()
@@ -208,19 +195,6 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn the_current_request_id_is_known_while_the_request_is_handled() {
-        assert_eq!(current_request_id(), "-");
-        let inside = REQUEST
-            .scope(HeaderValue::from_static("req-42"), async {
-                tokio::task::yield_now().await;
-                current_request_id()
-            })
-            .await;
-        assert_eq!(inside, "req-42");
-        assert_eq!(current_request_id(), "-");
-    }
 
     #[tokio::test]
     async fn answers_ready_at_once_and_late_ones_are_told_apart() {

@@ -12,7 +12,7 @@ use super::kit::{
     FieldErrors, Nav, Pager, Params, UiError, UiUser, encode, page_of, pager, render, when,
 };
 use super::users::user_by_email;
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ui/admin/audit", get(audit))

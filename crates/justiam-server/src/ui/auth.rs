@@ -12,7 +12,7 @@ use justiam_core::time::now_millis;
 
 use super::kit::session::{self, LOGIN_CSRF_COOKIE, LoginForm, SESSION_COOKIE};
 use super::kit::{Nav, Params, UiError, UiForm, render, value, view};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

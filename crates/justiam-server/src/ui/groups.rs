@@ -18,7 +18,7 @@ use super::kit::{
 };
 use super::roles::{RoleView, role_view};
 use super::users::{UserView, no_user_with, user_by_email};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

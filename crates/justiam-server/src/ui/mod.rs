@@ -29,7 +29,7 @@ use axum::routing::get;
 use justiam_core::CoreError;
 use justiam_core::model::Permission;
 
-use crate::http::AppState;
+use crate::app::AppState;
 pub use kit::session::{CSRF_FIELD, SESSION_COOKIE};
 use kit::{Nav, UiError, UiUser, redirect};
 

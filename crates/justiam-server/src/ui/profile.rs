@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use justiam_core::secret::Secret;
 
 use super::kit::{FieldErrors, Nav, UiError, UiForm, UiUser, bad_request, render, when};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

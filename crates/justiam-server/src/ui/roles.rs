@@ -18,7 +18,7 @@ use super::kit::{
     field_error, notice_of, page_of, pager, redirect, render, value, view,
 };
 use super::users::{no_user_with, refused_on_user_page, user_by_email};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -16,7 +16,7 @@ use super::kit::{
     ConfirmPage, Listing, Nav, Pager, Params, UiError, UiForm, UiUser, notice_of, redirect, render,
     when,
 };
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

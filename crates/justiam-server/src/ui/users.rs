@@ -19,7 +19,7 @@ use super::kit::{
     encode, notice_of, redirect, render, value, when,
 };
 use super::roles::{RoleView, role_view};
-use crate::http::AppState;
+use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -14,11 +14,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::jwt::Claims;
 use justiam_core::service::Refusal;
+use justiam_core::token::Bearer;
 use uuid::Uuid;
 
 use super::view::UiError;
-use crate::http::AppState;
-use crate::http::extract::client_ip;
+use crate::app::AppState;
+use crate::app::client_ip;
 
 pub const SESSION_COOKIE: &str = "justiam_session";
 pub const LOGIN_CSRF_COOKIE: &str = "justiam_login_csrf";
@@ -154,11 +155,11 @@ impl FromRequestParts<AppState> for UiUser {
                 String::new()
             },
         };
-        let Some(jwt) = cookie(&parts.headers, SESSION_COOKIE) else {
+        let Some(jwt) = cookie(&parts.headers, SESSION_COOKIE).map(Bearer::of) else {
             return Err(login());
         };
         // The cookie carries a portal session, never a personal access token.
-        if justiam_core::token::looks_like_pat(jwt) {
+        if matches!(jwt, Bearer::Pat(_)) {
             return Err(login());
         }
         let meta = request_meta(parts, state);
@@ -270,7 +271,7 @@ async fn read_form(request: Request) -> Result<(Parts, Fields), UiError> {
     if !is_form {
         return Err(UiError::Csrf);
     }
-    let bytes = axum::body::to_bytes(body, crate::http::MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(body, crate::app::MAX_BODY_BYTES)
         .await
         .map_err(|_| {
             UiError::page(

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::CoreError;
 
-use crate::http::observe::current_request_id;
+use crate::telemetry::request_id::current_request_id;
 use justiam_core::model::Permission;
 use justiam_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, now_millis, to_datetime};
 

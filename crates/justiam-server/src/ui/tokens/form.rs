@@ -12,7 +12,7 @@ use justiam_core::time::{DAY_MS, now_millis};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
 use crate::ui::kit::view::relative;
 use crate::ui::kit::{

@@ -10,7 +10,7 @@ use justiam_core::model::TokenInventoryFilter;
 use uuid::Uuid;
 
 use super::form::{self, TokenView};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::ui::kit::{
     Listing, Nav, Pager, Params, UiError, UiForm, UiUser, encode, notice_of, pager, redirect,
     render,

@@ -18,7 +18,7 @@ use super::kit::{
     FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, page_of, pager,
     redirect, render,
 };
-use crate::http::AppState;
+use crate::app::AppState;
 use form::{
     RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once, token_form,
 };

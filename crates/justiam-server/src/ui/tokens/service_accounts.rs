@@ -14,7 +14,7 @@ use super::form::{
     self, RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once,
     token_form,
 };
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::ui::kit::{
     FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, page_of,
     pager, redirect, render,

@@ -57,6 +57,20 @@ const ID_BYTE: [bool; 256] = {
     table
 };
 
+tokio::task_local! {
+    /// The `X-Request-Id` of the request being handled (set by the observe layer).
+    pub(crate) static REQUEST: HeaderValue;
+}
+
+/// The id of the request being handled (`-` outside one), for the warnings and errors it causes:
+/// `tracing::error!(request_id = current_request_id().as_str(), ...)`. A `&str` field, so that
+/// text logs quote it as the access line does.
+pub fn current_request_id() -> String {
+    REQUEST
+        .try_with(|id| id.to_str().unwrap_or("-").to_owned())
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
 /// The request id of a request that did not bring an acceptable one of its own.
 pub fn next_header_value() -> HeaderValue {
     let (high, low) = *FIRST;
@@ -69,6 +83,19 @@ pub fn next_header_value() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_current_request_id_is_known_while_the_request_is_handled() {
+        assert_eq!(current_request_id(), "-");
+        let inside = REQUEST
+            .scope(HeaderValue::from_static("req-42"), async {
+                tokio::task::yield_now().await;
+                current_request_id()
+            })
+            .await;
+        assert_eq!(inside, "req-42");
+        assert_eq!(current_request_id(), "-");
+    }
 
     #[test]
     fn ids_are_distinct_across_threads() {

@@ -83,7 +83,7 @@ pub fn init(log: &LogArgs) -> LogGuard {
     // access log (callgrind, docs/benchmarks.md) and are noise in log files.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     if !ansi {
-        crate::access_log::install(buffer.clone(), log.log_format);
+        crate::telemetry::access_log::install(buffer.clone(), log.log_format);
     }
     // The filter decides; the builder's own level filter lets everything through to it.
     let builder = tracing_subscriber::fmt()

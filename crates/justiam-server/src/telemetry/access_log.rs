@@ -1,5 +1,5 @@
 //! The access log: one line per request, in the format of every other log line (text or JSON,
-//! see [`crate::logging`]), but formatted here and written straight into the log buffer instead of
+//! see [`super::logging`]), but formatted here and written straight into the log buffer instead of
 //! going through a `tracing` event.
 //!
 //! Every request pays for this line. Through `tracing` it cost ~8,000 instructions — a field
@@ -20,8 +20,8 @@ use tracing::Level;
 use uuid::Uuid;
 
 use crate::config::LogFormat;
-use crate::json;
-use crate::logging::BufferedWriter;
+use crate::telemetry::json;
+use crate::telemetry::logging::BufferedWriter;
 
 /// The target the access line is logged under (`LOG_LEVEL=justiam_server::http=warn` mutes it).
 pub const TARGET: &str = "justiam_server::http";
@@ -54,7 +54,7 @@ thread_local! {
 }
 
 /// From now on, access lines are formatted here and written into `out`, the buffer behind the
-/// process's `tracing` subscriber. Called once by [`crate::logging::init`], for uncoloured output.
+/// process's `tracing` subscriber. Called once by [`super::logging::init`], for uncoloured output.
 pub fn install(out: BufferedWriter<Stderr>, format: LogFormat) {
     let _ = SINK.set(Sink { out, format });
 }
@@ -94,7 +94,7 @@ fn latency_ms(latency: Duration) -> f64 {
 }
 
 /// The line as `tracing-subscriber`'s formatter writes the event of [`through_tracing`] (with the
-/// plain field formatter of [`crate::logging`] for text), newline included.
+/// plain field formatter of [`super::logging`] for text), newline included.
 fn write_line(line: &mut Vec<u8>, format: LogFormat, entry: &AccessEntry<'_>, at: DateTime<Utc>) {
     let mut stamp = [0u8; 27];
     let timestamp = justiam_types::timestamp::write_rfc3339_micros(&at, &mut stamp).unwrap_or("-");
@@ -228,8 +228,8 @@ mod tests {
         }
     }
 
-    /// What `tracing-subscriber`, set up as [`crate::logging::init`] sets it up, writes for the
-    /// entry — with the timestamp cut off (the fast line's is tested apart).
+    /// What `tracing-subscriber`, set up as [`crate::telemetry::logging::init`] sets it up, writes
+    /// for the entry — with the timestamp cut off (the fast line's is tested apart).
     fn through_subscriber(format: LogFormat, entry: &AccessEntry<'_>) -> String {
         let out = Collected::default();
         let writer = {
@@ -250,7 +250,9 @@ mod tests {
                 || through_tracing(entry),
             ),
             LogFormat::Text => tracing::subscriber::with_default(
-                builder.fmt_fields(crate::logging::plain_fields()).finish(),
+                builder
+                    .fmt_fields(crate::telemetry::logging::plain_fields())
+                    .finish(),
                 || through_tracing(entry),
             ),
         }
