@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use justiam_client::{Client, ListParams, RawResponse};
+use justiam_client::{Client, ListParams};
 use justiam_types::{
     AuditRecord, CreateAdminRole, CreateGroup, CreateUser, Group, UpdateAdminRole, UpdateGroup,
     UpdateUser, User,
@@ -75,52 +75,6 @@ fn sorted<S: AsRef<str>>(items: &[S]) -> Vec<String> {
     out
 }
 
-/// A typed call refused with `403 forbidden` naming `permission` in `details.permission`.
-#[track_caller]
-fn assert_forbidden<T: std::fmt::Debug>(result: justiam_client::Result<T>, permission: &str) {
-    match result {
-        Err(justiam_client::Error::Api { status, body }) => {
-            assert_eq!(status.as_u16(), 403, "status; body {body:?}");
-            assert_eq!(body.code, "forbidden", "code; body {body:?}");
-            let named = body
-                .details
-                .as_ref()
-                .and_then(|d| d.get("permission"))
-                .and_then(Value::as_str);
-            assert_eq!(named, Some(permission), "details.permission; body {body:?}");
-            assert!(
-                body.message.contains(permission),
-                "message {:?} should name {permission}",
-                body.message
-            );
-        }
-        other => panic!("expected 403 naming {permission}, got {other:?}"),
-    }
-}
-
-/// A raw answer `403 forbidden` naming `permission`.
-#[track_caller]
-fn assert_raw_forbidden(response: &RawResponse, permission: &str, context: &str) {
-    assert_eq!(
-        response.status.as_u16(),
-        403,
-        "{context}: status; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.code(),
-        Some("forbidden"),
-        "{context}: {}",
-        response.json
-    );
-    assert_eq!(
-        response.json["details"]["permission"].as_str(),
-        Some(permission),
-        "{context}: details.permission; body {}",
-        response.json
-    );
-}
-
 async fn create_group(client: &Client, name: &str) -> Group {
     client
         .create_group(&CreateGroup {
@@ -129,22 +83,6 @@ async fn create_group(client: &Client, name: &str) -> Group {
         })
         .await
         .expect("create group")
-}
-
-/// A regular user holding exactly `permissions` through a custom role the admin assigns directly.
-async fn user_with(
-    server: &TestServer,
-    admin: &Client,
-    email: &str,
-    permissions: &[&str],
-) -> (User, Client) {
-    let (user, client) = server.user_client(email).await;
-    let role = create_role(admin, &format!("role of {email}"), permissions).await;
-    admin
-        .assign_user_role(user.id, role.id)
-        .await
-        .expect("assign role");
-    (user, client)
 }
 
 fn all_but(permission: &str) -> Vec<&'static str> {
@@ -195,47 +133,40 @@ async fn session_ids(admin: &Client, email: &str) -> Vec<Uuid> {
         .collect()
 }
 
-type Request = (Method, String, Option<Value>, u16);
-
 /// One audit entry of a story: action, actor, credential kind, target.
 type Step<A> = (A, Option<Uuid>, Option<String>, Option<Uuid>);
 
-/// For each request: a user holding every permission but `permission` is refused with `403`
-/// naming it (and nothing changes), then a user holding only `permission` gets `status`.
+/// For each request and the status it gets when allowed: a user holding every permission but
+/// `permission` is refused with `403` naming it (and nothing changes), then a user holding only
+/// `permission` gets that status.
 async fn check_permission(
     server: &TestServer,
     admin: &Client,
     permission: &str,
-    requests: &[Request],
+    requests: Vec<(Call, u16)>,
 ) {
     let slug = permission.replace(['.', '_'], "-");
-    let (_, holder) = user_with(
+    let (_, holder, _) = user_with(
         server,
         admin,
         &format!("only-{slug}@example.com"),
         &[permission],
     )
     .await;
-    let (_, lacker) = user_with(
+    let (_, lacker, _) = user_with(
         server,
         admin,
         &format!("all-but-{slug}@example.com"),
         &all_but(permission),
     )
     .await;
-    for (method, path, body, status) in requests {
-        let context = format!("{method} {path}");
-        let refused = raw(&lacker, method.clone(), path, body.clone()).await;
-        assert_raw_forbidden(
-            &refused,
-            permission,
-            &format!("{context} without {permission}"),
-        );
-        let done = raw(&holder, method.clone(), path, body.clone()).await;
+    for (call, status) in requests {
+        call.clone().forbidden(permission).expect(&lacker).await;
+        let done = call.send(&holder).await;
         assert_eq!(
             done.status.as_u16(),
-            *status,
-            "{context} with only {permission}: body {}",
+            status,
+            "{call} with only {permission}: body {}",
             done.json
         );
     }
@@ -252,71 +183,46 @@ async fn group_endpoints_need_their_permission(backend: Backend) {
     let group = create_group(&admin, "Platform").await;
     let doomed = create_group(&admin, "Doomed").await;
     let g = format!("/api/v1/groups/{}", group.id);
-    let get = |path: &str| -> Request { (Method::GET, path.to_owned(), None, 200) };
+    let members = format!("{g}/members");
 
-    check_permission(
-        &server,
-        &admin,
-        "groups.view",
-        &[get("/api/v1/groups"), get(&g), get(&format!("{g}/members"))],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.create",
-        &[(
-            Method::POST,
-            "/api/v1/groups".to_owned(),
-            Some(json!({"name": "Created by a delegate"})),
-            201,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.update",
-        &[(
-            Method::PUT,
-            g.clone(),
-            Some(json!({"description": "changed by a delegate"})),
-            200,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.members",
-        &[
-            (
-                Method::POST,
-                format!("{g}/members"),
-                Some(json!({"user_id": member.id})),
-                204,
-            ),
-            (
-                Method::DELETE,
-                format!("{g}/members/{}", member.id),
-                None,
-                204,
-            ),
-        ],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.delete",
-        &[(
-            Method::DELETE,
-            format!("/api/v1/groups/{}", doomed.id),
-            None,
-            204,
-        )],
-    )
-    .await;
+    let checks = [
+        (
+            "groups.view",
+            vec![
+                (get("/api/v1/groups"), 200),
+                (get(&g), 200),
+                (get(&members), 200),
+            ],
+        ),
+        (
+            "groups.create",
+            vec![(
+                post("/api/v1/groups", json!({"name": "Created by a delegate"})),
+                201,
+            )],
+        ),
+        (
+            "groups.update",
+            vec![(
+                put(&g, json!({"description": "changed by a delegate"})),
+                200,
+            )],
+        ),
+        (
+            "groups.members",
+            vec![
+                (post(&members, json!({"user_id": member.id})), 204),
+                (delete(format!("{members}/{}", member.id)), 204),
+            ],
+        ),
+        (
+            "groups.delete",
+            vec![(delete(format!("/api/v1/groups/{}", doomed.id)), 204)],
+        ),
+    ];
+    for (permission, requests) in checks {
+        check_permission(&server, &admin, permission, requests).await;
+    }
 
     // What the holders did happened, and only that.
     let after = admin.get_group(group.id).await.expect("group");
@@ -348,26 +254,22 @@ async fn role_endpoints_need_admin_roles_manage(backend: Backend) {
         &server,
         &admin,
         "admin_roles.manage",
-        &[
-            (Method::GET, "/api/v1/admin-roles".to_owned(), None, 200),
+        vec![
+            (get("/api/v1/admin-roles"), 200),
             (
-                Method::POST,
-                "/api/v1/admin-roles".to_owned(),
-                Some(json!({"name": "Made by a delegate", "permissions": ["admin_roles.manage"]})),
+                post(
+                    "/api/v1/admin-roles",
+                    json!({"name": "Made by a delegate", "permissions": ["admin_roles.manage"]}),
+                ),
                 201,
             ),
-            (Method::GET, r.clone(), None, 200),
-            (
-                Method::PUT,
-                r.clone(),
-                Some(json!({"description": "edited by a delegate"})),
-                200,
-            ),
-            (Method::POST, u.clone(), Some(role_id.clone()), 204),
-            (Method::DELETE, format!("{u}/{}", role.id), None, 204),
-            (Method::POST, g.clone(), Some(role_id.clone()), 204),
-            (Method::DELETE, format!("{g}/{}", role.id), None, 204),
-            (Method::DELETE, r.clone(), None, 204),
+            (get(&r), 200),
+            (put(&r, json!({"description": "edited by a delegate"})), 200),
+            (post(&u, role_id.clone()), 204),
+            (delete(format!("{u}/{}", role.id)), 204),
+            (post(&g, role_id.clone()), 204),
+            (delete(format!("{g}/{}", role.id)), 204),
+            (delete(&r), 204),
         ],
     )
     .await;
@@ -383,11 +285,12 @@ async fn role_endpoints_need_admin_roles_manage(backend: Backend) {
 
     // Reading who holds what: admin_roles.manage, or users.viewaccess / groups.viewaccess.
     let (_, nobody) = server.user_client("nobody@example.com").await;
-    let (_, user_viewer) =
+    let (_, user_viewer, _) =
         user_with(&server, &admin, "uva@example.com", &["users.viewaccess"]).await;
-    let (_, group_viewer) =
+    let (_, group_viewer, _) =
         user_with(&server, &admin, "gva@example.com", &["groups.viewaccess"]).await;
-    let (_, manager) = user_with(&server, &admin, "arm@example.com", &["admin_roles.manage"]).await;
+    let (_, manager, _) =
+        user_with(&server, &admin, "arm@example.com", &["admin_roles.manage"]).await;
     for client in [&nobody, &group_viewer] {
         assert_forbidden(
             client.list_user_roles(member.id).await,
@@ -419,45 +322,23 @@ async fn audit_and_session_endpoints_need_their_permission(backend: Backend) {
     let sessions = session_ids(&admin, "victim@example.com").await;
     assert_eq!(sessions.len(), 2);
 
-    check_permission(
-        &server,
-        &admin,
-        "audit.view",
-        &[(Method::GET, "/api/v1/audit".to_owned(), None, 200)],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "sessions.view",
-        &[(
-            Method::GET,
-            "/api/v1/sessions?search=victim".to_owned(),
-            None,
-            200,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "sessions.revoke",
-        &[
-            (
-                Method::DELETE,
-                format!("/api/v1/sessions/{}", sessions[1]),
-                None,
-                204,
-            ),
-            (
-                Method::DELETE,
-                format!("/api/v1/users/{}/sessions", victim.id),
-                None,
-                204,
-            ),
-        ],
-    )
-    .await;
+    let checks = [
+        ("audit.view", vec![(get("/api/v1/audit"), 200)]),
+        (
+            "sessions.view",
+            vec![(get("/api/v1/sessions?search=victim"), 200)],
+        ),
+        (
+            "sessions.revoke",
+            vec![
+                (delete(format!("/api/v1/sessions/{}", sessions[1])), 204),
+                (delete(format!("/api/v1/users/{}/sessions", victim.id)), 204),
+            ],
+        ),
+    ];
+    for (permission, requests) in checks {
+        check_permission(&server, &admin, permission, requests).await;
+    }
     assert!(session_ids(&admin, "victim@example.com").await.is_empty());
     assert_api_error(victim_client.me().await, 401, "invalid_token");
 }
@@ -510,7 +391,7 @@ async fn built_in_roles_are_listed_and_immutable(backend: Backend) {
     }
 
     // Neither an admin nor a delegate can change or delete them.
-    let (_, delegate) = user_with(&server, &admin, "delegate@example.com", &CATALOGUE).await;
+    let (_, delegate, _) = user_with(&server, &admin, "delegate@example.com", &CATALOGUE).await;
     for role in &page.data {
         let path = format!("/api/v1/admin-roles/{}", role.id);
         for client in [&admin, &delegate] {
@@ -1216,7 +1097,7 @@ async fn escalation_attempts_are_refused(backend: Backend) {
         "users.create",
         "users.update",
     ];
-    let (me, jwt) = user_with(&server, &admin, "delegate@example.com", &held).await;
+    let (me, jwt, _) = user_with(&server, &admin, "delegate@example.com", &held).await;
     let created = jwt.create_my_token("automation", 30).await.expect("PAT");
     let pat = server.anonymous().with_token(created.token);
     let (peer, _) = server.user_client("peer@example.com").await;
@@ -1482,11 +1363,7 @@ async fn fine_grained_admin_tokens_cannot_escalate(backend: Backend) {
         Some(json!({"is_admin": true})),
     )
     .await;
-    assert_raw_forbidden(
-        &answer,
-        "users.update",
-        "PUT /users/{id} with a narrow token",
-    );
+    assert_forbidden_for(&answer, "users.update");
     assert!(!admin.get_user(user.id).await.expect("user").is_admin);
 }
 
@@ -1518,7 +1395,7 @@ async fn service_account_tokens_do_not_lend_stronger_permissions(backend: Backen
         .assign_user_role(auditor.id, audit_role.id)
         .await
         .expect("assign");
-    let (operator, client) = user_with(
+    let (operator, client, _) = user_with(
         &server,
         &admin,
         "operator@example.com",
@@ -2004,7 +1881,7 @@ async fn every_change_writes_exactly_one_audit_entry(backend: Backend) {
 async fn audit_filters_and_pagination(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.admin().await;
-    let (delegate, client) = user_with(
+    let (delegate, client, _) = user_with(
         &server,
         &admin,
         "delegate@example.com",

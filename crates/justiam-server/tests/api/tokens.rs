@@ -2,7 +2,6 @@
 //! the API contract, on SQLite and PostgreSQL, plus the promises that the database and the logs
 //! never hold a token value.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use justiam_client::{Client, ListParams, RawResponse};
@@ -14,7 +13,6 @@ use uuid::Uuid;
 
 use crate::common::*;
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const PREFIX: &str = "justiam_pat_";
 
 // --- helpers --------------------------------------------------------------------------------------
@@ -54,81 +52,6 @@ async fn create_own(client: &Client, name: &str, days: i64) -> CreatedToken {
         .create_my_token(name, days)
         .await
         .expect("create own token")
-}
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// A 401 for a bad credential: `invalid_token` and the RFC 6750 challenge.
-fn assert_invalid_token(response: &RawResponse) {
-    assert_eq!(
-        response.status.as_u16(),
-        401,
-        "status; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.code(),
-        Some("invalid_token"),
-        "code; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#),
-        "WWW-Authenticate"
-    );
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "a message: {}",
-        response.json
-    );
-}
-
-/// `GET /api/v1/me` with `credential`.
-async fn me_with(server: &TestServer, credential: &str) -> RawResponse {
-    raw(
-        &server.anonymous().with_token(credential),
-        Method::GET,
-        "/api/v1/me",
-        None,
-    )
-    .await
-}
-
-/// Asserts `credential` authenticates as `user_id`.
-async fn assert_works_as(server: &TestServer, credential: &str, user_id: Uuid) {
-    let response = me_with(server, credential).await;
-    assert_eq!(response.status.as_u16(), 200, "body {}", response.json);
-    assert_eq!(response.json["id"], json!(user_id.to_string()));
-}
-
-async fn assert_rejected(server: &TestServer, credential: &str) {
-    assert_invalid_token(&me_with(server, credential).await);
-}
-
-/// Moves a token's expiry into the past, straight in the database.
-async fn expire_in_db(server: &TestServer, token_id: Uuid) {
-    let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
-        .bind(now_ms() - 1000)
-        .bind(token_id.to_string())
-        .execute(server.pool())
-        .await
-        .expect("expire token");
-    server.after_direct_sql();
-    assert_eq!(done.rows_affected(), 1);
 }
 
 async fn token_rows_of(server: &TestServer, user_id: Uuid) -> i64 {
@@ -1695,38 +1618,6 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
 
 // --- audit and storage ---------------------------------------------------------------------------
 
-#[derive(Debug)]
-struct AuditRow {
-    actor_id: Option<String>,
-    credential: Option<String>,
-    credential_id: Option<String>,
-    action: String,
-    target_type: Option<String>,
-    target_id: Option<String>,
-    details: Option<String>,
-}
-
-async fn token_audit(server: &TestServer) -> Vec<AuditRow> {
-    sqlx::query(
-        "SELECT actor_id, credential, credential_id, action, target_type, target_id, details \
-         FROM audit_log WHERE action LIKE 'token.%' ORDER BY at, id",
-    )
-    .fetch_all(server.pool())
-    .await
-    .expect("audit")
-    .iter()
-    .map(|r| AuditRow {
-        actor_id: r.try_get("actor_id").expect("actor_id"),
-        credential: r.try_get("credential").expect("credential"),
-        credential_id: r.try_get("credential_id").expect("credential_id"),
-        action: r.try_get("action").expect("action"),
-        target_type: r.try_get("target_type").expect("target_type"),
-        target_id: r.try_get("target_id").expect("target_id"),
-        details: r.try_get("details").expect("details"),
-    })
-    .collect()
-}
-
 async fn creation_and_revocation_are_audited_without_the_value(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.admin().await;
@@ -1931,205 +1822,6 @@ async fn the_database_never_holds_a_token_value(backend: Backend) {
     assert!(cells > 6 * 10, "the scan read the token table");
 }
 
-// --- revocation by an operator: DELETE /api/v1/tokens/{id} ---------------------------------------
-
-async fn delete_any(client: &Client, id: Uuid) -> RawResponse {
-    raw(
-        client,
-        Method::DELETE,
-        &format!("/api/v1/tokens/{id}"),
-        None,
-    )
-    .await
-}
-
-/// The `token.revoked` audit entries of one token.
-async fn revocations_of(server: &TestServer, token_id: Uuid) -> Vec<AuditRow> {
-    token_audit(server)
-        .await
-        .into_iter()
-        .filter(|row| row.action == "token.revoked" && row.target_id == Some(token_id.to_string()))
-        .collect()
-}
-
-/// An operator stops one leaked token of a colleague without deactivating them, and nobody else
-/// can: a holder of `service_accounts.tokens` only reaches the tokens of service accounts whose
-/// permissions they hold all and that are not `is_admin`; everything else is `404`, as if it did
-/// not exist. An administrator's fine-grained token (`*`) is no administrator.
-async fn operators_revoke_any_token_they_oversee(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let admin = server.admin().await;
-    let admin_id = admin.me().await.expect("me").user.id;
-
-    let (alice, alice_client) = server.user_client("alice@example.com").await;
-    let alice_token = create_own(&alice_client, "laptop", 30).await;
-    let alice_expired = create_own(&alice_client, "old laptop", 30).await;
-    expire_in_db(&server, alice_expired.id).await;
-
-    let bot = server
-        .create_service_account("deploy-bot@example.com")
-        .await;
-    crate::users::grant(&server, bot.id, &["users.view"]).await;
-    let bot_token = admin
-        .create_user_token(bot.id, "deploy", 30)
-        .await
-        .expect("bot token");
-    let bot_second = admin
-        .create_user_token(bot.id, "deploy 2", 30)
-        .await
-        .expect("bot token");
-    let root_bot = admin
-        .create_user(&justiam_types::CreateUser {
-            email: "root-bot@example.com".to_owned(),
-            is_service_account: Some(true),
-            is_admin: Some(true),
-            ..justiam_types::CreateUser::default()
-        })
-        .await
-        .expect("an is_admin service account");
-    let root_token = admin
-        .create_user_token(root_bot.id, "root", 30)
-        .await
-        .expect("root-bot token");
-
-    // carol holds service_accounts.tokens and every permission of deploy-bot; dave lacks
-    // users.view; eve holds nothing.
-    let (carol, carol_client) = server.user_client("carol@example.com").await;
-    crate::users::grant(
-        &server,
-        carol.id,
-        &["service_accounts.tokens", "users.view"],
-    )
-    .await;
-    let (dave, dave_client) = server.user_client("dave@example.com").await;
-    crate::users::grant(&server, dave.id, &["service_accounts.tokens"]).await;
-    let (_, eve_client) = server.user_client("eve@example.com").await;
-
-    // The attacks of a service_accounts.tokens holder: a person's token and an is_admin service
-    // account's token do not exist for her (nor in her inventory).
-    for target in [alice_token.id, alice_expired.id, root_token.id] {
-        assert_error(
-            &delete_any(&carol_client, target).await,
-            404,
-            "not_found",
-            "token",
-        );
-    }
-    let seen = carol_client
-        .token_inventory(&ListParams::default(), &[])
-        .await
-        .expect("carol's inventory");
-    let seen: BTreeSet<Uuid> = seen.data.iter().map(|item| item.record.id).collect();
-    assert_eq!(
-        seen,
-        [bot_token.id, bot_second.id].into_iter().collect(),
-        "carol's inventory holds deploy-bot's tokens only"
-    );
-
-    // An administrator's fine-grained token with every permission is refused the same way.
-    let star = post_token(
-        &admin,
-        "/api/v1/me/tokens",
-        json!({"name": "star", "expires_in_days": 1, "permissions": ["*"]}),
-    )
-    .await;
-    assert_eq!(star.status.as_u16(), 201, "{}", star.json);
-    let star = server
-        .anonymous()
-        .with_token(star.json["token"].as_str().unwrap_or_default());
-    for target in [alice_token.id, root_token.id] {
-        assert_error(&delete_any(&star, target).await, 404, "not_found", "token");
-    }
-
-    // Without every permission of the account: refused, naming what is missing.
-    let refused = delete_any(&dave_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "users.view");
-    assert_eq!(refused.json["details"]["permission"], "users.view");
-    // Without the permission at all.
-    let refused = delete_any(&eve_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "service_accounts.tokens");
-    // Nothing was revoked by any of these.
-    assert_works_as(&server, &alice_token.token, alice.id).await;
-    assert_works_as(&server, &root_token.token, root_bot.id).await;
-    assert_works_as(&server, &bot_token.token, bot.id).await;
-    for token in [
-        alice_token.id,
-        alice_expired.id,
-        root_token.id,
-        bot_token.id,
-    ] {
-        assert!(revocations_of(&server, token).await.is_empty());
-    }
-
-    // carol revokes deploy-bot's token: 204, it stops at once, and a second time it is gone.
-    let done = delete_any(&carol_client, bot_token.id).await;
-    assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-    assert_rejected(&server, &bot_token.token).await;
-    assert_works_as(&server, &bot_second.token, bot.id).await;
-    assert_error(
-        &delete_any(&carol_client, bot_token.id).await,
-        404,
-        "not_found",
-        "token",
-    );
-    // The fine-grained `*` token may revoke a plain service account's token, as on
-    // /users/{id}/tokens.
-    let done = delete_any(&star, bot_second.id).await;
-    assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-
-    // The administrator revokes a colleague's token (through the typed client), an expired one,
-    // and the is_admin service account's.
-    admin
-        .revoke_any_token(alice_token.id)
-        .await
-        .expect("the admin revokes alice's token");
-    assert_rejected(&server, &alice_token.token).await;
-    let list = alice_client
-        .list_my_tokens(&ListParams::default())
-        .await
-        .expect("alice's list");
-    assert_eq!(
-        list.data.iter().map(|t| t.id).collect::<Vec<_>>(),
-        vec![alice_expired.id],
-        "the revoked token left alice's list"
-    );
-    for target in [alice_expired.id, root_token.id] {
-        let done = delete_any(&admin, target).await;
-        assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-    }
-    assert_rejected(&server, &root_token.token).await;
-    // Unknown and malformed ids.
-    assert_error(
-        &delete_any(&admin, Uuid::now_v7()).await,
-        404,
-        "not_found",
-        "token",
-    );
-    let malformed = raw(&admin, Method::DELETE, "/api/v1/tokens/not-a-uuid", None).await;
-    assert_error(&malformed, 400, "validation_error", "path");
-
-    // Each revocation is audited once, naming who did it and whose token it was.
-    for (token, actor, owner, owner_email) in [
-        (bot_token.id, carol.id, bot.id, "deploy-bot@example.com"),
-        (alice_token.id, admin_id, alice.id, "alice@example.com"),
-        (root_token.id, admin_id, root_bot.id, "root-bot@example.com"),
-    ] {
-        let entries = revocations_of(&server, token).await;
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        let entry = &entries[0];
-        assert_eq!(entry.actor_id, Some(actor.to_string()));
-        assert_eq!(entry.credential.as_deref(), Some("jwt"));
-        let details: Value =
-            serde_json::from_str(entry.details.as_deref().unwrap_or("{}")).expect("details");
-        assert_eq!(details["target_user_id"], json!(owner.to_string()));
-        assert_eq!(details["target_email"], owner_email);
-        assert!(details["token_name"].is_string(), "{details}");
-    }
-    let star_entry = &revocations_of(&server, bot_second.id).await[0];
-    assert_eq!(star_entry.actor_id, Some(admin_id.to_string()));
-    assert_eq!(star_entry.credential.as_deref(), Some("pat"));
-}
-
 /// The names of a token list answer, in order.
 fn names_of(page: &justiam_types::Page<PatRecord>) -> Vec<String> {
     page.data.iter().map(|t| t.name.clone()).collect()
@@ -2227,7 +1919,6 @@ async fn token_lists_search_names(backend: Backend) {
 
 crate::on_both_databases!(
     token_lists_search_names,
-    operators_revoke_any_token_they_oversee,
     creation_answers_the_value_once_with_the_exact_shape,
     expires_in_days_accepts_1_to_365_and_nothing_else,
     names_are_trimmed_required_and_bounded,

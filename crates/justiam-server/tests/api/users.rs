@@ -2,7 +2,6 @@
 //! the protected-user rules, `is_admin` handling, and the permission each endpoint needs.
 
 use justiam_client::{Client, ListParams};
-use justiam_core::time::now_millis;
 use justiam_types::{CreateUser, UpdateUser, User};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -11,66 +10,7 @@ use uuid::Uuid;
 
 use crate::common::*;
 
-// --- helpers (also used by the other modules of this area) ------------------------------------
-
-/// Gives `user_id` a fresh custom admin role holding exactly `permissions`, by SQL (the role
-/// assignment API is not part of this area). Returns the role id.
-pub async fn grant(server: &TestServer, user_id: Uuid, permissions: &[&str]) -> String {
-    let role_id = Uuid::now_v7().to_string();
-    let name = format!("test-role-{role_id}");
-    let now = now_millis();
-    sqlx::query(
-        "INSERT INTO admin_roles (id, name, name_lower, description, permissions, is_builtin, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(&role_id)
-    .bind(&name)
-    .bind(name.to_lowercase())
-    .bind("role made by a test")
-    .bind(permissions.join(" "))
-    .bind(false)
-    .bind(now)
-    .execute(server.pool())
-    .await
-    .expect("insert a test admin role");
-    server.after_direct_sql();
-    assign_role(server, user_id, &role_id).await;
-    role_id
-}
-
-/// Assigns a built-in role (`idp:viewer`, …) to `user_id` by SQL.
-pub async fn assign_builtin(server: &TestServer, user_id: Uuid, role_name: &str) {
-    let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
-        .bind(role_name.to_lowercase())
-        .fetch_one(server.pool())
-        .await
-        .expect("the built-in role exists");
-    let role_id: String = row.try_get("id").expect("role id");
-    assign_role(server, user_id, &role_id).await;
-}
-
-pub async fn assign_role(server: &TestServer, user_id: Uuid, role_id: &str) {
-    sqlx::query("INSERT INTO user_admin_roles (user_id, role_id, created_at) VALUES ($1, $2, $3)")
-        .bind(user_id.to_string())
-        .bind(role_id)
-        .bind(now_millis())
-        .execute(server.pool())
-        .await
-        .expect("assign a role to a user");
-    server.after_direct_sql();
-}
-
-/// Number of rows of `table` whose `column` equals `value`.
-pub async fn count_rows(server: &TestServer, table: &str, column: &str, value: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(value)
-        .fetch_one(server.pool())
-        .await
-        .expect("count rows")
-        .try_get::<i64, _>("n")
-        .expect("count")
-}
+// --- helpers ------------------------------------------------------------------------------------
 
 /// A user with no password (fast to create), through the admin API.
 async fn quick_user(admin: &Client, email: &str) -> User {
@@ -92,16 +32,6 @@ fn field_of(response: &justiam_client::RawResponse) -> Option<&str> {
         .json
         .pointer("/details/field")
         .and_then(Value::as_str)
-}
-
-/// Asserts a `401 invalid_token` with the RFC 6750 challenge.
-pub fn assert_invalid_token(response: &justiam_client::RawResponse) {
-    assert_error(response, 401, "invalid_token", "");
-    assert_eq!(
-        response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#),
-        "WWW-Authenticate of a refused credential"
-    );
 }
 
 // --- creation -----------------------------------------------------------------------------------
