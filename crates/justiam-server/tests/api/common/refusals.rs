@@ -74,6 +74,11 @@ impl Call {
     pub fn not_found(self, what: &str) -> Refusal {
         self.refused(404, "not_found", what)
     }
+
+    /// `409 conflict`, with a message that mentions `what`.
+    pub fn conflict(self, what: &str) -> Refusal {
+        self.refused(409, "conflict", what)
+    }
 }
 
 impl fmt::Display for Call {
