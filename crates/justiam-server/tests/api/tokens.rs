@@ -318,17 +318,12 @@ async fn expires_in_days_accepts_1_to_365_and_nothing_else(backend: Backend) {
         } else {
             &admin
         };
-        for body in bad_bodies {
-            // (serde_json reads the 20-digit number as a float: still not an integer.)
-            let body: Value = serde_json::from_str(body).expect("test JSON");
-            let response = post_token(caller, &path, body.clone()).await;
-            assert_error(&response, 400, "validation_error", "expires_in_days");
-            assert_eq!(
-                response.json["details"]["field"], "expires_in_days",
-                "{path} {body}: {}",
-                response.json
-            );
-        }
+        // (serde_json reads the 20-digit number as a float: still not an integer.)
+        let refusals = bad_bodies.map(|body| {
+            let body = serde_json::from_str(body).expect("test JSON");
+            post(&path, body).invalid("expires_in_days")
+        });
+        expect_refusals(caller, refusals).await;
     }
     // Nothing was created by the refused requests.
     let page = client
@@ -353,7 +348,7 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
     let multibyte = "é".repeat(100);
     assert_eq!(create_own(&client, &multibyte, 30).await.name, multibyte);
 
-    for bad in [
+    let refusals = [
         json!({"name": "", "expires_in_days": 30}),
         json!({"name": "   ", "expires_in_days": 30}),
         json!({"name": "n".repeat(101), "expires_in_days": 30}),
@@ -361,15 +356,9 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
         json!({"name": null, "expires_in_days": 30}),
         json!({"name": 42, "expires_in_days": 30}),
         json!({"expires_in_days": 30}),
-    ] {
-        let response = post_token(&client, "/api/v1/me/tokens", bad.clone()).await;
-        assert_error(&response, 400, "validation_error", "name");
-        assert_eq!(
-            response.json["details"]["field"], "name",
-            "{bad}: {}",
-            response.json
-        );
-    }
+    ]
+    .map(|bad| post("/api/v1/me/tokens", bad).invalid("name"));
+    expect_refusals(&client, refusals).await;
 
     // Unknown fields are refused, not dropped.
     let response = post_token(
@@ -403,15 +392,14 @@ async fn active_names_are_unique_per_owner(backend: Backend) {
     let (_, other) = server.user_client("other@example.com").await;
 
     let first = create_own(&client, "deploy", 30).await;
-    for name in ["deploy", "  deploy  "] {
-        let response = post_token(
-            &client,
+    let refusals = ["deploy", "  deploy  "].map(|name| {
+        post(
             "/api/v1/me/tokens",
             json!({"name": name, "expires_in_days": 30}),
         )
-        .await;
-        assert_error(&response, 409, "conflict", "deploy");
-    }
+        .conflict("deploy")
+    });
+    expect_refusals(&client, refusals).await;
     // Another user may use the same name.
     create_own(&other, "deploy", 30).await;
 
@@ -446,24 +434,19 @@ async fn a_user_holds_at_most_100_active_tokens(backend: Backend) {
     for i in 0..100 {
         ids.push(create_own(&client, &format!("token {i:03}"), 30).await.id);
     }
-    let response = post_token(
-        &client,
-        "/api/v1/me/tokens",
-        json!({"name": "one too many", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 409, "token_limit_reached", "100");
+    let one_too_many = |name: &str| {
+        post(
+            "/api/v1/me/tokens",
+            json!({"name": name, "expires_in_days": 30}),
+        )
+        .refused(409, "token_limit_reached", "100")
+    };
+    one_too_many("one too many").expect(&client).await;
 
     // Revoking one frees a slot, once.
     client.revoke_my_token(ids[0]).await.expect("revoke");
     create_own(&client, "replacement", 30).await;
-    let response = post_token(
-        &client,
-        "/api/v1/me/tokens",
-        json!({"name": "again too many", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 409, "token_limit_reached", "100");
+    one_too_many("again too many").expect(&client).await;
 
     // Expired tokens do not count either.
     expire_in_db(&server, ids[1]).await;
@@ -645,18 +628,16 @@ async fn list_is_a_paginated_envelope_of_records_newest_first(backend: Backend) 
     assert_eq!(response.json["data"], json!([]));
     assert_eq!(response.json["total"], 25);
 
-    for (query, field) in [
+    let refusals = [
         ("?page=0", "page"),
         ("?page=-1", "page"),
         ("?page=x", "page"),
         ("?limit=0", "limit"),
         ("?limit=abc", "limit"),
         ("?limit=1.5", "limit"),
-    ] {
-        let response = list_own_raw(&client, query).await;
-        assert_error(&response, 400, "validation_error", field);
-        assert_eq!(response.json["details"]["field"], field, "{query}");
-    }
+    ]
+    .map(|(query, field)| get(format!("/api/v1/me/tokens{query}")).invalid(field));
+    expect_refusals(&client, refusals).await;
 
     // Revoked tokens are not listed and not counted.
     client
@@ -706,30 +687,16 @@ async fn revoked_tokens_stop_working_and_foreign_ids_are_not_found(backend: Back
     assert_works_as(&server, &token.token, owner.id).await;
 
     // Someone else's token id, an unknown id: 404, and nothing happens.
-    let response = raw(
-        &stranger,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
-    let response = raw(
+    let revoke = delete(format!("/api/v1/me/tokens/{}", token.id)).not_found("token");
+    revoke.expect(&stranger).await;
+    expect_refusals(
         &client,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", Uuid::now_v7()),
-        None,
+        [
+            delete(format!("/api/v1/me/tokens/{}", Uuid::now_v7())).not_found("token"),
+            delete("/api/v1/me/tokens/not-a-uuid").invalid("path"),
+        ],
     )
     .await;
-    assert_error(&response, 404, "not_found", "token");
-    let response = raw(
-        &client,
-        Method::DELETE,
-        "/api/v1/me/tokens/not-a-uuid",
-        None,
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 400, "body {}", response.json);
     assert_works_as(&server, &token.token, owner.id).await;
 
     // Revocation: 204 with no body, then 401 invalid_token with the challenge.
@@ -753,14 +720,7 @@ async fn revoked_tokens_stop_working_and_foreign_ids_are_not_found(backend: Back
     assert_invalid_token(&response);
 
     // Revoking twice is 404; the other token is untouched.
-    let response = raw(
-        &client,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
+    revoke.expect(&client).await;
     assert_works_as(&server, &kept.token, owner.id).await;
     assert!(own_record(&client, token.id).await.is_none());
     assert!(own_record(&client, kept.id).await.is_some());
@@ -805,9 +765,8 @@ async fn a_pat_carries_its_owners_privileges(backend: Backend) {
     let me = user_pat.me().await.expect("me with PAT");
     assert_eq!(me.user.id, user.id);
     assert!(me.permissions.is_empty());
-    let response = raw(&user_pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
-    assert_eq!(response.json["details"]["permission"], "users.view");
+    let list_users = get("/api/v1/users").forbidden("users.view");
+    list_users.expect(&user_pat).await;
 
     // The owner's *current* permissions: granting through a group takes effect at once.
     grant_through_group(&server, user.id, "users.view").await;
@@ -850,8 +809,7 @@ async fn a_pat_carries_its_owners_privileges(backend: Backend) {
         )
         .await
         .expect("demote");
-    let response = raw(&second_pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
+    list_users.expect(&second_pat).await;
 }
 
 async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
@@ -860,19 +818,14 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
     let token = create_own(&client, "ci", 30).await;
     let pat = server.anonymous().with_token(token.token.clone());
 
-    let response = post_token(
-        &pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 365}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    let renewal = |days: i64| {
+        post(
+            "/api/v1/me/tokens",
+            json!({"name": "renewal", "expires_in_days": days}),
+        )
+        .refused(403, "interactive_auth_required", "")
+    };
+    renewal(365).expect(&pat).await;
     assert_eq!(
         client
             .list_my_tokens(&ListParams::default())
@@ -886,14 +839,7 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
     let admin = server.admin().await;
     let admin_token = create_own(&admin, "terraform", 30).await;
     let admin_pat = server.anonymous().with_token(admin_token.token.clone());
-    let response = post_token(
-        &admin_pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 30}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
+    renewal(30).expect(&admin_pat).await;
 
     // ...but it manages service-account tokens (what the Terraform provider does).
     let sa = server.create_service_account("tf-robot@example.com").await;
@@ -921,14 +867,7 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
         .await
         .expect("create");
     let sa_pat = server.anonymous().with_token(sa_token.token.clone());
-    let response = post_token(
-        &sa_pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 30}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
+    renewal(30).expect(&sa_pat).await;
 }
 
 async fn malformed_and_bad_checksum_values_are_rejected_without_the_database(backend: Backend) {
@@ -1134,14 +1073,10 @@ async fn deleting_the_owner_deletes_the_tokens(backend: Backend) {
     // Other users keep theirs; the deleted service account's token list is 404.
     assert_works_as(&server, &kept.token, survivor.id).await;
     assert_eq!(token_rows_of(&server, survivor.id).await, 1);
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
+    get(format!("/api/v1/users/{}/tokens", sa.id))
+        .not_found("user")
+        .expect(&admin)
+        .await;
 }
 
 // --- last use ------------------------------------------------------------------------------------
@@ -1274,22 +1209,22 @@ async fn a_service_account_calls_the_api_with_its_token_but_cannot_log_in(backen
     assert_eq!(own.data[0].id, created.id);
 
     // No password works for it: the same answer as a wrong password.
-    for password in ["", "user-password-1", "anything-at-all"] {
-        let response = raw(
-            &server.anonymous(),
-            Method::POST,
+    let logins = ["", "user-password-1", "anything-at-all"].map(|password| {
+        post(
             "/api/v1/auth/login",
-            Some(json!({"email": "ci-robot@example.com", "password": password})),
+            json!({"email": "ci-robot@example.com", "password": password}),
         )
-        .await;
-        assert_eq!(response.status.as_u16(), 401, "body {}", response.json);
-        assert_eq!(response.code(), Some("invalid_credentials"));
+        .refused(401, "invalid_credentials", "")
+    });
+    for response in expect_refusals(&server.anonymous(), logins).await {
         assert!(response.json.get("token").is_none());
     }
 
     // With a permission granted through a group, its token carries it.
-    let response = raw(&pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
+    get("/api/v1/users")
+        .forbidden("users.view")
+        .expect(&pat)
+        .await;
     grant_through_group(&server, sa.id, "users.view").await;
     pat.list_users(&ListParams::default())
         .await
@@ -1309,80 +1244,41 @@ async fn service_account_token_endpoints_check_their_target(backend: Backend) {
     let unknown = Uuid::now_v7();
     let body = json!({"name": "runner", "expires_in_days": 30});
 
-    // A human user: 400 not_a_service_account, for create, list and revoke.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", human.id),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens", human.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    // The admin (a human) too, through the service-account path.
+    let tokens_of = |id: Uuid| format!("/api/v1/users/{id}/tokens");
+    let not_a_service_account =
+        |call: Call| call.refused(400, "not_a_service_account", "service account");
     let me = admin.me().await.expect("me");
-    let response = post_token(
+    expect_refusals(
         &admin,
-        &format!("/api/v1/users/{}/tokens", me.user.id),
-        body.clone(),
+        [
+            // A human user: 400 not_a_service_account, for create, list and revoke.
+            not_a_service_account(post(tokens_of(human.id), body.clone())),
+            not_a_service_account(get(tokens_of(human.id))),
+            // The admin (a human) too, through the service-account path.
+            not_a_service_account(post(tokens_of(me.user.id), body.clone())),
+            // An unknown user: 404.
+            post(tokens_of(unknown), body.clone()).not_found("user"),
+            get(tokens_of(unknown)).not_found("user"),
+            delete(format!("{}/{}", tokens_of(unknown), Uuid::now_v7())).not_found("user"),
+            post("/api/v1/users/not-a-uuid/tokens", body.clone()).invalid("path"),
+            // Validation is the same as /me/tokens.
+            post(
+                tokens_of(sa.id),
+                json!({"name": "  ", "expires_in_days": 30}),
+            )
+            .invalid("name"),
+        ],
     )
     .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-
-    // An unknown user: 404.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{unknown}/tokens"),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{unknown}/tokens"),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = raw(
-        &admin,
-        Method::DELETE,
-        &format!("/api/v1/users/{unknown}/tokens/{}", Uuid::now_v7()),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = post_token(&admin, "/api/v1/users/not-a-uuid/tokens", body.clone()).await;
-    assert_eq!(response.status.as_u16(), 400, "body {}", response.json);
-
-    // Validation is the same as /me/tokens.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        json!({"name": "  ", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 400, "validation_error", "name");
-    assert_eq!(response.json["details"]["field"], "name");
 
     let token = admin
         .create_user_token(sa.id, "runner", 30)
         .await
         .expect("create");
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 409, "conflict", "runner");
+    post(tokens_of(sa.id), body.clone())
+        .conflict("runner")
+        .expect(&admin)
+        .await;
     let other_token = admin
         .create_user_token(other_sa.id, "runner", 30)
         .await
@@ -1418,50 +1314,27 @@ async fn service_account_token_endpoints_check_their_target(backend: Backend) {
         ])
     );
     assert!(!response.json.to_string().contains(&token.token));
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens?page=0", sa.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 400, "validation_error", "page");
-
-    // Revoking a token through the wrong user: 404, and the token keeps working.
-    for (user_id, token_id) in [
-        (sa.id, other_token.id),
-        (other_sa.id, token.id),
-        (sa.id, Uuid::now_v7()),
-    ] {
-        let response = raw(
-            &admin,
-            Method::DELETE,
-            &format!("/api/v1/users/{user_id}/tokens/{token_id}"),
-            None,
-        )
+    get(format!("{}?page=0", tokens_of(sa.id)))
+        .invalid("page")
+        .expect(&admin)
         .await;
-        assert_error(&response, 404, "not_found", "token");
-    }
-    // A service account's token through the admin's own /me/tokens: 404.
-    let response = raw(
-        &admin,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
-    // A human's own token through a service account's path: 404 as well.
+
     let (_, human_client) = server.user_client("human2@example.com").await;
     let human_token = create_own(&human_client, "mine", 30).await;
-    let response = raw(
+    expect_refusals(
         &admin,
-        Method::DELETE,
-        &format!("/api/v1/users/{}/tokens/{}", sa.id, human_token.id),
-        None,
+        [
+            // Revoking a token through the wrong user: 404, and the token keeps working.
+            delete(format!("{}/{}", tokens_of(sa.id), other_token.id)).not_found("token"),
+            delete(format!("{}/{}", tokens_of(other_sa.id), token.id)).not_found("token"),
+            delete(format!("{}/{}", tokens_of(sa.id), Uuid::now_v7())).not_found("token"),
+            // A service account's token through the admin's own /me/tokens: 404.
+            delete(format!("/api/v1/me/tokens/{}", token.id)).not_found("token"),
+            // A human's own token through a service account's path: 404 as well.
+            delete(format!("{}/{}", tokens_of(sa.id), human_token.id)).not_found("token"),
+        ],
     )
     .await;
-    assert_error(&response, 404, "not_found", "token");
     assert!(
         me_with(&server, &human_token.token)
             .await
@@ -1505,44 +1378,20 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .with_token(create_own(&jwt, "operator automation", 30).await.token);
 
     let body = json!({"name": "runner", "expires_in_days": 30});
+    let sa_tokens = format!("/api/v1/users/{}/tokens", sa.id);
+    let refusals = [
+        post(&sa_tokens, body.clone()),
+        get(&sa_tokens),
+        delete(format!("{sa_tokens}/{}", existing.id)),
+        // Even for unknown users: the permission is checked first, nothing leaks.
+        post(
+            format!("/api/v1/users/{}/tokens", Uuid::now_v7()),
+            body.clone(),
+        ),
+    ]
+    .map(|call| call.forbidden("service_accounts.tokens"));
     for caller in [&jwt, &pat] {
-        let attempts = [
-            post_token(
-                caller,
-                &format!("/api/v1/users/{}/tokens", sa.id),
-                body.clone(),
-            )
-            .await,
-            raw(
-                caller,
-                Method::GET,
-                &format!("/api/v1/users/{}/tokens", sa.id),
-                None,
-            )
-            .await,
-            raw(
-                caller,
-                Method::DELETE,
-                &format!("/api/v1/users/{}/tokens/{}", sa.id, existing.id),
-                None,
-            )
-            .await,
-            // Even for unknown users: the permission is checked first, nothing leaks.
-            post_token(
-                caller,
-                &format!("/api/v1/users/{}/tokens", Uuid::now_v7()),
-                body.clone(),
-            )
-            .await,
-        ];
-        for response in attempts {
-            assert_error(&response, 403, "forbidden", "service_accounts.tokens");
-            assert_eq!(
-                response.json["details"]["permission"], "service_accounts.tokens",
-                "{}",
-                response.json
-            );
-        }
+        expect_refusals(caller, refusals.clone()).await;
     }
     assert_works_as(&server, &existing.token, sa.id).await;
 
@@ -1578,17 +1427,19 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .expect("PAT revokes");
     assert_rejected(&server, &existing.token).await;
     // Still not for a human target.
-    let response = post_token(
+    expect_refusals(
         &pat,
-        &format!("/api/v1/users/{}/tokens", operator.id),
-        body.clone(),
+        [
+            post(
+                format!("/api/v1/users/{}/tokens", operator.id),
+                body.clone(),
+            )
+            .refused(400, "not_a_service_account", "service account"),
+            // The permission does not let a PAT mint tokens for its own user.
+            post("/api/v1/me/tokens", body.clone()).refused(403, "interactive_auth_required", ""),
+        ],
     )
     .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    // The permission does not let a PAT mint tokens for its own user.
-    let response = post_token(&pat, "/api/v1/me/tokens", body.clone()).await;
-    assert_eq!(response.status.as_u16(), 403);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
 
     // Leaving the group removes it at once, from the JWT and from the PAT.
     sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
@@ -1599,18 +1450,10 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .expect("leave group");
     server.after_direct_sql();
     for caller in [&jwt, &pat] {
-        let response = raw(
-            caller,
-            Method::GET,
-            &format!("/api/v1/users/{}/tokens", sa.id),
-            None,
-        )
-        .await;
-        assert_error(&response, 403, "forbidden", "service_accounts.tokens");
-        assert_eq!(
-            response.json["details"]["permission"],
-            "service_accounts.tokens"
-        );
+        get(&sa_tokens)
+            .forbidden("service_accounts.tokens")
+            .expect(caller)
+            .await;
     }
     // Tokens it created keep working: they belong to the service account.
     assert_works_as(&server, &by_pat.token, sa.id).await;
@@ -1643,13 +1486,13 @@ async fn creation_and_revocation_are_audited_without_the_value(backend: Backend)
         .await
         .expect("revoke with PAT");
     // A refused creation is not an event.
-    let refused = post_token(
-        &admin_pat,
+    post(
         "/api/v1/me/tokens",
         json!({"name": "x", "expires_in_days": 3}),
     )
+    .refused(403, "interactive_auth_required", "")
+    .expect(&admin_pat)
     .await;
-    assert_eq!(refused.status.as_u16(), 403);
 
     let rows = token_audit(&server).await;
     let expected = [
@@ -1891,8 +1734,10 @@ async fn token_lists_search_names(backend: Backend) {
             .expect("list");
         assert_eq!(all.total, 8);
     }
-    let too_long = list_own_raw(&client, &format!("?search={}", "a".repeat(201))).await;
-    assert_error(&too_long, 400, "validation_error", "search");
+    get(format!("/api/v1/me/tokens?search={}", "a".repeat(201)))
+        .invalid("search")
+        .expect(&client)
+        .await;
 
     // A service account's list, by an operator.
     let admin = server.admin().await;

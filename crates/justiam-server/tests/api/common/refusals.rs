@@ -164,7 +164,8 @@ pub async fn expect_refusals(
 }
 
 /// The one check of an error answer that every assertion helper shares: `status`, `code`, and a
-/// message that mentions `mentions`, with `context` (the request, when known) in every failure.
+/// message (every error has one) that mentions `mentions`, with `context` (the request, when
+/// known) in every failure.
 pub(super) fn check_error(
     context: &str,
     response: &RawResponse,
@@ -195,7 +196,8 @@ pub(super) fn check_error(
         .and_then(Value::as_str)
         .unwrap_or_default();
     assert!(
-        message.contains(mentions),
-        "{context}message {message:?} should mention {mentions:?}"
+        !message.is_empty() && message.contains(mentions),
+        "{context}message {message:?} should mention {mentions:?}; body {}",
+        response.json
     );
 }
