@@ -5,7 +5,7 @@
 use justiam_client::ListParams;
 use justiam_types::{CreateGroup, UpdateAdminRole};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::*;
 
@@ -104,8 +104,10 @@ async fn fine_grained_tokens_follow_the_owners_current_roles(backend: Backend) {
         .await
         .expect("update role");
     for (n, client) in [(2, &limited_client), (3, &full_client)] {
-        let refused = raw(client, Method::POST, "/api/v1/users", Some(new_user(n))).await;
-        assert_forbidden_for(&refused, "users.create");
+        post("/api/v1/users", new_user(n))
+            .forbidden("users.create")
+            .expect(client)
+            .await;
         let listed = raw(client, Method::GET, "/api/v1/users", None).await;
         assert_eq!(listed.status.as_u16(), 200, "{}", listed.json);
     }
@@ -140,8 +142,10 @@ async fn fine_grained_tokens_follow_the_owners_current_roles(backend: Backend) {
     )
     .await;
     assert_eq!(made.status.as_u16(), 201, "{}", made.json);
-    let groups = raw(&limited_client, Method::GET, "/api/v1/groups", None).await;
-    assert_forbidden_for(&groups, "groups.view");
+    get("/api/v1/groups")
+        .forbidden("groups.view")
+        .expect(&limited_client)
+        .await;
     let groups = raw(&full_client, Method::GET, "/api/v1/groups", None).await;
     assert_eq!(groups.status.as_u16(), 200, "{}", groups.json);
 
@@ -150,8 +154,10 @@ async fn fine_grained_tokens_follow_the_owners_current_roles(backend: Backend) {
         .unassign_user_role(alice.id, role.id)
         .await
         .expect("unassign");
-    let listed = raw(&limited_client, Method::GET, "/api/v1/users", None).await;
-    assert_forbidden_for(&listed, "users.view");
+    get("/api/v1/users")
+        .forbidden("users.view")
+        .expect(&limited_client)
+        .await;
     assert!(
         limited_client
             .token_self()
@@ -191,35 +197,24 @@ async fn token_permissions_are_validated_and_wildcards_expanded(backend: Backend
     .await;
 
     // Names the owner does not hold, unknown names, empty lists and wildcards that take nothing.
-    for (n, permissions) in [
-        json!(["audit.view"]),
-        json!(["users.view", "users.delete"]),
-        json!(["users.fly"]),
-        json!([]),
-        json!(["audit.*"]),
-        json!(["nothing.*"]),
-        json!(["users"]),
-        json!("users.view"),
-        json!([42]),
+    let refusals = [
+        (json!(["audit.view"]), "permissions"),
+        (json!(["users.view", "users.delete"]), "permissions"),
+        (json!(["users.fly"]), "permissions"),
+        (json!([]), "permissions"),
+        (json!(["audit.*"]), "permissions"),
+        (json!(["nothing.*"]), "permissions"),
+        (json!(["users"]), "permissions"),
+        (json!("users.view"), "permissions"),
+        (json!([42]), "permissions[0]"),
     ]
     .into_iter()
     .enumerate()
-    {
+    .map(|(n, (permissions, field))| {
         let body = json!({ "name": format!("bad {n}"), "expires_in_days": 30, "permissions": permissions });
-        let answer = raw(&alice, Method::POST, "/api/v1/me/tokens", Some(body)).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            400,
-            "{permissions}: {}",
-            answer.json
-        );
-        assert_eq!(answer.code(), Some("validation_error"), "{}", answer.json);
-        let field = answer.json["details"]["field"].as_str().unwrap_or_default();
-        assert!(
-            field.starts_with("permissions"),
-            "{permissions}: field {field:?}"
-        );
-    }
+        post("/api/v1/me/tokens", body).invalid(field)
+    });
+    expect_refusals(&alice, refusals).await;
     let listed = alice
         .list_my_tokens(&ListParams::default())
         .await
@@ -285,14 +280,13 @@ async fn token_permissions_are_validated_and_wildcards_expanded(backend: Backend
         .assign_user_role(sa.id, sa_role.id)
         .await
         .expect("assign");
-    let refused = raw(
-        &admin,
-        Method::POST,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        Some(json!({"name": "x", "expires_in_days": 1, "permissions": ["users.view"]})),
+    post(
+        format!("/api/v1/users/{}/tokens", sa.id),
+        json!({"name": "x", "expires_in_days": 1, "permissions": ["users.view"]}),
     )
+    .invalid("permissions")
+    .expect(&admin)
     .await;
-    assert_validation(&refused, "permissions");
     let sa_token = create_token(&admin, Some(sa.id), "ci read", Some(&["*.view"])).await;
     let listed = admin
         .list_user_tokens(sa.id, &ListParams::default())
@@ -305,14 +299,10 @@ async fn token_permissions_are_validated_and_wildcards_expanded(backend: Backend
     let sa_client = pat(&server, &sa_token);
     let groups = raw(&sa_client, Method::GET, "/api/v1/groups", None).await;
     assert_eq!(groups.status.as_u16(), 200, "{}", groups.json);
-    let create = raw(
-        &sa_client,
-        Method::POST,
-        "/api/v1/groups",
-        Some(json!({"name": "nope"})),
-    )
-    .await;
-    assert_forbidden_for(&create, "groups.create");
+    post("/api/v1/groups", json!({"name": "nope"}))
+        .forbidden("groups.create")
+        .expect(&sa_client)
+        .await;
 }
 
 async fn a_read_only_token_cannot_change_anything(backend: Backend) {
@@ -371,126 +361,62 @@ async fn a_read_only_token_cannot_change_anything(backend: Backend) {
     let u = carol.id;
     let g = group.id;
     let r = role.id;
-    let attempts: Vec<(Method, String, Option<Value>)> = vec![
-        (
-            Method::POST,
-            "/api/v1/users".into(),
-            Some(json!({"email": "x@example.com"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/users/{u}"),
-            Some(json!({"first_name": "X"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/users/{u}"),
-            Some(json!({"is_active": false})),
-        ),
-        (Method::DELETE, format!("/api/v1/users/{u}"), None),
-        (
-            Method::POST,
-            "/api/v1/groups".into(),
-            Some(json!({"name": "new"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/groups/{g}"),
-            Some(json!({"name": "renamed"})),
-        ),
-        (Method::DELETE, format!("/api/v1/groups/{g}"), None),
-        (
-            Method::POST,
-            format!("/api/v1/groups/{g}/members"),
-            Some(json!({"user_id": u})),
-        ),
-        (
-            Method::POST,
+    let sa_tokens = format!("/api/v1/users/{}/tokens", sa.id);
+    let attempts = [
+        post("/api/v1/users", json!({"email": "x@example.com"})),
+        put(format!("/api/v1/users/{u}"), json!({"first_name": "X"})),
+        put(format!("/api/v1/users/{u}"), json!({"is_active": false})),
+        delete(format!("/api/v1/users/{u}")),
+        post("/api/v1/groups", json!({"name": "new"})),
+        put(format!("/api/v1/groups/{g}"), json!({"name": "renamed"})),
+        delete(format!("/api/v1/groups/{g}")),
+        post(format!("/api/v1/groups/{g}/members"), json!({"user_id": u})),
+        post(
             format!("/api/v1/groups/{g}/admin-roles"),
-            Some(json!({"role_id": r})),
+            json!({"role_id": r}),
         ),
-        (
-            Method::POST,
-            "/api/v1/admin-roles".into(),
-            Some(json!({"name": "n", "permissions": ["users.view"]})),
+        post(
+            "/api/v1/admin-roles",
+            json!({"name": "n", "permissions": ["users.view"]}),
         ),
-        (
-            Method::PUT,
+        put(
             format!("/api/v1/admin-roles/{r}"),
-            Some(json!({"description": "changed"})),
+            json!({"description": "changed"}),
         ),
-        (Method::DELETE, format!("/api/v1/admin-roles/{r}"), None),
-        (
-            Method::POST,
+        delete(format!("/api/v1/admin-roles/{r}")),
+        post(
             format!("/api/v1/users/{u}/admin-roles"),
-            Some(json!({"role_id": r})),
+            json!({"role_id": r}),
         ),
-        (Method::DELETE, format!("/api/v1/users/{u}/sessions"), None),
-        (
-            Method::DELETE,
-            format!("/api/v1/sessions/{session_id}"),
-            None,
+        delete(format!("/api/v1/users/{u}/sessions")),
+        delete(format!("/api/v1/sessions/{session_id}")),
+        post(&sa_tokens, json!({"name": "n", "expires_in_days": 1})),
+        delete(format!("{sa_tokens}/{}", sa_token.id)),
+        post(format!("{sa_tokens}/{}/rotate", sa_token.id), json!({})),
+        post(
+            "/api/v1/me/tokens",
+            json!({"name": "n", "expires_in_days": 1}),
         ),
-        (
-            Method::POST,
-            format!("/api/v1/users/{}/tokens", sa.id),
-            Some(json!({"name": "n", "expires_in_days": 1})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{}/tokens/{}", sa.id, sa_token.id),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/users/{}/tokens/{}/rotate", sa.id, sa_token.id),
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            "/api/v1/me/tokens".into(),
-            Some(json!({"name": "n", "expires_in_days": 1})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/me/tokens/{}", other.id),
-            None,
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/me/tokens/{}", read_only.id),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/me/tokens/{}/rotate", other.id),
-            Some(json!({})),
-        ),
-        (
+        delete(format!("/api/v1/me/tokens/{}", other.id)),
+        delete(format!("/api/v1/me/tokens/{}", read_only.id)),
+        post(format!("/api/v1/me/tokens/{}/rotate", other.id), json!({})),
+        Call::new(
             Method::POST,
             format!("/api/v1/me/tokens/{}/rotate", read_only.id),
             None,
         ),
-        (
-            Method::PUT,
-            "/api/v1/me/password".into(),
-            Some(
-                json!({"current_password": "user-password-1", "new_password": "another-password-2"}),
-            ),
+        put(
+            "/api/v1/me/password",
+            json!({"current_password": "user-password-1", "new_password": "another-password-2"}),
         ),
-        (Method::POST, "/api/v1/auth/logout".into(), None),
+        Call::new(Method::POST, "/api/v1/auth/logout", None),
     ];
-    for (method, path, body) in attempts {
-        let answer = raw(&ro, method.clone(), &path, body).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            403,
-            "{method} {path}: {}",
-            answer.json
-        );
+    for call in attempts {
+        let answer = call.send(&ro).await;
+        assert_eq!(answer.status.as_u16(), 403, "{call}: {}", answer.json);
         assert!(
             answer.header(EXPIRES_HEADER).is_some(),
-            "{method} {path}: expiry header on a refusal"
+            "{call}: expiry header on a refusal"
         );
     }
 
@@ -571,14 +497,10 @@ async fn an_admins_fine_grained_token_has_no_admin_bypass(backend: Backend) {
     assert_eq!(json_set(&me.json["permissions"]), set(&ALL_VIEWS));
     let listed = raw(&ro, Method::GET, "/api/v1/users", None).await;
     assert_eq!(listed.status.as_u16(), 200, "{}", listed.json);
-    let made = raw(
-        &ro,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": "x@example.com"})),
-    )
-    .await;
-    assert_forbidden_for(&made, "users.create");
+    post("/api/v1/users", json!({"email": "x@example.com"}))
+        .forbidden("users.create")
+        .expect(&ro)
+        .await;
     let promote = raw(
         &ro,
         Method::PUT,
@@ -587,7 +509,10 @@ async fn an_admins_fine_grained_token_has_no_admin_bypass(backend: Backend) {
     )
     .await;
     assert_eq!(promote.status.as_u16(), 403, "{}", promote.json);
-    assert_forbidden_for(&inventory(&ro, "").await, "service_accounts.tokens");
+    get("/api/v1/tokens")
+        .forbidden("service_accounts.tokens")
+        .expect(&ro)
+        .await;
 
     // users.*: may manage ordinary users, but none of the is_admin powers.
     let users_token = create_token(&admin, None, "users", Some(&["users.*"])).await;
@@ -612,66 +537,42 @@ async fn an_admins_fine_grained_token_has_no_admin_bypass(backend: Backend) {
     )
     .await;
     assert_eq!(renamed.status.as_u16(), 200, "{}", renamed.json);
-    for (method, path, body) in [
-        (
-            Method::POST,
-            "/api/v1/users".to_owned(),
-            Some(json!({"email": "boss@example.com", "is_admin": true})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/users/{}", carol.id),
-            Some(json!({"is_admin": true})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/users/{}", other_admin.id),
-            Some(json!({"first_name": "Changed"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/users/{}", other_admin.id),
-            Some(json!({"is_active": false})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{}", other_admin.id),
-            None,
-        ),
-    ] {
-        let answer = raw(&ut, method.clone(), &path, body).await;
-        assert_error(&answer, 403, "forbidden", "administrator");
-    }
-    assert_forbidden_for(
-        &raw(&ut, Method::GET, "/api/v1/groups", None).await,
-        "groups.view",
-    );
-    assert_forbidden_for(
-        &raw(
-            &ut,
-            Method::POST,
-            "/api/v1/admin-roles",
-            Some(json!({"name": "r", "permissions": ["users.view"]})),
-        )
-        .await,
-        "admin_roles.manage",
-    );
-    let revoke = raw(
+    let not_for_a_token = |call: Call| call.refused(403, "forbidden", "fine-grained");
+    let administrator = |call: Call| call.refused(403, "forbidden", "administrator");
+    expect_refusals(
         &ut,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", ro_token.id),
-        None,
+        [
+            administrator(post(
+                "/api/v1/users",
+                json!({"email": "boss@example.com", "is_admin": true}),
+            )),
+            administrator(put(
+                format!("/api/v1/users/{}", carol.id),
+                json!({"is_admin": true}),
+            )),
+            administrator(put(
+                format!("/api/v1/users/{}", other_admin.id),
+                json!({"first_name": "Changed"}),
+            )),
+            administrator(put(
+                format!("/api/v1/users/{}", other_admin.id),
+                json!({"is_active": false}),
+            )),
+            administrator(delete(format!("/api/v1/users/{}", other_admin.id))),
+            get("/api/v1/groups").forbidden("groups.view"),
+            post(
+                "/api/v1/admin-roles",
+                json!({"name": "r", "permissions": ["users.view"]}),
+            )
+            .forbidden("admin_roles.manage"),
+            not_for_a_token(delete(format!("/api/v1/me/tokens/{}", ro_token.id))),
+            not_for_a_token(post(
+                format!("/api/v1/me/tokens/{}/rotate", ro_token.id),
+                json!({}),
+            )),
+        ],
     )
     .await;
-    assert_error(&revoke, 403, "forbidden", "fine-grained");
-    let rotate = raw(
-        &ut,
-        Method::POST,
-        &format!("/api/v1/me/tokens/{}/rotate", ro_token.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&rotate, 403, "forbidden", "fine-grained");
     assert_eq!(
         me_status(&ro).await,
         200,
@@ -681,14 +582,13 @@ async fn an_admins_fine_grained_token_has_no_admin_bypass(backend: Backend) {
     // admin_roles.manage alone: no granting beyond the token's own permissions.
     let roles_token = create_token(&admin, None, "roles", Some(&["admin_roles.manage"])).await;
     let rt = pat(&server, &roles_token);
-    let escalate = raw(
-        &rt,
-        Method::POST,
+    post(
         "/api/v1/admin-roles",
-        Some(json!({"name": "escalate", "permissions": ["users.delete"]})),
+        json!({"name": "escalate", "permissions": ["users.delete"]}),
     )
+    .forbidden("users.delete")
+    .expect(&rt)
     .await;
-    assert_forbidden_for(&escalate, "users.delete");
     let fine = raw(
         &rt,
         Method::POST,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use justiam_client::{Client, ListParams, RawResponse};
+use justiam_client::ListParams;
 use justiam_types::CreatedToken;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -215,16 +215,16 @@ async fn inventory_filters_permissions_and_pagination(backend: Backend) {
     assert_eq!(past.json["total"], json!(6));
 
     // Bad values.
-    for (query, field) in [
+    let refusals = [
         ("state=dormant", "state"),
         ("owner_id=alice", "owner_id"),
         ("expires_before=tomorrow", "expires_before"),
         ("unused_since=2026-13-01", "unused_since"),
         ("page=0", "page"),
         ("limit=abc", "limit"),
-    ] {
-        assert_validation(&inventory(&admin, &format!("?{query}")).await, field);
-    }
+    ]
+    .map(|(query, field)| get(format!("/api/v1/tokens?{query}")).invalid(field));
+    expect_refusals(&admin, refusals).await;
 
     // Who may look: service_accounts.tokens sees service-account tokens only.
     let (_, operator, _) = user_with(
@@ -255,35 +255,28 @@ async fn inventory_filters_permissions_and_pagination(backend: Backend) {
     let page = inventory(&pat(&server, &admin_sa), "?limit=100").await;
     assert_eq!(ids_of(&page.json), sa_only);
     let admin_ro = create_token(&admin, None, "ro", Some(&["*.view"])).await;
-    assert_forbidden_for(
-        &inventory(&pat(&server, &admin_ro), "").await,
-        "service_accounts.tokens",
-    );
+    let forbidden =
+        |query: &str| get(format!("/api/v1/tokens{query}")).forbidden("service_accounts.tokens");
+    forbidden("").expect(&pat(&server, &admin_ro)).await;
     // The admin's full-power token sees everything (now including the new tokens).
     let admin_full = create_token(&admin, None, "full", None).await;
     let page = inventory(&pat(&server, &admin_full), "?limit=100").await;
     assert_eq!(page.json["total"], json!(10));
 
     // Without the permission: 403 naming it, before any filter is read.
-    assert_forbidden_for(&inventory(&alice_jwt, "").await, "service_accounts.tokens");
-    assert_forbidden_for(
-        &inventory(&pat(&server, &a_active), "?limit=5").await,
-        "service_accounts.tokens",
-    );
-    let anonymous = inventory(&server.anonymous(), "").await;
-    assert_error(&anonymous, 401, "unauthorized", "");
+    forbidden("").expect(&alice_jwt).await;
+    forbidden("?limit=5").expect(&pat(&server, &a_active)).await;
+    get("/api/v1/tokens")
+        .refused(401, "unauthorized", "")
+        .expect(&server.anonymous())
+        .await;
 }
 
 // --- revocation by an operator: DELETE /api/v1/tokens/{id} ---------------------------------------
 
-async fn delete_any(client: &Client, id: Uuid) -> RawResponse {
-    raw(
-        client,
-        Method::DELETE,
-        &format!("/api/v1/tokens/{id}"),
-        None,
-    )
-    .await
+/// `DELETE /api/v1/tokens/{id}`.
+fn revoke_any(id: Uuid) -> Call {
+    delete(format!("/api/v1/tokens/{id}"))
 }
 
 /// The `token.revoked` audit entries of one token.
@@ -350,14 +343,9 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
 
     // The attacks of a service_accounts.tokens holder: a person's token and an is_admin service
     // account's token do not exist for her (nor in her inventory).
-    for target in [alice_token.id, alice_expired.id, root_token.id] {
-        assert_error(
-            &delete_any(&carol_client, target).await,
-            404,
-            "not_found",
-            "token",
-        );
-    }
+    let refusals = [alice_token.id, alice_expired.id, root_token.id]
+        .map(|target| revoke_any(target).not_found("token"));
+    expect_refusals(&carol_client, refusals).await;
     let seen = carol_client
         .token_inventory(&ListParams::default(), &[])
         .await
@@ -381,17 +369,20 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
     let star = server
         .anonymous()
         .with_token(star.json["token"].as_str().unwrap_or_default());
-    for target in [alice_token.id, root_token.id] {
-        assert_error(&delete_any(&star, target).await, 404, "not_found", "token");
-    }
+    let refusals =
+        [alice_token.id, root_token.id].map(|target| revoke_any(target).not_found("token"));
+    expect_refusals(&star, refusals).await;
 
     // Without every permission of the account: refused, naming what is missing.
-    let refused = delete_any(&dave_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "users.view");
-    assert_eq!(refused.json["details"]["permission"], "users.view");
+    revoke_any(bot_token.id)
+        .forbidden("users.view")
+        .expect(&dave_client)
+        .await;
     // Without the permission at all.
-    let refused = delete_any(&eve_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "service_accounts.tokens");
+    revoke_any(bot_token.id)
+        .forbidden("service_accounts.tokens")
+        .expect(&eve_client)
+        .await;
     // Nothing was revoked by any of these.
     assert_works_as(&server, &alice_token.token, alice.id).await;
     assert_works_as(&server, &root_token.token, root_bot.id).await;
@@ -406,19 +397,17 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
     }
 
     // carol revokes deploy-bot's token: 204, it stops at once, and a second time it is gone.
-    let done = delete_any(&carol_client, bot_token.id).await;
+    let done = revoke_any(bot_token.id).send(&carol_client).await;
     assert_eq!(done.status.as_u16(), 204, "{}", done.json);
     assert_rejected(&server, &bot_token.token).await;
     assert_works_as(&server, &bot_second.token, bot.id).await;
-    assert_error(
-        &delete_any(&carol_client, bot_token.id).await,
-        404,
-        "not_found",
-        "token",
-    );
+    revoke_any(bot_token.id)
+        .not_found("token")
+        .expect(&carol_client)
+        .await;
     // The fine-grained `*` token may revoke a plain service account's token, as on
     // /users/{id}/tokens.
-    let done = delete_any(&star, bot_second.id).await;
+    let done = revoke_any(bot_second.id).send(&star).await;
     assert_eq!(done.status.as_u16(), 204, "{}", done.json);
 
     // The administrator revokes a colleague's token (through the typed client), an expired one,
@@ -438,19 +427,19 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
         "the revoked token left alice's list"
     );
     for target in [alice_expired.id, root_token.id] {
-        let done = delete_any(&admin, target).await;
+        let done = revoke_any(target).send(&admin).await;
         assert_eq!(done.status.as_u16(), 204, "{}", done.json);
     }
     assert_rejected(&server, &root_token.token).await;
     // Unknown and malformed ids.
-    assert_error(
-        &delete_any(&admin, Uuid::now_v7()).await,
-        404,
-        "not_found",
-        "token",
-    );
-    let malformed = raw(&admin, Method::DELETE, "/api/v1/tokens/not-a-uuid", None).await;
-    assert_error(&malformed, 400, "validation_error", "path");
+    expect_refusals(
+        &admin,
+        [
+            revoke_any(Uuid::now_v7()).not_found("token"),
+            delete("/api/v1/tokens/not-a-uuid").invalid("path"),
+        ],
+    )
+    .await;
 
     // Each revocation is audited once, naming who did it and whose token it was.
     for (token, actor, owner, owner_email) in [

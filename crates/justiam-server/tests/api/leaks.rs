@@ -209,38 +209,24 @@ async fn the_leak_endpoint_revokes_valid_tokens_and_reveals_nothing(backend: Bac
 
     // At most 100 values; a malformed body is refused before anything else.
     let many: Vec<String> = (0..101).map(|n| format!("value {n}")).collect();
-    let answer = raw(
-        &server.anonymous(),
-        Method::POST,
-        "/api/v1/tokens/revoke",
-        Some(json!({ "tokens": many })),
-    )
-    .await;
-    assert_validation(&answer, "tokens");
-    let answer = raw(
-        &server.anonymous(),
-        Method::POST,
-        "/api/v1/tokens/revoke",
-        Some(json!({ "tokens": &many[..100] })),
-    )
-    .await;
+    let anonymous = server.anonymous();
+    let revoke = |body: Value| post("/api/v1/tokens/revoke", body);
+    revoke(json!({ "tokens": many }))
+        .invalid("tokens")
+        .expect(&anonymous)
+        .await;
+    let answer = revoke(json!({ "tokens": &many[..100] }))
+        .send(&anonymous)
+        .await;
     assert_eq!(answer.status.as_u16(), 202, "{}", answer.json);
-    let answer = raw(
-        &server.anonymous(),
-        Method::POST,
-        "/api/v1/tokens/revoke",
-        Some(json!({})),
+    expect_refusals(
+        &anonymous,
+        [
+            revoke(json!({})).invalid("tokens"),
+            revoke(json!({"tokens": "one"})).invalid("tokens"),
+        ],
     )
     .await;
-    assert_validation(&answer, "tokens");
-    let answer = raw(
-        &server.anonymous(),
-        Method::POST,
-        "/api/v1/tokens/revoke",
-        Some(json!({"tokens": "one"})),
-    )
-    .await;
-    assert_validation(&answer, "tokens");
     // A credential, even a broken one, is ignored.
     let answer = raw(
         &server.anonymous().with_token("justiam_pat_garbage"),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use justiam_client::ListParams;
 use justiam_types::{CreatedToken, PatRecord, RotateToken, UpdateAdminRole};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::common::*;
@@ -112,7 +112,8 @@ async fn rotation_honours_the_grace_period_to_the_second(backend: Backend) {
     );
 
     // Validation of the body.
-    for (body, field) in [
+    let rotate = format!("/api/v1/me/tokens/{fourth_id}/rotate");
+    let refusals = [
         (json!({"grace_period_seconds": -1}), "grace_period_seconds"),
         (
             json!({"grace_period_seconds": 86_401}),
@@ -123,16 +124,9 @@ async fn rotation_honours_the_grace_period_to_the_second(backend: Backend) {
         (json!({"expires_in_days": 0}), "expires_in_days"),
         (json!({"expires_in_days": 366}), "expires_in_days"),
         (json!({"name": "renamed"}), "name"),
-    ] {
-        let answer = raw(
-            &alice,
-            Method::POST,
-            &format!("/api/v1/me/tokens/{fourth_id}/rotate"),
-            Some(body.clone()),
-        )
-        .await;
-        assert_validation(&answer, field);
-    }
+    ]
+    .map(|(body, field)| post(&rotate, body).invalid(field));
+    expect_refusals(&alice, refusals).await;
     // The refusals left the token alone; the largest grace is accepted.
     let last = alice
         .rotate_token(
@@ -192,29 +186,19 @@ async fn the_rotation_chain_is_visible_and_rotating_twice_is_refused(backend: Ba
     assert!(a_self.record.revoked_at.expect("revoked_at") > Utc::now());
 
     // Rotating the same token again is refused, during the grace period and after.
-    let again = raw(
-        &alice_jwt,
-        Method::POST,
-        &format!("/api/v1/me/tokens/{}/rotate", a.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&again, 409, "already_rotated", "rotated");
+    let rotate = |id: Uuid, body: Value| post(format!("/api/v1/me/tokens/{id}/rotate"), body);
+    let already_rotated = |call: Call| call.refused(409, "already_rotated", "rotated");
+    already_rotated(rotate(a.id, json!({})))
+        .expect(&alice_jwt)
+        .await;
     let c = alice_jwt
         .rotate_token(None, b.id, &RotateToken::default())
         .await
         .expect("rotate b");
     assert_eq!(c.rotated_from, Some(b.id));
-    for id in [a.id, b.id] {
-        let again = raw(
-            &alice_jwt,
-            Method::POST,
-            &format!("/api/v1/me/tokens/{id}/rotate"),
-            Some(json!({"grace_period_seconds": 5})),
-        )
-        .await;
-        assert_error(&again, 409, "already_rotated", "rotated");
-    }
+    let refusals =
+        [a.id, b.id].map(|id| already_rotated(rotate(id, json!({"grace_period_seconds": 5}))));
+    expect_refusals(&alice_jwt, refusals).await;
 
     // The chain in the owner's list: a (in its grace period) and c; b is gone.
     let list: Vec<PatRecord> = alice_jwt
@@ -308,44 +292,25 @@ async fn the_rotation_chain_is_visible_and_rotating_twice_is_refused(backend: Ba
         .await
         .expect("token");
     alice_jwt.revoke_my_token(dropped.id).await.expect("revoke");
-    for id in [Uuid::now_v7(), bobs.id, dropped.id] {
-        let answer = raw(
-            &alice_jwt,
-            Method::POST,
-            &format!("/api/v1/me/tokens/{id}/rotate"),
-            Some(json!({})),
-        )
-        .await;
-        assert_error(&answer, 404, "not_found", "");
-    }
+    let refusals =
+        [Uuid::now_v7(), bobs.id, dropped.id].map(|id| rotate(id, json!({})).not_found(""));
+    expect_refusals(&alice_jwt, refusals).await;
     assert_eq!(me_status(&pat(&server, &bobs)).await, 200);
-    let answer = raw(
-        &alice_jwt,
-        Method::POST,
-        "/api/v1/me/tokens/nope/rotate",
-        Some(json!({})),
-    )
-    .await;
-    assert_validation(&answer, "path");
+    post("/api/v1/me/tokens/nope/rotate", json!({}))
+        .invalid("path")
+        .expect(&alice_jwt)
+        .await;
 
     // A token cannot rotate tokens of its own user: that needs a login.
     let full = alice_jwt.create_my_token("full", 5).await.expect("full");
-    let answer = raw(
-        &pat(&server, &full),
-        Method::POST,
-        &format!("/api/v1/me/tokens/{}/rotate", c.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&answer, 403, "interactive_auth_required", "");
-    let answer = raw(
-        &pat(&server, &c),
-        Method::POST,
-        &format!("/api/v1/me/tokens/{}/rotate", c.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&answer, 403, "forbidden", "fine-grained");
+    rotate(c.id, json!({}))
+        .refused(403, "interactive_auth_required", "")
+        .expect(&pat(&server, &full))
+        .await;
+    rotate(c.id, json!({}))
+        .refused(403, "forbidden", "fine-grained")
+        .expect(&pat(&server, &c))
+        .await;
     assert_eq!(me_status(&pat(&server, &c)).await, 200);
 
     // Concurrent rotations of one token: exactly one wins.
@@ -534,44 +499,31 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
     assert_invalid_token(&raw(&new_client, Method::GET, "/api/v1/me", None).await);
 
     // Refusals: no permission, wrong service account, not a service account, own token.
+    let rotate = |owner: Uuid, token: Uuid| {
+        post(
+            format!("/api/v1/users/{owner}/tokens/{token}/rotate"),
+            json!({}),
+        )
+    };
     let (plain, plain_jwt) = server.user_client("plain@example.com").await;
-    let answer = raw(
-        &plain_jwt,
-        Method::POST,
-        &format!("/api/v1/users/{}/tokens/{}/rotate", deploy.id, again.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_forbidden_for(&answer, "service_accounts.tokens");
+    rotate(deploy.id, again.id)
+        .forbidden("service_accounts.tokens")
+        .expect(&plain_jwt)
+        .await;
     let other_sa = server.create_service_account("other@example.com").await;
-    let answer = raw(
-        &operator,
-        Method::POST,
-        &format!("/api/v1/users/{}/tokens/{}/rotate", other_sa.id, again.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&answer, 404, "not_found", "");
     let plain_token = plain_jwt.create_my_token("mine", 5).await.expect("token");
-    let answer = raw(
+    expect_refusals(
         &operator,
-        Method::POST,
-        &format!(
-            "/api/v1/users/{}/tokens/{}/rotate",
-            plain.id, plain_token.id
-        ),
-        Some(json!({})),
+        [
+            rotate(other_sa.id, again.id).not_found(""),
+            rotate(plain.id, plain_token.id).refused(400, "not_a_service_account", ""),
+        ],
     )
     .await;
-    assert_error(&answer, 400, "not_a_service_account", "");
-    let answer = raw(
-        &pat(&server, &again),
-        Method::POST,
-        &format!("/api/v1/me/tokens/{}/rotate", again.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_error(&answer, 403, "interactive_auth_required", "");
+    post(format!("/api/v1/me/tokens/{}/rotate", again.id), json!({}))
+        .refused(403, "interactive_auth_required", "")
+        .expect(&pat(&server, &again))
+        .await;
     assert_eq!(me_status(&pat(&server, &again)).await, 200);
 
     // Recovery when the new value was lost: retrying answers 409, the successor is found through
@@ -649,14 +601,10 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
         )
         .await
         .expect("widen deployer");
-    let answer = raw(
-        &operator,
-        Method::POST,
-        &format!("/api/v1/users/{}/tokens/{}/rotate", deploy.id, renewed.id),
-        Some(json!({})),
-    )
-    .await;
-    assert_forbidden_for(&answer, "users.view");
+    rotate(deploy.id, renewed.id)
+        .forbidden("users.view")
+        .expect(&operator)
+        .await;
     assert_eq!(me_status(&pat(&server, &renewed)).await, 200);
 }
 

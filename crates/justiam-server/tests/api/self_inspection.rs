@@ -62,66 +62,45 @@ async fn self_inspection_and_the_expiry_header(backend: Backend) {
     assert_eq!(answer.header(EXPIRES_HEADER), Some(expected.as_str()));
     let parsed: DateTime<Utc> = expected.parse().expect("RFC 3339");
     assert!((created.expires_at - parsed).num_milliseconds().abs() < 1000);
-    for (method, path, body, status) in [
-        (Method::GET, "/api/v1/me".to_owned(), None, 200),
-        (Method::GET, "/api/v1/users".to_owned(), None, 200),
-        (Method::GET, "/api/v1/groups".to_owned(), None, 403),
+    for (call, status) in [
+        (get("/api/v1/me"), 200),
+        (get("/api/v1/users"), 200),
+        (get("/api/v1/groups"), 403),
+        (delete(format!("/api/v1/me/tokens/{}", Uuid::now_v7())), 404),
+        (get(format!("/api/v1/users/{}", Uuid::now_v7())), 404),
+        (get("/api/v1/users/not-a-uuid"), 400),
         (
-            Method::DELETE,
-            format!("/api/v1/me/tokens/{}", Uuid::now_v7()),
-            None,
-            404,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/users/{}", Uuid::now_v7()),
-            None,
-            404,
-        ),
-        (
-            Method::GET,
-            "/api/v1/users/not-a-uuid".to_owned(),
-            None,
-            400,
-        ),
-        (
-            Method::POST,
-            "/api/v1/me/tokens".to_owned(),
-            Some(json!({"name": "again", "expires_in_days": 1})),
+            post(
+                "/api/v1/me/tokens",
+                json!({"name": "again", "expires_in_days": 1}),
+            ),
             403,
         ),
     ] {
-        let answer = raw(&client, method.clone(), &path, body).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            status,
-            "{method} {path}: {}",
-            answer.json
-        );
+        let answer = call.send(&client).await;
+        assert_eq!(answer.status.as_u16(), status, "{call}: {}", answer.json);
         assert_eq!(
             answer.header(EXPIRES_HEADER),
             Some(expected.as_str()),
-            "{method} {path}"
+            "{call}"
         );
     }
 
     // A JWT is not a token: 400 not_a_token, and no header anywhere.
-    let answer = raw(&alice_jwt, Method::GET, "/api/v1/me/tokens/self", None).await;
-    assert_error(&answer, 400, "not_a_token", "personal access token");
+    let answer = get("/api/v1/me/tokens/self")
+        .refused(400, "not_a_token", "personal access token")
+        .expect(&alice_jwt)
+        .await;
     assert_eq!(answer.header(EXPIRES_HEADER), None);
     for path in ["/api/v1/me", "/api/v1/me/tokens", "/api/v1/groups"] {
         let answer = raw(&alice_jwt, Method::GET, path, None).await;
         assert_eq!(answer.header(EXPIRES_HEADER), None, "JWT {path}");
     }
     // Nor on unauthenticated answers or refused tokens.
-    let answer = raw(
-        &server.anonymous(),
-        Method::GET,
-        "/api/v1/me/tokens/self",
-        None,
-    )
-    .await;
-    assert_error(&answer, 401, "unauthorized", "");
+    let answer = get("/api/v1/me/tokens/self")
+        .refused(401, "unauthorized", "")
+        .expect(&server.anonymous())
+        .await;
     assert_eq!(answer.header(EXPIRES_HEADER), None);
     alice_jwt.revoke_my_token(created.id).await.expect("revoke");
     let answer = raw(&client, Method::GET, "/api/v1/me/tokens/self", None).await;
