@@ -46,30 +46,20 @@ async fn assert_cannot_manage_admin_account_tokens(
     token: Uuid,
     who: &str,
 ) {
+    let tokens = format!("/api/v1/users/{account}/tokens");
     let attempts = [
-        (
-            Method::POST,
-            format!("/api/v1/users/{account}/tokens"),
-            Some(json!({ "name": "escalate", "expires_in_days": 1 })),
-        ),
-        (Method::GET, format!("/api/v1/users/{account}/tokens"), None),
-        (
-            Method::POST,
-            format!("/api/v1/users/{account}/tokens/{token}/rotate"),
-            Some(json!({})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{account}/tokens/{token}"),
-            None,
-        ),
-    ];
-    for (method, path, body) in attempts {
-        let response = raw(attacker, method.clone(), &path, body).await;
-        assert_error(&response, 403, "forbidden", "administrator service account");
+        post(&tokens, json!({ "name": "escalate", "expires_in_days": 1 })),
+        get(&tokens),
+        post(format!("{tokens}/{token}/rotate"), json!({})),
+        delete(format!("{tokens}/{token}")),
+    ]
+    .map(|call| call.refused(403, "forbidden", "administrator service account"));
+    for attempt in attempts {
+        let response = attempt.expect(attacker).await;
         assert!(
             response.json.get("token").is_none(),
-            "{who}: {method} {path} must not mint a token: {}",
+            "{who}: {} must not mint a token: {}",
+            attempt.call,
             response.json
         );
     }
@@ -208,54 +198,27 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     let seen = audit_total(&admin).await;
     let user_path = format!("/api/v1/users/{}", strong.id);
 
-    let deactivate = raw(
+    let outranked = |call: Call| call.refused(403, "forbidden", "every permission they hold");
+    let cannot_grant = |call: Call| call.refused(403, "forbidden", "do not hold it yourself");
+    let answers = expect_refusals(
         &lesser,
-        Method::PUT,
-        &user_path,
-        Some(json!({ "is_active": false })),
+        [
+            outranked(put(&user_path, json!({ "is_active": false }))),
+            outranked(put(
+                &user_path,
+                json!({ "email": "lesser+takeover@example.com" }),
+            )),
+            outranked(delete(&user_path)),
+            cannot_grant(delete(format!(
+                "/api/v1/groups/{group}/members/{}",
+                strong.id
+            ))),
+            cannot_grant(delete(format!("/api/v1/groups/{group}"))),
+            outranked(delete(format!("/api/v1/users/{}/sessions", strong.id))),
+        ],
     )
     .await;
-    assert_error(&deactivate, 403, "forbidden", "every permission they hold");
-    assert!(deactivate.json["details"]["permission"].is_string());
-    let take_email = raw(
-        &lesser,
-        Method::PUT,
-        &user_path,
-        Some(json!({ "email": "lesser+takeover@example.com" })),
-    )
-    .await;
-    assert_error(&take_email, 403, "forbidden", "every permission they hold");
-    let delete = raw(&lesser, Method::DELETE, &user_path, None).await;
-    assert_error(&delete, 403, "forbidden", "every permission they hold");
-    let remove = raw(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/groups/{group}/members/{}", strong.id),
-        None,
-    )
-    .await;
-    assert_error(&remove, 403, "forbidden", "do not hold it yourself");
-    let delete_group = raw(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/groups/{group}"),
-        None,
-    )
-    .await;
-    assert_error(&delete_group, 403, "forbidden", "do not hold it yourself");
-    let end_sessions = raw(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/users/{}/sessions", strong.id),
-        None,
-    )
-    .await;
-    assert_error(
-        &end_sessions,
-        403,
-        "forbidden",
-        "every permission they hold",
-    );
+    assert!(answers[0].json["details"]["permission"].is_string());
 
     // Nothing changed: the strong user still logs in with their email and holds idp:admin.
     assert!(actions_since(&admin, seen).await.is_empty());
