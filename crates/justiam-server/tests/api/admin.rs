@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use justiam_client::{Client, ListParams, RawResponse};
+use justiam_client::{Client, ListParams};
 use justiam_types::{
     AuditRecord, CreateAdminRole, CreateGroup, CreateUser, Group, UpdateAdminRole, UpdateGroup,
     UpdateUser, User,
@@ -75,52 +75,6 @@ fn sorted<S: AsRef<str>>(items: &[S]) -> Vec<String> {
     out
 }
 
-/// A typed call refused with `403 forbidden` naming `permission` in `details.permission`.
-#[track_caller]
-fn assert_forbidden<T: std::fmt::Debug>(result: justiam_client::Result<T>, permission: &str) {
-    match result {
-        Err(justiam_client::Error::Api { status, body }) => {
-            assert_eq!(status.as_u16(), 403, "status; body {body:?}");
-            assert_eq!(body.code, "forbidden", "code; body {body:?}");
-            let named = body
-                .details
-                .as_ref()
-                .and_then(|d| d.get("permission"))
-                .and_then(Value::as_str);
-            assert_eq!(named, Some(permission), "details.permission; body {body:?}");
-            assert!(
-                body.message.contains(permission),
-                "message {:?} should name {permission}",
-                body.message
-            );
-        }
-        other => panic!("expected 403 naming {permission}, got {other:?}"),
-    }
-}
-
-/// A raw answer `403 forbidden` naming `permission`.
-#[track_caller]
-fn assert_raw_forbidden(response: &RawResponse, permission: &str, context: &str) {
-    assert_eq!(
-        response.status.as_u16(),
-        403,
-        "{context}: status; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.code(),
-        Some("forbidden"),
-        "{context}: {}",
-        response.json
-    );
-    assert_eq!(
-        response.json["details"]["permission"].as_str(),
-        Some(permission),
-        "{context}: details.permission; body {}",
-        response.json
-    );
-}
-
 async fn create_group(client: &Client, name: &str) -> Group {
     client
         .create_group(&CreateGroup {
@@ -129,22 +83,6 @@ async fn create_group(client: &Client, name: &str) -> Group {
         })
         .await
         .expect("create group")
-}
-
-/// A regular user holding exactly `permissions` through a custom role the admin assigns directly.
-async fn user_with(
-    server: &TestServer,
-    admin: &Client,
-    email: &str,
-    permissions: &[&str],
-) -> (User, Client) {
-    let (user, client) = server.user_client(email).await;
-    let role = create_role(admin, &format!("role of {email}"), permissions).await;
-    admin
-        .assign_user_role(user.id, role.id)
-        .await
-        .expect("assign role");
-    (user, client)
 }
 
 fn all_but(permission: &str) -> Vec<&'static str> {
@@ -195,47 +133,40 @@ async fn session_ids(admin: &Client, email: &str) -> Vec<Uuid> {
         .collect()
 }
 
-type Request = (Method, String, Option<Value>, u16);
-
 /// One audit entry of a story: action, actor, credential kind, target.
 type Step<A> = (A, Option<Uuid>, Option<String>, Option<Uuid>);
 
-/// For each request: a user holding every permission but `permission` is refused with `403`
-/// naming it (and nothing changes), then a user holding only `permission` gets `status`.
+/// For each request and the status it gets when allowed: a user holding every permission but
+/// `permission` is refused with `403` naming it (and nothing changes), then a user holding only
+/// `permission` gets that status.
 async fn check_permission(
     server: &TestServer,
     admin: &Client,
     permission: &str,
-    requests: &[Request],
+    requests: Vec<(Call, u16)>,
 ) {
     let slug = permission.replace(['.', '_'], "-");
-    let (_, holder) = user_with(
+    let (_, holder, _) = user_with(
         server,
         admin,
         &format!("only-{slug}@example.com"),
         &[permission],
     )
     .await;
-    let (_, lacker) = user_with(
+    let (_, lacker, _) = user_with(
         server,
         admin,
         &format!("all-but-{slug}@example.com"),
         &all_but(permission),
     )
     .await;
-    for (method, path, body, status) in requests {
-        let context = format!("{method} {path}");
-        let refused = raw(&lacker, method.clone(), path, body.clone()).await;
-        assert_raw_forbidden(
-            &refused,
-            permission,
-            &format!("{context} without {permission}"),
-        );
-        let done = raw(&holder, method.clone(), path, body.clone()).await;
+    for (call, status) in requests {
+        call.clone().forbidden(permission).expect(&lacker).await;
+        let done = call.send(&holder).await;
         assert_eq!(
             done.status.as_u16(),
-            *status,
-            "{context} with only {permission}: body {}",
+            status,
+            "{call} with only {permission}: body {}",
             done.json
         );
     }
@@ -252,71 +183,46 @@ async fn group_endpoints_need_their_permission(backend: Backend) {
     let group = create_group(&admin, "Platform").await;
     let doomed = create_group(&admin, "Doomed").await;
     let g = format!("/api/v1/groups/{}", group.id);
-    let get = |path: &str| -> Request { (Method::GET, path.to_owned(), None, 200) };
+    let members = format!("{g}/members");
 
-    check_permission(
-        &server,
-        &admin,
-        "groups.view",
-        &[get("/api/v1/groups"), get(&g), get(&format!("{g}/members"))],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.create",
-        &[(
-            Method::POST,
-            "/api/v1/groups".to_owned(),
-            Some(json!({"name": "Created by a delegate"})),
-            201,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.update",
-        &[(
-            Method::PUT,
-            g.clone(),
-            Some(json!({"description": "changed by a delegate"})),
-            200,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.members",
-        &[
-            (
-                Method::POST,
-                format!("{g}/members"),
-                Some(json!({"user_id": member.id})),
-                204,
-            ),
-            (
-                Method::DELETE,
-                format!("{g}/members/{}", member.id),
-                None,
-                204,
-            ),
-        ],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "groups.delete",
-        &[(
-            Method::DELETE,
-            format!("/api/v1/groups/{}", doomed.id),
-            None,
-            204,
-        )],
-    )
-    .await;
+    let checks = [
+        (
+            "groups.view",
+            vec![
+                (get("/api/v1/groups"), 200),
+                (get(&g), 200),
+                (get(&members), 200),
+            ],
+        ),
+        (
+            "groups.create",
+            vec![(
+                post("/api/v1/groups", json!({"name": "Created by a delegate"})),
+                201,
+            )],
+        ),
+        (
+            "groups.update",
+            vec![(
+                put(&g, json!({"description": "changed by a delegate"})),
+                200,
+            )],
+        ),
+        (
+            "groups.members",
+            vec![
+                (post(&members, json!({"user_id": member.id})), 204),
+                (delete(format!("{members}/{}", member.id)), 204),
+            ],
+        ),
+        (
+            "groups.delete",
+            vec![(delete(format!("/api/v1/groups/{}", doomed.id)), 204)],
+        ),
+    ];
+    for (permission, requests) in checks {
+        check_permission(&server, &admin, permission, requests).await;
+    }
 
     // What the holders did happened, and only that.
     let after = admin.get_group(group.id).await.expect("group");
@@ -348,26 +254,22 @@ async fn role_endpoints_need_admin_roles_manage(backend: Backend) {
         &server,
         &admin,
         "admin_roles.manage",
-        &[
-            (Method::GET, "/api/v1/admin-roles".to_owned(), None, 200),
+        vec![
+            (get("/api/v1/admin-roles"), 200),
             (
-                Method::POST,
-                "/api/v1/admin-roles".to_owned(),
-                Some(json!({"name": "Made by a delegate", "permissions": ["admin_roles.manage"]})),
+                post(
+                    "/api/v1/admin-roles",
+                    json!({"name": "Made by a delegate", "permissions": ["admin_roles.manage"]}),
+                ),
                 201,
             ),
-            (Method::GET, r.clone(), None, 200),
-            (
-                Method::PUT,
-                r.clone(),
-                Some(json!({"description": "edited by a delegate"})),
-                200,
-            ),
-            (Method::POST, u.clone(), Some(role_id.clone()), 204),
-            (Method::DELETE, format!("{u}/{}", role.id), None, 204),
-            (Method::POST, g.clone(), Some(role_id.clone()), 204),
-            (Method::DELETE, format!("{g}/{}", role.id), None, 204),
-            (Method::DELETE, r.clone(), None, 204),
+            (get(&r), 200),
+            (put(&r, json!({"description": "edited by a delegate"})), 200),
+            (post(&u, role_id.clone()), 204),
+            (delete(format!("{u}/{}", role.id)), 204),
+            (post(&g, role_id.clone()), 204),
+            (delete(format!("{g}/{}", role.id)), 204),
+            (delete(&r), 204),
         ],
     )
     .await;
@@ -383,11 +285,12 @@ async fn role_endpoints_need_admin_roles_manage(backend: Backend) {
 
     // Reading who holds what: admin_roles.manage, or users.viewaccess / groups.viewaccess.
     let (_, nobody) = server.user_client("nobody@example.com").await;
-    let (_, user_viewer) =
+    let (_, user_viewer, _) =
         user_with(&server, &admin, "uva@example.com", &["users.viewaccess"]).await;
-    let (_, group_viewer) =
+    let (_, group_viewer, _) =
         user_with(&server, &admin, "gva@example.com", &["groups.viewaccess"]).await;
-    let (_, manager) = user_with(&server, &admin, "arm@example.com", &["admin_roles.manage"]).await;
+    let (_, manager, _) =
+        user_with(&server, &admin, "arm@example.com", &["admin_roles.manage"]).await;
     for client in [&nobody, &group_viewer] {
         assert_forbidden(
             client.list_user_roles(member.id).await,
@@ -419,45 +322,23 @@ async fn audit_and_session_endpoints_need_their_permission(backend: Backend) {
     let sessions = session_ids(&admin, "victim@example.com").await;
     assert_eq!(sessions.len(), 2);
 
-    check_permission(
-        &server,
-        &admin,
-        "audit.view",
-        &[(Method::GET, "/api/v1/audit".to_owned(), None, 200)],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "sessions.view",
-        &[(
-            Method::GET,
-            "/api/v1/sessions?search=victim".to_owned(),
-            None,
-            200,
-        )],
-    )
-    .await;
-    check_permission(
-        &server,
-        &admin,
-        "sessions.revoke",
-        &[
-            (
-                Method::DELETE,
-                format!("/api/v1/sessions/{}", sessions[1]),
-                None,
-                204,
-            ),
-            (
-                Method::DELETE,
-                format!("/api/v1/users/{}/sessions", victim.id),
-                None,
-                204,
-            ),
-        ],
-    )
-    .await;
+    let checks = [
+        ("audit.view", vec![(get("/api/v1/audit"), 200)]),
+        (
+            "sessions.view",
+            vec![(get("/api/v1/sessions?search=victim"), 200)],
+        ),
+        (
+            "sessions.revoke",
+            vec![
+                (delete(format!("/api/v1/sessions/{}", sessions[1])), 204),
+                (delete(format!("/api/v1/users/{}/sessions", victim.id)), 204),
+            ],
+        ),
+    ];
+    for (permission, requests) in checks {
+        check_permission(&server, &admin, permission, requests).await;
+    }
     assert!(session_ids(&admin, "victim@example.com").await.is_empty());
     assert_api_error(victim_client.me().await, 401, "invalid_token");
 }
@@ -510,45 +391,44 @@ async fn built_in_roles_are_listed_and_immutable(backend: Backend) {
     }
 
     // Neither an admin nor a delegate can change or delete them.
-    let (_, delegate) = user_with(&server, &admin, "delegate@example.com", &CATALOGUE).await;
+    let (_, delegate, _) = user_with(&server, &admin, "delegate@example.com", &CATALOGUE).await;
     for role in &page.data {
         let path = format!("/api/v1/admin-roles/{}", role.id);
+        let refusals = [
+            put(&path, json!({"name": "renamed"})),
+            put(&path, json!({"description": "changed"})),
+            put(&path, json!({"permissions": ["users.view"]})),
+            delete(&path),
+        ]
+        .map(|call| call.refused(409, "builtin_role", "built-in"));
         for client in [&admin, &delegate] {
-            for body in [
-                json!({"name": "renamed"}),
-                json!({"description": "changed"}),
-                json!({"permissions": ["users.view"]}),
-            ] {
-                let answer = raw(client, Method::PUT, &path, Some(body)).await;
-                assert_error(&answer, 409, "builtin_role", "built-in");
-            }
-            let answer = raw(client, Method::DELETE, &path, None).await;
-            assert_error(&answer, 409, "builtin_role", "built-in");
+            expect_refusals(client, refusals.clone()).await;
         }
         assert_eq!(&admin.get_role(role.id).await.expect("role"), role);
     }
 
     // The idp: prefix is reserved, in any case, on creation and on renaming.
-    for name in ["idp:ops", "IDP:Ops", "  idp:x"] {
-        let answer = raw(
-            &admin,
-            Method::POST,
-            "/api/v1/admin-roles",
-            Some(json!({"name": name, "permissions": []})),
-        )
-        .await;
-        assert_error(&answer, 400, "validation_error", "idp:");
-        assert_eq!(answer.json["details"]["field"], "name");
-    }
     let custom = create_role(&admin, "Custom", &["users.view"]).await;
-    let answer = raw(
+    let reserved = |call: Call| call.refused(400, "validation_error", "idp:").field("name");
+    let new_role = |name: &str| {
+        post(
+            "/api/v1/admin-roles",
+            json!({"name": name, "permissions": []}),
+        )
+    };
+    expect_refusals(
         &admin,
-        Method::PUT,
-        &format!("/api/v1/admin-roles/{}", custom.id),
-        Some(json!({"name": "idp:custom"})),
+        [
+            reserved(new_role("idp:ops")),
+            reserved(new_role("IDP:Ops")),
+            reserved(new_role("  idp:x")),
+            reserved(put(
+                format!("/api/v1/admin-roles/{}", custom.id),
+                json!({"name": "idp:custom"}),
+            )),
+        ],
     )
     .await;
-    assert_error(&answer, 400, "validation_error", "idp:");
 
     // Built-in roles are assigned like any other and grant exactly their permissions.
     let (user, client) = server.user_client("reader@example.com").await;
@@ -590,84 +470,68 @@ async fn names_permissions_and_ids_are_validated(backend: Backend) {
     assert!(spare.permissions.is_empty());
 
     // Names are unique, case-insensitively, on creation and on renaming.
-    for name in ["Ops", "ops", " OPS "] {
-        let answer = raw(
-            &admin,
-            Method::POST,
-            "/api/v1/groups",
-            Some(json!({"name": name})),
-        )
-        .await;
-        assert_error(&answer, 409, "conflict", "group");
-    }
-    let answer = raw(
-        &admin,
-        Method::PUT,
-        &format!("/api/v1/groups/{}", other.id),
-        Some(json!({"name": "OPS"})),
-    )
-    .await;
-    assert_error(&answer, 409, "conflict", "group");
-    for name in ["Operators", "operators"] {
-        let answer = raw(
-            &admin,
-            Method::POST,
+    let new_group = |name: &str| post("/api/v1/groups", json!({"name": name}));
+    let new_role = |name: &str| {
+        post(
             "/api/v1/admin-roles",
-            Some(json!({"name": name, "permissions": []})),
+            json!({"name": name, "permissions": []}),
         )
-        .await;
-        assert_error(&answer, 409, "conflict", "role");
-    }
-    let answer = raw(
+    };
+    expect_refusals(
         &admin,
-        Method::PUT,
-        &format!("/api/v1/admin-roles/{}", spare.id),
-        Some(json!({"name": "OPERATORS"})),
+        [
+            new_group("Ops").conflict("group"),
+            new_group("ops").conflict("group"),
+            new_group(" OPS ").conflict("group"),
+            put(
+                format!("/api/v1/groups/{}", other.id),
+                json!({"name": "OPS"}),
+            )
+            .conflict("group"),
+            new_role("Operators").conflict("role"),
+            new_role("operators").conflict("role"),
+            put(
+                format!("/api/v1/admin-roles/{}", spare.id),
+                json!({"name": "OPERATORS"}),
+            )
+            .conflict("role"),
+            // The reserved prefix is checked before uniqueness.
+            new_role("idp:admin")
+                .refused(400, "validation_error", "idp:")
+                .field("name"),
+        ],
     )
     .await;
-    assert_error(&answer, 409, "conflict", "role");
-    let answer = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/admin-roles",
-        Some(json!({"name": "idp:admin", "permissions": []})),
-    )
-    .await;
-    assert_eq!(answer.status.as_u16(), 400, "reserved before duplicate");
 
     // Unknown permission strings are refused, naming the field and the string.
+    let role_path = format!("/api/v1/admin-roles/{}", role.id);
     for permissions in [
         json!(["users.view", "users.fly"]),
         json!(["USERS.VIEW"]),
         json!(["*"]),
         json!([""]),
     ] {
-        let answer = raw(
+        expect_refusals(
             &admin,
-            Method::POST,
-            "/api/v1/admin-roles",
-            Some(json!({"name": "Bad", "permissions": permissions})),
+            [
+                post(
+                    "/api/v1/admin-roles",
+                    json!({"name": "Bad", "permissions": permissions}),
+                )
+                .invalid("permissions"),
+                put(&role_path, json!({"permissions": permissions})).invalid("permissions"),
+            ],
         )
         .await;
-        assert_error(&answer, 400, "validation_error", "permissions");
-        assert_eq!(answer.json["details"]["field"], "permissions");
-        let answer = raw(
-            &admin,
-            Method::PUT,
-            &format!("/api/v1/admin-roles/{}", role.id),
-            Some(json!({"permissions": permissions})),
-        )
-        .await;
-        assert_error(&answer, 400, "validation_error", "permissions");
     }
-    let answer = raw(
-        &admin,
-        Method::POST,
+    post(
         "/api/v1/admin-roles",
-        Some(json!({"name": "Bad", "permissions": ["users.fly"]})),
+        json!({"name": "Bad", "permissions": ["users.fly"]}),
     )
+    .refused(400, "validation_error", "users.fly")
+    .field("permissions")
+    .expect(&admin)
     .await;
-    assert_error(&answer, 400, "validation_error", "users.fly");
     assert_eq!(
         admin.get_role(role.id).await.expect("role").permissions,
         vec!["users.view"]
@@ -681,139 +545,76 @@ async fn names_permissions_and_ids_are_validated(backend: Backend) {
     )
     .await;
     assert_eq!(answer.status.as_u16(), 400, "{}", answer.json);
-    let answer = raw(
+    expect_refusals(
         &admin,
-        Method::POST,
-        "/api/v1/admin-roles",
-        Some(json!({"name": "Bad"})),
+        [
+            post("/api/v1/admin-roles", json!({"name": "Bad"})).invalid("permissions"),
+            new_group("  ").invalid("name"),
+        ],
     )
     .await;
-    assert_error(&answer, 400, "validation_error", "permissions");
-    let answer = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/groups",
-        Some(json!({"name": "  "})),
-    )
-    .await;
-    assert_error(&answer, 400, "validation_error", "name");
 
     // Unknown ids are 404; a role id that does not exist in an assignment body is a 400.
     let (user, _) = server.user_client("someone@example.com").await;
     let missing = Uuid::now_v7();
     let not_found = [
-        (Method::GET, format!("/api/v1/groups/{missing}"), None),
-        (
-            Method::PUT,
+        get(format!("/api/v1/groups/{missing}")),
+        put(
             format!("/api/v1/groups/{missing}"),
-            Some(json!({"description": "x"})),
+            json!({"description": "x"}),
         ),
-        (Method::DELETE, format!("/api/v1/groups/{missing}"), None),
-        (
-            Method::GET,
+        delete(format!("/api/v1/groups/{missing}")),
+        get(format!("/api/v1/groups/{missing}/members")),
+        post(
             format!("/api/v1/groups/{missing}/members"),
-            None,
+            json!({"user_id": user.id}),
         ),
-        (
-            Method::POST,
-            format!("/api/v1/groups/{missing}/members"),
-            Some(json!({"user_id": user.id})),
-        ),
-        (
-            Method::POST,
+        post(
             format!("/api/v1/groups/{}/members", ops.id),
-            Some(json!({"user_id": missing})),
+            json!({"user_id": missing}),
         ),
-        (
-            Method::DELETE,
-            format!("/api/v1/groups/{}/members/{}", ops.id, user.id),
-            None,
-        ),
-        (
-            Method::GET,
+        delete(format!("/api/v1/groups/{}/members/{}", ops.id, user.id)),
+        get(format!("/api/v1/groups/{missing}/admin-roles")),
+        post(
             format!("/api/v1/groups/{missing}/admin-roles"),
-            None,
+            json!({"role_id": role.id}),
         ),
-        (
-            Method::POST,
-            format!("/api/v1/groups/{missing}/admin-roles"),
-            Some(json!({"role_id": role.id})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/groups/{}/admin-roles/{}", ops.id, role.id),
-            None,
-        ),
-        (Method::GET, format!("/api/v1/admin-roles/{missing}"), None),
-        (
-            Method::PUT,
+        delete(format!("/api/v1/groups/{}/admin-roles/{}", ops.id, role.id)),
+        get(format!("/api/v1/admin-roles/{missing}")),
+        put(
             format!("/api/v1/admin-roles/{missing}"),
-            Some(json!({"description": "x"})),
+            json!({"description": "x"}),
         ),
-        (
-            Method::DELETE,
-            format!("/api/v1/admin-roles/{missing}"),
-            None,
-        ),
-        (
-            Method::GET,
+        delete(format!("/api/v1/admin-roles/{missing}")),
+        get(format!("/api/v1/users/{missing}/admin-roles")),
+        post(
             format!("/api/v1/users/{missing}/admin-roles"),
-            None,
+            json!({"role_id": role.id}),
         ),
-        (
-            Method::POST,
-            format!("/api/v1/users/{missing}/admin-roles"),
-            Some(json!({"role_id": role.id})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{}/admin-roles/{}", user.id, role.id),
-            None,
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{}/admin-roles/{missing}", user.id),
-            None,
-        ),
-        (Method::DELETE, format!("/api/v1/sessions/{missing}"), None),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{missing}/sessions"),
-            None,
-        ),
-    ];
-    for (method, path, body) in not_found {
-        let answer = raw(&admin, method.clone(), &path, body).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            404,
-            "{method} {path}: {}",
-            answer.json
-        );
-        assert_eq!(answer.code(), Some("not_found"), "{method} {path}");
-    }
-    for path in [
-        format!("/api/v1/users/{}/admin-roles", user.id),
-        format!("/api/v1/groups/{}/admin-roles", ops.id),
-    ] {
-        let answer = raw(
-            &admin,
-            Method::POST,
-            &path,
-            Some(json!({"role_id": missing})),
+        delete(format!("/api/v1/users/{}/admin-roles/{}", user.id, role.id)),
+        delete(format!("/api/v1/users/{}/admin-roles/{missing}", user.id)),
+        delete(format!("/api/v1/sessions/{missing}")),
+        delete(format!("/api/v1/users/{missing}/sessions")),
+    ]
+    .map(|call| call.not_found(""));
+    let unknown_role = json!({"role_id": missing});
+    let bad = [
+        post(
+            format!("/api/v1/users/{}/admin-roles", user.id),
+            unknown_role.clone(),
         )
-        .await;
-        assert_error(&answer, 400, "validation_error", "role_id");
-    }
-    // Malformed ids in paths are 400, naming the path.
-    for path in [
-        "/api/v1/groups/not-a-uuid",
-        "/api/v1/admin-roles/42",
-        "/api/v1/users/nope/admin-roles",
-    ] {
-        let answer = raw(&admin, Method::GET, path, None).await;
-        assert_error(&answer, 400, "validation_error", "path");
-    }
+        .invalid("role_id"),
+        post(
+            format!("/api/v1/groups/{}/admin-roles", ops.id),
+            unknown_role,
+        )
+        .invalid("role_id"),
+        // Malformed ids in paths are 400, naming the path.
+        get("/api/v1/groups/not-a-uuid").invalid("path"),
+        get("/api/v1/admin-roles/42").invalid("path"),
+        get("/api/v1/users/nope/admin-roles").invalid("path"),
+    ];
+    expect_refusals(&admin, not_found.into_iter().chain(bad)).await;
 
     // Doing something twice is a conflict, not a second row.
     admin
@@ -1216,7 +1017,7 @@ async fn escalation_attempts_are_refused(backend: Backend) {
         "users.create",
         "users.update",
     ];
-    let (me, jwt) = user_with(&server, &admin, "delegate@example.com", &held).await;
+    let (me, jwt, _) = user_with(&server, &admin, "delegate@example.com", &held).await;
     let created = jwt.create_my_token("automation", 30).await.expect("PAT");
     let pat = server.anonymous().with_token(created.token);
     let (peer, _) = server.user_client("peer@example.com").await;
@@ -1337,30 +1138,18 @@ async fn escalation_attempts_are_refused(backend: Backend) {
             "audit.view",
         );
         // Becoming an administrator, making someone one, or touching an administrator.
-        for (target, body) in [
-            (me.id, json!({"is_admin": true})),
-            (peer.id, json!({"is_admin": true})),
-            (other_admin.id, json!({"is_admin": false})),
-            (other_admin.id, json!({"first_name": "Mallory"})),
-            (other_admin.id, json!({"email": "mine@example.com"})),
-        ] {
-            let answer = raw(
-                client,
-                Method::PUT,
-                &format!("/api/v1/users/{target}"),
-                Some(body.clone()),
-            )
-            .await;
-            assert_error(&answer, 403, "forbidden", "is_admin");
-        }
-        let answer = raw(
-            client,
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"email": format!("sneaky-{}@example.com", kind.to_lowercase()), "is_admin": true})),
-        )
-        .await;
-        assert_error(&answer, 403, "forbidden", "is_admin");
+        let user = |id: Uuid| format!("/api/v1/users/{id}");
+        let sneaky = format!("sneaky-{}@example.com", kind.to_lowercase());
+        let refusals = [
+            put(user(me.id), json!({"is_admin": true})),
+            put(user(peer.id), json!({"is_admin": true})),
+            put(user(other_admin.id), json!({"is_admin": false})),
+            put(user(other_admin.id), json!({"first_name": "Mallory"})),
+            put(user(other_admin.id), json!({"email": "mine@example.com"})),
+            post("/api/v1/users", json!({"email": sneaky, "is_admin": true})),
+        ]
+        .map(|call| call.refused(403, "forbidden", "is_admin"));
+        expect_refusals(client, refusals).await;
 
         // None of it changed anything or left an audit entry behind.
         assert!(
@@ -1475,18 +1264,13 @@ async fn fine_grained_admin_tokens_cannot_escalate(backend: Backend) {
         "audit.view",
     );
     assert_forbidden(narrow.list_audit(&all(), &[]).await, "audit.view");
-    let answer = raw(
-        &narrow,
-        Method::PUT,
-        &format!("/api/v1/users/{}", user.id),
-        Some(json!({"is_admin": true})),
+    put(
+        format!("/api/v1/users/{}", user.id),
+        json!({"is_admin": true}),
     )
+    .forbidden("users.update")
+    .expect(&narrow)
     .await;
-    assert_raw_forbidden(
-        &answer,
-        "users.update",
-        "PUT /users/{id} with a narrow token",
-    );
     assert!(!admin.get_user(user.id).await.expect("user").is_admin);
 }
 
@@ -1518,7 +1302,7 @@ async fn service_account_tokens_do_not_lend_stronger_permissions(backend: Backen
         .assign_user_role(auditor.id, audit_role.id)
         .await
         .expect("assign");
-    let (operator, client) = user_with(
+    let (operator, client, _) = user_with(
         &server,
         &admin,
         "operator@example.com",
@@ -2004,7 +1788,7 @@ async fn every_change_writes_exactly_one_audit_entry(backend: Backend) {
 async fn audit_filters_and_pagination(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.admin().await;
-    let (delegate, client) = user_with(
+    let (delegate, client, _) = user_with(
         &server,
         &admin,
         "delegate@example.com",
@@ -2125,23 +1909,15 @@ async fn audit_filters_and_pagination(backend: Backend) {
     }
 
     // Malformed filters are 400s naming the filter.
-    for (key, value) in [
+    let refusals = [
         ("actor_id", "not-a-uuid"),
         ("target_id", "12345"),
         ("since", "yesterday"),
         ("since", "2026-01-31"),
         ("until", "2026-13-01T00:00:00Z"),
-    ] {
-        let answer = raw(
-            &admin,
-            Method::GET,
-            &format!("/api/v1/audit?{key}={value}"),
-            None,
-        )
-        .await;
-        assert_error(&answer, 400, "validation_error", key);
-        assert_eq!(answer.json["details"]["field"], key);
-    }
+    ]
+    .map(|(key, value)| get(format!("/api/v1/audit?{key}={value}")).invalid(key));
+    expect_refusals(&admin, refusals).await;
 
     // Pagination: pages of 2 walk the whole log, newest first, without gaps or repeats.
     let newest_first: Vec<Uuid> = log.iter().rev().map(|e| e.id).collect();
@@ -2183,25 +1959,20 @@ async fn audit_filters_and_pagination(backend: Backend) {
     let clamped = raw(&admin, Method::GET, "/api/v1/audit?limit=1000", None).await;
     assert_eq!(clamped.status.as_u16(), 200);
     assert_eq!(clamped.json["limit"], 100);
-    for query in ["page=0", "limit=0", "page=x"] {
-        let answer = raw(&admin, Method::GET, &format!("/api/v1/audit?{query}"), None).await;
-        assert_eq!(answer.status.as_u16(), 400, "{query}: {}", answer.json);
-        assert_eq!(answer.code(), Some("validation_error"));
-    }
+    let refusals = [("page=0", "page"), ("limit=0", "limit"), ("page=x", "page")]
+        .map(|(query, field)| get(format!("/api/v1/audit?{query}")).invalid(field));
+    expect_refusals(&admin, refusals).await;
 
     // Append-only: no method changes or deletes an entry.
     let entry = &log[0];
-    for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
-        let answer = raw(
-            &admin,
-            method.clone(),
-            "/api/v1/audit",
-            Some(json!({"action": "forged"})),
+    let refusals = [Method::POST, Method::PUT, Method::DELETE, Method::PATCH].map(|method| {
+        Call::new(method, "/api/v1/audit", Some(json!({"action": "forged"}))).refused(
+            405,
+            "method_not_allowed",
+            "",
         )
-        .await;
-        assert_eq!(answer.status.as_u16(), 405, "{method} /audit");
-        assert_eq!(answer.code(), Some("method_not_allowed"));
-    }
+    });
+    expect_refusals(&admin, refusals).await;
     for method in [Method::PUT, Method::DELETE, Method::PATCH] {
         let answer = raw(
             &admin,
@@ -2324,8 +2095,10 @@ async fn sessions_are_listed_searched_and_revoked(backend: Backend) {
     )
     .await;
     assert_eq!(by_user.json["total"], 2, "{}", by_user.json);
-    let bad = raw(&admin, Method::GET, "/api/v1/sessions?user_id=nope", None).await;
-    assert_error(&bad, 400, "validation_error", "user_id");
+    get("/api/v1/sessions?user_id=nope")
+        .invalid("user_id")
+        .expect(&admin)
+        .await;
     let paged = admin
         .list_sessions(&ListParams {
             page: Some(2),
@@ -2340,12 +2113,7 @@ async fn sessions_are_listed_searched_and_revoked(backend: Backend) {
     // Revoking one session ends that JWT on its next request; the other one keeps working.
     first.me().await.expect("first works");
     admin.revoke_session(older[0]).await.expect("revoke");
-    let answer = raw(&first, Method::GET, "/api/v1/me", None).await;
-    assert_error(&answer, 401, "invalid_token", "");
-    assert_eq!(
-        answer.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#)
-    );
+    assert_invalid_token(&raw(&first, Method::GET, "/api/v1/me", None).await);
     second.me().await.expect("the other session keeps working");
     assert_api_error(admin.revoke_session(older[0]).await, 404, "not_found");
     assert_eq!(session_ids(&admin, "hopper").await, vec![newer]);

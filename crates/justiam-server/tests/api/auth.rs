@@ -10,7 +10,6 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::common::*;
-use crate::users::{assert_invalid_token, assign_builtin, grant};
 
 async fn login_raw(
     server: &TestServer,

@@ -2,7 +2,7 @@
 //! binary against a real server, with HOME and XDG_CONFIG_HOME in a temporary directory.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, mode};
 
 /// What one run of `justiam` left behind.
 #[derive(Debug)]
@@ -102,16 +102,6 @@ impl Machine {
     async fn as_token(&self, token: &str, args: &[&str]) -> Run {
         self.run_with(args, &[("JUSTIAM_TOKEN", token)], None).await
     }
-}
-
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 async fn story(backend: Backend) {

@@ -1,6 +1,21 @@
 //! The test harness: every test starts its own server on 127.0.0.1:0 with a fresh database —
 //! a temporary SQLite file, or a fresh PostgreSQL database when `JUSTIAM_TEST_POSTGRES_URL` is set.
+//!
+//! Beside the harness, the helpers every area shares, one definition each: assertions on error
+//! answers, table-driven refusals, JSON reading, role and user fixtures, and token helpers.
 #![allow(dead_code)] // Each test module uses a different part of the harness.
+
+mod assertions;
+mod fixtures;
+mod json;
+mod refusals;
+mod tokens;
+
+pub use assertions::*;
+pub use fixtures::*;
+pub use json::*;
+pub use refusals::*;
+pub use tokens::*;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -249,41 +264,6 @@ pub async fn raw(client: &Client, method: Method, path: &str, body: Option<Value
         .expect("request reaches the server")
 }
 
-/// Asserts a JSON error answer: status, `code`, and a message that mentions `mentions`.
-pub fn assert_error(response: &RawResponse, status: u16, code: &str, mentions: &str) {
-    assert_eq!(
-        response.status.as_u16(),
-        status,
-        "status; body {}",
-        response.json
-    );
-    assert_eq!(response.code(), Some(code), "code; body {}", response.json);
-    let message = response
-        .json
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    assert!(
-        message.contains(mentions),
-        "message {message:?} should mention {mentions:?}"
-    );
-}
-
-/// Asserts the typed client got an API error with `status` and `code`.
-pub fn assert_api_error<T: std::fmt::Debug>(
-    result: justiam_client::Result<T>,
-    status: u16,
-    code: &str,
-) {
-    match result {
-        Err(justiam_client::Error::Api { status: s, body }) => {
-            assert_eq!(s.as_u16(), status, "status; body {body:?}");
-            assert_eq!(body.code, code, "code; body {body:?}");
-        }
-        other => panic!("expected {status} {code}, got {other:?}"),
-    }
-}
-
 /// Asks a server process to stop the way an operator's service manager would (SIGTERM): it
 /// finishes open requests and flushes its log before exiting.
 pub fn send_sigterm(pid: u32) {
@@ -307,18 +287,13 @@ pub fn stop_gracefully(child: &mut std::process::Child) {
     }
 }
 
-/// Creates a custom admin role through the API.
-pub async fn create_role(
-    client: &Client,
-    name: &str,
-    permissions: &[&str],
-) -> justiam_types::AdminRole {
-    client
-        .create_role(&justiam_types::CreateAdminRole {
-            name: name.to_owned(),
-            description: Some(format!("{name} (test role)")),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        })
-        .await
-        .expect("create role")
+/// The permission bits of a file (`0o600`, …).
+#[cfg(unix)]
+pub fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }

@@ -2,10 +2,10 @@
 //! sequence: a holder of every permission who is not `is_admin`, an administrator acting through a
 //! fine-grained `["*"]` token, and a lesser administrator trying to disarm a stronger one.
 
-use justiam_client::{Client, RawResponse};
-use justiam_types::{CreateUser, User};
+use justiam_client::Client;
+use justiam_types::CreateUser;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::*;
@@ -15,30 +15,9 @@ async fn catalogue(admin: &Client) -> Vec<String> {
     admin.me().await.expect("me").permissions
 }
 
-/// A regular user holding `permissions` through a role the administrator assigns directly.
-async fn insider(
-    server: &TestServer,
-    admin: &Client,
-    email: &str,
-    permissions: &[String],
-) -> (User, Client) {
-    let (user, client) = server.user_client(email).await;
-    let names: Vec<&str> = permissions.iter().map(String::as_str).collect();
-    let role = create_role(admin, &format!("role of {email}"), &names).await;
-    admin
-        .assign_user_role(user.id, role.id)
-        .await
-        .expect("assign role");
-    (user, client)
-}
-
-async fn send(client: &Client, method: Method, path: &str, body: Option<Value>) -> RawResponse {
-    raw(client, method, path, body).await
-}
-
 /// The actions of the audit log newer than `seen` entries, oldest first.
 async fn actions_since(admin: &Client, seen: u64) -> Vec<String> {
-    let response = send(admin, Method::GET, "/api/v1/audit?limit=100", None).await;
+    let response = raw(admin, Method::GET, "/api/v1/audit?limit=100", None).await;
     assert_eq!(response.status.as_u16(), 200, "{}", response.json);
     let total = response.json["total"].as_u64().expect("total");
     let data = response.json["data"].as_array().expect("data");
@@ -52,7 +31,7 @@ async fn actions_since(admin: &Client, seen: u64) -> Vec<String> {
 }
 
 async fn audit_total(admin: &Client) -> u64 {
-    send(admin, Method::GET, "/api/v1/audit?limit=1", None)
+    raw(admin, Method::GET, "/api/v1/audit?limit=1", None)
         .await
         .json["total"]
         .as_u64()
@@ -67,30 +46,20 @@ async fn assert_cannot_manage_admin_account_tokens(
     token: Uuid,
     who: &str,
 ) {
+    let tokens = format!("/api/v1/users/{account}/tokens");
     let attempts = [
-        (
-            Method::POST,
-            format!("/api/v1/users/{account}/tokens"),
-            Some(json!({ "name": "escalate", "expires_in_days": 1 })),
-        ),
-        (Method::GET, format!("/api/v1/users/{account}/tokens"), None),
-        (
-            Method::POST,
-            format!("/api/v1/users/{account}/tokens/{token}/rotate"),
-            Some(json!({})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/users/{account}/tokens/{token}"),
-            None,
-        ),
-    ];
-    for (method, path, body) in attempts {
-        let response = send(attacker, method.clone(), &path, body).await;
-        assert_error(&response, 403, "forbidden", "administrator service account");
+        post(&tokens, json!({ "name": "escalate", "expires_in_days": 1 })),
+        get(&tokens),
+        post(format!("{tokens}/{token}/rotate"), json!({})),
+        delete(format!("{tokens}/{token}")),
+    ]
+    .map(|call| call.refused(403, "forbidden", "administrator service account"));
+    for attempt in attempts {
+        let response = attempt.expect(attacker).await;
         assert!(
             response.json.get("token").is_none(),
-            "{who}: {method} {path} must not mint a token: {}",
+            "{who}: {} must not mint a token: {}",
+            attempt.call,
             response.json
         );
     }
@@ -113,14 +82,14 @@ async fn every_permission_is_not_is_admin(backend: Backend) {
         .create_user_token(root_bot.id, "deploy", 30)
         .await
         .expect("the administrator manages its tokens");
-    let (mallory, mallory_client) =
-        insider(&server, &admin, "mallory@example.com", &everything).await;
+    let (mallory, mallory_client, _) =
+        user_with(&server, &admin, "mallory@example.com", &everything).await;
     let seen = audit_total(&admin).await;
 
     // The reported sequence: a token for the administrator account, then is_admin for oneself.
     assert_cannot_manage_admin_account_tokens(&mallory_client, root_bot.id, existing.id, "mallory")
         .await;
-    let promote = send(
+    let promote = raw(
         &mallory_client,
         Method::PUT,
         &format!("/api/v1/users/{}", mallory.id),
@@ -130,7 +99,7 @@ async fn every_permission_is_not_is_admin(backend: Backend) {
     assert_error(&promote, 403, "forbidden", "is_admin");
 
     // An administrator's fine-grained token with every permission has no is_admin bypass either.
-    let star = send(
+    let star = raw(
         &admin,
         Method::POST,
         "/api/v1/me/tokens",
@@ -149,7 +118,7 @@ async fn every_permission_is_not_is_admin(backend: Backend) {
     assert_eq!(actions_since(&admin, seen).await, vec!["token.created"]);
     let bot = server.anonymous().with_token(existing.token.clone());
     assert_eq!(
-        send(&bot, Method::GET, "/api/v1/me", None)
+        raw(&bot, Method::GET, "/api/v1/me", None)
             .await
             .status
             .as_u16(),
@@ -157,7 +126,7 @@ async fn every_permission_is_not_is_admin(backend: Backend) {
     );
 
     // The administrator, logged in, still manages them.
-    let minted = send(
+    let minted = raw(
         &admin,
         Method::POST,
         &format!("/api/v1/users/{}/tokens", root_bot.id),
@@ -175,7 +144,7 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     let strong = server
         .create_user("strong@example.com", "user-password-1")
         .await;
-    let roles = send(
+    let roles = raw(
         &admin,
         Method::GET,
         "/api/v1/admin-roles?search=idp:admin",
@@ -188,7 +157,7 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
         .and_then(|r| r["id"].as_str())
         .and_then(|id| Uuid::parse_str(id).ok())
         .expect("idp:admin role");
-    let admins = send(
+    let admins = raw(
         &admin,
         Method::POST,
         "/api/v1/groups",
@@ -196,7 +165,7 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     )
     .await;
     let group = admins.json["id"].as_str().expect("group id").to_owned();
-    let assigned = send(
+    let assigned = raw(
         &admin,
         Method::POST,
         &format!("/api/v1/groups/{group}/admin-roles"),
@@ -204,7 +173,7 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     )
     .await;
     assert_eq!(assigned.status.as_u16(), 204, "{}", assigned.json);
-    let added = send(
+    let added = raw(
         &admin,
         Method::POST,
         &format!("/api/v1/groups/{group}/members"),
@@ -224,58 +193,32 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     ]
     .map(str::to_owned)
     .to_vec();
-    let (_, lesser) = insider(&server, &admin, "lesser@example.com", &lesser_permissions).await;
+    let (_, lesser, _) =
+        user_with(&server, &admin, "lesser@example.com", &lesser_permissions).await;
     let seen = audit_total(&admin).await;
     let user_path = format!("/api/v1/users/{}", strong.id);
 
-    let deactivate = send(
+    let outranked = |call: Call| call.refused(403, "forbidden", "every permission they hold");
+    let cannot_grant = |call: Call| call.refused(403, "forbidden", "do not hold it yourself");
+    let answers = expect_refusals(
         &lesser,
-        Method::PUT,
-        &user_path,
-        Some(json!({ "is_active": false })),
+        [
+            outranked(put(&user_path, json!({ "is_active": false }))),
+            outranked(put(
+                &user_path,
+                json!({ "email": "lesser+takeover@example.com" }),
+            )),
+            outranked(delete(&user_path)),
+            cannot_grant(delete(format!(
+                "/api/v1/groups/{group}/members/{}",
+                strong.id
+            ))),
+            cannot_grant(delete(format!("/api/v1/groups/{group}"))),
+            outranked(delete(format!("/api/v1/users/{}/sessions", strong.id))),
+        ],
     )
     .await;
-    assert_error(&deactivate, 403, "forbidden", "every permission they hold");
-    assert!(deactivate.json["details"]["permission"].is_string());
-    let take_email = send(
-        &lesser,
-        Method::PUT,
-        &user_path,
-        Some(json!({ "email": "lesser+takeover@example.com" })),
-    )
-    .await;
-    assert_error(&take_email, 403, "forbidden", "every permission they hold");
-    let delete = send(&lesser, Method::DELETE, &user_path, None).await;
-    assert_error(&delete, 403, "forbidden", "every permission they hold");
-    let remove = send(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/groups/{group}/members/{}", strong.id),
-        None,
-    )
-    .await;
-    assert_error(&remove, 403, "forbidden", "do not hold it yourself");
-    let delete_group = send(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/groups/{group}"),
-        None,
-    )
-    .await;
-    assert_error(&delete_group, 403, "forbidden", "do not hold it yourself");
-    let end_sessions = send(
-        &lesser,
-        Method::DELETE,
-        &format!("/api/v1/users/{}/sessions", strong.id),
-        None,
-    )
-    .await;
-    assert_error(
-        &end_sessions,
-        403,
-        "forbidden",
-        "every permission they hold",
-    );
+    assert!(answers[0].json["details"]["permission"].is_string());
 
     // Nothing changed: the strong user still logs in with their email and holds idp:admin.
     assert!(actions_since(&admin, seen).await.is_empty());
@@ -287,7 +230,7 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     // are theirs to take.
     let (weak, _) = server.user_client("weak@example.com").await;
     let weak_path = format!("/api/v1/users/{}", weak.id);
-    let renamed = send(
+    let renamed = raw(
         &lesser,
         Method::PUT,
         &weak_path,
@@ -295,11 +238,11 @@ async fn a_lesser_administrator_cannot_disarm_a_stronger_one(backend: Backend) {
     )
     .await;
     assert_eq!(renamed.status.as_u16(), 200, "{}", renamed.json);
-    let deleted = send(&lesser, Method::DELETE, &weak_path, None).await;
+    let deleted = raw(&lesser, Method::DELETE, &weak_path, None).await;
     assert_eq!(deleted.status.as_u16(), 204, "{}", deleted.json);
 
     // An administrator (is_admin) may do all of it.
-    let removed = send(
+    let removed = raw(
         &admin,
         Method::DELETE,
         &format!("/api/v1/groups/{group}/members/{}", strong.id),

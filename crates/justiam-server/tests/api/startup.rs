@@ -10,6 +10,8 @@ use justiam_client::Client;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::common::mode;
+
 const BIN: &str = env!("CARGO_BIN_EXE_justiam");
 
 /// The binary with an empty environment (no `DATABASE_URL`, `JWT_SECRET`, … from the caller) and
@@ -623,17 +625,6 @@ async fn serve_help_lists_every_readme_setting() {
         missing.is_empty(),
         "serve --help lacks {missing:?}:\n{help}"
     );
-}
-
-/// The mode bits of `path`.
-#[cfg(unix)]
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 /// The data directory is `0700` and every file in it `0600`; returns the files' names.

@@ -2,7 +2,6 @@
 //! the API contract, on SQLite and PostgreSQL, plus the promises that the database and the logs
 //! never hold a token value.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use justiam_client::{Client, ListParams, RawResponse};
@@ -14,7 +13,6 @@ use uuid::Uuid;
 
 use crate::common::*;
 
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 const PREFIX: &str = "justiam_pat_";
 
 // --- helpers --------------------------------------------------------------------------------------
@@ -54,81 +52,6 @@ async fn create_own(client: &Client, name: &str, days: i64) -> CreatedToken {
         .create_my_token(name, days)
         .await
         .expect("create own token")
-}
-
-fn keys(value: &Value) -> BTreeSet<String> {
-    value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|s| (*s).to_owned()).collect()
-}
-
-/// A 401 for a bad credential: `invalid_token` and the RFC 6750 challenge.
-fn assert_invalid_token(response: &RawResponse) {
-    assert_eq!(
-        response.status.as_u16(),
-        401,
-        "status; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.code(),
-        Some("invalid_token"),
-        "code; body {}",
-        response.json
-    );
-    assert_eq!(
-        response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#),
-        "WWW-Authenticate"
-    );
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "a message: {}",
-        response.json
-    );
-}
-
-/// `GET /api/v1/me` with `credential`.
-async fn me_with(server: &TestServer, credential: &str) -> RawResponse {
-    raw(
-        &server.anonymous().with_token(credential),
-        Method::GET,
-        "/api/v1/me",
-        None,
-    )
-    .await
-}
-
-/// Asserts `credential` authenticates as `user_id`.
-async fn assert_works_as(server: &TestServer, credential: &str, user_id: Uuid) {
-    let response = me_with(server, credential).await;
-    assert_eq!(response.status.as_u16(), 200, "body {}", response.json);
-    assert_eq!(response.json["id"], json!(user_id.to_string()));
-}
-
-async fn assert_rejected(server: &TestServer, credential: &str) {
-    assert_invalid_token(&me_with(server, credential).await);
-}
-
-/// Moves a token's expiry into the past, straight in the database.
-async fn expire_in_db(server: &TestServer, token_id: Uuid) {
-    let done = sqlx::query("UPDATE personal_access_tokens SET expires_at = $1 WHERE id = $2")
-        .bind(now_ms() - 1000)
-        .bind(token_id.to_string())
-        .execute(server.pool())
-        .await
-        .expect("expire token");
-    server.after_direct_sql();
-    assert_eq!(done.rows_affected(), 1);
 }
 
 async fn token_rows_of(server: &TestServer, user_id: Uuid) -> i64 {
@@ -395,17 +318,12 @@ async fn expires_in_days_accepts_1_to_365_and_nothing_else(backend: Backend) {
         } else {
             &admin
         };
-        for body in bad_bodies {
-            // (serde_json reads the 20-digit number as a float: still not an integer.)
-            let body: Value = serde_json::from_str(body).expect("test JSON");
-            let response = post_token(caller, &path, body.clone()).await;
-            assert_error(&response, 400, "validation_error", "expires_in_days");
-            assert_eq!(
-                response.json["details"]["field"], "expires_in_days",
-                "{path} {body}: {}",
-                response.json
-            );
-        }
+        // (serde_json reads the 20-digit number as a float: still not an integer.)
+        let refusals = bad_bodies.map(|body| {
+            let body = serde_json::from_str(body).expect("test JSON");
+            post(&path, body).invalid("expires_in_days")
+        });
+        expect_refusals(caller, refusals).await;
     }
     // Nothing was created by the refused requests.
     let page = client
@@ -430,7 +348,7 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
     let multibyte = "é".repeat(100);
     assert_eq!(create_own(&client, &multibyte, 30).await.name, multibyte);
 
-    for bad in [
+    let refusals = [
         json!({"name": "", "expires_in_days": 30}),
         json!({"name": "   ", "expires_in_days": 30}),
         json!({"name": "n".repeat(101), "expires_in_days": 30}),
@@ -438,15 +356,9 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
         json!({"name": null, "expires_in_days": 30}),
         json!({"name": 42, "expires_in_days": 30}),
         json!({"expires_in_days": 30}),
-    ] {
-        let response = post_token(&client, "/api/v1/me/tokens", bad.clone()).await;
-        assert_error(&response, 400, "validation_error", "name");
-        assert_eq!(
-            response.json["details"]["field"], "name",
-            "{bad}: {}",
-            response.json
-        );
-    }
+    ]
+    .map(|bad| post("/api/v1/me/tokens", bad).invalid("name"));
+    expect_refusals(&client, refusals).await;
 
     // Unknown fields are refused, not dropped.
     let response = post_token(
@@ -480,15 +392,14 @@ async fn active_names_are_unique_per_owner(backend: Backend) {
     let (_, other) = server.user_client("other@example.com").await;
 
     let first = create_own(&client, "deploy", 30).await;
-    for name in ["deploy", "  deploy  "] {
-        let response = post_token(
-            &client,
+    let refusals = ["deploy", "  deploy  "].map(|name| {
+        post(
             "/api/v1/me/tokens",
             json!({"name": name, "expires_in_days": 30}),
         )
-        .await;
-        assert_error(&response, 409, "conflict", "deploy");
-    }
+        .conflict("deploy")
+    });
+    expect_refusals(&client, refusals).await;
     // Another user may use the same name.
     create_own(&other, "deploy", 30).await;
 
@@ -523,24 +434,19 @@ async fn a_user_holds_at_most_100_active_tokens(backend: Backend) {
     for i in 0..100 {
         ids.push(create_own(&client, &format!("token {i:03}"), 30).await.id);
     }
-    let response = post_token(
-        &client,
-        "/api/v1/me/tokens",
-        json!({"name": "one too many", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 409, "token_limit_reached", "100");
+    let one_too_many = |name: &str| {
+        post(
+            "/api/v1/me/tokens",
+            json!({"name": name, "expires_in_days": 30}),
+        )
+        .refused(409, "token_limit_reached", "100")
+    };
+    one_too_many("one too many").expect(&client).await;
 
     // Revoking one frees a slot, once.
     client.revoke_my_token(ids[0]).await.expect("revoke");
     create_own(&client, "replacement", 30).await;
-    let response = post_token(
-        &client,
-        "/api/v1/me/tokens",
-        json!({"name": "again too many", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 409, "token_limit_reached", "100");
+    one_too_many("again too many").expect(&client).await;
 
     // Expired tokens do not count either.
     expire_in_db(&server, ids[1]).await;
@@ -722,18 +628,16 @@ async fn list_is_a_paginated_envelope_of_records_newest_first(backend: Backend) 
     assert_eq!(response.json["data"], json!([]));
     assert_eq!(response.json["total"], 25);
 
-    for (query, field) in [
+    let refusals = [
         ("?page=0", "page"),
         ("?page=-1", "page"),
         ("?page=x", "page"),
         ("?limit=0", "limit"),
         ("?limit=abc", "limit"),
         ("?limit=1.5", "limit"),
-    ] {
-        let response = list_own_raw(&client, query).await;
-        assert_error(&response, 400, "validation_error", field);
-        assert_eq!(response.json["details"]["field"], field, "{query}");
-    }
+    ]
+    .map(|(query, field)| get(format!("/api/v1/me/tokens{query}")).invalid(field));
+    expect_refusals(&client, refusals).await;
 
     // Revoked tokens are not listed and not counted.
     client
@@ -783,30 +687,16 @@ async fn revoked_tokens_stop_working_and_foreign_ids_are_not_found(backend: Back
     assert_works_as(&server, &token.token, owner.id).await;
 
     // Someone else's token id, an unknown id: 404, and nothing happens.
-    let response = raw(
-        &stranger,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
-    let response = raw(
+    let revoke = delete(format!("/api/v1/me/tokens/{}", token.id)).not_found("token");
+    revoke.expect(&stranger).await;
+    expect_refusals(
         &client,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", Uuid::now_v7()),
-        None,
+        [
+            delete(format!("/api/v1/me/tokens/{}", Uuid::now_v7())).not_found("token"),
+            delete("/api/v1/me/tokens/not-a-uuid").invalid("path"),
+        ],
     )
     .await;
-    assert_error(&response, 404, "not_found", "token");
-    let response = raw(
-        &client,
-        Method::DELETE,
-        "/api/v1/me/tokens/not-a-uuid",
-        None,
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 400, "body {}", response.json);
     assert_works_as(&server, &token.token, owner.id).await;
 
     // Revocation: 204 with no body, then 401 invalid_token with the challenge.
@@ -830,14 +720,7 @@ async fn revoked_tokens_stop_working_and_foreign_ids_are_not_found(backend: Back
     assert_invalid_token(&response);
 
     // Revoking twice is 404; the other token is untouched.
-    let response = raw(
-        &client,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
+    revoke.expect(&client).await;
     assert_works_as(&server, &kept.token, owner.id).await;
     assert!(own_record(&client, token.id).await.is_none());
     assert!(own_record(&client, kept.id).await.is_some());
@@ -882,9 +765,8 @@ async fn a_pat_carries_its_owners_privileges(backend: Backend) {
     let me = user_pat.me().await.expect("me with PAT");
     assert_eq!(me.user.id, user.id);
     assert!(me.permissions.is_empty());
-    let response = raw(&user_pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
-    assert_eq!(response.json["details"]["permission"], "users.view");
+    let list_users = get("/api/v1/users").forbidden("users.view");
+    list_users.expect(&user_pat).await;
 
     // The owner's *current* permissions: granting through a group takes effect at once.
     grant_through_group(&server, user.id, "users.view").await;
@@ -927,8 +809,7 @@ async fn a_pat_carries_its_owners_privileges(backend: Backend) {
         )
         .await
         .expect("demote");
-    let response = raw(&second_pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
+    list_users.expect(&second_pat).await;
 }
 
 async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
@@ -937,19 +818,14 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
     let token = create_own(&client, "ci", 30).await;
     let pat = server.anonymous().with_token(token.token.clone());
 
-    let response = post_token(
-        &pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 365}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
-    assert!(
-        response.json["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
+    let renewal = |days: i64| {
+        post(
+            "/api/v1/me/tokens",
+            json!({"name": "renewal", "expires_in_days": days}),
+        )
+        .refused(403, "interactive_auth_required", "")
+    };
+    renewal(365).expect(&pat).await;
     assert_eq!(
         client
             .list_my_tokens(&ListParams::default())
@@ -963,14 +839,7 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
     let admin = server.admin().await;
     let admin_token = create_own(&admin, "terraform", 30).await;
     let admin_pat = server.anonymous().with_token(admin_token.token.clone());
-    let response = post_token(
-        &admin_pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 30}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
+    renewal(30).expect(&admin_pat).await;
 
     // ...but it manages service-account tokens (what the Terraform provider does).
     let sa = server.create_service_account("tf-robot@example.com").await;
@@ -998,14 +867,7 @@ async fn a_pat_cannot_mint_tokens_for_its_own_user(backend: Backend) {
         .await
         .expect("create");
     let sa_pat = server.anonymous().with_token(sa_token.token.clone());
-    let response = post_token(
-        &sa_pat,
-        "/api/v1/me/tokens",
-        json!({"name": "renewal", "expires_in_days": 30}),
-    )
-    .await;
-    assert_eq!(response.status.as_u16(), 403, "body {}", response.json);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
+    renewal(30).expect(&sa_pat).await;
 }
 
 async fn malformed_and_bad_checksum_values_are_rejected_without_the_database(backend: Backend) {
@@ -1211,14 +1073,10 @@ async fn deleting_the_owner_deletes_the_tokens(backend: Backend) {
     // Other users keep theirs; the deleted service account's token list is 404.
     assert_works_as(&server, &kept.token, survivor.id).await;
     assert_eq!(token_rows_of(&server, survivor.id).await, 1);
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
+    get(format!("/api/v1/users/{}/tokens", sa.id))
+        .not_found("user")
+        .expect(&admin)
+        .await;
 }
 
 // --- last use ------------------------------------------------------------------------------------
@@ -1351,22 +1209,22 @@ async fn a_service_account_calls_the_api_with_its_token_but_cannot_log_in(backen
     assert_eq!(own.data[0].id, created.id);
 
     // No password works for it: the same answer as a wrong password.
-    for password in ["", "user-password-1", "anything-at-all"] {
-        let response = raw(
-            &server.anonymous(),
-            Method::POST,
+    let logins = ["", "user-password-1", "anything-at-all"].map(|password| {
+        post(
             "/api/v1/auth/login",
-            Some(json!({"email": "ci-robot@example.com", "password": password})),
+            json!({"email": "ci-robot@example.com", "password": password}),
         )
-        .await;
-        assert_eq!(response.status.as_u16(), 401, "body {}", response.json);
-        assert_eq!(response.code(), Some("invalid_credentials"));
+        .refused(401, "invalid_credentials", "")
+    });
+    for response in expect_refusals(&server.anonymous(), logins).await {
         assert!(response.json.get("token").is_none());
     }
 
     // With a permission granted through a group, its token carries it.
-    let response = raw(&pat, Method::GET, "/api/v1/users", None).await;
-    assert_error(&response, 403, "forbidden", "users.view");
+    get("/api/v1/users")
+        .forbidden("users.view")
+        .expect(&pat)
+        .await;
     grant_through_group(&server, sa.id, "users.view").await;
     pat.list_users(&ListParams::default())
         .await
@@ -1386,80 +1244,41 @@ async fn service_account_token_endpoints_check_their_target(backend: Backend) {
     let unknown = Uuid::now_v7();
     let body = json!({"name": "runner", "expires_in_days": 30});
 
-    // A human user: 400 not_a_service_account, for create, list and revoke.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", human.id),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens", human.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    // The admin (a human) too, through the service-account path.
+    let tokens_of = |id: Uuid| format!("/api/v1/users/{id}/tokens");
+    let not_a_service_account =
+        |call: Call| call.refused(400, "not_a_service_account", "service account");
     let me = admin.me().await.expect("me");
-    let response = post_token(
+    expect_refusals(
         &admin,
-        &format!("/api/v1/users/{}/tokens", me.user.id),
-        body.clone(),
+        [
+            // A human user: 400 not_a_service_account, for create, list and revoke.
+            not_a_service_account(post(tokens_of(human.id), body.clone())),
+            not_a_service_account(get(tokens_of(human.id))),
+            // The admin (a human) too, through the service-account path.
+            not_a_service_account(post(tokens_of(me.user.id), body.clone())),
+            // An unknown user: 404.
+            post(tokens_of(unknown), body.clone()).not_found("user"),
+            get(tokens_of(unknown)).not_found("user"),
+            delete(format!("{}/{}", tokens_of(unknown), Uuid::now_v7())).not_found("user"),
+            post("/api/v1/users/not-a-uuid/tokens", body.clone()).invalid("path"),
+            // Validation is the same as /me/tokens.
+            post(
+                tokens_of(sa.id),
+                json!({"name": "  ", "expires_in_days": 30}),
+            )
+            .invalid("name"),
+        ],
     )
     .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-
-    // An unknown user: 404.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{unknown}/tokens"),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{unknown}/tokens"),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = raw(
-        &admin,
-        Method::DELETE,
-        &format!("/api/v1/users/{unknown}/tokens/{}", Uuid::now_v7()),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "user");
-    let response = post_token(&admin, "/api/v1/users/not-a-uuid/tokens", body.clone()).await;
-    assert_eq!(response.status.as_u16(), 400, "body {}", response.json);
-
-    // Validation is the same as /me/tokens.
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        json!({"name": "  ", "expires_in_days": 30}),
-    )
-    .await;
-    assert_error(&response, 400, "validation_error", "name");
-    assert_eq!(response.json["details"]["field"], "name");
 
     let token = admin
         .create_user_token(sa.id, "runner", 30)
         .await
         .expect("create");
-    let response = post_token(
-        &admin,
-        &format!("/api/v1/users/{}/tokens", sa.id),
-        body.clone(),
-    )
-    .await;
-    assert_error(&response, 409, "conflict", "runner");
+    post(tokens_of(sa.id), body.clone())
+        .conflict("runner")
+        .expect(&admin)
+        .await;
     let other_token = admin
         .create_user_token(other_sa.id, "runner", 30)
         .await
@@ -1495,50 +1314,27 @@ async fn service_account_token_endpoints_check_their_target(backend: Backend) {
         ])
     );
     assert!(!response.json.to_string().contains(&token.token));
-    let response = raw(
-        &admin,
-        Method::GET,
-        &format!("/api/v1/users/{}/tokens?page=0", sa.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 400, "validation_error", "page");
-
-    // Revoking a token through the wrong user: 404, and the token keeps working.
-    for (user_id, token_id) in [
-        (sa.id, other_token.id),
-        (other_sa.id, token.id),
-        (sa.id, Uuid::now_v7()),
-    ] {
-        let response = raw(
-            &admin,
-            Method::DELETE,
-            &format!("/api/v1/users/{user_id}/tokens/{token_id}"),
-            None,
-        )
+    get(format!("{}?page=0", tokens_of(sa.id)))
+        .invalid("page")
+        .expect(&admin)
         .await;
-        assert_error(&response, 404, "not_found", "token");
-    }
-    // A service account's token through the admin's own /me/tokens: 404.
-    let response = raw(
-        &admin,
-        Method::DELETE,
-        &format!("/api/v1/me/tokens/{}", token.id),
-        None,
-    )
-    .await;
-    assert_error(&response, 404, "not_found", "token");
-    // A human's own token through a service account's path: 404 as well.
+
     let (_, human_client) = server.user_client("human2@example.com").await;
     let human_token = create_own(&human_client, "mine", 30).await;
-    let response = raw(
+    expect_refusals(
         &admin,
-        Method::DELETE,
-        &format!("/api/v1/users/{}/tokens/{}", sa.id, human_token.id),
-        None,
+        [
+            // Revoking a token through the wrong user: 404, and the token keeps working.
+            delete(format!("{}/{}", tokens_of(sa.id), other_token.id)).not_found("token"),
+            delete(format!("{}/{}", tokens_of(other_sa.id), token.id)).not_found("token"),
+            delete(format!("{}/{}", tokens_of(sa.id), Uuid::now_v7())).not_found("token"),
+            // A service account's token through the admin's own /me/tokens: 404.
+            delete(format!("/api/v1/me/tokens/{}", token.id)).not_found("token"),
+            // A human's own token through a service account's path: 404 as well.
+            delete(format!("{}/{}", tokens_of(sa.id), human_token.id)).not_found("token"),
+        ],
     )
     .await;
-    assert_error(&response, 404, "not_found", "token");
     assert!(
         me_with(&server, &human_token.token)
             .await
@@ -1582,44 +1378,20 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .with_token(create_own(&jwt, "operator automation", 30).await.token);
 
     let body = json!({"name": "runner", "expires_in_days": 30});
+    let sa_tokens = format!("/api/v1/users/{}/tokens", sa.id);
+    let refusals = [
+        post(&sa_tokens, body.clone()),
+        get(&sa_tokens),
+        delete(format!("{sa_tokens}/{}", existing.id)),
+        // Even for unknown users: the permission is checked first, nothing leaks.
+        post(
+            format!("/api/v1/users/{}/tokens", Uuid::now_v7()),
+            body.clone(),
+        ),
+    ]
+    .map(|call| call.forbidden("service_accounts.tokens"));
     for caller in [&jwt, &pat] {
-        let attempts = [
-            post_token(
-                caller,
-                &format!("/api/v1/users/{}/tokens", sa.id),
-                body.clone(),
-            )
-            .await,
-            raw(
-                caller,
-                Method::GET,
-                &format!("/api/v1/users/{}/tokens", sa.id),
-                None,
-            )
-            .await,
-            raw(
-                caller,
-                Method::DELETE,
-                &format!("/api/v1/users/{}/tokens/{}", sa.id, existing.id),
-                None,
-            )
-            .await,
-            // Even for unknown users: the permission is checked first, nothing leaks.
-            post_token(
-                caller,
-                &format!("/api/v1/users/{}/tokens", Uuid::now_v7()),
-                body.clone(),
-            )
-            .await,
-        ];
-        for response in attempts {
-            assert_error(&response, 403, "forbidden", "service_accounts.tokens");
-            assert_eq!(
-                response.json["details"]["permission"], "service_accounts.tokens",
-                "{}",
-                response.json
-            );
-        }
+        expect_refusals(caller, refusals.clone()).await;
     }
     assert_works_as(&server, &existing.token, sa.id).await;
 
@@ -1655,17 +1427,19 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .expect("PAT revokes");
     assert_rejected(&server, &existing.token).await;
     // Still not for a human target.
-    let response = post_token(
+    expect_refusals(
         &pat,
-        &format!("/api/v1/users/{}/tokens", operator.id),
-        body.clone(),
+        [
+            post(
+                format!("/api/v1/users/{}/tokens", operator.id),
+                body.clone(),
+            )
+            .refused(400, "not_a_service_account", "service account"),
+            // The permission does not let a PAT mint tokens for its own user.
+            post("/api/v1/me/tokens", body.clone()).refused(403, "interactive_auth_required", ""),
+        ],
     )
     .await;
-    assert_error(&response, 400, "not_a_service_account", "service account");
-    // The permission does not let a PAT mint tokens for its own user.
-    let response = post_token(&pat, "/api/v1/me/tokens", body.clone()).await;
-    assert_eq!(response.status.as_u16(), 403);
-    assert_eq!(response.code(), Some("interactive_auth_required"));
 
     // Leaving the group removes it at once, from the JWT and from the PAT.
     sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
@@ -1676,56 +1450,16 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
         .expect("leave group");
     server.after_direct_sql();
     for caller in [&jwt, &pat] {
-        let response = raw(
-            caller,
-            Method::GET,
-            &format!("/api/v1/users/{}/tokens", sa.id),
-            None,
-        )
-        .await;
-        assert_error(&response, 403, "forbidden", "service_accounts.tokens");
-        assert_eq!(
-            response.json["details"]["permission"],
-            "service_accounts.tokens"
-        );
+        get(&sa_tokens)
+            .forbidden("service_accounts.tokens")
+            .expect(caller)
+            .await;
     }
     // Tokens it created keep working: they belong to the service account.
     assert_works_as(&server, &by_pat.token, sa.id).await;
 }
 
 // --- audit and storage ---------------------------------------------------------------------------
-
-#[derive(Debug)]
-struct AuditRow {
-    actor_id: Option<String>,
-    credential: Option<String>,
-    credential_id: Option<String>,
-    action: String,
-    target_type: Option<String>,
-    target_id: Option<String>,
-    details: Option<String>,
-}
-
-async fn token_audit(server: &TestServer) -> Vec<AuditRow> {
-    sqlx::query(
-        "SELECT actor_id, credential, credential_id, action, target_type, target_id, details \
-         FROM audit_log WHERE action LIKE 'token.%' ORDER BY at, id",
-    )
-    .fetch_all(server.pool())
-    .await
-    .expect("audit")
-    .iter()
-    .map(|r| AuditRow {
-        actor_id: r.try_get("actor_id").expect("actor_id"),
-        credential: r.try_get("credential").expect("credential"),
-        credential_id: r.try_get("credential_id").expect("credential_id"),
-        action: r.try_get("action").expect("action"),
-        target_type: r.try_get("target_type").expect("target_type"),
-        target_id: r.try_get("target_id").expect("target_id"),
-        details: r.try_get("details").expect("details"),
-    })
-    .collect()
-}
 
 async fn creation_and_revocation_are_audited_without_the_value(backend: Backend) {
     let server = TestServer::start(backend).await;
@@ -1752,13 +1486,13 @@ async fn creation_and_revocation_are_audited_without_the_value(backend: Backend)
         .await
         .expect("revoke with PAT");
     // A refused creation is not an event.
-    let refused = post_token(
-        &admin_pat,
+    post(
         "/api/v1/me/tokens",
         json!({"name": "x", "expires_in_days": 3}),
     )
+    .refused(403, "interactive_auth_required", "")
+    .expect(&admin_pat)
     .await;
-    assert_eq!(refused.status.as_u16(), 403);
 
     let rows = token_audit(&server).await;
     let expected = [
@@ -1931,205 +1665,6 @@ async fn the_database_never_holds_a_token_value(backend: Backend) {
     assert!(cells > 6 * 10, "the scan read the token table");
 }
 
-// --- revocation by an operator: DELETE /api/v1/tokens/{id} ---------------------------------------
-
-async fn delete_any(client: &Client, id: Uuid) -> RawResponse {
-    raw(
-        client,
-        Method::DELETE,
-        &format!("/api/v1/tokens/{id}"),
-        None,
-    )
-    .await
-}
-
-/// The `token.revoked` audit entries of one token.
-async fn revocations_of(server: &TestServer, token_id: Uuid) -> Vec<AuditRow> {
-    token_audit(server)
-        .await
-        .into_iter()
-        .filter(|row| row.action == "token.revoked" && row.target_id == Some(token_id.to_string()))
-        .collect()
-}
-
-/// An operator stops one leaked token of a colleague without deactivating them, and nobody else
-/// can: a holder of `service_accounts.tokens` only reaches the tokens of service accounts whose
-/// permissions they hold all and that are not `is_admin`; everything else is `404`, as if it did
-/// not exist. An administrator's fine-grained token (`*`) is no administrator.
-async fn operators_revoke_any_token_they_oversee(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let admin = server.admin().await;
-    let admin_id = admin.me().await.expect("me").user.id;
-
-    let (alice, alice_client) = server.user_client("alice@example.com").await;
-    let alice_token = create_own(&alice_client, "laptop", 30).await;
-    let alice_expired = create_own(&alice_client, "old laptop", 30).await;
-    expire_in_db(&server, alice_expired.id).await;
-
-    let bot = server
-        .create_service_account("deploy-bot@example.com")
-        .await;
-    crate::users::grant(&server, bot.id, &["users.view"]).await;
-    let bot_token = admin
-        .create_user_token(bot.id, "deploy", 30)
-        .await
-        .expect("bot token");
-    let bot_second = admin
-        .create_user_token(bot.id, "deploy 2", 30)
-        .await
-        .expect("bot token");
-    let root_bot = admin
-        .create_user(&justiam_types::CreateUser {
-            email: "root-bot@example.com".to_owned(),
-            is_service_account: Some(true),
-            is_admin: Some(true),
-            ..justiam_types::CreateUser::default()
-        })
-        .await
-        .expect("an is_admin service account");
-    let root_token = admin
-        .create_user_token(root_bot.id, "root", 30)
-        .await
-        .expect("root-bot token");
-
-    // carol holds service_accounts.tokens and every permission of deploy-bot; dave lacks
-    // users.view; eve holds nothing.
-    let (carol, carol_client) = server.user_client("carol@example.com").await;
-    crate::users::grant(
-        &server,
-        carol.id,
-        &["service_accounts.tokens", "users.view"],
-    )
-    .await;
-    let (dave, dave_client) = server.user_client("dave@example.com").await;
-    crate::users::grant(&server, dave.id, &["service_accounts.tokens"]).await;
-    let (_, eve_client) = server.user_client("eve@example.com").await;
-
-    // The attacks of a service_accounts.tokens holder: a person's token and an is_admin service
-    // account's token do not exist for her (nor in her inventory).
-    for target in [alice_token.id, alice_expired.id, root_token.id] {
-        assert_error(
-            &delete_any(&carol_client, target).await,
-            404,
-            "not_found",
-            "token",
-        );
-    }
-    let seen = carol_client
-        .token_inventory(&ListParams::default(), &[])
-        .await
-        .expect("carol's inventory");
-    let seen: BTreeSet<Uuid> = seen.data.iter().map(|item| item.record.id).collect();
-    assert_eq!(
-        seen,
-        [bot_token.id, bot_second.id].into_iter().collect(),
-        "carol's inventory holds deploy-bot's tokens only"
-    );
-
-    // An administrator's fine-grained token with every permission is refused the same way.
-    let star = post_token(
-        &admin,
-        "/api/v1/me/tokens",
-        json!({"name": "star", "expires_in_days": 1, "permissions": ["*"]}),
-    )
-    .await;
-    assert_eq!(star.status.as_u16(), 201, "{}", star.json);
-    let star = server
-        .anonymous()
-        .with_token(star.json["token"].as_str().unwrap_or_default());
-    for target in [alice_token.id, root_token.id] {
-        assert_error(&delete_any(&star, target).await, 404, "not_found", "token");
-    }
-
-    // Without every permission of the account: refused, naming what is missing.
-    let refused = delete_any(&dave_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "users.view");
-    assert_eq!(refused.json["details"]["permission"], "users.view");
-    // Without the permission at all.
-    let refused = delete_any(&eve_client, bot_token.id).await;
-    assert_error(&refused, 403, "forbidden", "service_accounts.tokens");
-    // Nothing was revoked by any of these.
-    assert_works_as(&server, &alice_token.token, alice.id).await;
-    assert_works_as(&server, &root_token.token, root_bot.id).await;
-    assert_works_as(&server, &bot_token.token, bot.id).await;
-    for token in [
-        alice_token.id,
-        alice_expired.id,
-        root_token.id,
-        bot_token.id,
-    ] {
-        assert!(revocations_of(&server, token).await.is_empty());
-    }
-
-    // carol revokes deploy-bot's token: 204, it stops at once, and a second time it is gone.
-    let done = delete_any(&carol_client, bot_token.id).await;
-    assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-    assert_rejected(&server, &bot_token.token).await;
-    assert_works_as(&server, &bot_second.token, bot.id).await;
-    assert_error(
-        &delete_any(&carol_client, bot_token.id).await,
-        404,
-        "not_found",
-        "token",
-    );
-    // The fine-grained `*` token may revoke a plain service account's token, as on
-    // /users/{id}/tokens.
-    let done = delete_any(&star, bot_second.id).await;
-    assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-
-    // The administrator revokes a colleague's token (through the typed client), an expired one,
-    // and the is_admin service account's.
-    admin
-        .revoke_any_token(alice_token.id)
-        .await
-        .expect("the admin revokes alice's token");
-    assert_rejected(&server, &alice_token.token).await;
-    let list = alice_client
-        .list_my_tokens(&ListParams::default())
-        .await
-        .expect("alice's list");
-    assert_eq!(
-        list.data.iter().map(|t| t.id).collect::<Vec<_>>(),
-        vec![alice_expired.id],
-        "the revoked token left alice's list"
-    );
-    for target in [alice_expired.id, root_token.id] {
-        let done = delete_any(&admin, target).await;
-        assert_eq!(done.status.as_u16(), 204, "{}", done.json);
-    }
-    assert_rejected(&server, &root_token.token).await;
-    // Unknown and malformed ids.
-    assert_error(
-        &delete_any(&admin, Uuid::now_v7()).await,
-        404,
-        "not_found",
-        "token",
-    );
-    let malformed = raw(&admin, Method::DELETE, "/api/v1/tokens/not-a-uuid", None).await;
-    assert_error(&malformed, 400, "validation_error", "path");
-
-    // Each revocation is audited once, naming who did it and whose token it was.
-    for (token, actor, owner, owner_email) in [
-        (bot_token.id, carol.id, bot.id, "deploy-bot@example.com"),
-        (alice_token.id, admin_id, alice.id, "alice@example.com"),
-        (root_token.id, admin_id, root_bot.id, "root-bot@example.com"),
-    ] {
-        let entries = revocations_of(&server, token).await;
-        assert_eq!(entries.len(), 1, "{entries:?}");
-        let entry = &entries[0];
-        assert_eq!(entry.actor_id, Some(actor.to_string()));
-        assert_eq!(entry.credential.as_deref(), Some("jwt"));
-        let details: Value =
-            serde_json::from_str(entry.details.as_deref().unwrap_or("{}")).expect("details");
-        assert_eq!(details["target_user_id"], json!(owner.to_string()));
-        assert_eq!(details["target_email"], owner_email);
-        assert!(details["token_name"].is_string(), "{details}");
-    }
-    let star_entry = &revocations_of(&server, bot_second.id).await[0];
-    assert_eq!(star_entry.actor_id, Some(admin_id.to_string()));
-    assert_eq!(star_entry.credential.as_deref(), Some("pat"));
-}
-
 /// The names of a token list answer, in order.
 fn names_of(page: &justiam_types::Page<PatRecord>) -> Vec<String> {
     page.data.iter().map(|t| t.name.clone()).collect()
@@ -2199,8 +1734,10 @@ async fn token_lists_search_names(backend: Backend) {
             .expect("list");
         assert_eq!(all.total, 8);
     }
-    let too_long = list_own_raw(&client, &format!("?search={}", "a".repeat(201))).await;
-    assert_error(&too_long, 400, "validation_error", "search");
+    get(format!("/api/v1/me/tokens?search={}", "a".repeat(201)))
+        .invalid("search")
+        .expect(&client)
+        .await;
 
     // A service account's list, by an operator.
     let admin = server.admin().await;
@@ -2227,7 +1764,6 @@ async fn token_lists_search_names(backend: Backend) {
 
 crate::on_both_databases!(
     token_lists_search_names,
-    operators_revoke_any_token_they_oversee,
     creation_answers_the_value_once_with_the_exact_shape,
     expires_in_days_accepts_1_to_365_and_nothing_else,
     names_are_trimmed_required_and_bounded,

@@ -1243,7 +1243,7 @@ async fn revoking_a_colleagues_token_from_the_inventory() {
     // A holder of service_accounts.tokens: no person's token in the list, and a forged
     // confirmation or post is a 404 page.
     let (carol, _) = server.user_client("carol@example.com").await;
-    crate::users::grant(&server, carol.id, &["service_accounts.tokens"]).await;
+    crate::common::grant(&server, carol.id, &["service_accounts.tokens"]).await;
     let carol_jwt = server
         .anonymous()
         .login("carol@example.com", "user-password-1")

@@ -2,75 +2,15 @@
 //! the protected-user rules, `is_admin` handling, and the permission each endpoint needs.
 
 use justiam_client::{Client, ListParams};
-use justiam_core::time::now_millis;
 use justiam_types::{CreateUser, UpdateUser, User};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::common::*;
 
-// --- helpers (also used by the other modules of this area) ------------------------------------
-
-/// Gives `user_id` a fresh custom admin role holding exactly `permissions`, by SQL (the role
-/// assignment API is not part of this area). Returns the role id.
-pub async fn grant(server: &TestServer, user_id: Uuid, permissions: &[&str]) -> String {
-    let role_id = Uuid::now_v7().to_string();
-    let name = format!("test-role-{role_id}");
-    let now = now_millis();
-    sqlx::query(
-        "INSERT INTO admin_roles (id, name, name_lower, description, permissions, is_builtin, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-    )
-    .bind(&role_id)
-    .bind(&name)
-    .bind(name.to_lowercase())
-    .bind("role made by a test")
-    .bind(permissions.join(" "))
-    .bind(false)
-    .bind(now)
-    .execute(server.pool())
-    .await
-    .expect("insert a test admin role");
-    server.after_direct_sql();
-    assign_role(server, user_id, &role_id).await;
-    role_id
-}
-
-/// Assigns a built-in role (`idp:viewer`, …) to `user_id` by SQL.
-pub async fn assign_builtin(server: &TestServer, user_id: Uuid, role_name: &str) {
-    let row = sqlx::query("SELECT id FROM admin_roles WHERE name_lower = $1")
-        .bind(role_name.to_lowercase())
-        .fetch_one(server.pool())
-        .await
-        .expect("the built-in role exists");
-    let role_id: String = row.try_get("id").expect("role id");
-    assign_role(server, user_id, &role_id).await;
-}
-
-pub async fn assign_role(server: &TestServer, user_id: Uuid, role_id: &str) {
-    sqlx::query("INSERT INTO user_admin_roles (user_id, role_id, created_at) VALUES ($1, $2, $3)")
-        .bind(user_id.to_string())
-        .bind(role_id)
-        .bind(now_millis())
-        .execute(server.pool())
-        .await
-        .expect("assign a role to a user");
-    server.after_direct_sql();
-}
-
-/// Number of rows of `table` whose `column` equals `value`.
-pub async fn count_rows(server: &TestServer, table: &str, column: &str, value: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(value)
-        .fetch_one(server.pool())
-        .await
-        .expect("count rows")
-        .try_get::<i64, _>("n")
-        .expect("count")
-}
+// --- helpers ------------------------------------------------------------------------------------
 
 /// A user with no password (fast to create), through the admin API.
 async fn quick_user(admin: &Client, email: &str) -> User {
@@ -85,23 +25,6 @@ async fn quick_user(admin: &Client, email: &str) -> User {
 
 fn user_path(id: impl std::fmt::Display) -> String {
     format!("/api/v1/users/{id}")
-}
-
-fn field_of(response: &justiam_client::RawResponse) -> Option<&str> {
-    response
-        .json
-        .pointer("/details/field")
-        .and_then(Value::as_str)
-}
-
-/// Asserts a `401 invalid_token` with the RFC 6750 challenge.
-pub fn assert_invalid_token(response: &justiam_client::RawResponse) {
-    assert_error(response, 401, "invalid_token", "");
-    assert_eq!(
-        response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#),
-        "WWW-Authenticate of a refused credential"
-    );
 }
 
 // --- creation -----------------------------------------------------------------------------------
@@ -165,32 +88,16 @@ async fn email_is_unique_case_insensitively(backend: Backend) {
     let alice = quick_user(&admin, "alice@example.com").await;
     let other = quick_user(&admin, "other@example.com").await;
 
-    let duplicate = raw(
+    expect_refusals(
         &admin,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": "ALICE@Example.COM"})),
+        [
+            post("/api/v1/users", json!({"email": "ALICE@Example.COM"})).conflict("email"),
+            // Surrounding spaces are trimmed, so they do not make a new address either.
+            post("/api/v1/users", json!({"email": "  alice@example.com "})).conflict("email"),
+            put(user_path(other.id), json!({"email": "Alice@EXAMPLE.com"})).conflict("email"),
+        ],
     )
     .await;
-    assert_error(&duplicate, 409, "conflict", "email");
-    // Surrounding spaces are trimmed, so they do not make a new address either.
-    let spaced = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": "  alice@example.com "})),
-    )
-    .await;
-    assert_error(&spaced, 409, "conflict", "email");
-
-    let taken = raw(
-        &admin,
-        Method::PUT,
-        &user_path(other.id),
-        Some(json!({"email": "Alice@EXAMPLE.com"})),
-    )
-    .await;
-    assert_error(&taken, 409, "conflict", "email");
 
     // Changing only the case of one's own address is not a conflict.
     let recased = admin
@@ -214,7 +121,8 @@ async fn email_is_unique_case_insensitively(backend: Backend) {
 async fn invalid_email_is_a_validation_error_naming_the_field(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.admin().await;
-    for bad in [
+    let user = quick_user(&admin, "valid@example.com").await;
+    let bad = [
         "",
         "   ",
         "not-an-email",
@@ -222,65 +130,28 @@ async fn invalid_email_is_a_validation_error_naming_the_field(backend: Backend) 
         "a b@c.de",
         "@example.com",
         "a@@b.c",
-    ] {
-        let response = raw(
-            &admin,
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({ "email": bad })),
-        )
-        .await;
-        assert_error(&response, 400, "validation_error", "email");
-        assert_eq!(
-            field_of(&response),
-            Some("email"),
-            "{bad:?}: {}",
-            response.json
-        );
-    }
-    let missing = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"first_name": "x"})),
-    )
-    .await;
-    assert_error(&missing, 400, "validation_error", "email");
-    assert_eq!(field_of(&missing), Some("email"));
-
-    let wrong_type = raw(
-        &admin,
-        Method::POST,
-        "/api/v1/users",
-        Some(json!({"email": 42})),
-    )
-    .await;
-    assert_error(&wrong_type, 400, "validation_error", "email");
-
-    let user = quick_user(&admin, "valid@example.com").await;
-    let update = raw(
-        &admin,
-        Method::PUT,
-        &user_path(user.id),
-        Some(json!({"email": "nope"})),
-    )
-    .await;
-    assert_error(&update, 400, "validation_error", "email");
-    assert_eq!(field_of(&update), Some("email"));
+    ];
+    let refusals = bad
+        .map(|email| post("/api/v1/users", json!({ "email": email })).invalid("email"))
+        .into_iter()
+        .chain([
+            post("/api/v1/users", json!({"first_name": "x"})).invalid("email"),
+            post("/api/v1/users", json!({"email": 42})).invalid("email"),
+            put(user_path(user.id), json!({"email": "nope"})).invalid("email"),
+        ]);
+    expect_refusals(&admin, refusals).await;
 }
 
 async fn service_accounts_have_no_password(backend: Backend) {
     let server = TestServer::start(backend).await;
     let admin = server.admin().await;
-    let refused = raw(
-        &admin,
-        Method::POST,
+    post(
         "/api/v1/users",
-        Some(json!({"email": "ci@example.com", "is_service_account": true, "password": "long-enough-pw"})),
+        json!({"email": "ci@example.com", "is_service_account": true, "password": "long-enough-pw"}),
     )
+    .invalid("password")
+    .expect(&admin)
     .await;
-    assert_error(&refused, 400, "validation_error", "password");
-    assert_eq!(field_of(&refused), Some("password"));
 
     let created = raw(
         &admin,
@@ -308,15 +179,13 @@ async fn service_accounts_have_no_password(backend: Backend) {
     assert_eq!(hash, None, "a service account has no password hash");
 
     // A regular user's password follows the minimum length.
-    let short = raw(
-        &admin,
-        Method::POST,
+    post(
         "/api/v1/users",
-        Some(json!({"email": "short@example.com", "password": "1234567"})),
+        json!({"email": "short@example.com", "password": "1234567"}),
     )
+    .invalid("password")
+    .expect(&admin)
     .await;
-    assert_error(&short, 400, "validation_error", "password");
-    assert_eq!(field_of(&short), Some("password"));
 }
 
 // --- lists --------------------------------------------------------------------------------------
@@ -455,11 +324,9 @@ async fn list_paginates_with_defaults_clamping_and_a_stable_order(backend: Backe
     assert_eq!(huge.status.as_u16(), 200, "body {}", huge.json);
     assert_eq!(huge.json["limit"], 100);
 
-    let long_search = format!("/api/v1/users?search={}", "a".repeat(201));
-    let response = raw(&admin, Method::GET, &long_search, None).await;
-    assert_error(&response, 400, "validation_error", "search");
-
-    for (query, field) in [
+    let long_search = format!("search={}", "a".repeat(201));
+    let refusals = [
+        (long_search.as_str(), "search"),
         ("page=99999999999999999999999", "page"),
         ("page=0", "page"),
         ("page=-1", "page"),
@@ -468,16 +335,9 @@ async fn list_paginates_with_defaults_clamping_and_a_stable_order(backend: Backe
         ("limit=abc", "limit"),
         ("limit=1.5", "limit"),
         ("limit=-5", "limit"),
-    ] {
-        let response = raw(&admin, Method::GET, &format!("/api/v1/users?{query}"), None).await;
-        assert_error(&response, 400, "validation_error", field);
-        assert_eq!(
-            field_of(&response),
-            Some(field),
-            "{query}: {}",
-            response.json
-        );
-    }
+    ]
+    .map(|(query, field)| get(format!("/api/v1/users?{query}")).invalid(field));
+    expect_refusals(&admin, refusals).await;
 }
 
 // --- read, update, delete -------------------------------------------------------------------------
@@ -507,48 +367,32 @@ async fn read_update_delete_and_unknown_ids(backend: Backend) {
     assert!(read.updated_at >= read.created_at);
     assert_eq!(read.created_at, user.created_at);
 
-    let too_long = raw(
+    let unknown = user_path(Uuid::now_v7());
+    let x = json!({"first_name": "x"});
+    expect_refusals(
         &admin,
-        Method::PUT,
-        &user_path(user.id),
-        Some(json!({"first_name": "x".repeat(101)})),
+        [
+            put(user_path(user.id), json!({"first_name": "x".repeat(101)})).invalid("first_name"),
+            get(&unknown).not_found("user"),
+            delete(&unknown).not_found("user"),
+            put(&unknown, x.clone()).not_found("user"),
+            get("/api/v1/users/not-a-uuid").invalid("path"),
+            delete("/api/v1/users/not-a-uuid").invalid("path"),
+            put("/api/v1/users/12345", x).invalid("path"),
+        ],
     )
     .await;
-    assert_error(&too_long, 400, "validation_error", "first_name");
-
-    let unknown = Uuid::now_v7();
-    for method in [Method::GET, Method::DELETE] {
-        let response = raw(&admin, method.clone(), &user_path(unknown), None).await;
-        assert_error(&response, 404, "not_found", "user");
-    }
-    let put = raw(
-        &admin,
-        Method::PUT,
-        &user_path(unknown),
-        Some(json!({"first_name": "x"})),
-    )
-    .await;
-    assert_error(&put, 404, "not_found", "user");
-
-    for method in [Method::GET, Method::DELETE] {
-        let response = raw(&admin, method, "/api/v1/users/not-a-uuid", None).await;
-        assert_error(&response, 400, "validation_error", "");
-    }
-    let put = raw(
-        &admin,
-        Method::PUT,
-        "/api/v1/users/12345",
-        Some(json!({"first_name": "x"})),
-    )
-    .await;
-    assert_error(&put, 400, "validation_error", "");
 
     let deleted = raw(&admin, Method::DELETE, &user_path(user.id), None).await;
     assert_eq!(deleted.status.as_u16(), 204, "body {}", deleted.json);
-    let gone = raw(&admin, Method::GET, &user_path(user.id), None).await;
-    assert_error(&gone, 404, "not_found", "user");
-    let again = raw(&admin, Method::DELETE, &user_path(user.id), None).await;
-    assert_error(&again, 404, "not_found", "user");
+    expect_refusals(
+        &admin,
+        [
+            get(user_path(user.id)).not_found("user"),
+            delete(user_path(user.id)).not_found("user"),
+        ],
+    )
+    .await;
 }
 
 // --- protected users ------------------------------------------------------------------------------
@@ -558,29 +402,21 @@ async fn protected_user_rules(backend: Backend) {
     let admin = server.admin().await;
     let me = admin.me().await.expect("me").user;
 
-    let delete_self = raw(&admin, Method::DELETE, &user_path(me.id), None).await;
-    assert_error(&delete_self, 409, "protected_user", "");
-    let deactivate_self = raw(
-        &admin,
-        Method::PUT,
-        &user_path(me.id),
-        Some(json!({"is_active": false})),
-    )
-    .await;
-    assert_error(&deactivate_self, 409, "protected_user", "");
-    let demote_last = raw(
-        &admin,
-        Method::PUT,
-        &user_path(me.id),
-        Some(json!({"is_admin": false})),
-    )
-    .await;
-    assert_error(
-        &demote_last,
+    let me_path = user_path(me.id);
+    let demote_last = put(&me_path, json!({"is_admin": false})).refused(
         409,
         "protected_user",
         "last active administrator",
     );
+    expect_refusals(
+        &admin,
+        [
+            delete(&me_path).refused(409, "protected_user", ""),
+            put(&me_path, json!({"is_active": false})).refused(409, "protected_user", ""),
+            demote_last.clone(),
+        ],
+    )
+    .await;
 
     // A second admin who is deactivated does not count: the first is still the last active one.
     let second = admin
@@ -604,19 +440,7 @@ async fn protected_user_rules(backend: Backend) {
         .await
         .expect("deactivate the second admin");
     assert!(!off.is_active);
-    let demote_last = raw(
-        &admin,
-        Method::PUT,
-        &user_path(me.id),
-        Some(json!({"is_admin": false})),
-    )
-    .await;
-    assert_error(
-        &demote_last,
-        409,
-        "protected_user",
-        "last active administrator",
-    );
+    demote_last.expect(&admin).await;
 
     // The rules hold whatever the credential: a PAT of the admin is refused alike.
     let pat = admin
@@ -624,8 +448,10 @@ async fn protected_user_rules(backend: Backend) {
         .await
         .expect("pat");
     let by_pat = admin.with_token(pat.token);
-    let delete_self = raw(&by_pat, Method::DELETE, &user_path(me.id), None).await;
-    assert_error(&delete_self, 409, "protected_user", "");
+    delete(&me_path)
+        .refused(409, "protected_user", "")
+        .expect(&by_pat)
+        .await;
 
     // With another active admin, demoting oneself is allowed; the other may not then be demoted.
     admin
@@ -650,22 +476,22 @@ async fn protected_user_rules(backend: Backend) {
         .await
         .expect("demote oneself while another admin is active");
     assert!(!demoted.is_admin);
-    let demote_other = raw(
+    expect_refusals(
         &second_client,
-        Method::PUT,
-        &user_path(second.id),
-        Some(json!({"is_admin": false})),
+        [
+            put(user_path(second.id), json!({"is_admin": false})).refused(
+                409,
+                "protected_user",
+                "",
+            ),
+            put(user_path(second.id), json!({"is_active": false})).refused(
+                409,
+                "protected_user",
+                "",
+            ),
+        ],
     )
     .await;
-    assert_error(&demote_other, 409, "protected_user", "");
-    let deactivate_last = raw(
-        &second_client,
-        Method::PUT,
-        &user_path(second.id),
-        Some(json!({"is_active": false})),
-    )
-    .await;
-    assert_error(&deactivate_last, 409, "protected_user", "");
     assert_eq!(
         count_rows(&server, "users", "id", &second.id.to_string()).await,
         1
@@ -685,14 +511,13 @@ async fn only_an_admin_may_set_is_admin(backend: Backend) {
     )
     .await;
 
-    let create_admin = raw(
-        &manager_client,
-        Method::POST,
+    post(
         "/api/v1/users",
-        Some(json!({"email": "boss@example.com", "is_admin": true})),
+        json!({"email": "boss@example.com", "is_admin": true}),
     )
+    .refused(403, "forbidden", "is_admin")
+    .expect(&manager_client)
     .await;
-    assert_error(&create_admin, 403, "forbidden", "is_admin");
 
     let plain = manager_client
         .create_user(&CreateUser {
@@ -703,36 +528,31 @@ async fn only_an_admin_may_set_is_admin(backend: Backend) {
         .expect("a manager creates a regular user");
     assert!(!plain.is_admin);
 
-    for value in [true, false] {
-        let promote = raw(
-            &manager_client,
-            Method::PUT,
-            &user_path(plain.id),
-            Some(json!({ "is_admin": value })),
-        )
-        .await;
-        assert_error(&promote, 403, "forbidden", "is_admin");
-    }
-    let promote_self = raw(
-        &manager_client,
-        Method::PUT,
-        &user_path(manager.id),
-        Some(json!({"is_admin": true})),
-    )
-    .await;
-    assert_error(&promote_self, 403, "forbidden", "is_admin");
-    // Nor may they edit or delete an administrator.
     let admin_id = admin.me().await.expect("me").user.id;
-    let edit_admin = raw(
+    expect_refusals(
         &manager_client,
-        Method::PUT,
-        &user_path(admin_id),
-        Some(json!({"is_active": false})),
+        [
+            put(user_path(plain.id), json!({"is_admin": true})).refused(
+                403,
+                "forbidden",
+                "is_admin",
+            ),
+            put(user_path(plain.id), json!({"is_admin": false})).refused(
+                403,
+                "forbidden",
+                "is_admin",
+            ),
+            put(user_path(manager.id), json!({"is_admin": true})).refused(
+                403,
+                "forbidden",
+                "is_admin",
+            ),
+            // Nor may they edit or delete an administrator.
+            put(user_path(admin_id), json!({"is_active": false})).refused(403, "forbidden", ""),
+            delete(user_path(admin_id)).refused(403, "forbidden", ""),
+        ],
     )
     .await;
-    assert_error(&edit_admin, 403, "forbidden", "");
-    let delete_admin = raw(&manager_client, Method::DELETE, &user_path(admin_id), None).await;
-    assert_error(&delete_admin, 403, "forbidden", "");
 
     let renamed = manager_client
         .update_user(
@@ -846,23 +666,21 @@ async fn deactivation_ends_sessions_and_tokens_at_once(backend: Backend) {
         "deactivation deletes the sessions"
     );
 
-    let login = raw(
+    let login = |password: &str| {
+        post(
+            "/api/v1/auth/login",
+            json!({"email": "paused@example.com", "password": password}),
+        )
+    };
+    expect_refusals(
         &server.anonymous(),
-        Method::POST,
-        "/api/v1/auth/login",
-        Some(json!({"email": "paused@example.com", "password": "user-password-1"})),
+        [
+            login("user-password-1").refused(403, "account_disabled", ""),
+            // The wrong password still gets the ordinary answer: nothing about the account leaks.
+            login("wrong-password").refused(401, "invalid_credentials", ""),
+        ],
     )
     .await;
-    assert_error(&login, 403, "account_disabled", "");
-    // The wrong password still gets the ordinary answer: nothing about the account leaks.
-    let wrong = raw(
-        &server.anonymous(),
-        Method::POST,
-        "/api/v1/auth/login",
-        Some(json!({"email": "paused@example.com", "password": "wrong-password"})),
-    )
-    .await;
-    assert_error(&wrong, 401, "invalid_credentials", "");
 
     // Reactivation: unexpired tokens work again, ended sessions stay ended, login works.
     admin
@@ -890,36 +708,14 @@ async fn each_endpoint_requires_its_permission(backend: Backend) {
     let (nobody, nobody_client) = server.user_client("nobody@example.com").await;
     assert!(nobody_client.me().await.expect("me").permissions.is_empty());
 
-    let cases: Vec<(Method, String, Option<Value>, &str)> = vec![
-        (Method::GET, "/api/v1/users".to_owned(), None, "users.view"),
-        (Method::GET, user_path(target.id), None, "users.view"),
-        (
-            Method::POST,
-            "/api/v1/users".to_owned(),
-            Some(json!({"email": "new@example.com"})),
-            "users.create",
-        ),
-        (
-            Method::PUT,
-            user_path(target.id),
-            Some(json!({"first_name": "x"})),
-            "users.update",
-        ),
-        (Method::DELETE, user_path(target.id), None, "users.delete"),
+    let refusals = [
+        get("/api/v1/users").forbidden("users.view"),
+        get(user_path(target.id)).forbidden("users.view"),
+        post("/api/v1/users", json!({"email": "new@example.com"})).forbidden("users.create"),
+        put(user_path(target.id), json!({"first_name": "x"})).forbidden("users.update"),
+        delete(user_path(target.id)).forbidden("users.delete"),
     ];
-    for (method, path, body, permission) in &cases {
-        let response = raw(&nobody_client, method.clone(), path, body.clone()).await;
-        assert_error(&response, 403, "forbidden", permission);
-        assert_eq!(
-            response
-                .json
-                .pointer("/details/permission")
-                .and_then(Value::as_str),
-            Some(*permission),
-            "{method} {path}: {}",
-            response.json
-        );
-    }
+    expect_refusals(&nobody_client, refusals.clone()).await;
 
     // A reader may read and nothing more.
     assign_builtin(&server, nobody.id, "idp:directory-viewer").await;
@@ -928,17 +724,7 @@ async fn each_endpoint_requires_its_permission(backend: Backend) {
     assert_eq!(list.json["total"], 3);
     let read = raw(&nobody_client, Method::GET, &user_path(target.id), None).await;
     assert_eq!(read.status.as_u16(), 200);
-    for (method, path, body, permission) in cases.iter().skip(2) {
-        let response = raw(&nobody_client, method.clone(), path, body.clone()).await;
-        assert_error(&response, 403, "forbidden", permission);
-        assert_eq!(
-            response
-                .json
-                .pointer("/details/permission")
-                .and_then(Value::as_str),
-            Some(*permission)
-        );
-    }
+    expect_refusals(&nobody_client, refusals.into_iter().skip(2)).await;
     // Nothing changed.
     assert_eq!(
         admin.get_user(target.id).await.expect("read").first_name,
@@ -1035,32 +821,18 @@ async fn look_alike_emails_are_refused_beside_the_address(backend: Backend) {
         (Method::POST, "/api/v1/users".to_owned()),
         (Method::PUT, user_path(other.id)),
     ] {
-        for email in collide {
-            let answer = raw(
-                &admin,
-                method.clone(),
-                &path,
-                Some(json!({ "email": email })),
-            )
-            .await;
-            assert_error(&answer, 409, "conflict", "email");
-        }
-        for email in invisible {
-            let answer = raw(
-                &admin,
-                method.clone(),
-                &path,
-                Some(json!({ "email": email })),
-            )
-            .await;
-            assert_error(
-                &answer,
-                400,
-                "validation_error",
-                "email must not contain invisible or bidirectional control characters",
-            );
-            assert_eq!(answer.json["details"]["field"], "email", "{email:?}");
-        }
+        let with = |email: &str| Call::new(method.clone(), &path, Some(json!({ "email": email })));
+        let collisions = collide.map(|email| with(email).conflict("email"));
+        let refused = invisible.map(|email| {
+            with(email)
+                .refused(
+                    400,
+                    "validation_error",
+                    "email must not contain invisible or bidirectional control characters",
+                )
+                .field("email")
+        });
+        expect_refusals(&admin, collisions.into_iter().chain(refused)).await;
     }
 
     // Nothing new was made, and nothing changed.
