@@ -1688,7 +1688,7 @@ async fn confirmation_pages_refuse_what_the_action_would_refuse(backend: Backend
         .expect("strong joins");
     let (weak, _) = server.user_client("weak@example.com").await;
     let (lesser, _) = server.user_client("lesser@example.com").await;
-    crate::users::grant(
+    crate::common::grant(
         &server,
         lesser.id,
         &[
