@@ -561,8 +561,8 @@ impl Iam {
 }
 
 /// The tokens of an `is_admin` service account carry every power, including what no permission
-/// grants: only an `is_admin` caller (not through a fine-grained token) may see or manage them.
-/// To anyone else they do not exist (`404`).
+/// grants: in the inventory and through `DELETE /tokens/{id}` only an `is_admin` caller (not
+/// through a fine-grained token) sees or revokes them; to anyone else they do not exist (`404`).
 fn may_see_service_account_tokens(principal: &Principal, service_account: &User) -> bool {
     !service_account.is_admin || principal.is_admin()
 }

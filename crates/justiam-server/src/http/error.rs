@@ -52,10 +52,6 @@ impl ApiError {
         self.status
     }
 
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
-
     /// The message for the client (never a server-side detail).
     pub fn message(&self) -> &str {
         &self.message

@@ -666,12 +666,13 @@ async fn list_is_a_paginated_envelope_of_records_newest_first(backend: Backend) 
     assert_eq!(response.status.as_u16(), 200, "body {}", response.json);
     assert_eq!(response.json["total"], 24);
 
-    // Without a credential there is nothing to list.
+    // Without a credential there is nothing to list (and, RFC 6750 §3.1, no error code in the
+    // challenge).
     let response = list_own_raw(&server.anonymous(), "").await;
     assert_eq!(response.status.as_u16(), 401);
     assert_eq!(
         response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#)
+        Some(r#"Bearer realm="justiam""#)
     );
 }
 
@@ -919,12 +920,12 @@ async fn malformed_and_bad_checksum_values_are_rejected_without_the_database(bac
     }
     // A well-formed value with a valid checksum that was never issued.
     assert_rejected(&server, &unknown).await;
-    // No credential at all.
+    // No credential at all: the bare challenge of RFC 6750 §3.1.
     let response = raw(&server.anonymous(), Method::GET, "/api/v1/me", None).await;
     assert_eq!(response.status.as_u16(), 401);
     assert_eq!(
         response.header("www-authenticate"),
-        Some(r#"Bearer error="invalid_token""#)
+        Some(r#"Bearer realm="justiam""#)
     );
     // The real token still works after all that.
     assert_works_as(&server, &value, user.id).await;
