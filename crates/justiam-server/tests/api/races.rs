@@ -297,7 +297,12 @@ async fn hammer_and_revoke(
         "the token worked before the revocation: {before:?}"
     );
     assert!(after.len() >= 8, "requests were made after the revocation");
-    let leaked: Vec<&&Use> = after.iter().filter(|u| u.status != 401).collect();
+    // A `503` (the pool's wait ran out on a loaded machine) refuses the request too: it is the
+    // documented "retry shortly", never an answer made with the revoked token.
+    let leaked: Vec<&&Use> = after
+        .iter()
+        .filter(|u| !matches!(u.status, 401 | 503))
+        .collect();
     assert!(
         leaked.is_empty(),
         "{} of {} requests started after the acknowledged revocation were not refused: {:?}",
@@ -308,12 +313,13 @@ async fn hammer_and_revoke(
             .map(|u| (u.started.duration_since(acknowledged), u.status))
             .collect::<Vec<_>>()
     );
-    // Before the acknowledgement, and while it reaches the other nodes: an answer either way.
+    // Before the acknowledgement, and while it reaches the other nodes: an answer either way (or
+    // the busy pool's `503`), never a server error.
     for u in uses.iter().filter(|u| u.started <= acknowledged + delivery) {
-        assert!(matches!(u.status, 200 | 401), "{u:?}");
+        assert!(matches!(u.status, 200 | 401 | 503), "{u:?}");
     }
     eprintln!(
-        "revoke under use: {} requests before the acknowledgement ({} ok), {} after (all 401)",
+        "revoke under use: {} requests before the acknowledgement ({} ok), {} after (all refused)",
         before.len(),
         before.iter().filter(|u| u.status == 200).count(),
         after.len()
