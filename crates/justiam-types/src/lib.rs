@@ -4,6 +4,7 @@
 //! server, the typed client, the CLI and the Terraform provider all speak through these types, so a
 //! change here is an API change.
 
+pub mod application;
 pub mod permission;
 pub mod timestamp;
 
