@@ -12,6 +12,13 @@
                                           insert N tokens straight into personal_access_tokens
   http-loop --url URL [--token T] --count N
                                           N sequential keep-alive GETs (the profiling client)
+  oidc-flow --base URL --client-id C --client-secret S --redirect-uri R --email E --password P
+                                          one authorization-code flow with PKCE as a browser and a
+                                          relying party would drive it; prints the token answer
+  refresh-loop --base URL --client-id C --client-secret S --seconds N --refresh-tokens T,T..
+                                          refresh-token grants for N seconds, one chain per process
+                                          (each answer's new token is the next request's), one
+                                          JSON line: grants, failures, seconds
   table --results F                       the table, ratios and PASS/MISS against issue #9
 """
 
@@ -25,7 +32,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 
 
@@ -234,6 +243,136 @@ def cmd_http_loop(a):
 
 
 # ---------------------------------------------------------------------------------------------
+# OpenID Connect
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def _form_field(html, name):
+    marker = f'name="{name}" value="'
+    at = html.index(marker) + len(marker)
+    return html[at : html.index('"', at)]
+
+
+def cmd_oidc_flow(a):
+    """authorize → the login page → the code at the redirect URI → the token endpoint."""
+    import base64
+    import http.cookiejar
+    import secrets
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    query = urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": a.client_id,
+            "redirect_uri": a.redirect_uri,
+            "scope": "openid profile email offline_access",
+            "state": secrets.token_urlsafe(16),
+            "nonce": secrets.token_urlsafe(16),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    url = f"{a.base}/oauth2/authorize?{query}"
+    code = None
+    for _ in range(10):
+        try:
+            r = browser.open(url)
+            page = r.read().decode()
+            if "/ui/login" in r.geturl() or 'action="/ui/login"' in page:
+                form = urllib.parse.urlencode(
+                    {
+                        "csrf_token": _form_field(page, "csrf_token"),
+                        "next": _form_field(page, "next").replace("&amp;", "&"),
+                        "email": a.email,
+                        "password": a.password,
+                    }
+                ).encode()
+                r = browser.open(f"{a.base}/ui/login", data=form)
+            raise SystemExit(f"oidc-flow: no redirect from {r.geturl()}")
+        except urllib.error.HTTPError as e:
+            if e.code not in (302, 303, 307):
+                raise SystemExit(f"oidc-flow: {e.code} from {e.url}")
+            url = urllib.parse.urljoin(url, e.headers["Location"])
+            if url.startswith(a.redirect_uri):
+                code = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["code"][0]
+                break
+    if code is None:
+        raise SystemExit("oidc-flow: never reached the redirect URI")
+    body = urllib.parse.urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": a.redirect_uri,
+            "code_verifier": verifier,
+            "client_id": a.client_id,
+            "client_secret": a.client_secret,
+        }
+    ).encode()
+    with urllib.request.urlopen(f"{a.base}/oauth2/token", data=body) as r:
+        print(r.read().decode())
+    return 0
+
+
+def _refresh_chain(base, client_id, client_secret, token, seconds, out):
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    grants = failures = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        body = urllib.parse.urlencode(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": token,
+                "client_id": client_id,
+                "client_secret": client_secret,
+            }
+        )
+        conn.request("POST", "/oauth2/token", body=body, headers=headers)
+        r = conn.getresponse()
+        payload = r.read()
+        if r.status != 200:
+            failures += 1
+            break
+        token = json.loads(payload)["refresh_token"]
+        grants += 1
+    out.put((grants, failures, time.perf_counter() - t0))
+
+
+def cmd_refresh_loop(a):
+    import multiprocessing
+
+    tokens = [t for t in a.refresh_tokens.split(",") if t]
+    out = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(
+            target=_refresh_chain,
+            args=(a.base, a.client_id, a.client_secret, t, a.seconds, out),
+        )
+        for t in tokens
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    grants = sum(r[0] for r in results)
+    failures = sum(r[1] for r in results)
+    secs = max(r[2] for r in results)
+    print(json.dumps({"grants": grants, "failures": failures, "seconds": secs}))
+    return 1 if failures else 0
+
+
+# ---------------------------------------------------------------------------------------------
 # table
 
 
@@ -309,6 +448,15 @@ def cmd_table(a):
         wrk_row("`/healthz` (baseline)", f"{db}.healthz")
         wrk_row("PAT `GET /api/v1/me`", f"{db}.pat", f"{db}.healthz", "≥ 70% of /healthz", 0.70)
         wrk_row("JWT `GET /api/v1/me`", f"{db}.jwt", f"{db}.healthz")
+        # The OpenID Connect provider: userinfo beside the /healthz measured right before it.
+        wrk_row("`/healthz` (baseline of userinfo)", f"{db}.healthz_oidc")
+        wrk_row("app access token `GET /oauth2/userinfo`", f"{db}.userinfo", f"{db}.healthz_oidc",
+                "≥ 60% of /healthz", 0.60)
+        rg = g(f"{db}.refresh_grants")
+        if rg:
+            rows.append(("refresh-token grants/s (rotation, ID + access token signed)",
+                         fmt_rps(rg["rps"]), "", "", f"{rg['cpu_us_per_grant']:.0f} µs CPU/grant",
+                         "", ""))
         e = g(f"{db}.pat")
         if e and "cpu_us_per_req" in e:
             h = g(f"{db}.healthz")
@@ -422,6 +570,13 @@ def main():
     s.add_argument("--url", required=True)
     s.add_argument("--token")
     s.add_argument("--count", type=int, required=True)
+    s = sub.add_parser("oidc-flow")
+    for flag in ("--base", "--client-id", "--client-secret", "--redirect-uri", "--email", "--password"):
+        s.add_argument(flag, required=True)
+    s = sub.add_parser("refresh-loop")
+    for flag in ("--base", "--client-id", "--client-secret", "--refresh-tokens"):
+        s.add_argument(flag, required=True)
+    s.add_argument("--seconds", type=float, default=10)
     s = sub.add_parser("table")
     s.add_argument("--results", required=True)
     a = p.parse_args()
@@ -434,6 +589,8 @@ def main():
         "churn": cmd_churn,
         "bulk-sqlite": cmd_bulk_sqlite,
         "http-loop": cmd_http_loop,
+        "oidc-flow": cmd_oidc_flow,
+        "refresh-loop": cmd_refresh_loop,
         "table": cmd_table,
     }[a.cmd](a)
 
