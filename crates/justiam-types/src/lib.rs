@@ -124,8 +124,7 @@ pub struct UpdateUser {
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    /// Any text without control characters; an unknown address is `401` like a wrong password.
-    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[schema(value_type = rules::LoginEmail)]
     pub email: String,
     #[schema(format = Password)]
     pub password: String,

@@ -535,10 +535,7 @@ mod tests {
     fn the_document_states_the_rules_of_justiam_types() {
         let doc = document();
         let schemas = &doc["components"]["schemas"];
-        assert_eq!(
-            schemas["LoginRequest"]["properties"]["email"]["pattern"],
-            rules::NO_CONTROLS_PATTERN
-        );
+        assert_eq!(schemas["LoginEmail"]["pattern"], rules::LOGIN_EMAIL_PATTERN);
         assert_eq!(schemas["Name"]["pattern"], rules::NAME_PATTERN);
         assert_eq!(
             schemas["AdminRoleName"]["pattern"],
