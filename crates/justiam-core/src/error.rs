@@ -7,12 +7,13 @@ pub enum CoreError {
     /// Bad input: names the field and the rule.
     #[error("{message}")]
     Validation { field: String, message: String },
-    /// Bad input that is not about one field's shape (`not_a_service_account`, …).
+    /// Bad input that is not about one field's shape (`not_a_token`, …).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
-    /// A state conflict with a stable machine `code` (`conflict`, `token_limit_reached`, …).
+    /// A well-formed request the current state refuses, with a stable machine `code` (`conflict`,
+    /// `token_limit_reached`, `unknown_reference` for an id in the body that names nothing, …).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("this action requires the permission `{0}`")]
@@ -26,6 +27,11 @@ pub enum CoreError {
         "you may act on this user only if you hold every permission they hold; you do not hold `{0}`"
     )]
     Outranked(Permission),
+    /// A token asked for a permission its owner does not hold: a token never exceeds its owner.
+    #[error(
+        "permissions: the token owner does not hold `{0}`, and a token cannot exceed its owner"
+    )]
+    OwnerLacks(Permission),
     /// Forbidden for a reason other than a missing permission (`account_disabled`, …).
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
@@ -59,6 +65,15 @@ impl CoreError {
 
     pub fn not_found(what: &str) -> Self {
         Self::NotFound(format!("{what} not found"))
+    }
+
+    /// `field` of the body names something that does not exist: the request is well formed, the
+    /// current state refuses it (`409`; a missing resource of the *path* is `404`).
+    pub fn unknown_reference(field: &str, what: &str) -> Self {
+        Self::conflict(
+            "unknown_reference",
+            format!("{field} names no {what}: no {what} has this id"),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {

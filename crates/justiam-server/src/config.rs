@@ -87,7 +87,7 @@ pub struct ServeArgs {
     /// Lifetime of a portal JWT and its session, in hours.
     #[arg(long, env = "TOKEN_DURATION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub token_duration_hours: u32,
-    /// Minimum password length.
+    /// Minimum password length, in characters (a password is at most 1024). The served OpenAPI document (`/swagger/doc.json`) states it as the `Password` schema's `minLength`.
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8)]
     pub password_min_length: usize,
     /// Seconds between batched writes of tokens' `last_used_at` (at most one write per token each).

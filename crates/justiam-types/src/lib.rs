@@ -6,7 +6,9 @@
 
 pub mod application;
 pub mod permission;
+pub mod rules;
 pub mod timestamp;
+pub mod whole_number;
 
 pub use permission::{Permission, PermissionSet};
 
@@ -61,16 +63,21 @@ pub struct Me {
     pub permissions: Vec<String>,
 }
 
-/// `POST /api/v1/users`.
+/// `POST /api/v1/users`. A service account (`is_service_account: true`) has no password.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(value_type = rules::Email)]
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::PersonName>)]
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::PersonName>)]
     pub last_name: Option<String>,
+    /// Absent: the user cannot log in with a password. Must be absent for a service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Password>)]
     pub password: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
@@ -99,10 +106,13 @@ impl std::fmt::Debug for CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Email>)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::PersonName>)]
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::PersonName>)]
     pub last_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
@@ -114,7 +124,9 @@ pub struct UpdateUser {
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(value_type = rules::LoginEmail)]
     pub email: String,
+    #[schema(format = Password)]
     pub password: String,
 }
 
@@ -150,7 +162,9 @@ impl std::fmt::Debug for LoginResponse {
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(format = Password)]
     pub current_password: String,
+    #[schema(value_type = rules::Password)]
     pub new_password: String,
 }
 
@@ -162,17 +176,22 @@ impl std::fmt::Debug for ChangePassword {
 
 /// `POST /api/v1/me/tokens` and `POST /api/v1/users/{id}/tokens`.
 ///
-/// `expires_in_days` is a JSON integer: `1.5`, `"30"` and `null` are type errors that the server
-/// answers with `400 validation_error` naming the field.
+/// `expires_in_days` is a JSON integer (a number with no fractional part): `1.5`, `"30"` and
+/// `null` are type errors that the server answers with `400 validation_error` naming the field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    #[schema(value_type = rules::Name)]
     pub name: String,
+    #[serde(deserialize_with = "whole_number::deserialize")]
+    #[schema(value_type = rules::ExpiresInDays)]
     pub expires_in_days: i64,
     /// Fine-grained token: the permissions it may use (the owner's current permissions intersected
-    /// with this list). Entries may be wildcards such as `*.view` or `users.*`. Absent: the owner's
+    /// with this list). Entries may be wildcards such as `*.view` or `users.*`; each must name or
+    /// match a permission the owner holds (`403 forbidden` otherwise). Absent or null: the owner's
     /// full power, as the seed documents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<rules::TokenPermission>>, min_items = 1)]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -260,10 +279,20 @@ pub struct TokenSelf {
 #[serde(deny_unknown_fields)]
 pub struct RotateToken {
     /// Lifetime of the replacement; default the original token's lifetime.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<rules::ExpiresInDays>)]
     pub expires_in_days: Option<i64>,
     /// Seconds (0–86400) during which the old token keeps working; default 0 (revoked at once).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<rules::GracePeriodSeconds>)]
     pub grace_period_seconds: Option<i64>,
 }
 
@@ -271,6 +300,8 @@ pub struct RotateToken {
 #[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeLeakedTokens {
+    /// At most 100 values; those that are not valid tokens are ignored.
+    #[schema(max_items = 100)]
     pub tokens: Vec<String>,
 }
 
@@ -312,8 +343,10 @@ pub struct Group {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
+    #[schema(value_type = rules::Name)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
 }
 
@@ -321,8 +354,10 @@ pub struct CreateGroup {
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Name>)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
 }
 
@@ -330,6 +365,7 @@ pub struct UpdateGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddGroupMember {
+    #[serde(deserialize_with = "rules::hyphenated_uuid")]
     pub user_id: Uuid,
 }
 
@@ -350,9 +386,13 @@ pub struct AdminRole {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAdminRole {
+    #[schema(value_type = rules::AdminRoleName)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
+    /// The caller must hold each one (`403 forbidden` otherwise).
+    #[schema(value_type = Vec<rules::PermissionName>)]
     pub permissions: Vec<String>,
 }
 
@@ -360,10 +400,14 @@ pub struct CreateAdminRole {
 #[serde(deny_unknown_fields)]
 pub struct UpdateAdminRole {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::AdminRoleName>)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
+    /// The caller must hold each one (`403 forbidden` otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<rules::PermissionName>>)]
     pub permissions: Option<Vec<String>>,
 }
 
@@ -371,6 +415,7 @@ pub struct UpdateAdminRole {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignAdminRole {
+    #[serde(deserialize_with = "rules::hyphenated_uuid")]
     pub role_id: Uuid,
 }
 

@@ -93,6 +93,10 @@ pub fn describe(err: &Error) -> String {
                      it through an admin role, or use an administrator's token.",
                 ),
                 404 => Some("The object does not exist (or the token may not see it)."),
+                409 if body.code == "unknown_reference" => Some(
+                    "An id in the configuration names no object: check that the referenced user \
+                     or admin role exists.",
+                ),
                 409 => Some(
                     "It conflicts with an existing object; if it already exists, import it with \
                      `terraform import`.",

@@ -2,9 +2,10 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{CoreError, CoreResult};
 
-/// A trimmed email address in Unicode normalisation form NFKC, with one `@`, a non-empty local part
-/// and a dotted domain, and no character that shows nothing or reorders the text around it.
-/// Uniqueness is case-insensitive; the address is kept as written, once normalised.
+/// An email address in Unicode normalisation form NFKC, trimmed, with one `@`, a non-empty local
+/// part and a dotted domain, and no character that shows nothing or reorders the text around it;
+/// at most 254 characters as sent and once normalised (`justiam_types::rules::EMAIL_PATTERN` states
+/// the rule). Uniqueness is case-insensitive; the address is kept as written, once normalised.
 ///
 /// Normalising makes the look-alikes of an address the address itself (full-width `ａlice` is
 /// `alice`), so they collide with it instead of standing beside it; the invisible characters
@@ -14,12 +15,19 @@ use crate::error::{CoreError, CoreResult};
 pub struct Email(String);
 
 impl Email {
-    pub const MAX_LEN: usize = 254;
+    pub const MAX_LEN: usize = justiam_types::rules::EMAIL_MAX_CHARS;
 
     pub fn parse(field: &str, raw: &str) -> CoreResult<Email> {
+        let invalid = |rule: &str| CoreError::validation(field, format!("{field} {rule}"));
+        // Length and controls as sent, as the document states them; the rest once normalised.
+        if raw.chars().count() > Self::MAX_LEN {
+            return Err(invalid("must be at most 254 characters"));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(invalid("must not contain spaces or control characters"));
+        }
         let normalized = Self::normalize(raw);
         let value = normalized.as_str();
-        let invalid = |rule: &str| CoreError::validation(field, format!("{field} {rule}"));
         if value.is_empty() {
             return Err(invalid("is required"));
         }

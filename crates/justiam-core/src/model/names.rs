@@ -1,22 +1,24 @@
 use crate::error::{CoreError, CoreResult};
+use justiam_types::rules;
 
-/// Trims `raw` and checks it is 1..=max characters without control characters.
+/// Checks `raw` is at most `max` characters and holds no control character, then trims it and
+/// checks at least `min` characters remain. The rules read the text as sent, as the OpenAPI
+/// document states them (`justiam_types::rules`).
 fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<String> {
-    let value = raw.trim();
-    let len = value.chars().count();
-    if len < min {
-        return Err(CoreError::validation(
-            field,
-            format!("{field} is required and must not be blank"),
-        ));
-    }
-    if len > max {
+    if raw.chars().count() > max {
         return Err(CoreError::validation(
             field,
             format!("{field} must be at most {max} characters"),
         ));
     }
-    if value.chars().any(char::is_control) {
+    let value = raw.trim();
+    if value.chars().count() < min {
+        return Err(CoreError::validation(
+            field,
+            format!("{field} is required and must not be blank"),
+        ));
+    }
+    if raw.chars().any(char::is_control) {
         return Err(CoreError::validation(
             field,
             format!("{field} must not contain control characters"),
@@ -25,13 +27,13 @@ fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<St
     Ok(value.to_owned())
 }
 
-/// A token's name: trimmed, 1–100 characters.
+/// A token's name: 1–100 characters, not blank, stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenName(String);
 
 impl TokenName {
     pub fn parse(raw: &str) -> CoreResult<Self> {
-        bounded_text("name", raw, 1, 100).map(Self)
+        bounded_text("name", raw, 1, rules::NAME_MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -39,13 +41,13 @@ impl TokenName {
     }
 }
 
-/// A first or last name: trimmed, 0–100 characters.
+/// A first or last name: 0–100 characters, stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(field: &str, raw: &str) -> CoreResult<Self> {
-        bounded_text(field, raw, 0, 100).map(Self)
+        bounded_text(field, raw, 0, rules::PERSON_NAME_MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -70,13 +72,13 @@ mod tests {
     }
 }
 
-/// The name of a group or an admin role: trimmed, 1–100 characters.
+/// The name of a group or an admin role: 1–100 characters, not blank, stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityName(String);
 
 impl EntityName {
     pub fn parse(raw: &str) -> CoreResult<Self> {
-        bounded_text("name", raw, 1, 100).map(Self)
+        bounded_text("name", raw, 1, rules::NAME_MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -84,20 +86,19 @@ impl EntityName {
     }
 }
 
-/// A free-text description: trimmed, at most 1000 characters.
+/// A free-text description: at most 1000 characters, stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> CoreResult<Self> {
-        let value = raw.trim();
-        if value.chars().count() > 1000 {
+        if raw.chars().count() > rules::DESCRIPTION_MAX_CHARS {
             return Err(CoreError::validation(
                 "description",
                 "description must be at most 1000 characters",
             ));
         }
-        if value
+        if raw
             .chars()
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
@@ -106,7 +107,7 @@ impl Description {
                 "description must not contain control characters",
             ));
         }
-        Ok(Self(value.to_owned()))
+        Ok(Self(raw.trim().to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

@@ -17,8 +17,8 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    pub const DEFAULT_LIMIT: u32 = 20;
-    pub const MAX_LIMIT: u32 = 100;
+    pub const DEFAULT_LIMIT: u32 = justiam_types::rules::LIMIT_DEFAULT;
+    pub const MAX_LIMIT: u32 = justiam_types::rules::LIMIT_MAX;
 
     /// Parses the raw query values; absent values take their defaults.
     pub fn parse(page: Option<&str>, limit: Option<&str>) -> CoreResult<Self> {

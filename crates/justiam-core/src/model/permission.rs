@@ -56,14 +56,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     },
 ];
 
-/// Parses a list of permission strings from a request; unknown ones are a `400` naming them.
+/// Parses a list of permission strings from a request, each spelled exactly as the catalogue does
+/// (no padding); unknown ones are a `400` naming them.
 pub fn parse_permission_list(
     field: &str,
     raw: &[String],
 ) -> crate::error::CoreResult<PermissionSet> {
     raw.iter()
         .map(|name| {
-            Permission::parse(name.trim()).ok_or_else(|| {
+            Permission::parse(name).ok_or_else(|| {
                 crate::error::CoreError::validation(
                     field,
                     format!(

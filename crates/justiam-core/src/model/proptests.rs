@@ -2,7 +2,11 @@
 //! a value that satisfies its type's promise or a `Validation` error naming the field, and it never
 //! panics. (The token format has its own properties in `crate::token`.)
 
+use std::sync::OnceLock;
+
+use justiam_types::rules;
 use proptest::prelude::*;
+use unicode_normalization::UnicodeNormalization;
 
 use super::*;
 use crate::error::CoreError;
@@ -15,7 +19,50 @@ fn hostile_text() -> impl Strategy<Value = String> {
         "[\\x00-\\x1f\\x7f ]{0,10}[a-z]{0,5}[\\x00-\\x1f\\x7f ]{0,10}",
         "[ \\t\\n\\u{a0}\\u{3000}]{0,5}\\PC{0,120}[ \\t\\n\\u{a0}\\u{3000}]{0,5}",
         any::<Vec<char>>().prop_map(|chars| chars.into_iter().collect()),
+        spaced_text(),
     ]
+}
+
+/// Text padded and broken with every kind of space `str::trim` knows and some it does not
+/// (U+180E, U+200B, U+FEFF), with controls among them.
+fn spaced_text() -> impl Strategy<Value = String> {
+    const SPACES: &str = "[ \\t\\n\\r\\x0b\\x0c\\x1c\\u{85}\\u{a0}\\u{1680}\\u{180e}\\u{2000}-\\u{200b}\\u{2028}\\u{2029}\\u{202f}\\u{205f}\\u{3000}\\u{feff}]";
+    let spaces = |n: &str| {
+        proptest::string::string_regex(&format!("{SPACES}{{{n}}}")).expect("a regex of spaces")
+    };
+    prop_oneof![
+        spaces("1,3"),
+        (
+            spaces("0,4"),
+            "[a-z@.\\u{e9}]{0,3}",
+            spaces("0,2"),
+            "[a-z@.]{0,3}",
+            spaces("0,4"),
+        )
+            .prop_map(|(a, b, c, d, e)| format!("{a}{b}{c}{d}{e}")),
+    ]
+}
+
+/// Whether the document's `pattern` (ECMA-262, read here by `regex`: the patterns use nothing the
+/// two read differently) matches `text`.
+fn documented(pattern: &'static str, text: &str) -> bool {
+    static COMPILED: OnceLock<std::sync::Mutex<Vec<(&'static str, regex::Regex)>>> =
+        OnceLock::new();
+    let mut cache = COMPILED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("cache");
+    if let Some((_, re)) = cache.iter().find(|(p, _)| *p == pattern) {
+        return re.is_match(text);
+    }
+    let re = regex::Regex::new(pattern).expect("the document's pattern compiles");
+    let matched = re.is_match(text);
+    cache.push((pattern, re));
+    matched
+}
+
+fn chars(text: &str) -> usize {
+    text.chars().count()
 }
 
 /// Asserts `error` is a validation error about `field`, with a message naming it.
@@ -46,8 +93,8 @@ fn check_bounded(
     max: usize,
 ) -> Result<(), TestCaseError> {
     let trimmed = raw.trim();
-    let len = trimmed.chars().count();
-    let should_pass = len >= min && len <= max && !trimmed.chars().any(char::is_control);
+    let should_pass =
+        chars(trimmed) >= min && chars(raw) <= max && !raw.chars().any(char::is_control);
     match parsed {
         Ok(value) => {
             prop_assert!(should_pass, "accepted {:?}", raw);
@@ -90,10 +137,11 @@ proptest! {
     #[test]
     fn names_of_exactly_the_maximum_length_pass_and_one_more_fails(
         c in "[^\\p{Cc}\\s]",
-        pad in "[ \\t]{0,3}",
+        pad in "[ \\u{3000}]{1,3}",
     ) {
-        let at_max = format!("{pad}{}{pad}", c.repeat(100));
-        let over = c.repeat(101);
+        // The length is the text as sent, padding included.
+        let at_max = format!("{pad}{}", c.repeat(100 - pad.chars().count()));
+        let over = format!("{pad}{}", c.repeat(100));
         prop_assert!(TokenName::parse(&at_max).is_ok());
         prop_assert!(EntityName::parse(&at_max).is_ok());
         prop_assert!(PersonName::parse("first_name", &at_max).is_ok());
@@ -105,8 +153,8 @@ proptest! {
     #[test]
     fn descriptions_allow_newlines_and_tabs_only(raw in hostile_text()) {
         let trimmed = raw.trim();
-        let should_pass = trimmed.chars().count() <= 1000
-            && !trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+        let should_pass = chars(&raw) <= 1000
+            && !raw.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
         match Description::parse(&raw) {
             Ok(d) => {
                 prop_assert!(should_pass, "accepted {:?}", raw);
@@ -235,18 +283,20 @@ proptest! {
                 (0..Permission::ALL.len(), "[ \\t]{0,2}").prop_map(|(i, pad)| {
                     format!("{pad}{}{pad}", Permission::ALL[i].as_str())
                 }),
+                (0..Permission::ALL.len()).prop_map(|i| Permission::ALL[i].as_str().to_owned()),
                 hostile_text(),
                 "[a-z_]{1,12}\\.[a-z_]{1,12}",
             ],
             0..12,
         ),
     ) {
-        let known = picks.iter().all(|p| Permission::parse(p.trim()).is_some());
+        // Spelled exactly: the document's enum has no padding.
+        let known = picks.iter().all(|p| Permission::parse(p).is_some());
         match parse_permission_list("permissions", &picks) {
             Ok(set) => {
                 prop_assert!(known, "accepted {:?}", picks);
                 let expected: PermissionSet =
-                    picks.iter().filter_map(|p| Permission::parse(p.trim())).collect();
+                    picks.iter().filter_map(|p| Permission::parse(p)).collect();
                 prop_assert_eq!(set, expected);
                 // The stored form round-trips.
                 prop_assert_eq!(PermissionSet::from_stored(&set.to_stored()), set);
@@ -309,5 +359,112 @@ proptest! {
         }
         prop_assert_eq!(PermissionSet::from_stored(&x.to_stored()), x);
         prop_assert_eq!(x.names().len(), x.iter().count());
+    }
+
+    // The OpenAPI document states each rule (`justiam_types::rules`); the parser must accept
+    // exactly what the document calls valid, so that a generated client knows every rule.
+
+    #[test]
+    fn the_document_states_the_name_rule(raw in hostile_text()) {
+        let valid = (1..=rules::NAME_MAX_CHARS).contains(&chars(&raw))
+            && documented(rules::NAME_PATTERN, &raw);
+        prop_assert_eq!(EntityName::parse(&raw).is_ok(), valid, "{:?}", raw);
+        prop_assert_eq!(TokenName::parse(&raw).is_ok(), valid, "{:?}", raw);
+    }
+
+    #[test]
+    fn the_document_states_the_person_name_rule(raw in hostile_text()) {
+        let valid = chars(&raw) <= rules::PERSON_NAME_MAX_CHARS
+            && documented(rules::NO_CONTROLS_PATTERN, &raw);
+        prop_assert_eq!(PersonName::parse("first_name", &raw).is_ok(), valid, "{:?}", raw);
+    }
+
+    #[test]
+    fn the_document_states_the_description_rule(raw in hostile_text()) {
+        let valid = chars(&raw) <= rules::DESCRIPTION_MAX_CHARS
+            && documented(rules::DESCRIPTION_PATTERN, &raw);
+        prop_assert_eq!(Description::parse(&raw).is_ok(), valid, "{:?}", raw);
+    }
+
+    #[test]
+    fn the_document_states_the_email_rule(raw in prop_oneof![
+        hostile_text(),
+        "[ \\t\\u{a0}\\u{85}]{0,2}[a-zA-Z0-9.+_\\u{e9}\\u{feff}\\u{a8}\\u{ff41}-]{0,20}[@\\u{ff20}]{0,2}[a-zA-Z0-9.\\u{3000}\\u{ff0e}\\u{2024}-]{0,20}[ \\u{2028}]{0,2}",
+        "[^@]{0,10}@{1,3}[^@]{0,10}",
+        (255usize..300).prop_map(|n| format!("{}@example.org", "a".repeat(n - 12))),
+    ]) {
+        // The document says the address is read in NFKC: the server holds the pattern to the
+        // normal form; and an address the pattern allows as sent is accepted.
+        let normal: String = raw.nfkc().collect();
+        let short = chars(&raw) <= rules::EMAIL_MAX_CHARS
+            && chars(normal.trim()) <= rules::EMAIL_MAX_CHARS;
+        let accepted = Email::parse("email", &raw).is_ok();
+        prop_assert_eq!(accepted, short && documented(rules::EMAIL_PATTERN, &normal), "{:?}", raw);
+        if short && documented(rules::EMAIL_PATTERN, &raw) {
+            prop_assert!(accepted, "{:?}", raw);
+        }
+    }
+}
+
+#[test]
+fn the_documented_email_characters_survive_normalisation() {
+    // A character the pattern allows is, once normalised, only characters the pattern allows: the
+    // pattern holds for an address as sent exactly when it holds for its normal form, apart from
+    // the look-alikes of `@` and `.` the pattern leaves out and the server reads as those.
+    let allowed = regex::Regex::new(rules::EMAIL_CHARACTER_PATTERN).expect("compiles");
+    let mut buffer = [0u8; 4];
+    for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+        if !allowed.is_match(c.encode_utf8(&mut buffer)) {
+            continue;
+        }
+        let normal: String = std::iter::once(c).nfkc().collect();
+        for n in normal.chars() {
+            assert!(
+                allowed.is_match(n.encode_utf8(&mut buffer)),
+                "U+{:04X} normalises to U+{:04X}",
+                u32::from(c),
+                u32::from(n)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_documented_invisible_characters_are_the_refused_ones() {
+    let pattern = regex::Regex::new(rules::INVISIBLE_PATTERN).expect("compiles");
+    let mut buffer = [0u8; 4];
+    for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+        assert_eq!(
+            pattern.is_match(c.encode_utf8(&mut buffer)),
+            Email::is_invisible(c),
+            "U+{:04X}",
+            u32::from(c)
+        );
+    }
+}
+
+#[test]
+fn the_documented_role_name_pattern_is_the_name_pattern_without_the_reserved_prefix() {
+    let reserved = rules::RESERVED_ROLE_PREFIX_PATTERN
+        .strip_prefix('^')
+        .expect("anchored");
+    let name = rules::NAME_PATTERN.strip_prefix('^').expect("anchored");
+    assert_eq!(
+        rules::ADMIN_ROLE_NAME_PATTERN,
+        format!("^(?!{reserved}){name}")
+    );
+    for (text, reserved) in [
+        ("idp:admin", true),
+        ("  IdP:x", true),
+        ("\u{3000}iDp:", true),
+        ("idp", false),
+        ("my idp:x", false),
+        ("\u{130}dp:x", false),
+    ] {
+        assert_eq!(
+            documented(rules::RESERVED_ROLE_PREFIX_PATTERN, text),
+            reserved,
+            "{text:?}"
+        );
     }
 }

@@ -458,10 +458,11 @@ impl Iam {
                 format!("{field} must be at least {min} characters"),
             ));
         }
-        if password.expose().len() > 1024 {
+        let max = justiam_types::rules::PASSWORD_MAX_CHARS;
+        if len > max {
             return Err(CoreError::validation(
                 field,
-                format!("{field} must be at most 1024 bytes"),
+                format!("{field} must be at most {max} characters"),
             ));
         }
         Ok(())

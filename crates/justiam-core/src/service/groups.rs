@@ -192,7 +192,7 @@ impl Iam {
             .await?;
         let user = users::get(&self.db.pool, user_id)
             .await?
-            .ok_or_else(|| CoreError::not_found("user"))?;
+            .ok_or_else(|| CoreError::unknown_reference("user_id", "user"))?;
         let mut tx = self.db.pool.begin().await?;
         if !groups::add_member(&mut *tx, group_id, user_id, now_millis()).await? {
             return Err(CoreError::conflict(

@@ -77,7 +77,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             token_duration: Duration::from_secs(24 * 3600),
-            password_min_length: 8,
+            password_min_length: justiam_types::rules::PASSWORD_MIN_CHARS,
             throttle: ThrottleSettings::default(),
             usage_flush_interval: Duration::from_secs(60),
             audit_retention: Duration::from_secs(365 * 24 * 3600),

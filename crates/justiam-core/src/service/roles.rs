@@ -222,9 +222,9 @@ impl Iam {
             }
         };
         let role = if assign {
-            self.role(role_id).await.map_err(|_| {
-                CoreError::validation("role_id", "role_id is not an existing admin role")
-            })?
+            roles::get(&self.db.pool, role_id)
+                .await?
+                .ok_or_else(|| CoreError::unknown_reference("role_id", "admin role"))?
         } else {
             self.role(role_id).await?
         };
@@ -296,5 +296,28 @@ impl Iam {
             .await?
             .ok_or_else(|| CoreError::not_found("group"))?;
         Ok(roles::held_by_group(&self.db.pool, group_id).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use justiam_types::rules;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The document states the role name as the name rule without the reserved `idp:`
+        /// prefix (`ADMIN_ROLE_NAME_PATTERN`); the service refuses exactly the same.
+        #[test]
+        fn the_document_states_the_role_name_rule(
+            raw in "[ \\u{3000}\\t]{0,2}[iIdDpP:\\u{130} ]{0,6}[a-z\\x00]{0,3}",
+        ) {
+            let reserved = regex::Regex::new(rules::RESERVED_ROLE_PREFIX_PATTERN)
+                .expect("pattern")
+                .is_match(&raw);
+            let valid = EntityName::parse(&raw).is_ok() && !reserved;
+            prop_assert_eq!(role_name(&raw).is_ok(), valid, "{:?}", raw);
+        }
     }
 }

@@ -5,7 +5,7 @@
 use super::cache::Invalidation;
 use std::sync::Arc;
 
-use justiam_types::{CreateToken, RotateToken};
+use justiam_types::{CreateToken, RotateToken, rules};
 use uuid::Uuid;
 
 use super::auth::interactive_auth_required;
@@ -15,7 +15,7 @@ use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{
     PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenName, TokenWithOwner,
-    User, wildcard_matches,
+    User,
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -25,10 +25,10 @@ use crate::token;
 
 /// A user may hold at most this many active (unrevoked, unexpired) tokens.
 pub const MAX_ACTIVE_TOKENS: i64 = 100;
-pub const MAX_EXPIRES_IN_DAYS: i64 = 365;
-pub const MAX_GRACE_PERIOD_SECONDS: i64 = 86_400;
+pub const MAX_EXPIRES_IN_DAYS: i64 = rules::EXPIRES_IN_DAYS_MAX;
+pub const MAX_GRACE_PERIOD_SECONDS: i64 = rules::GRACE_PERIOD_SECONDS_MAX;
 /// Values accepted by one leak report.
-pub const MAX_LEAKED_PER_REQUEST: usize = 100;
+pub const MAX_LEAKED_PER_REQUEST: usize = rules::LEAKED_TOKENS_MAX;
 /// Leak reports accepted per client address per minute.
 pub const LEAK_REPORTS_PER_MINUTE: i64 = 10;
 
@@ -58,7 +58,7 @@ struct TokenSpec {
 }
 
 fn check_expires_in_days(days: i64) -> CoreResult<i64> {
-    if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) {
+    if (rules::EXPIRES_IN_DAYS_MIN..=MAX_EXPIRES_IN_DAYS).contains(&days) {
         Ok(days)
     } else {
         Err(CoreError::validation(
@@ -68,8 +68,10 @@ fn check_expires_in_days(days: i64) -> CoreResult<i64> {
     }
 }
 
-/// Turns the requested list (names and wildcards) into the token's permission set. Every name must
-/// be held by the owner; a wildcard takes the matching permissions the owner holds.
+/// Turns the requested list (names and wildcards) into the token's permission set. Every entry
+/// must name, or as a wildcard match, a permission of the catalogue (`400`, the document's enum);
+/// then each must name or match one the owner holds (`403`: a token never exceeds its owner). A
+/// wildcard takes the matching permissions the owner holds.
 pub fn resolve_token_permissions(
     requested: Option<&[String]>,
     owner: PermissionSet,
@@ -83,45 +85,29 @@ pub fn resolve_token_permissions(
             "permissions must list at least one permission; omit the field for the owner's full power",
         ));
     }
-    let mut set = PermissionSet::EMPTY;
-    for entry in requested.iter().map(|e| e.trim()) {
-        if entry.contains('*') {
-            let matched: PermissionSet = Permission::ALL
-                .iter()
-                .copied()
-                .filter(|p| wildcard_matches(entry, *p))
-                .collect();
-            if matched.is_empty() {
-                return Err(CoreError::validation(
-                    "permissions",
-                    format!(
-                        "permissions: the wildcard {entry:?} matches no permission of the catalogue"
-                    ),
-                ));
-            }
-            let held = matched.intersection(owner);
-            if held.is_empty() {
-                return Err(CoreError::validation(
-                    "permissions",
-                    format!("permissions: the token owner holds no permission matching {entry:?}"),
-                ));
-            }
-            set = set.union(held);
-        } else {
-            let permission = Permission::parse(entry).ok_or_else(|| {
-                CoreError::validation(
-                    "permissions",
-                    format!("permissions: {entry:?} is not a permission of the catalogue"),
-                )
-            })?;
-            if !owner.contains(permission) {
-                return Err(CoreError::validation(
-                    "permissions",
-                    format!("permissions: the token owner does not hold {entry:?}"),
-                ));
-            }
-            set.insert(permission);
+    let mut wanted = Vec::with_capacity(requested.len());
+    for entry in requested {
+        let matched: PermissionSet = Permission::matching(entry).collect();
+        if matched.is_empty() {
+            let rule = if entry.contains('*') {
+                format!("the wildcard {entry:?} matches no permission of the catalogue")
+            } else {
+                format!("{entry:?} is not a permission of the catalogue")
+            };
+            return Err(CoreError::validation(
+                "permissions",
+                format!("permissions: {rule}"),
+            ));
         }
+        wanted.push(matched);
+    }
+    let mut set = PermissionSet::EMPTY;
+    for matched in wanted {
+        let held = matched.intersection(owner);
+        if let (true, Some(first)) = (held.is_empty(), matched.iter().next()) {
+            return Err(CoreError::OwnerLacks(first));
+        }
+        set = set.union(held);
     }
     Ok(Some(set))
 }
@@ -136,8 +122,9 @@ impl Iam {
                 let user = users::get(&self.db.pool, id)
                     .await?
                     .ok_or_else(|| CoreError::not_found("user"))?;
+                // The path is well formed and names a user: the user's kind refuses it (`409`).
                 if !user.is_service_account {
-                    return Err(CoreError::bad_request(
+                    return Err(CoreError::conflict(
                         "not_a_service_account",
                         "this user is not a service account; users manage their own tokens",
                     ));
@@ -586,7 +573,26 @@ fn already_rotated() -> CoreError {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// The document lists what a token's `permissions` may hold (`TokenPermission`): for an
+        /// owner holding everything, exactly those entries are accepted.
+        #[test]
+        fn the_document_states_the_token_permission_entries(entry in prop_oneof![
+            proptest::sample::select(rules::token_permission_entries()),
+            "[a-z_*]{0,12}(\\.[a-z_*]{0,12}){0,2}",
+            "[ \\t]{0,1}[a-z_]{2,10}\\.[a-z*]{1,8}[ ]{0,1}",
+        ]) {
+            let documented = rules::token_permission_entries().contains(&entry);
+            let accepted = resolve_token_permissions(Some(std::slice::from_ref(&entry)), PermissionSet::all());
+            prop_assert_eq!(accepted.is_ok(), documented, "{:?}", entry);
+            let role = crate::model::parse_permission_list("permissions", std::slice::from_ref(&entry));
+            prop_assert_eq!(role.is_ok(), Permission::parse(&entry).is_some(), "{:?}", entry);
+        }
+    }
 
     fn set(list: &[Permission]) -> PermissionSet {
         list.iter().copied().collect()

@@ -45,7 +45,7 @@ pub fn metrics_only(state: AppState) -> Router {
 
 /// Every route, each telling the request's record which template it matched.
 fn router(state: AppState, metrics_here: bool) -> Router {
-    let mut routes = http::routes();
+    let mut routes = http::routes(state.iam.settings.password_min_length);
     if metrics_here {
         routes = routes.route("/metrics", get(metrics));
     }

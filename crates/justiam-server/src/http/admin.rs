@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::DateTime;
+use chrono::{DateTime, Timelike};
 use justiam_core::model::AuditFilter;
 use justiam_core::time::to_datetime;
-use justiam_types::{AuditRecord, Page, Session};
+use justiam_types::{AuditRecord, Page, Session, rules};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,31 +33,44 @@ struct AuditQuery {
     until: Option<String>,
 }
 
+/// A UUID filter. A parameter that is sent must be valid — empty too: omit it for no filter.
 pub(super) fn uuid_param(field: &str, raw: Option<String>) -> Result<Option<Uuid>, ApiError> {
-    raw.filter(|s| !s.is_empty())
-        .map(|s| {
-            Uuid::parse_str(&s)
-                .map_err(|_| ApiError::validation(field, format!("{field} must be a UUID")))
-        })
-        .transpose()
+    raw.map(|s| {
+        Uuid::try_parse(&s)
+            .ok()
+            .filter(|_| rules::is_hyphenated_uuid(&s))
+            .ok_or_else(|| ApiError::validation(field, format!("{field} must be a UUID")))
+    })
+    .transpose()
 }
 
+/// An RFC 3339 time filter; like [`uuid_param`], a parameter that is sent must be valid.
 pub(super) fn time_param(field: &str, raw: Option<String>) -> Result<Option<i64>, ApiError> {
-    raw.filter(|s| !s.is_empty())
-        .map(|s| {
-            DateTime::parse_from_rfc3339(&s)
-                .map(|t| t.timestamp_millis())
-                .map_err(|_| {
-                    ApiError::validation(
-                        field,
-                        format!("{field} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"),
-                    )
-                })
+    raw.map(|s| {
+        date_time(&s).map(|t| t.timestamp_millis()).ok_or_else(|| {
+            ApiError::validation(
+                field,
+                format!("{field} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"),
+            )
         })
-        .transpose()
+    })
+    .transpose()
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(ListParamsDoc, AuditParamsDoc), responses((status = 200, body = Page<AuditRecord>)))]
+/// An RFC 3339 `date-time` as JSON Schema's `format: date-time` reads one: chrono also takes a
+/// space for the `T`, and a leap second at any minute.
+fn date_time(text: &str) -> Option<DateTime<chrono::FixedOffset>> {
+    if text.as_bytes().get(10) == Some(&b' ') {
+        return None;
+    }
+    let time = DateTime::parse_from_rfc3339(text).ok()?;
+    // chrono keeps a leap second as 59 s and a nanosecond count past one second.
+    let utc = time.naive_utc().time();
+    let leap = utc.nanosecond() >= 1_000_000_000;
+    (!leap || (utc.hour(), utc.minute(), utc.second()) == (23, 59, 59)).then_some(time)
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit", tag = "audit", params(ListParamsDoc, AuditParamsDoc), responses((status = 200, body = Page<AuditRecord>)))]
 async fn audit(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -84,7 +97,7 @@ struct SessionQuery {
     user_id: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", params(ListParamsDoc, SessionParamsDoc), responses((status = 200, body = Page<Session>)))]
+#[utoipa::path(get, path = "/api/v1/sessions", operation_id = "list_sessions", tag = "sessions", params(ListParamsDoc, SessionParamsDoc), responses((status = 200, body = Page<Session>)))]
 async fn sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -111,7 +124,7 @@ async fn sessions(
     Ok(Json(page_of(data, total, list.page)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Ended; its JWT stops working at once")))]
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", operation_id = "revoke_session", tag = "sessions", params(("id" = Uuid, Path, description = "Session id")), responses((status = 204, description = "Ended; its JWT stops working at once")))]
 async fn revoke_session(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -122,7 +135,7 @@ async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Every session of the user ended")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/sessions", operation_id = "revoke_user_sessions", tag = "sessions", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Every session of the user ended")))]
 async fn revoke_user_sessions(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -134,4 +147,58 @@ async fn revoke_user_sessions(
         .revoke_user_sessions(&principal, id, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `format: date-time` means to the validator schemathesis uses (jsonschema-rs), case by
+    /// case; the filters accept exactly these.
+    #[test]
+    fn time_filters_read_rfc_3339_as_json_schema_does() {
+        for (text, valid) in [
+            ("2020-01-01T00:00:00Z", true),
+            ("2020-01-01t00:00:00z", true),
+            ("2020-01-01T00:00:00.123456789012Z", true),
+            ("2020-01-01T00:00:00+23:59", true),
+            ("2020-01-01T00:00:00-00:00", true),
+            ("0000-01-01T00:00:00Z", true),
+            ("2020-01-01T23:59:60Z", true),
+            ("2020-01-01T23:59:60.5Z", true),
+            ("2020-01-02T01:29:60+01:30", true),
+            ("2020-01-01T22:59:60-01:00", true),
+            ("2020-01-01 00:00:00Z", false),
+            ("2020-01-01T00:00:60Z", false),
+            ("2020-01-01T23:59:60+01:00", false),
+            ("2020-01-01T00:00:00.Z", false),
+            ("2020-01-01T00:00:00+0100", false),
+            ("2020-02-30T00:00:00Z", false),
+            ("20200-01-01T00:00:00Z", false),
+            ("2020-01-01T24:00:00Z", false),
+            ("2020-01-01T00:00:00+23:60", false),
+            ("2020-01-01T00:00:00+24:00", false),
+            ("2020-01-01T00:00:00+00:00z", false),
+            ("", false),
+        ] {
+            assert_eq!(date_time(text).is_some(), valid, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn uuid_filters_take_the_hyphenated_form_only() {
+        let id = "01a24abb-9cfe-7629-a6f2-31af0aa59a8b";
+        assert!(uuid_param("x", Some(id.to_owned())).is_ok());
+        assert!(uuid_param("x", Some(id.to_uppercase())).is_ok());
+        assert!(uuid_param("x", None).expect("absent").is_none());
+        for bad in [
+            String::new(),
+            id.replace('-', ""),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            "nope".to_owned(),
+        ] {
+            assert!(uuid_param("x", Some(bad.clone())).is_err(), "{bad:?}");
+        }
+    }
 }

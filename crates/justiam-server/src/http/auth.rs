@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
 async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -53,7 +53,7 @@ async fn login(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]
 async fn logout(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -63,7 +63,7 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "get_me", tag = "auth", responses((status = 200, description = "The caller and their effective permissions", body = Me)))]
 async fn me(Auth(principal): Auth) -> axum::response::Response {
     let body = me_json(&principal.user, principal.permissions);
     let json = HeaderValue::from_static("application/json");
@@ -113,7 +113,7 @@ fn me_json(user: &User, permissions: PermissionSet) -> Vec<u8> {
     out
 }
 
-#[utoipa::path(put, path = "/api/v1/me/password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
+#[utoipa::path(put, path = "/api/v1/me/password", operation_id = "change_password", tag = "auth", request_body = ChangePassword, responses((status = 204, description = "Password changed; the caller's other sessions ended")))]
 async fn change_password(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -78,6 +78,8 @@ impl From<CoreError> for ApiError {
                 Self::new(S::FORBIDDEN, "forbidden", message)
                     .with_details(json!({ "permission": p.as_str() }))
             }
+            CoreError::OwnerLacks(p) => Self::new(S::FORBIDDEN, "forbidden", message)
+                .with_details(json!({ "permission": p.as_str(), "field": "permissions" })),
             CoreError::Forbidden { code, .. } => Self::new(S::FORBIDDEN, code, message),
             CoreError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", message),
             CoreError::InvalidCredentials => {

@@ -1,12 +1,13 @@
 //! Extractors every handler uses: the caller, request facts, strict JSON bodies, paths and lists.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use justiam_core::authz::{Credential, Principal, RequestMeta};
 use justiam_core::model::PageRequest;
 use justiam_core::service::Refusal;
 use justiam_core::token::Bearer;
+use justiam_types::rules;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -134,6 +135,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too (`[null, null]`: the fields in order), and every
+    // body the document describes is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::validation(
+            "body",
+            "body: invalid type, expected a JSON object",
+        ));
+    }
     let invalid = |e: serde_json::Error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -182,7 +191,7 @@ fn describe_data_error(message: &str) -> String {
     described.replace("expected i64", "expected an integer")
 }
 
-/// A JSON body that may also be absent (an empty body reads as `T::default()`).
+/// A JSON body that may also be absent: an empty body, or JSON `null`, reads as `T::default()`.
 pub struct JsonOrEmpty<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmpty<T> {
@@ -197,23 +206,40 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrEmp
         if declared_length == Some("0") || (declared_length.is_none() && !has_type) {
             return Ok(JsonOrEmpty(T::default()));
         }
-        StrictJson::<T>::from_request(request, state)
+        StrictJson::<Option<T>>::from_request(request, state)
             .await
-            .map(|StrictJson(value)| JsonOrEmpty(value))
+            .map(|StrictJson(value)| JsonOrEmpty(value.unwrap_or_default()))
     }
 }
 
-/// A path parameter; a malformed one is a `400` naming the parameter.
+/// Path parameters — every one of the API is a UUID; a malformed one is a `400` naming the path.
 pub struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
+        let value = Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(value)| ApiPath(value))
-            .map_err(|e| ApiError::validation("path", format!("path parameter: {}", e.body_text())))
+            .map_err(|e| {
+                ApiError::validation("path", format!("path parameter: {}", e.body_text()))
+            })?;
+        // `uuid` also reads the simple, braced and URN forms; the document says `format: uuid`.
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::validation("path", format!("path parameter: {}", e.body_text()))
+            })?;
+        if let Some((name, _)) = raw.iter().find(|(_, v)| !rules::is_hyphenated_uuid(v)) {
+            return Err(ApiError::validation(
+                "path",
+                format!(
+                    "path parameter: {name} must be a UUID such as 0195f0a0-0000-7000-8000-000000000000"
+                ),
+            ));
+        }
+        Ok(value)
     }
 }
 
@@ -264,13 +290,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let ApiQuery(raw) = ApiQuery::<RawListQuery>::from_request_parts(parts, state).await?;
         let page = PageRequest::parse(raw.page.as_deref(), raw.limit.as_deref())?;
-        let search = raw.search.filter(|s| !s.trim().is_empty());
-        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        // The length is the text as sent, blank or not, as the document states it.
+        if raw
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > rules::SEARCH_MAX_CHARS)
+        {
             return Err(ApiError::validation(
                 "search",
-                "search must be at most 200 characters",
+                format!(
+                    "search must be at most {} characters",
+                    rules::SEARCH_MAX_CHARS
+                ),
             ));
         }
+        let search = raw.search.filter(|s| !s.trim().is_empty());
         Ok(ListQuery { page, search })
     }
 }

@@ -25,7 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unassign_role))
 }
 
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(ListParamsDoc), responses((status = 200, body = Page<Group>)))]
+#[utoipa::path(get, path = "/api/v1/groups", operation_id = "list_groups", tag = "groups", params(ListParamsDoc), responses((status = 200, body = Page<Group>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -42,7 +42,7 @@ async fn list(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = CreateGroup, responses((status = 201, body = Group)))]
+#[utoipa::path(post, path = "/api/v1/groups", operation_id = "create_group", tag = "groups", request_body = CreateGroup, responses((status = 201, body = Group)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -53,7 +53,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(group.to_wire())))
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 200, body = Group)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}", operation_id = "get_group", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 200, body = Group)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -62,7 +62,7 @@ async fn read(
     Ok(Json(state.iam.get_group(&principal, id).await?.to_wire()))
 }
 
-#[utoipa::path(put, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = UpdateGroup, responses((status = 200, body = Group)))]
+#[utoipa::path(put, path = "/api/v1/groups/{id}", operation_id = "update_group", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = UpdateGroup, responses((status = 200, body = Group)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -79,7 +79,7 @@ async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 204, description = "Deleted with its memberships and role assignments")))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", operation_id = "delete_group", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), responses((status = 204, description = "Deleted with its memberships and role assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -90,7 +90,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<User>)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members", operation_id = "list_group_members", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<User>)))]
 async fn members(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -108,7 +108,7 @@ async fn members(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = AddGroupMember, responses((status = 204, description = "Added")))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members", operation_id = "add_group_member", tag = "groups", params(("id" = Uuid, Path, description = "Group id")), request_body = AddGroupMember, responses((status = 204, description = "Added")))]
 async fn add_member(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -123,7 +123,7 @@ async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ("user_id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Removed")))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members/{user_id}", operation_id = "remove_group_member", tag = "groups", params(("id" = Uuid, Path, description = "Group id"), ("user_id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Removed")))]
 async fn remove_member(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -137,7 +137,7 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/admin-roles", operation_id = "list_group_admin_roles", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
 async fn roles(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -154,7 +154,7 @@ async fn roles(
     Ok(Json(super::page_in_memory(roles, query.page)))
 }
 
-#[utoipa::path(post, path = "/api/v1/groups/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/admin-roles", operation_id = "assign_group_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
 async fn assign_role(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -169,7 +169,7 @@ async fn assign_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/admin-roles/{role_id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/admin-roles/{role_id}", operation_id = "unassign_group_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "Group id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign_role(
     State(state): State<AppState>,
     Auth(principal): Auth,

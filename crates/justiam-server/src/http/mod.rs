@@ -50,9 +50,11 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     documented().1
 }
 
-/// The API's routes, the OpenAPI document and the Swagger UI, for [`crate::app`] to mount.
-pub fn routes() -> Router<AppState> {
-    let (api, doc) = documented();
+/// The API's routes, the OpenAPI document and the Swagger UI, for [`crate::app`] to mount. The
+/// served document states the configured password minimum.
+pub fn routes(password_min_length: usize) -> Router<AppState> {
+    let (api, mut doc) = documented();
+    openapi::configure(&mut doc, password_min_length);
     let yaml = doc.to_yaml().unwrap_or_default();
     Router::new()
         .merge(api)

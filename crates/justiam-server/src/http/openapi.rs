@@ -3,8 +3,14 @@
 //! Every API route is registered through `utoipa_axum::routes!`, which takes the method and path
 //! from the handler's `#[utoipa::path]`: the router cannot serve an API route the document lacks.
 
+use justiam_types::rules;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
 use utoipa::{IntoParams, Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -36,14 +42,49 @@ pub struct ApiDoc;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Only its documentation is used.
 pub struct ListParamsDoc {
-    /// 1-based page number (default 1).
-    #[param(minimum = 1)]
+    #[param(schema_with = page_schema)]
     page: Option<u32>,
-    /// Items per page (default 20; larger values are clamped to 100).
-    #[param(minimum = 1)]
+    #[param(schema_with = limit_schema)]
     limit: Option<u32>,
-    /// Case-insensitive substring.
+    #[param(schema_with = search_schema)]
     search: Option<String>,
+}
+
+fn page_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some("1-based page number (default 1)."))
+        .minimum(Some(1))
+        .maximum(Some(rules::PAGE_MAX))
+        .build()
+}
+
+fn limit_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(format!(
+            "Items per page (default {}); any larger value, however large, is clamped to {}.",
+            rules::LIMIT_DEFAULT,
+            rules::LIMIT_MAX
+        )))
+        .minimum(Some(1))
+        .build()
+}
+
+fn search_schema() -> Object {
+    no_controls()
+        .description(Some(
+            "Case-insensitive substring; blank is no filter. At most 200 characters, without \
+             control characters.",
+        ))
+        .max_length(Some(rules::SEARCH_MAX_CHARS))
+        .build()
+}
+
+fn no_controls() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(rules::NO_CONTROLS_PATTERN))
 }
 
 /// Filters of `GET /audit`.
@@ -51,7 +92,7 @@ pub struct ListParamsDoc {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct AuditParamsDoc {
-    /// An exact action, or a prefix ending in `*` (`token.*`).
+    #[param(schema_with = action_schema)]
     action: Option<String>,
     actor_id: Option<uuid::Uuid>,
     target_id: Option<uuid::Uuid>,
@@ -59,6 +100,14 @@ pub struct AuditParamsDoc {
     since: Option<chrono::DateTime<chrono::Utc>>,
     /// RFC 3339 time.
     until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn action_schema() -> Object {
+    no_controls()
+        .description(Some(
+            "An exact action, or a prefix ending in `*` (`token.*`); empty is no filter.",
+        ))
+        .build()
 }
 
 /// Filters of `GET /sessions`.
@@ -75,7 +124,7 @@ pub struct SessionParamsDoc {
 #[allow(dead_code)]
 pub struct InventoryParamsDoc {
     owner_id: Option<uuid::Uuid>,
-    /// `active`, `expired` or `revoked`.
+    #[param(schema_with = token_state_schema)]
     state: Option<String>,
     /// RFC 3339 time: tokens expiring before it.
     expires_before: Option<chrono::DateTime<chrono::Utc>>,
@@ -83,7 +132,193 @@ pub struct InventoryParamsDoc {
     unused_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The bearer scheme, and the error answers every operation may give.
+/// The states a token inventory filters on.
+pub const TOKEN_STATES: [&str; 3] = ["active", "expired", "revoked"];
+
+fn token_state_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("Only tokens in this state."))
+        .enum_values(Some(TOKEN_STATES))
+        .build()
+}
+
+/// The runtime expression for the id a creation answers with.
+const CREATED_ID: &str = "$response.body#/id";
+
+/// Where an operation takes a created id.
+#[derive(Clone, Copy)]
+enum Takes {
+    /// As this path parameter.
+    Path(&'static str),
+    /// As this field of the body.
+    Body(&'static str),
+    /// A service account's token: the account from the creating request's path, the token as
+    /// `{token_id}`.
+    AccountToken,
+}
+
+use Takes::{AccountToken, Body, Path};
+
+const fn by_id(operation: &'static str) -> (&'static str, Takes) {
+    (operation, Path("id"))
+}
+
+const OWN_TOKEN: &[(&str, Takes)] = &[
+    by_id("revoke_own_token"),
+    by_id("rotate_own_token"),
+    by_id("revoke_token"),
+];
+
+const ACCOUNT_TOKEN: &[(&str, Takes)] = &[
+    ("revoke_service_account_token", AccountToken),
+    ("rotate_service_account_token", AccountToken),
+    by_id("revoke_token"),
+];
+
+/// Which operations use what each creation (`201`) answers with: written into the document as
+/// OpenAPI links, so that a client — and schemathesis's stateful phase — can chain a creation to
+/// the reads, changes and deletions of what it created.
+const LINKS: &[(&str, &[(&str, Takes)])] = &[
+    (
+        "create_user",
+        &[
+            by_id("get_user"),
+            by_id("update_user"),
+            by_id("delete_user"),
+            by_id("list_user_admin_roles"),
+            by_id("assign_user_admin_role"),
+            by_id("unassign_user_admin_role"),
+            by_id("revoke_user_sessions"),
+            by_id("list_service_account_tokens"),
+            by_id("create_service_account_token"),
+            by_id("revoke_service_account_token"),
+            by_id("rotate_service_account_token"),
+            ("add_group_member", Body("user_id")),
+            ("remove_group_member", Path("user_id")),
+        ],
+    ),
+    (
+        "create_group",
+        &[
+            by_id("get_group"),
+            by_id("update_group"),
+            by_id("delete_group"),
+            by_id("list_group_members"),
+            by_id("add_group_member"),
+            by_id("remove_group_member"),
+            by_id("list_group_admin_roles"),
+            by_id("assign_group_admin_role"),
+            by_id("unassign_group_admin_role"),
+        ],
+    ),
+    (
+        "create_admin_role",
+        &[
+            by_id("get_admin_role"),
+            by_id("update_admin_role"),
+            by_id("delete_admin_role"),
+            ("assign_user_admin_role", Body("role_id")),
+            ("assign_group_admin_role", Body("role_id")),
+            ("unassign_user_admin_role", Path("role_id")),
+            ("unassign_group_admin_role", Path("role_id")),
+        ],
+    ),
+    ("create_own_token", OWN_TOKEN),
+    ("rotate_own_token", OWN_TOKEN),
+    ("create_service_account_token", ACCOUNT_TOKEN),
+    ("rotate_service_account_token", ACCOUNT_TOKEN),
+];
+
+/// Adds [`LINKS`] to the `201` answers of the creating operations.
+fn add_links(doc: &mut OpenApiDoc) {
+    let mut operations: Vec<&mut Operation> = doc
+        .paths
+        .paths
+        .values_mut()
+        .flat_map(|item| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+        })
+        .filter_map(Option::as_mut)
+        .collect();
+    for (creation, follows) in LINKS {
+        let Some(operation) = operations
+            .iter_mut()
+            .find(|op| op.operation_id.as_deref() == Some(creation))
+        else {
+            continue;
+        };
+        let Some(RefOr::T(created)) = operation.responses.responses.get_mut("201") else {
+            continue;
+        };
+        for (target, takes) in *follows {
+            let link = LinkBuilder::new().operation_id(*target);
+            let link = match takes {
+                Path(name) => link.parameter(*name, CREATED_ID),
+                Body(field) => link.request_body(Some(serde_json::json!({ *field: CREATED_ID }))),
+                AccountToken => link
+                    .parameter("id", "$request.path.id")
+                    .parameter("token_id", CREATED_ID),
+            };
+            created
+                .links
+                .insert((*target).to_owned(), link.build().into());
+        }
+    }
+}
+
+/// The rule across fields of `CreateUser`: a service account has no password. Stated as "not a
+/// service account, or no password" (`anyOf`), which needs neither `not` nor `if`.
+fn service_accounts_have_no_password(doc: &mut OpenApiDoc) {
+    let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let Some(create_user) = schemas.remove("CreateUser") else {
+        return;
+    };
+    let property = |name: &str, schema: ObjectBuilder| {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(name, schema)
+    };
+    let not_a_service_account = property(
+        "is_service_account",
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+            .enum_values(Some([
+                serde_json::Value::Bool(false),
+                serde_json::Value::Null,
+            ])),
+    );
+    let no_password = property("password", ObjectBuilder::new().schema_type(Type::Null));
+    let rule = AllOfBuilder::new().item(create_user).item(
+        AnyOfBuilder::new()
+            .item(not_a_service_account)
+            .item(no_password),
+    );
+    schemas.insert("CreateUser".to_owned(), rule.into());
+}
+
+/// States what this server is configured to enforce where the document's defaults may differ:
+/// the minimum password length.
+pub fn configure(doc: &mut OpenApiDoc, password_min_length: usize) {
+    let password = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("Password"));
+    if let Some(RefOr::T(Schema::Object(password))) = password {
+        password.min_length = Some(password_min_length);
+    }
+}
+
+/// The bearer scheme, the error answers every operation may give, rules across fields, and the
+/// links between operations.
 pub struct Conventions;
 
 impl Modify for Conventions {
@@ -123,6 +358,8 @@ impl Modify for Conventions {
             ),
             ("503", "The database is unavailable"),
         ];
+        add_links(doc);
+        service_accounts_have_no_password(doc);
         for item in doc.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -159,6 +396,8 @@ impl Modify for Conventions {
 mod tests {
     use std::path::PathBuf;
 
+    use super::*;
+
     /// The committed document is the reviewed API. Any change to a route, parameter or body shows
     /// up here; accept it with `JUSTIAM_UPDATE_SNAPSHOTS=1 cargo test -p justiam-server openapi`.
     #[test]
@@ -178,6 +417,159 @@ mod tests {
             "the API changed: review the difference with docs/openapi.json, then accept it with \
              JUSTIAM_UPDATE_SNAPSHOTS=1 cargo test -p justiam-server openapi"
         );
+    }
+
+    fn document() -> serde_json::Value {
+        serde_json::from_str(&crate::http::openapi_document().to_json().expect("json"))
+            .expect("parses")
+    }
+
+    /// `(method, path, operation)` of every operation.
+    fn operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                all.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_operation_has_its_own_id() {
+        let doc = document();
+        let mut ids: Vec<String> = operations(&doc)
+            .iter()
+            .map(|(method, path, op)| {
+                op["operationId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path} has no operationId"))
+                    .to_owned()
+            })
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "operation ids repeat");
+    }
+
+    /// Each link names an operation of the document and only its parameters and body fields; and
+    /// every creation links to every operation under its own path that takes the created `{id}`.
+    #[test]
+    fn links_lead_from_each_creation_to_the_operations_that_take_its_id() {
+        let doc = document();
+        let all = operations(&doc);
+        let by_id = |id: &str| {
+            all.iter()
+                .find(|(_, _, op)| op["operationId"] == id)
+                .unwrap_or_else(|| panic!("no operation {id}"))
+        };
+        let mut linked = 0;
+        for (method, path, op) in &all {
+            let Some(links) = op["responses"]["201"]["links"].as_object() else {
+                continue;
+            };
+            for (name, link) in links {
+                linked += 1;
+                let target = link["operationId"].as_str().expect("operationId");
+                assert_eq!(name, target);
+                let (_, target_path, target_op) = by_id(target);
+                let parameters: Vec<&str> = target_op["parameters"]
+                    .as_array()
+                    .map(|list| list.iter().filter_map(|p| p["name"].as_str()).collect())
+                    .unwrap_or_default();
+                for (parameter, value) in link["parameters"].as_object().into_iter().flatten() {
+                    assert!(
+                        parameters.contains(&parameter.as_str()),
+                        "{method} {path} → {target}: no parameter {parameter}"
+                    );
+                    assert!(value.as_str().is_some_and(|v| v.starts_with('$')));
+                }
+                if let Some(body) = link["requestBody"].as_object() {
+                    let schema =
+                        &target_op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+                    let name = schema.as_str().and_then(|r| r.rsplit('/').next());
+                    let properties =
+                        &doc["components"]["schemas"][name.expect("a body")]["properties"];
+                    for field in body.keys() {
+                        assert!(properties[field].is_object(), "{target}: no field {field}");
+                    }
+                }
+                let takes_id = target_path.contains("{id}") || link["requestBody"].is_object();
+                assert!(takes_id, "{target} takes no id");
+            }
+            if method == "post" && op["responses"]["201"]["content"].is_object() {
+                let own = format!("{path}/{{id}}");
+                for (_, target_path, target_op) in &all {
+                    let target = target_op["operationId"].as_str().expect("id");
+                    if target_path.starts_with(&own) {
+                        assert!(
+                            links.contains_key(target),
+                            "{method} {path} does not link to {target} ({target_path})"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(linked >= 40, "only {linked} links");
+        // The ones the rule above does not see: ids under another path or in a body.
+        let create_user = &by_id("create_user").2["responses"]["201"]["links"];
+        assert_eq!(
+            create_user["remove_group_member"]["parameters"]["user_id"],
+            CREATED_ID
+        );
+        assert_eq!(
+            create_user["add_group_member"]["requestBody"]["user_id"],
+            CREATED_ID
+        );
+        let token = &by_id("create_service_account_token").2["responses"]["201"]["links"];
+        assert_eq!(
+            token["revoke_service_account_token"]["parameters"]["id"],
+            "$request.path.id"
+        );
+        assert_eq!(token["revoke_token"]["parameters"]["id"], CREATED_ID);
+    }
+
+    /// The rules the derive macros cannot take from `justiam_types::rules` are the same text.
+    #[test]
+    fn the_document_states_the_rules_of_justiam_types() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["LoginEmail"]["pattern"], rules::LOGIN_EMAIL_PATTERN);
+        assert_eq!(schemas["Name"]["pattern"], rules::NAME_PATTERN);
+        assert_eq!(
+            schemas["AdminRoleName"]["pattern"],
+            rules::ADMIN_ROLE_NAME_PATTERN
+        );
+        assert_eq!(schemas["Email"]["pattern"], rules::EMAIL_PATTERN);
+        assert_eq!(
+            schemas["TokenPermission"]["enum"],
+            serde_json::json!(rules::token_permission_entries())
+        );
+        let any_of = &schemas["CreateUser"]["allOf"][1]["anyOf"];
+        assert_eq!(
+            any_of[0]["properties"]["is_service_account"]["enum"],
+            serde_json::json!([false, null])
+        );
+        assert_eq!(any_of[1]["properties"]["password"]["type"], "null");
+        let list = &doc["paths"]["/api/v1/users"]["get"]["parameters"];
+        assert_eq!(list[0]["schema"]["maximum"], u64::from(rules::PAGE_MAX));
+        assert_eq!(list[2]["schema"]["maxLength"], rules::SEARCH_MAX_CHARS);
+        let states = &doc["paths"]["/api/v1/tokens"]["get"]["parameters"];
+        let state = states
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == "state"))
+            .expect("state");
+        assert_eq!(state["schema"]["enum"], serde_json::json!(TOKEN_STATES));
+    }
+
+    #[test]
+    fn the_served_document_states_the_configured_password_length() {
+        let mut doc = crate::http::openapi_document();
+        configure(&mut doc, 12);
+        let json: serde_json::Value =
+            serde_json::from_str(&doc.to_json().expect("json")).expect("parses");
+        assert_eq!(json["components"]["schemas"]["Password"]["minLength"], 12);
     }
 
     #[test]

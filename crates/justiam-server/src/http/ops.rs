@@ -20,7 +20,7 @@ pub fn probe_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
 }
 
-#[utoipa::path(get, path = "/api/v1/version", tag = "operations", security(()), responses((status = 200, body = Version)))]
+#[utoipa::path(get, path = "/api/v1/version", operation_id = "get_version", tag = "operations", security(()), responses((status = 200, body = Version)))]
 async fn version() -> Json<Version> {
     Json(Version {
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -28,13 +28,13 @@ async fn version() -> Json<Version> {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "The process is up", body = Object)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations", security(()), responses((status = 200, description = "The process is up", body = Object)))]
 async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// The database is reachable and migrated.
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses((status = 200, description = "The database is reachable and migrated", body = Object), (status = 503, description = "Not ready", body = Object)))]
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations", security(()), responses((status = 200, description = "The database is reachable and migrated", body = Object), (status = 503, description = "Not ready", body = Object)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.iam.is_ready().await {
         (StatusCode::OK, Json(json!({ "status": "ready" })))

@@ -23,7 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unassign))
 }
 
-#[utoipa::path(get, path = "/api/v1/admin-roles", tag = "admin roles", params(ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
+#[utoipa::path(get, path = "/api/v1/admin-roles", operation_id = "list_admin_roles", tag = "admin roles", params(ListParamsDoc), responses((status = 200, body = Page<AdminRole>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -40,7 +40,7 @@ async fn list(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/admin-roles", tag = "admin roles", request_body = CreateAdminRole, responses((status = 201, body = AdminRole)))]
+#[utoipa::path(post, path = "/api/v1/admin-roles", operation_id = "create_admin_role", tag = "admin roles", request_body = CreateAdminRole, responses((status = 201, body = AdminRole)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -51,7 +51,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(role.to_wire())))
 }
 
-#[utoipa::path(get, path = "/api/v1/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 200, body = AdminRole)))]
+#[utoipa::path(get, path = "/api/v1/admin-roles/{id}", operation_id = "get_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 200, body = AdminRole)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -60,7 +60,7 @@ async fn read(
     Ok(Json(state.iam.get_role(&principal, id).await?.to_wire()))
 }
 
-#[utoipa::path(put, path = "/api/v1/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), request_body = UpdateAdminRole, responses((status = 200, body = AdminRole)))]
+#[utoipa::path(put, path = "/api/v1/admin-roles/{id}", operation_id = "update_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), request_body = UpdateAdminRole, responses((status = 200, body = AdminRole)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -77,7 +77,7 @@ async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/admin-roles/{id}", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Deleted with its assignments")))]
+#[utoipa::path(delete, path = "/api/v1/admin-roles/{id}", operation_id = "delete_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Deleted with its assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -88,7 +88,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ListParamsDoc), responses((status = 200, description = "Roles held directly and through groups", body = Page<RoleAssignment>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/admin-roles", operation_id = "list_user_admin_roles", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ListParamsDoc), responses((status = 200, description = "Roles held directly and through groups", body = Page<RoleAssignment>)))]
 async fn of_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -112,7 +112,7 @@ async fn of_user(
     Ok(Json(super::page_in_memory(assignments, query.page)))
 }
 
-#[utoipa::path(post, path = "/api/v1/users/{id}/admin-roles", tag = "admin roles", params(("id" = Uuid, Path, description = "User id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/admin-roles", operation_id = "assign_user_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "User id")), request_body = AssignAdminRole, responses((status = 204, description = "Assigned")))]
 async fn assign(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -127,7 +127,7 @@ async fn assign(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}/admin-roles/{role_id}", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/admin-roles/{role_id}", operation_id = "unassign_user_admin_role", tag = "admin roles", params(("id" = Uuid, Path, description = "User id"), ("role_id" = Uuid, Path, description = "Admin role id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign(
     State(state): State<AppState>,
     Auth(principal): Auth,

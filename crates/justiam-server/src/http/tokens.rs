@@ -58,7 +58,7 @@ fn owner_ref(user: &User) -> TokenOwnerRef {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/me/tokens/self", tag = "tokens", responses((status = 200, description = "The calling token's own record", body = TokenSelf)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens/self", operation_id = "inspect_calling_token", tag = "tokens", responses((status = 200, description = "The calling token's own record", body = TokenSelf)))]
 async fn inspect_self(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -71,7 +71,7 @@ async fn inspect_self(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/me/tokens/{id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/me/tokens/{id}/rotate", operation_id = "rotate_own_token", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body or `null` keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -87,7 +87,7 @@ async fn rotate_own(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/users/{id}/tokens/{token_id}/rotate", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens/{token_id}/rotate", operation_id = "rotate_service_account_token", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), request_body(content = Option<RotateToken>, description = "Optional; an empty body or `null` keeps the defaults"), responses((status = 201, description = "The replacement, shown only this once", body = CreatedToken)))]
 async fn rotate_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -105,7 +105,7 @@ async fn rotate_for_user(
 }
 
 /// No authentication: whoever finds a token in the wild may report it. Always the same answer.
-#[utoipa::path(post, path = "/api/v1/tokens/revoke", tag = "tokens", security(()), request_body = RevokeLeakedTokens, responses((status = 202, description = "Accepted; the same answer whether or not any value was a valid token", body = Object)))]
+#[utoipa::path(post, path = "/api/v1/tokens/revoke", operation_id = "report_leaked_tokens", tag = "tokens", security(()), request_body = RevokeLeakedTokens, responses((status = 202, description = "Accepted; the same answer whether or not any value was a valid token", body = Object)))]
 async fn report_leaked(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -127,17 +127,15 @@ struct InventoryQuery {
     unused_since: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
+#[utoipa::path(get, path = "/api/v1/tokens", operation_id = "list_token_inventory", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
 async fn inventory(
     State(state): State<AppState>,
     Auth(principal): Auth,
     list: ListQuery,
     ApiQuery(query): ApiQuery<InventoryQuery>,
 ) -> Result<Json<Page<TokenInventoryItem>>, ApiError> {
-    let token_state = query.state.filter(|s| !s.is_empty());
-    if token_state
-        .as_deref()
-        .is_some_and(|v| !matches!(v, "active" | "expired" | "revoked"))
+    if let Some(state) = query.state.as_deref()
+        && !TOKEN_STATES.contains(&state)
     {
         return Err(ApiError::validation(
             "state",
@@ -146,7 +144,7 @@ async fn inventory(
     }
     let filter = TokenInventoryFilter {
         owner_id: super::admin::uuid_param("owner_id", query.owner_id)?,
-        state: token_state,
+        state: query.state,
         expires_before: super::admin::time_param("expires_before", query.expires_before)?,
         unused_since: super::admin::time_param("unused_since", query.unused_since)?,
         service_accounts_only: false,
@@ -171,7 +169,7 @@ async fn inventory(
 }
 
 /// The operator's revocation of a token found in the inventory, whoever owns it.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id (from the inventory)")), responses((status = 204, description = "Revoked. An `is_admin` caller may revoke any token; a holder of `service_accounts.tokens` the tokens of service accounts that are not `is_admin` and whose permissions they hold all (`403` otherwise). Any other token, and an unknown or revoked one, is `404`.")))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", operation_id = "revoke_token", tag = "tokens", params(("id" = Uuid, Path, description = "Token id (from the inventory)")), responses((status = 204, description = "Revoked. An `is_admin` caller may revoke any token; a holder of `service_accounts.tokens` the tokens of service accounts that are not `is_admin` and whose permissions they hold all (`403` otherwise). Any other token, and an unknown or revoked one, is `404`.")))]
 async fn revoke_any(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -213,7 +211,7 @@ async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "tokens", request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/me/tokens", operation_id = "create_own_token", tag = "tokens", request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -223,7 +221,7 @@ async fn create_own(
     create(&state, &principal, TokenOwner::Caller, body, &meta).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens", operation_id = "list_own_tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
 async fn list_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -232,7 +230,7 @@ async fn list_own(
     list(&state, &principal, TokenOwner::Caller, query).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", operation_id = "revoke_own_token", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -246,7 +244,7 @@ async fn revoke_own(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id")), request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", operation_id = "create_service_account_token", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id")), request_body = CreateToken, responses((status = 201, description = "The token value, shown only this once", body = CreatedToken)))]
 async fn create_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -264,7 +262,7 @@ async fn create_for_user(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", operation_id = "list_service_account_tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
 async fn list_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -280,7 +278,7 @@ async fn list_for_user(
     .await
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}/tokens/{token_id}", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/tokens/{token_id}", operation_id = "revoke_service_account_token", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ("token_id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 async fn revoke_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -19,7 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read, update, remove))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParamsDoc), responses((status = 200, body = Page<User>)))]
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "list_users", tag = "users", params(ListParamsDoc), responses((status = 200, body = Page<User>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -37,7 +37,7 @@ async fn list(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser, responses((status = 201, body = User)))]
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "create_user", tag = "users", request_body = CreateUser, responses((status = 201, body = User)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -51,7 +51,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(user.to_wire())))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = User)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "get_user", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 200, body = User)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -60,7 +60,7 @@ async fn read(
     Ok(Json(state.iam.get_user(&principal, id).await?.to_wire()))
 }
 
-#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), request_body = UpdateUser, responses((status = 200, body = User)))]
+#[utoipa::path(put, path = "/api/v1/users/{id}", operation_id = "update_user", tag = "users", params(("id" = Uuid, Path, description = "User id")), request_body = UpdateUser, responses((status = 200, body = User)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -77,7 +77,7 @@ async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Deleted with its tokens, sessions, memberships and role assignments")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "delete_user", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses((status = 204, description = "Deleted with its tokens, sessions, memberships and role assignments")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,

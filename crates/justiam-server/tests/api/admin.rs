@@ -554,7 +554,8 @@ async fn names_permissions_and_ids_are_validated(backend: Backend) {
     )
     .await;
 
-    // Unknown ids are 404; a role id that does not exist in an assignment body is a 400.
+    // Unknown ids in the path are 404; an id in the body that names nothing (a member, a role to
+    // assign) is a well-formed request the current state refuses: 409 unknown_reference.
     let (user, _) = server.user_client("someone@example.com").await;
     let missing = Uuid::now_v7();
     let not_found = [
@@ -568,10 +569,6 @@ async fn names_permissions_and_ids_are_validated(backend: Backend) {
         post(
             format!("/api/v1/groups/{missing}/members"),
             json!({"user_id": user.id}),
-        ),
-        post(
-            format!("/api/v1/groups/{}/members", ops.id),
-            json!({"user_id": missing}),
         ),
         delete(format!("/api/v1/groups/{}/members/{}", ops.id, user.id)),
         get(format!("/api/v1/groups/{missing}/admin-roles")),
@@ -603,12 +600,17 @@ async fn names_permissions_and_ids_are_validated(backend: Backend) {
             format!("/api/v1/users/{}/admin-roles", user.id),
             unknown_role.clone(),
         )
-        .invalid("role_id"),
+        .unknown_reference("role_id"),
         post(
             format!("/api/v1/groups/{}/admin-roles", ops.id),
             unknown_role,
         )
-        .invalid("role_id"),
+        .unknown_reference("role_id"),
+        post(
+            format!("/api/v1/groups/{}/members", ops.id),
+            json!({"user_id": missing}),
+        )
+        .unknown_reference("user_id"),
         // Malformed ids in paths are 400, naming the path.
         get("/api/v1/groups/not-a-uuid").invalid("path"),
         get("/api/v1/admin-roles/42").invalid("path"),

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use justiam_client::Client;
+use justiam_client::{Client, RawResponse};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -355,8 +355,12 @@ async fn random_token_bodies_get_a_documented_answer(backend: Backend) {
                     sent["name"].as_str().map(str::trim),
                     "{context}"
                 );
-                let days = sent["expires_in_days"].as_i64().expect("integer days");
-                assert!((1..=365).contains(&days), "{context}");
+                // Any number without a fraction is an integer (`30.0`), as JSON Schema says.
+                let days = sent["expires_in_days"].as_f64().expect("numeric days");
+                assert!(
+                    days.fract() == 0.0 && (1.0..=365.0).contains(&days),
+                    "{context}"
+                );
                 let id: uuid::Uuid = created["id"]
                     .as_str()
                     .and_then(|s| s.parse().ok())
@@ -876,12 +880,347 @@ async fn hostile_credentials_are_refused(backend: Backend) {
     assert_eq!(me.status.as_u16(), 200);
 }
 
+// --- the document's rules, both ways --------------------------------------------------------------
+
+/// Sends `body` and asserts the status; on a `400`, that the error names `field`.
+async fn expect(
+    client: &Client,
+    method: Method,
+    path: &str,
+    body: Value,
+    status: u16,
+    field: &str,
+) {
+    let shown: String = body.to_string().chars().take(120).collect();
+    let context = format!("{method} {path} {shown}");
+    let response = raw(client, method, path, Some(body)).await;
+    assert_eq!(
+        response.status.as_u16(),
+        status,
+        "{context}: {}",
+        response.json
+    );
+    if status == 400 {
+        assert_eq!(response.code(), Some("validation_error"), "{context}");
+        assert_eq!(
+            response.json["details"]["field"], field,
+            "{context}: {}",
+            response.json
+        );
+    }
+}
+
+async fn get(client: &Client, target: &str) -> RawResponse {
+    raw(client, Method::GET, target, None).await
+}
+
+/// Each class of mismatch schemathesis's input checks found between the OpenAPI document and the
+/// server, at its edges: what the document calls valid is accepted, what it calls invalid is a
+/// `400` naming the field. (schemathesis itself runs every check in `scripts/fuzz-api`.)
+async fn the_documented_rules_hold_both_ways(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let post = Method::POST;
+
+    // Names: 1–100 characters *as sent*, not blank, no control character even in the padding.
+    let group = "/api/v1/groups";
+    for (name, status) in [
+        (format!("  {}", "g".repeat(98)), 201),
+        (format!("  {}", "h".repeat(99)), 400),
+        ("\u{3000}Ops\u{a0}".to_owned(), 201),
+        ("\u{3000}\u{2029}".to_owned(), 400),
+        ("\u{feff}".to_owned(), 201),
+        ("Ops\n".to_owned(), 400),
+        ("\tOps".to_owned(), 400),
+        ("Op\u{85}s".to_owned(), 400),
+    ] {
+        expect(
+            &admin,
+            post.clone(),
+            group,
+            json!({ "name": name }),
+            status,
+            "name",
+        )
+        .await;
+    }
+    // Descriptions: 0–1000 characters as sent; tab and line feed are the only controls allowed.
+    for (n, (description, status)) in [
+        (format!("{}\n\t", "d".repeat(998)), 201),
+        (format!(" {}", "d".repeat(1000)), 400),
+        ("line\r\nline".to_owned(), 400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({ "name": format!("described {n}"), "description": description });
+        expect(&admin, post.clone(), group, body, status, "description").await;
+    }
+    // Admin role names: not `idp:` in any case, after any spaces.
+    for (name, status) in [
+        (" IdP:ops", 400),
+        ("\u{2003}idp:x", 400),
+        ("ops idp:x", 201),
+    ] {
+        let body = json!({ "name": name, "permissions": [] });
+        expect(
+            &admin,
+            post.clone(),
+            "/api/v1/admin-roles",
+            body,
+            status,
+            "name",
+        )
+        .await;
+    }
+
+    // Emails: at most 254 characters as sent, spaces around them trimmed, none inside.
+    let at_max = format!("{}@example.org", "a".repeat(242));
+    for (email, status) in [
+        (at_max.clone(), 201),
+        (format!(" {at_max}"), 400),
+        ("  spaced@example.org\u{3000}".to_owned(), 201),
+        ("in side@example.org".to_owned(), 400),
+        ("tab@example.org\t".to_owned(), 400),
+        ("a@b".to_owned(), 400),
+        ("a@b..c".to_owned(), 400),
+    ] {
+        expect(
+            &admin,
+            post.clone(),
+            "/api/v1/users",
+            json!({ "email": email }),
+            status,
+            "email",
+        )
+        .await;
+    }
+    // First and last names: no control character; passwords: 8–1024 characters (not bytes).
+    let person = |n: u32| format!("person{n}@example.org");
+    expect(
+        &admin,
+        post.clone(),
+        "/api/v1/users",
+        json!({"email": person(1), "first_name": "Ada\t"}),
+        400,
+        "first_name",
+    )
+    .await;
+    expect(
+        &admin,
+        post.clone(),
+        "/api/v1/users",
+        json!({"email": person(2), "password": "é".repeat(1024)}),
+        201,
+        "",
+    )
+    .await;
+    expect(
+        &admin,
+        post.clone(),
+        "/api/v1/users",
+        json!({"email": person(3), "password": "é".repeat(1025)}),
+        400,
+        "password",
+    )
+    .await;
+    // The rule across fields: a service account has no password (`null` is no password).
+    expect(
+        &admin,
+        post.clone(),
+        "/api/v1/users",
+        json!({"email": person(4), "is_service_account": true, "password": "long-enough"}),
+        400,
+        "password",
+    )
+    .await;
+    expect(
+        &admin,
+        post.clone(),
+        "/api/v1/users",
+        json!({"email": person(5), "is_service_account": true, "password": null}),
+        201,
+        "",
+    )
+    .await;
+
+    // Integers are JSON Schema integers: any number without a fraction.
+    let tokens = "/api/v1/me/tokens";
+    for (n, (days, status)) in [
+        (json!(30.0), 201),
+        (json!(3e1), 201),
+        (json!(30.5), 400),
+        (json!(366), 400),
+        (json!(0.0), 400),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = json!({ "name": format!("days {n}"), "expires_in_days": days });
+        expect(
+            &admin,
+            post.clone(),
+            tokens,
+            body,
+            status,
+            "expires_in_days",
+        )
+        .await;
+    }
+    // A body is an object: serde would read a struct from an array of its fields.
+    let created = raw(&admin, post.clone(), group, Some(json!({"name": "target"}))).await;
+    let group_id = created.json["id"].as_str().expect("group id").to_owned();
+    expect(
+        &admin,
+        Method::PUT,
+        &format!("{group}/{group_id}"),
+        json!(["renamed", null]),
+        400,
+        "body",
+    )
+    .await;
+    expect(
+        &admin,
+        post.clone(),
+        tokens,
+        json!(["listed", 30]),
+        400,
+        "body",
+    )
+    .await;
+    // …or `null` where the body is optional: a rotation with the defaults.
+    let token = raw(
+        &admin,
+        post.clone(),
+        tokens,
+        Some(json!({"name": "to rotate", "expires_in_days": 3})),
+    )
+    .await;
+    let token_id = token.json["id"].as_str().expect("token id");
+    let rotated = raw(
+        &admin,
+        post.clone(),
+        &format!("{tokens}/{token_id}/rotate"),
+        Some(Value::Null),
+    )
+    .await;
+    assert_eq!(rotated.status.as_u16(), 201, "{}", rotated.json);
+    // Leak reports: at most 100 values.
+    let values = |n: usize| json!({ "tokens": vec!["justiam_pat_x"; n] });
+    expect(
+        &server.anonymous(),
+        post.clone(),
+        "/api/v1/tokens/revoke",
+        values(101),
+        400,
+        "tokens",
+    )
+    .await;
+    expect(
+        &server.anonymous(),
+        post.clone(),
+        "/api/v1/tokens/revoke",
+        values(100),
+        202,
+        "",
+    )
+    .await;
+
+    // UUIDs are the hyphenated form `format: uuid` names, in paths, queries and bodies.
+    let me = admin.me().await.expect("me").user.id;
+    let hyphenated = me.to_string();
+    let simple = me.simple().to_string();
+    for form in [
+        simple.clone(),
+        format!("{{{hyphenated}}}"),
+        format!("urn:uuid:{hyphenated}"),
+    ] {
+        let response = get(&admin, &format!("/api/v1/users/{form}")).await;
+        assert_error(&response, 400, "validation_error", "UUID");
+        let response = get(
+            &admin,
+            &format!(
+                "/api/v1/sessions?user_id={}",
+                form.replace('{', "%7B").replace('}', "%7D")
+            ),
+        )
+        .await;
+        assert_error(&response, 400, "validation_error", "user_id");
+        expect(
+            &admin,
+            post.clone(),
+            &format!("{group}/{group_id}/members"),
+            json!({ "user_id": form }),
+            400,
+            "user_id",
+        )
+        .await;
+    }
+    assert_eq!(
+        get(
+            &admin,
+            &format!("/api/v1/users/{}", hyphenated.to_uppercase())
+        )
+        .await
+        .status
+        .as_u16(),
+        200
+    );
+
+    // Query filters: one that is sent must be valid, empty included; times as JSON Schema reads
+    // RFC 3339 (no space for the `T`, a leap second only at 23:59:60 UTC).
+    for (target, field) in [
+        ("/api/v1/sessions?user_id=", "user_id"),
+        ("/api/v1/audit?actor_id=", "actor_id"),
+        ("/api/v1/audit?until=", "until"),
+        ("/api/v1/audit?since=2026-01-01%2000:00:00Z", "since"),
+        ("/api/v1/audit?since=2026-01-01T12:00:60Z", "since"),
+        ("/api/v1/tokens?state=", "state"),
+        ("/api/v1/tokens?expires_before=", "expires_before"),
+        ("/api/v1/tokens?owner_id=", "owner_id"),
+    ] {
+        let response = get(&admin, target).await;
+        assert_error(&response, 400, "validation_error", field);
+        assert_eq!(response.json["details"]["field"], field, "{target}");
+    }
+    for target in [
+        "/api/v1/audit?since=2016-12-31T23:59:60Z&action=",
+        "/api/v1/audit?until=2026-01-01t00:00:00z",
+        "/api/v1/tokens?state=active&unused_since=2026-01-01T00:00:00%2B01:00",
+    ] {
+        assert_eq!(get(&admin, target).await.status.as_u16(), 200, "{target}");
+    }
+    // `search`: at most 200 characters as sent, blank ones too; `page` at most 4294967295.
+    let blanks = |n: usize| format!("/api/v1/users?search={}", "%20".repeat(n));
+    assert_eq!(get(&admin, &blanks(200)).await.status.as_u16(), 200);
+    assert_error(
+        &get(&admin, &blanks(201)).await,
+        400,
+        "validation_error",
+        "search",
+    );
+    assert_eq!(
+        get(&admin, "/api/v1/users?page=4294967295")
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_error(
+        &get(&admin, "/api/v1/users?page=4294967296").await,
+        400,
+        "validation_error",
+        "page",
+    );
+}
+
 crate::on_both_databases!(
     random_token_bodies_get_a_documented_answer,
     random_user_bodies_get_a_documented_answer,
     malformed_bytes_sizes_and_content_types,
     hostile_queries_and_path_ids,
     hostile_credentials_are_refused,
+    the_documented_rules_hold_both_ways,
 );
 
 // --- secrets --------------------------------------------------------------------------------------

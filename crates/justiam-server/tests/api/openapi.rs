@@ -91,7 +91,37 @@ async fn swagger_viewer_and_yaml_are_served(backend: Backend) {
     assert!(yaml.text().await.expect("body").starts_with("openapi: 3."));
 }
 
+/// The served document states the rules this server enforces: a password minimum configured
+/// above the default shows in the `Password` schema, and the server holds to it.
+async fn the_served_document_states_the_configured_password_rule(backend: Backend) {
+    let server = TestServer::start_with(backend, |args| args.password_min_length = 12).await;
+    let doc = raw(&server.anonymous(), Method::GET, "/swagger/doc.json", None).await;
+    let password = &doc.json["components"]["schemas"]["Password"];
+    assert_eq!(password["minLength"], 12, "{password}");
+    assert_eq!(password["maxLength"], 1024, "{password}");
+    let yaml = reqwest::get(format!("{}/swagger/doc.yaml", server.url))
+        .await
+        .expect("yaml")
+        .text()
+        .await
+        .expect("body");
+    assert!(yaml.contains("minLength: 12"), "the YAML states it too");
+    let admin = server.admin().await;
+    for (password, status) in [("eleven-char", 400), ("twelve-chars", 201)] {
+        let body =
+            serde_json::json!({ "email": format!("{status}@example.org"), "password": password });
+        let answer = raw(&admin, Method::POST, "/api/v1/users", Some(body)).await;
+        assert_eq!(
+            answer.status.as_u16(),
+            status,
+            "{password}: {}",
+            answer.json
+        );
+    }
+}
+
 crate::on_both_databases!(
     every_documented_operation_is_served,
-    swagger_viewer_and_yaml_are_served
+    swagger_viewer_and_yaml_are_served,
+    the_served_document_states_the_configured_password_rule,
 );

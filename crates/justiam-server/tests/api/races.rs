@@ -182,9 +182,10 @@ async fn fifty_creations_of_one_name_leave_one_token(backend: Backend) {
             "/api/v1/me/tokens".to_owned(),
             50,
             |i| {
-                // Differently padded, the same name once trimmed.
+                // Differently padded with spaces (a control character is refused even in the
+                // padding), the same name once trimmed.
                 if i % 3 == 0 {
-                    format!("  {name}\t")
+                    format!("  {name}\u{3000}")
                 } else {
                     name.clone()
                 }

@@ -516,7 +516,7 @@ async fn an_operator_rotates_a_service_account_token(backend: Backend) {
         &operator,
         [
             rotate(other_sa.id, again.id).not_found(""),
-            rotate(plain.id, plain_token.id).refused(400, "not_a_service_account", ""),
+            rotate(plain.id, plain_token.id).refused(409, "not_a_service_account", ""),
         ],
     )
     .await;

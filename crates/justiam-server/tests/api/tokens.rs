@@ -337,14 +337,14 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
     let server = TestServer::start(backend).await;
     let (_, client) = server.user_client("names@example.com").await;
 
-    let created = create_own(&client, "  CI pipeline \t", 30).await;
+    let created = create_own(&client, "  CI pipeline \u{3000}", 30).await;
     assert_eq!(created.name, "CI pipeline");
     let listed = own_record(&client, created.id).await.expect("listed");
     assert_eq!(listed.name, "CI pipeline");
 
-    let hundred = "n".repeat(100);
-    let created = create_own(&client, &format!("  {hundred}  "), 30).await;
-    assert_eq!(created.name, hundred);
+    // 100 characters as sent, padding included (the document's maxLength).
+    let created = create_own(&client, &format!("  {}", "n".repeat(98)), 30).await;
+    assert_eq!(created.name, "n".repeat(98));
     let multibyte = "é".repeat(100);
     assert_eq!(create_own(&client, &multibyte, 30).await.name, multibyte);
 
@@ -352,7 +352,9 @@ async fn names_are_trimmed_required_and_bounded(backend: Backend) {
         json!({"name": "", "expires_in_days": 30}),
         json!({"name": "   ", "expires_in_days": 30}),
         json!({"name": "n".repeat(101), "expires_in_days": 30}),
+        json!({"name": format!(" {} ", "n".repeat(99)), "expires_in_days": 30}),
         json!({"name": "é".repeat(101), "expires_in_days": 30}),
+        json!({"name": "CI pipeline\t", "expires_in_days": 30}),
         json!({"name": null, "expires_in_days": 30}),
         json!({"name": 42, "expires_in_days": 30}),
         json!({"expires_in_days": 30}),
@@ -1247,12 +1249,13 @@ async fn service_account_token_endpoints_check_their_target(backend: Backend) {
 
     let tokens_of = |id: Uuid| format!("/api/v1/users/{id}/tokens");
     let not_a_service_account =
-        |call: Call| call.refused(400, "not_a_service_account", "service account");
+        |call: Call| call.refused(409, "not_a_service_account", "service account");
     let me = admin.me().await.expect("me");
     expect_refusals(
         &admin,
         [
-            // A human user: 400 not_a_service_account, for create, list and revoke.
+            // A human user: 409 not_a_service_account (the path is well formed, the user is not
+            // of the kind), for create, list and revoke.
             not_a_service_account(post(tokens_of(human.id), body.clone())),
             not_a_service_account(get(tokens_of(human.id))),
             // The admin (a human) too, through the service-account path.
@@ -1435,7 +1438,7 @@ async fn service_account_tokens_need_the_permission_held_now(backend: Backend) {
                 format!("/api/v1/users/{}/tokens", operator.id),
                 body.clone(),
             )
-            .refused(400, "not_a_service_account", "service account"),
+            .refused(409, "not_a_service_account", "service account"),
             // The permission does not let a PAT mint tokens for its own user.
             post("/api/v1/me/tokens", body.clone()).refused(403, "interactive_auth_required", ""),
         ],

@@ -197,13 +197,15 @@ impl Resource for ServiceAccountTokenResource {
             );
         }
         if let Value::Value(name) = &config.name {
-            let length = name.trim().chars().count();
-            if length == 0 || length > 100 {
+            // The server's rule (justiam_types::rules::Name): counted as written, not blank.
+            let length = name.chars().count();
+            if name.trim().is_empty() || length > justiam_types::rules::NAME_MAX_CHARS {
                 diag::error_at(
                     diags,
                     "name",
                     "Invalid token name",
-                    "The token name must have 1 to 100 characters (after trimming).",
+                    "The token name must have 1 to 100 characters (spaces around it included) and \
+                     not be blank.",
                 );
             }
         }
@@ -219,7 +221,7 @@ impl Resource for ServiceAccountTokenResource {
             }
             let bad: Vec<String> = items
                 .iter()
-                .filter(|p| Permission::matching(p.trim()).next().is_none())
+                .filter(|p| Permission::matching(p).next().is_none())
                 .map(|p| format!("{p:?}"))
                 .collect();
             if !bad.is_empty() {

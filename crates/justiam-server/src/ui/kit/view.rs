@@ -73,20 +73,24 @@ impl FieldErrors {
         rename: &[(&str, &str)],
     ) -> Result<FieldErrors, UiError> {
         let mut errors = FieldErrors::default();
+        let renamed = |field: &str| {
+            rename
+                .iter()
+                .find(|(from, _)| *from == field)
+                .map_or(field.to_owned(), |(_, to)| (*to).to_owned())
+        };
         match error {
             CoreError::Validation { field, message } => {
-                let field = rename
-                    .iter()
-                    .find(|(from, _)| *from == field)
-                    .map(|(_, to)| (*to).to_owned())
-                    .unwrap_or(field);
-                errors.add(&field, sentence(&message));
+                errors.add(&renamed(&field), sentence(&message));
             }
             CoreError::Conflict { message, .. } | CoreError::BadRequest { message, .. } => {
                 errors.add(fallback, sentence(&message))
             }
             CoreError::CannotGrant(_) | CoreError::Outranked(_) => {
                 errors.add(fallback, sentence(&error.to_string()))
+            }
+            CoreError::OwnerLacks(_) => {
+                errors.add(&renamed("permissions"), sentence(&error.to_string()))
             }
             other => return Err(other.into()),
         }

@@ -75,6 +75,12 @@ impl Call {
         self.refused(404, "not_found", what)
     }
 
+    /// `409 unknown_reference`: `field` of the body names nothing (a missing resource of the
+    /// path is `404`).
+    pub fn unknown_reference(self, field: &str) -> Refusal {
+        self.refused(409, "unknown_reference", field)
+    }
+
     /// `409 conflict`, with a message that mentions `what`.
     pub fn conflict(self, what: &str) -> Refusal {
         self.refused(409, "conflict", what)

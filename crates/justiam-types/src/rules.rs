@@ -1,0 +1,354 @@
+//! The rules the server holds request fields to, in one place: the parsers of `justiam-core` apply
+//! these numbers, and the OpenAPI document states the same numbers and patterns, so a generated
+//! client knows every rule and the two cannot drift apart.
+//!
+//! The patterns are ECMA-262 (the dialect of OpenAPI) written with nothing Rust's `regex` reads
+//! differently (no `\s`, no `\d`), so the parsers' property tests check each pattern against the
+//! parser it describes.
+//!
+//! Text rules count the characters *as sent*; the value is then stored trimmed. "Control
+//! character" is Unicode `Cc` (what `char::is_control` tests): U+0000–U+001F and U+007F–U+009F.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{KnownFormat, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::permission::Permission;
+
+/// Names of tokens, groups and admin roles: at most this many characters.
+pub const NAME_MAX_CHARS: usize = 100;
+/// First and last names: at most this many characters (they may be empty).
+pub const PERSON_NAME_MAX_CHARS: usize = 100;
+pub const DESCRIPTION_MAX_CHARS: usize = 1000;
+pub const EMAIL_MAX_CHARS: usize = 254;
+/// The default of the server's `PASSWORD_MIN_LENGTH`; the served document states the configured one.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+/// `search` of every list.
+pub const SEARCH_MAX_CHARS: usize = 200;
+/// `page` of every list: 1-based, at most `u32::MAX`.
+pub const PAGE_MAX: u32 = u32::MAX;
+/// `limit` of every list: larger values are clamped to this.
+pub const LIMIT_MAX: u32 = 100;
+pub const LIMIT_DEFAULT: u32 = 20;
+/// Lifetime of a personal access token, in days.
+pub const EXPIRES_IN_DAYS_MIN: i64 = 1;
+pub const EXPIRES_IN_DAYS_MAX: i64 = 365;
+/// How long a rotated token keeps working, in seconds.
+pub const GRACE_PERIOD_SECONDS_MAX: i64 = 86_400;
+/// Token values one leak report may carry.
+pub const LEAKED_TOKENS_MAX: usize = 100;
+
+/// The control characters, as the inside of a character class.
+macro_rules! controls {
+    () => {
+        r"\u0000-\u001f\u007f-\u009f"
+    };
+}
+
+/// Unicode `White_Space` that is not a control character: with the controls, what `str::trim`
+/// removes.
+macro_rules! spaces {
+    () => {
+        r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// The characters that show nothing or reorder the text around them, which an email address may not
+/// hold (the server's `Email::is_invisible`): general category `Cf`, the combining grapheme joiner,
+/// the variation selectors and the Hangul fillers. Those above U+FFFF are written as the
+/// characters themselves, since ECMA-262, Python and Rust escape them differently (`\u{E0000}`,
+/// `\U000E0000`) but read the characters alike.
+macro_rules! invisibles {
+    () => {
+        concat!(
+            r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f",
+            r"\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb",
+            "\u{110BD}\u{110CD}\u{13430}-\u{1343F}\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}",
+            "\u{E0000}-\u{E007F}",
+            // Combining grapheme joiner; variation selectors; Hangul fillers.
+            r"\u034f",
+            r"\u180b-\u180d\u180f\ufe00-\ufe0f",
+            "\u{E0100}-\u{E01EF}",
+            r"\u115f\u1160\u3164\uffa0",
+        )
+    };
+}
+
+/// The characters whose compatibility form (NFKC, as the server reads an email address) holds a
+/// space, `@` or `.`, other than the spaces themselves: spacing accents (`¨` is a space and a
+/// combining diaeresis), the full-width `＠` and `．`, leaders, dotted numbers (`⒈`), … An address
+/// holding one could break its own shape once normalised, so the document's pattern leaves them
+/// out; `the_documented_email_characters_survive_normalisation` holds this list to the tables.
+macro_rules! compatibility_breakers {
+    () => {
+        concat!(
+            r"\u00a8\u00af\u00b4\u00b8\u02d8-\u02dd\u037a\u0384-\u0385\u1fbd\u1fbf-\u1fc1",
+            r"\u1fcd-\u1fcf\u1fdd-\u1fdf\u1fed-\u1fee\u1ffd-\u1ffe\u2017\u2024-\u2026\u203e",
+            r"\u2488-\u249b\u309b-\u309c\u33c2\u33c7\u33d8\ufc5e-\ufc63\ufdfa-\ufdfb\ufe19",
+            r"\ufe30\ufe49-\ufe4c\ufe52\ufe6b\ufe70\ufe72\ufe74\ufe76\ufe78\ufe7a\ufe7c\ufe7e",
+            r"\uff0e\uff20\uffe3",
+            "\u{1F100}",
+        )
+    };
+}
+
+/// What a character of an email address other than `@` and `.` may not be, inside a class.
+macro_rules! not_in_email {
+    () => {
+        concat!(
+            controls!(),
+            spaces!(),
+            invisibles!(),
+            compatibility_breakers!()
+        )
+    };
+}
+
+/// One character of an email address that is neither `@` nor `.`, as a pattern.
+pub const EMAIL_CHARACTER_PATTERN: &str = concat!("^[^@.", not_in_email!(), "]$");
+
+/// One character of `invisibles!`, as a pattern.
+pub const INVISIBLE_PATTERN: &str = concat!("^[", invisibles!(), "]$");
+
+/// Any text without control characters: every query value, first and last names.
+pub const NO_CONTROLS_PATTERN: &str = concat!("^[^", controls!(), "]*$");
+
+/// The login email: any text without control or invisible characters (no account's address holds
+/// one); an unknown address is refused like a wrong password.
+pub const LOGIN_EMAIL_PATTERN: &str = concat!("^[^", controls!(), invisibles!(), "]*$");
+
+/// A name: no control characters, and not blank (one character that is not a space).
+pub const NAME_PATTERN: &str = concat!(
+    "^[^",
+    controls!(),
+    "]*[^",
+    controls!(),
+    spaces!(),
+    "][^",
+    controls!(),
+    "]*$"
+);
+
+/// What a name the built-in roles reserve starts with: `idp:` in any case, after spaces.
+pub const RESERVED_ROLE_PREFIX_PATTERN: &str = concat!("^[", spaces!(), "]*[iI][dD][pP]:");
+
+/// An admin role's name: a [`NAME_PATTERN`] that does not start with the reserved `idp:`.
+pub const ADMIN_ROLE_NAME_PATTERN: &str = concat!(
+    "^(?![",
+    spaces!(),
+    "]*[iI][dD][pP]:)[^",
+    controls!(),
+    "]*[^",
+    controls!(),
+    spaces!(),
+    "][^",
+    controls!(),
+    "]*$"
+);
+
+/// A description: no control characters but tab and line feed.
+pub const DESCRIPTION_PATTERN: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+
+/// An email address: one `@`, a non-empty local part and a domain of at least two non-empty
+/// dot-separated labels, no spaces, control or invisible characters nor characters whose
+/// compatibility form holds a space, `@` or `.`; spaces around it allowed (trimmed).
+pub const EMAIL_PATTERN: &str = concat!(
+    "^[",
+    spaces!(),
+    "]*[^@",
+    not_in_email!(),
+    "]+@[^@.",
+    not_in_email!(),
+    "]+(\\.[^@.",
+    not_in_email!(),
+    "]+)+[",
+    spaces!(),
+    "]*$"
+);
+
+fn text(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+}
+
+/// Declares a named schema (a component of the document) for a rule.
+macro_rules! rule_schema {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let schema: Schema = $schema.into();
+                schema.into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+rule_schema! {
+    /// The name of a token or a group.
+    Name => text("1–100 characters as sent, not blank, without control characters; stored trimmed.")
+        .min_length(Some(1))
+        .max_length(Some(NAME_MAX_CHARS))
+        .pattern(Some(NAME_PATTERN))
+}
+
+rule_schema! {
+    /// The name of an admin role.
+    AdminRoleName => text(
+        "1–100 characters as sent, not blank, without control characters, not starting with `idp:` \
+         (in any case; reserved for the built-in roles); stored trimmed.",
+    )
+    .min_length(Some(1))
+    .max_length(Some(NAME_MAX_CHARS))
+    .pattern(Some(ADMIN_ROLE_NAME_PATTERN))
+}
+
+rule_schema! {
+    /// A first or last name.
+    PersonName => text("0–100 characters as sent, without control characters; stored trimmed.")
+        .max_length(Some(PERSON_NAME_MAX_CHARS))
+        .pattern(Some(NO_CONTROLS_PATTERN))
+}
+
+rule_schema! {
+    /// A free-text description.
+    Description => text(
+        "0–1000 characters as sent, without control characters other than tab and line feed; \
+         stored trimmed.",
+    )
+    .max_length(Some(DESCRIPTION_MAX_CHARS))
+    .pattern(Some(DESCRIPTION_PATTERN))
+}
+
+rule_schema! {
+    /// An email address, as the server reads one.
+    Email => text(
+        "At most 254 characters as sent: one `@`, a non-empty local part and a domain of at least \
+         two dot-separated labels, without spaces, control characters or characters that show \
+         nothing or reorder the text (format characters such as U+200B or U+202E, variation \
+         selectors, Hangul fillers); surrounding spaces are trimmed. The address is read in \
+         Unicode NFKC, so a compatibility look-alike counts as what it stands for (full-width \
+         `ａ` is `a`); the pattern leaves out the characters whose compatibility form holds a \
+         space, `@` or `.` (`¨`, `＠`, `．`, `⒈`, …), which the server refuses when they become a \
+         space and otherwise reads as the `@` or `.` they stand for. Unique without regard to case.",
+    )
+    .max_length(Some(EMAIL_MAX_CHARS))
+    .pattern(Some(EMAIL_PATTERN))
+}
+
+rule_schema! {
+    /// The email address of a login.
+    LoginEmail => text(
+        "Any text without control characters or characters that show nothing or reorder the text \
+         (no account's address holds one); an unknown address is refused like a wrong password.",
+    )
+    .pattern(Some(LOGIN_EMAIL_PATTERN))
+}
+
+rule_schema! {
+    /// A new password.
+    Password => text(
+        "At least the server's `PASSWORD_MIN_LENGTH` characters (8 unless configured), at most 1024.",
+    )
+    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+    .min_length(Some(PASSWORD_MIN_CHARS))
+    .max_length(Some(PASSWORD_MAX_CHARS))
+}
+
+rule_schema! {
+    /// A permission of the catalogue, spelled exactly.
+    PermissionName => text("A permission of the catalogue.")
+        .enum_values(Some(Permission::ALL.iter().map(|p| p.as_str())))
+}
+
+rule_schema! {
+    /// What a fine-grained token may be limited to: a permission, or a wildcard that matches one.
+    TokenPermission => text(
+        "A permission of the catalogue, or a wildcard over whole parts that matches at least one: \
+         `*`, `*.*`, `<resource>.*`, `*.<action>`.",
+    )
+    .enum_values(Some(token_permission_entries()))
+}
+
+/// Every entry a token's `permissions` may hold: the catalogue, then each wildcard that matches
+/// some permission, in catalogue order.
+pub fn token_permission_entries() -> Vec<String> {
+    let mut entries: Vec<String> = Permission::ALL
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    let mut wildcards = vec!["*".to_owned(), "*.*".to_owned()];
+    for permission in Permission::ALL {
+        if let Some((resource, action)) = permission.as_str().split_once('.') {
+            wildcards.push(format!("{resource}.*"));
+            wildcards.push(format!("*.{action}"));
+        }
+    }
+    for wildcard in wildcards {
+        if !entries.contains(&wildcard) {
+            entries.push(wildcard);
+        }
+    }
+    entries
+}
+
+fn integer(description: &str, minimum: i64, maximum: i64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .description(Some(description))
+        .minimum(Some(minimum))
+        .maximum(Some(maximum))
+}
+
+rule_schema! {
+    /// A token's lifetime.
+    ExpiresInDays => integer(
+        "Lifetime in days, 1–365. Any JSON number with no fractional part (`30`, `30.0`).",
+        EXPIRES_IN_DAYS_MIN,
+        EXPIRES_IN_DAYS_MAX,
+    )
+}
+
+rule_schema! {
+    /// How long a rotated token keeps working.
+    GracePeriodSeconds => integer(
+        "Seconds, 0–86400. Any JSON number with no fractional part.",
+        0,
+        GRACE_PERIOD_SECONDS_MAX,
+    )
+}
+
+/// Whether `text` is a UUID in the hyphenated form the document's `format: uuid` names
+/// (`01234567-89ab-…`, either case). `uuid` alone also reads the simple, braced and URN forms, all
+/// of other lengths: the hyphenated one is exactly 36 characters.
+pub fn is_hyphenated_uuid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
+}
+
+/// `#[serde(deserialize_with = "rules::hyphenated_uuid")]`: a UUID field of a request body, in the
+/// hyphenated form only.
+pub fn hyphenated_uuid<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<uuid::Uuid, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    if is_hyphenated_uuid(&text) {
+        uuid::Uuid::try_parse(&text).map_err(serde::de::Error::custom)
+    } else {
+        Err(serde::de::Error::invalid_value(
+            serde::de::Unexpected::Str(&text),
+            &"a UUID such as 0195f0a0-0000-7000-8000-000000000000",
+        ))
+    }
+}
