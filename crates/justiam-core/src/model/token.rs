@@ -30,6 +30,13 @@ impl Token {
         self.revoked_at.is_some_and(|at| at <= now)
     }
 
+    /// Its lifetime in whole days (rounded, 1 to 365): what a rotation or a regeneration gives
+    /// the replacement unless told otherwise.
+    pub fn lifetime_days(&self) -> i64 {
+        let day = crate::time::DAY_MS;
+        ((self.expires_at - self.created_at + day / 2) / day).clamp(1, 365)
+    }
+
     /// `active`, `expired` or `revoked`.
     pub fn state(&self, now: Millis) -> &'static str {
         if self.is_revoked(now) {

@@ -209,8 +209,7 @@ impl Iam {
         if old.replaced_by.is_some() {
             return Err(already_rotated());
         }
-        let original_days =
-            ((old.expires_at - old.created_at + DAY_MS / 2) / DAY_MS).clamp(1, MAX_EXPIRES_IN_DAYS);
+        let original_days = old.lifetime_days();
         let spec = TokenSpec {
             name: old.name.clone(),
             expires_in_days: check_expires_in_days(input.expires_in_days.unwrap_or(original_days))?,
@@ -314,6 +313,19 @@ impl Iam {
             tx.commit().await?;
         }
         Ok(IssuedToken { record, value })
+    }
+
+    /// The permissions a fine-grained token of `owner` may be limited to: those the owner holds
+    /// (every one for an `is_admin` owner), which [`Iam::create_token`] accepts. The caller who may
+    /// manage the owner's tokens at all holds each of them (`token_owner`), so this is also all the
+    /// caller may grant; any other caller gets the refusal `create_token` would answer.
+    pub async fn token_permission_choices(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+    ) -> CoreResult<PermissionSet> {
+        let owner = self.token_owner(principal, owner).await?;
+        self.user_permissions(&owner).await
     }
 
     /// One page of the owner's tokens that are not revoked; with `search`, those whose name

@@ -13,6 +13,9 @@ use serde_json::json;
 
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_role};
 
+/// Issue 19's token pages, with the helpers of this module.
+mod tokens;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromedriver_path() -> Option<&'static str> {

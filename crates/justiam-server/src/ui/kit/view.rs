@@ -310,7 +310,12 @@ pub fn relative(at: Millis) -> String {
     } else if span >= MINUTE_MS {
         plural(span / MINUTE_MS, "minute")
     } else {
-        return "just now".to_owned();
+        return if delta > 0 {
+            "in less than a minute"
+        } else {
+            "just now"
+        }
+        .to_owned();
     };
     if delta > 0 {
         format!("in {amount}")
@@ -319,7 +324,7 @@ pub fn relative(at: Millis) -> String {
     }
 }
 
-fn plural(n: i64, unit: &str) -> String {
+pub fn plural(n: i64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")
     } else {

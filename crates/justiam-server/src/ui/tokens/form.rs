@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use justiam_core::model::{Permission, PermissionSet, Token};
 use justiam_core::service::TokenOwner;
-use justiam_core::time::{DAY_MS, now_millis};
+use justiam_core::time::{DAY_MS, Millis, now_millis};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
-use crate::ui::kit::view::relative;
+use crate::ui::kit::view::{plural, relative};
 use crate::ui::kit::{
     ConfirmPage, FieldErrors, Fields, Nav, Params, UiError, UiForm, UiUser, bad_request, encode,
     render, value, when,
@@ -26,15 +26,21 @@ pub struct TokenView {
     pub name: String,
     pub hint: String,
     pub created: String,
+    /// When it stops working: its expiry, or for a rotated token the end of its grace period.
     pub expires: String,
-    /// `expired`, `expires in 3 days`, …
+    /// `expired`, `expires in 3 days`, `grace ends in 42 minutes`, …
     pub expiry_note: String,
-    /// `expired`, `soon` (within 7 days) or `ok`: the CSS class of the note.
+    /// `expired`, `urgent` (within a day), `soon` (within 7 days) or `ok`: the CSS class of the
+    /// note.
     pub expiry_class: &'static str,
     pub last_used: String,
     pub scope: String,
     pub status: &'static str,
     pub active: bool,
+    /// Past its expiry (and not revoked): offered Regenerate.
+    pub expired: bool,
+    /// Rotated and still working until its grace period ends: the replacement's id.
+    pub replacement: Option<Uuid>,
     /// Not revoked yet: expired tokens and those in a rotation grace period can still be revoked.
     pub revocable: bool,
 }
@@ -43,19 +49,26 @@ impl TokenView {
     pub fn of(t: &Token) -> TokenView {
         let now = now_millis();
         let revoked = t.is_revoked(now);
-        let expired = t.expires_at <= now;
-        let (expiry_note, expiry_class) = if expired {
-            (format!("expired {}", relative(t.expires_at)), "expired")
-        } else if t.expires_at - now < 7 * DAY_MS {
-            (format!("expires {}", relative(t.expires_at)), "soon")
+        let expired = !revoked && t.expires_at <= now;
+        // A rotated token stops at the end of its grace period (its `revoked_at`), usually long
+        // before its original expiry: that is the date that matters.
+        let in_grace = !revoked && t.replaced_by.is_some();
+        let stops_at = match (in_grace, t.revoked_at) {
+            (true, Some(at)) => at.min(t.expires_at),
+            _ => t.expires_at,
+        };
+        let expiry_note = if expired {
+            format!("expired {}", relative(t.expires_at))
+        } else if in_grace {
+            format!("grace ends {}", relative(stops_at))
         } else {
-            (format!("expires {}", relative(t.expires_at)), "ok")
+            format!("expires {}", relative(stops_at))
         };
         let status = if revoked {
             "revoked"
         } else if expired {
             "expired"
-        } else if t.replaced_by.is_some() {
+        } else if in_grace {
             "rotated (grace period)"
         } else {
             "active"
@@ -65,9 +78,9 @@ impl TokenView {
             name: t.name.clone(),
             hint: t.token_hint.clone(),
             created: when(t.created_at),
-            expires: when(t.expires_at),
+            expires: when(stops_at),
             expiry_note,
-            expiry_class,
+            expiry_class: urgency(stops_at, now),
             last_used: t
                 .last_used_at
                 .map(|at| format!("{} ({})", when(at), relative(at)))
@@ -77,9 +90,22 @@ impl TokenView {
                 None => "full (all of the owner's permissions)".to_owned(),
             },
             status,
-            active: !revoked && !expired && t.replaced_by.is_none(),
+            active: !revoked && !expired && !in_grace,
+            expired,
+            replacement: if in_grace { t.replaced_by } else { None },
             revocable: !revoked,
         }
+    }
+}
+
+/// How soon a token stops working, as the CSS class of its note: `expired`, `urgent` (within a
+/// day: red), `soon` (within 7 days: amber) or `ok`.
+pub fn urgency(stops_at: Millis, now: Millis) -> &'static str {
+    match stops_at - now {
+        left if left <= 0 => "expired",
+        left if left <= DAY_MS => "urgent",
+        left if left <= 7 * DAY_MS => "soon",
+        _ => "ok",
     }
 }
 
@@ -245,28 +271,95 @@ pub async fn token_created(
         .into_response()
 }
 
-/// The confirmation of revoking the token `t` (posting to `action`).
+/// The confirmation of revoking the token `t` (posting to `action`). For a token in a rotation
+/// grace period this is "End grace now": the same revocation, said as what it does.
 pub fn revoke_confirmation(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
-    let message = if t.expires_at <= now_millis() {
-        format!(
-            "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
-            t.token_hint,
-            when(t.expires_at)
+    let now = now_millis();
+    let (title, message, button) = if t.replaced_by.is_some() && !t.is_revoked(now) {
+        (
+            format!("End the grace period of “{}” now?", t.name),
+            format!(
+                "The old token ending in {} was rotated and keeps working until {}. Ending the grace period revokes it at once: anything still using it stops working. Its replacement keeps working. This cannot be undone.",
+                t.token_hint,
+                when(t.revoked_at.unwrap_or(t.expires_at))
+            ),
+            "End grace now",
+        )
+    } else if t.expires_at <= now {
+        (
+            format!("Revoke the token “{}”?", t.name),
+            format!(
+                "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
+                t.token_hint,
+                when(t.expires_at)
+            ),
+            "Revoke token",
         )
     } else {
-        format!(
-            "Anything using the token ending in {} stops working at once. This cannot be undone.",
-            t.token_hint
+        (
+            format!("Revoke the token “{}”?", t.name),
+            format!(
+                "Anything using the token ending in {} stops working at once. This cannot be undone.",
+                t.token_hint
+            ),
+            "Revoke token",
         )
     };
     ConfirmPage {
         nav: Some(nav),
-        title: format!("Revoke the token “{}”?", t.name),
+        title,
         message,
         action,
-        button: "Revoke token".to_owned(),
+        button: button.to_owned(),
         back,
     }
+}
+
+/// The confirmation of regenerating the expired token `t` (posting to `action`): a rotation
+/// without a grace period ([`regenerate`]).
+pub fn regenerate_confirmation(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
+    let days = t.lifetime_days();
+    ConfirmPage {
+        nav: Some(nav),
+        title: format!("Regenerate the token “{}”?", t.name),
+        message: format!(
+            "A new token named “{}” with the same permissions and the same lifetime ({}, until {}) replaces the one ending in {}, which is revoked. The new value is shown once.",
+            t.name,
+            plural(days, "day"),
+            when(now_millis() + days * DAY_MS),
+            t.token_hint,
+        ),
+        action,
+        button: "Regenerate token".to_owned(),
+        back,
+    }
+}
+
+/// Regenerates token `id` of `owner`: the API's rotation (`POST …/tokens/{id}/rotate`) with no
+/// grace period, so the replacement keeps the name, the permissions and the lifetime and the old
+/// token is revoked at once. The new value is shown once.
+pub async fn regenerate(
+    state: &AppState,
+    form: &UiForm,
+    owner: TokenOwner,
+    id: Uuid,
+    show_owner: &str,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let input = RotateToken {
+        expires_in_days: None,
+        grace_period_seconds: Some(0),
+    };
+    let issued = state
+        .iam
+        .rotate_token(&user.principal, owner, id, input, &user.meta)
+        .await?;
+    Ok(show_once(
+        state,
+        issued.value.expose(),
+        &issued.record.name,
+        show_owner,
+    ))
 }
 
 #[derive(Template)]

@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/token-created", get(form::token_created))
         .route("/ui/tokens/{id}/revoke", get(revoke_confirm).post(revoke))
         .route("/ui/tokens/{id}/rotate", get(rotate_form).post(rotate))
+        .route(
+            "/ui/tokens/{id}/regenerate",
+            get(regenerate_confirm).post(regenerate),
+        )
         .merge(service_accounts::routes())
         .merge(inventory::routes())
 }
@@ -176,4 +180,29 @@ async fn rotate(
 ) -> Result<Response, UiError> {
     let page = own_rotate_page(&state, &form.user, id).await?;
     rotate_with_form(&state, &form, TokenOwner::Caller, id, page, "me").await
+}
+
+async fn regenerate_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let t = state
+        .iam
+        .get_token(&user.principal, TokenOwner::Caller, id)
+        .await?;
+    Ok(render(form::regenerate_confirmation(
+        Nav::new(&user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/regenerate"),
+        "/ui/tokens".to_owned(),
+    )))
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    form::regenerate(&state, &form, TokenOwner::Caller, id, "me").await
 }

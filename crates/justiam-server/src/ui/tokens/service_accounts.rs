@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
             "/ui/admin/users/{id}/tokens/{token}/rotate",
             get(rotate_sa_token_form).post(rotate_sa_token),
         )
+        .route(
+            "/ui/admin/users/{id}/tokens/{token}/regenerate",
+            get(regenerate_sa_token_confirm).post(regenerate_sa_token),
+        )
 }
 
 #[derive(Template)]
@@ -201,6 +205,38 @@ async fn rotate_sa_token(
         TokenOwner::ServiceAccount(id),
         token,
         page,
+        &id.to_string(),
+    )
+    .await
+}
+
+async fn regenerate_sa_token_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+) -> Result<Response, UiError> {
+    let t = state
+        .iam
+        .get_token(&user.principal, TokenOwner::ServiceAccount(id), token)
+        .await?;
+    Ok(render(form::regenerate_confirmation(
+        Nav::new(&user, "users"),
+        &t,
+        format!("/ui/admin/users/{id}/tokens/{token}/regenerate"),
+        format!("/ui/admin/users/{id}/tokens"),
+    )))
+}
+
+async fn regenerate_sa_token(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    form::regenerate(
+        &state,
+        &form,
+        TokenOwner::ServiceAccount(id),
+        token,
         &id.to_string(),
     )
     .await
