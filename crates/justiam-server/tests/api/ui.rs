@@ -320,6 +320,12 @@ async fn personal_access_tokens_in_the_browser() {
     s.click("#create-token").await;
     s.wait_for_text("#name-error", "Give the token a name")
         .await;
+    // An administrator's token of everything is a deliberate choice, with a warning.
+    s.wait_for_text("#permissions-error", "Choose what the token may do")
+        .await;
+    s.wait_for_text("#full-warning", "is an administrator")
+        .await;
+    s.click("#scope-full").await;
     s.fill("#token-name", "CI pipeline").await;
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "400").await;
@@ -329,6 +335,7 @@ async fn personal_access_tokens_in_the_browser() {
 
     // A preset.
     s.click("#expiry-30").await;
+    s.click("#scope-full").await;
     s.click("#create-token").await;
     let value = s.created_token().await;
     assert!(value.starts_with("justiam_pat_"), "{value}");
@@ -369,6 +376,7 @@ async fn personal_access_tokens_in_the_browser() {
     s.fill("#token-name", "Short lived").await;
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "3").await;
+    s.click("#scope-full").await;
     s.click("#create-token").await;
     let short = s.created_token().await;
     s.click("#done").await;

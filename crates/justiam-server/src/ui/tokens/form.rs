@@ -6,12 +6,13 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use justiam_core::model::{Permission, PermissionSet, Token};
+use justiam_core::model::Token;
 use justiam_core::service::TokenOwner;
-use justiam_core::time::{DAY_MS, Millis, now_millis};
+use justiam_core::time::{DAY_MS, Millis, now_millis, to_datetime};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
+use super::picker::{self, ResourceChoice};
 use crate::app::AppState;
 use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
 use crate::ui::kit::view::{plural, relative};
@@ -117,22 +118,26 @@ pub struct TokenForm {
     pub back: String,
     /// `your account` or the service account's email.
     pub owner: String,
+    /// The owner is an administrator (`is_admin`): a token of "everything" carries powers no
+    /// permission grants, so that choice is never preselected and comes with a warning.
+    pub admin_owner: bool,
     pub name: String,
     pub preset: String,
-    pub presets: Vec<&'static str>,
+    /// The presets with the date each would expire on.
+    pub presets: Vec<(&'static str, String)>,
     pub custom_days: String,
+    /// The date the chosen expiry gives (`2027-03-06`), or `""` while it is not valid.
+    pub expiry_date: String,
+    /// `full`, `readonly`, `custom`, or `""` when nothing is chosen yet.
     pub scope: String,
-    pub chosen: Vec<String>,
-    /// The permissions the owner holds: the checkboxes.
-    pub catalogue: Vec<&'static str>,
+    /// "Read-only" is offered: the owner holds a permission `*.view` matches.
+    pub read_only: bool,
+    /// The picker: the resources the owner holds permissions on.
+    pub resources: Vec<ResourceChoice>,
     pub errors: FieldErrors,
 }
 
 impl TokenForm {
-    pub fn is_chosen(&self, permission: &str) -> bool {
-        self.chosen.iter().any(|c| c == permission)
-    }
-
     pub fn is_preset(&self, days: &str) -> bool {
         self.preset == days
     }
@@ -140,27 +145,47 @@ impl TokenForm {
 
 pub const PRESETS: [&str; 5] = ["7", "30", "60", "90", "365"];
 
-pub fn token_form(
-    csrf: &str,
+/// The day a token created now for `days` days expires on: `2027-03-06` (UTC).
+pub fn expiry_date(days: i64) -> String {
+    to_datetime(now_millis() + days * DAY_MS)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The New Token form for a token of `owner` (its label in `owner_label`), offering what the
+/// service says a token of theirs may be limited to.
+pub async fn token_form(
+    state: &AppState,
+    user: &UiUser,
+    owner: TokenOwner,
     action: String,
-    back: String,
-    owner: String,
-    held: PermissionSet,
-) -> TokenForm {
-    TokenForm {
-        csrf: csrf.to_owned(),
+    owner_label: String,
+    admin_owner: bool,
+) -> Result<TokenForm, UiError> {
+    let held = state
+        .iam
+        .token_permission_choices(&user.principal, owner)
+        .await?;
+    Ok(TokenForm {
+        csrf: user.csrf.clone(),
+        back: action.clone(),
         action,
-        back,
-        owner,
+        owner: owner_label,
+        admin_owner,
         name: String::new(),
         preset: "30".to_owned(),
-        presets: PRESETS.to_vec(),
+        presets: PRESETS.iter().map(|d| (*d, expiry_days_date(d))).collect(),
         custom_days: String::new(),
-        scope: "full".to_owned(),
-        chosen: Vec::new(),
-        catalogue: held.iter().map(Permission::as_str).collect(),
+        expiry_date: expiry_date(30),
+        scope: if admin_owner { "" } else { "full" }.to_owned(),
+        read_only: picker::read_only_offered(held),
+        resources: picker::resources(held),
         errors: FieldErrors::default(),
-    }
+    })
+}
+
+fn expiry_days_date(days: &str) -> String {
+    days.parse::<i64>().map(expiry_date).unwrap_or_default()
 }
 
 /// Reads the New Token form into the service input, or field errors.
@@ -168,8 +193,8 @@ pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> 
     page.name = value(f, "name");
     page.preset = f.get("expiry").unwrap_or("30").to_owned();
     page.custom_days = value(f, "custom_days");
-    page.scope = f.get("scope").unwrap_or("full").to_owned();
-    page.chosen = f.all("permission");
+    page.scope = f.get("scope").unwrap_or_default().to_owned();
+    let chosen = picker::read_choices(f, &mut page.resources);
     let days = if page.preset == "custom" {
         match page.custom_days.parse::<i64>() {
             Ok(days) => Some(days),
@@ -187,17 +212,28 @@ pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> 
         page.errors.add("expires_in_days", "Choose an expiry.");
         None
     };
+    page.expiry_date = days
+        .filter(|d| (1..=365).contains(d))
+        .map(expiry_date)
+        .unwrap_or_default();
     let permissions = match page.scope.as_str() {
         "full" => None,
         "readonly" => Some(vec!["*.view".to_owned()]),
-        "custom" if page.chosen.is_empty() => {
+        "custom" if chosen.is_empty() => {
             page.errors.add(
                 "permissions",
-                "Choose at least one permission for this token.",
+                "Choose read or write access to at least one resource for this token.",
             );
             None
         }
-        _ => Some(page.chosen.clone()),
+        "custom" => Some(chosen.names()),
+        _ => {
+            page.errors.add(
+                "permissions",
+                "Choose what the token may do: everything, or only some resources.",
+            );
+            None
+        }
     };
     if page.name.is_empty() {
         page.errors

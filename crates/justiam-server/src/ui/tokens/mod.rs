@@ -4,6 +4,7 @@
 
 mod form;
 mod inventory;
+mod picker;
 mod service_accounts;
 
 use askama::Template;
@@ -79,26 +80,28 @@ struct NewTokenPage {
 }
 
 /// The New Token page of the caller's own tokens.
-fn new_token_page(user: &UiUser) -> NewTokenPage {
-    NewTokenPage {
+async fn new_token_page(state: &AppState, user: &UiUser) -> Result<NewTokenPage, UiError> {
+    Ok(NewTokenPage {
         nav: Some(Nav::new(user, "tokens")),
         form: token_form(
-            &user.csrf,
-            "/ui/tokens".to_owned(),
+            state,
+            user,
+            TokenOwner::Caller,
             "/ui/tokens".to_owned(),
             "your account".to_owned(),
-            user.principal.permissions,
-        ),
-    }
+            user.principal.user.is_admin,
+        )
+        .await?,
+    })
 }
 
-async fn new_token(user: UiUser) -> Response {
-    render(new_token_page(&user))
+async fn new_token(State(state): State<AppState>, user: UiUser) -> Result<Response, UiError> {
+    Ok(render(new_token_page(&state, &user).await?))
 }
 
 async fn create_token(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     let user = &form.user;
-    let mut page = new_token_page(user);
+    let mut page = new_token_page(&state, user).await?;
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };

@@ -71,12 +71,14 @@ async fn sa_tokens_page(
         None => return Err(UiError::not_found()),
     };
     let form = token_form(
-        &user.csrf,
-        format!("/ui/admin/users/{id}/tokens"),
+        state,
+        user,
+        TokenOwner::ServiceAccount(id),
         format!("/ui/admin/users/{id}/tokens"),
         account.email.clone(),
-        p.permissions,
-    );
+        account.is_admin,
+    )
+    .await?;
     Ok(SaTokensPage {
         nav: Some(Nav::new(user, "users")),
         account: UserView::of(&account),

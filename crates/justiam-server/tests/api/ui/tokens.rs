@@ -197,3 +197,188 @@ async fn an_expired_token_is_regenerated(backend: Backend) {
 }
 
 crate::on_both_databases!(an_expired_token_is_regenerated);
+
+/// The day a token created now for `days` days expires on, as the form says it (UTC); the next
+/// day too, should the test cross midnight.
+fn expiry_dates(days: i64) -> [String; 2] {
+    let at = chrono::Utc::now() + chrono::Duration::days(days);
+    [
+        at.format("%Y-%m-%d").to_string(),
+        (at + chrono::Duration::minutes(5))
+            .format("%Y-%m-%d")
+            .to_string(),
+    ]
+}
+
+async fn assert_expiry_line(s: &Session, days: i64) {
+    let [today, later] = expiry_dates(days);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let line = s.text("#expiry-date").await;
+        if line.contains(&today) || line.contains(&later) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{line:?} does not name {today} ({days} days)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Items 3 and 4: the New Token form of a service account offers what the ACCOUNT holds (not
+/// the operator's catalogue), grouped by resource with a none / read / write choice, "Read-only"
+/// only when it holds a view permission, and says so when it holds nothing; the token made from
+/// the choices holds exactly those permissions. The expiry choice shows the date it gives, from the
+/// server and then from the script.
+async fn the_token_form_offers_what_the_owner_holds(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let ci = server.create_service_account("ci-bot@example.com").await;
+    crate::common::grant(
+        &server,
+        ci.id,
+        &["users.view", "groups.view", "groups.members"],
+    )
+    .await;
+    let empty = server.create_service_account("empty-bot@example.com").await;
+    let (dana, _) = server.user_client("dana@example.com").await;
+    crate::common::grant(&server, dana.id, &["admin_roles.manage"]).await;
+
+    // Without a script, the server already names the date of the preset chosen.
+    let http = reqwest::Client::new();
+    let cookie = super::admin_session_cookie(&server).await;
+    let html = http
+        .get(format!("{base}/ui/admin/users/{}/tokens", ci.id))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let [today, later] = expiry_dates(30);
+    assert!(
+        html.contains(&format!("Expires on <strong>{today}</strong>"))
+            || html.contains(&format!("Expires on <strong>{later}</strong>")),
+        "{html}"
+    );
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    s.goto(&format!("{base}/ui/admin/users/{}/tokens", ci.id))
+        .await;
+    s.find("#token-form").await;
+    let resources: Vec<String> = {
+        let mut ids = Vec::new();
+        for e in s
+            .b()
+            .find_all(fantoccini::Locator::Css("fieldset.resource"))
+            .await
+            .expect("resources")
+        {
+            ids.push(e.attr("id").await.expect("id").unwrap_or_default());
+        }
+        ids
+    };
+    assert_eq!(
+        resources,
+        ["resource-users", "resource-groups"],
+        "only what the account holds, not the operator's catalogue"
+    );
+    s.wait_for_text("#resource-groups", "Groups, their members")
+        .await;
+    assert!(s.exists("#access-users-read").await);
+    assert!(
+        !s.exists("#access-users-write").await,
+        "the account only reads users"
+    );
+    s.wait_for_text(
+        "label[title='groups.view, groups.members']",
+        "Read and write",
+    )
+    .await;
+    assert!(
+        s.exists("#scope-readonly").await,
+        "it holds view permissions"
+    );
+    assert!(!s.exists("#full-warning").await, "not an administrator");
+    assert!(!s.exists("#nothing-held").await);
+
+    // The expiry date follows the choice.
+    assert_expiry_line(&s, 30).await;
+    s.click("#expiry-90").await;
+    assert_expiry_line(&s, 90).await;
+    s.click("#expiry-custom").await;
+    s.fill("#custom-days", "12").await;
+    assert_expiry_line(&s, 12).await;
+    s.screenshot("new-token-picker").await;
+
+    // Groups read and write, users nothing.
+    s.fill("#token-name", "sync").await;
+    s.click("#access-groups-write").await;
+    assert!(
+        s.find("#scope-custom")
+            .await
+            .is_selected()
+            .await
+            .expect("selected"),
+        "choosing access picks \"only the access chosen\""
+    );
+    s.click("#create-token").await;
+    let value = s.created_token().await;
+    let listed = admin
+        .list_user_tokens(ci.id, &Default::default())
+        .await
+        .expect("list");
+    let token = listed
+        .data
+        .iter()
+        .find(|t| t.name == "sync")
+        .expect("listed");
+    assert_eq!(
+        token.permissions.as_deref(),
+        Some(&["groups.view".to_owned(), "groups.members".to_owned()][..])
+    );
+    assert_eq!(
+        (token.expires_at - token.created_at).num_days(),
+        12,
+        "the custom expiry"
+    );
+    assert_eq!(
+        api_status(&server, &value, Method::GET, "/api/v1/groups").await,
+        reqwest::StatusCode::OK
+    );
+    assert_eq!(
+        api_status(&server, &value, Method::GET, "/api/v1/users").await,
+        reqwest::StatusCode::FORBIDDEN
+    );
+
+    // An account that holds nothing: said, and only "everything" (which is nothing) offered.
+    s.goto(&format!("{base}/ui/admin/users/{}/tokens", empty.id))
+        .await;
+    s.wait_for_text("#nothing-held", "holds no administrative permissions")
+        .await;
+    assert!(!s.exists("#scope-readonly").await);
+    assert!(!s.exists("#scope-custom").await);
+    assert!(!s.exists("fieldset.resource").await);
+    s.click("#logout").await;
+    s.find("#sign-in").await;
+
+    // A person holding no view permission is not offered "Read-only".
+    s.login(&server, "dana@example.com", "user-password-1")
+        .await;
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.find("#resource-admin_roles").await;
+    assert!(!s.exists("#scope-readonly").await);
+    assert!(!s.exists("#access-admin_roles-read").await);
+    s.wait_for_text("label[title='admin_roles.manage']", "Write")
+        .await;
+    s.close().await;
+}
+
+crate::on_both_databases!(the_token_form_offers_what_the_owner_holds);
