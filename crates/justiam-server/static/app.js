@@ -9,6 +9,15 @@
     }
     target.focus();
   }
+  // Times: the server writes UTC; show them in the reader's time zone, UTC on hover.
+  var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+  document.querySelectorAll("time[data-local][datetime]").forEach(function (time) {
+    var at = new Date(time.getAttribute("datetime"));
+    if (isNaN(at.getTime())) return;
+    time.title = time.textContent;
+    time.textContent = at.getFullYear() + "-" + pad(at.getMonth() + 1) + "-" + pad(at.getDate()) +
+      " " + pad(at.getHours()) + ":" + pad(at.getMinutes());
+  });
   // Copy buttons: <button data-copy="input-id" hidden>.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var input = document.getElementById(button.getAttribute("data-copy"));

@@ -73,6 +73,41 @@ pub struct TokenWithOwner {
     pub owner: User,
 }
 
+/// Which of an owner's listed (unrevoked) tokens a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenListState {
+    #[default]
+    Any,
+    /// Still working: neither expired nor past a rotation grace period.
+    Active,
+    /// Still working, but stopping within 7 days (its expiry, or the end of its grace period).
+    Expiring,
+    /// Past its expiry.
+    Expired,
+}
+
+/// The order of an owner's token list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenListSort {
+    #[default]
+    Newest,
+    Oldest,
+    /// Soonest to stop working first.
+    ExpiresSoonest,
+    ExpiresLatest,
+    Name,
+    /// Most recently used first; never used last.
+    LastUsed,
+}
+
+/// What an owner's token list shows: a name search, a state and an order.
+#[derive(Debug, Clone, Default)]
+pub struct TokenListFilter {
+    pub search: Option<String>,
+    pub state: TokenListState,
+    pub sort: TokenListSort,
+}
+
 /// Filters of the token inventory; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct TokenInventoryFilter {

@@ -14,8 +14,8 @@ use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{
-    PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenName, TokenWithOwner,
-    User, wildcard_matches,
+    PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenListFilter,
+    TokenName, TokenWithOwner, User, wildcard_matches,
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -337,8 +337,25 @@ impl Iam {
         search: Option<&str>,
         page: PageRequest,
     ) -> CoreResult<(Vec<Token>, u64)> {
+        let filter = TokenListFilter {
+            search: search.map(str::to_owned),
+            ..TokenListFilter::default()
+        };
+        self.list_tokens_filtered(principal, owner, &filter, page)
+            .await
+    }
+
+    /// [`Iam::list_tokens`] with a state and an order: the web UI's list, and the count of tokens
+    /// expiring within 7 days its banner shows.
+    pub async fn list_tokens_filtered(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        filter: &TokenListFilter,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<Token>, u64)> {
         let owner = self.token_owner(principal, owner).await?;
-        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), search, page).await?)
+        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), filter, page).await?)
     }
 
     /// One token of the owner that is not revoked (one that [`Iam::list_tokens`] lists); any other

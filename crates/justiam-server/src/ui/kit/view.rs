@@ -298,6 +298,23 @@ pub fn when(at: Millis) -> String {
     to_datetime(at).format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time shown as `<time datetime="{iso}" title="{utc}">{utc}</time>` (`templates/time.html`):
+/// the script turns the text into the reader's local time and keeps UTC on hover.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    /// `2026-03-01T14:05:00Z`.
+    pub iso: String,
+    /// `2026-03-01 14:05 UTC`.
+    pub utc: String,
+}
+
+pub fn stamp(at: Millis) -> Stamp {
+    Stamp {
+        iso: to_datetime(at).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        utc: when(at),
+    }
+}
+
 /// `in 3 days`, `2 hours ago`, … relative to now.
 pub fn relative(at: Millis) -> String {
     let now = now_millis();

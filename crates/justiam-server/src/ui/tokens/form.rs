@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::picker::{self, ResourceChoice};
 use crate::app::AppState;
 use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
-use crate::ui::kit::view::{plural, relative};
+use crate::ui::kit::view::{Stamp, plural, relative, stamp};
 use crate::ui::kit::{
     ConfirmPage, FieldErrors, Fields, Nav, Params, UiError, UiForm, UiUser, bad_request, encode,
     render, value, when,
@@ -26,15 +26,18 @@ pub struct TokenView {
     pub id: Uuid,
     pub name: String,
     pub hint: String,
-    pub created: String,
+    pub created: Stamp,
     /// When it stops working: its expiry, or for a rotated token the end of its grace period.
-    pub expires: String,
+    pub expires: Stamp,
     /// `expired`, `expires in 3 days`, `grace ends in 42 minutes`, …
     pub expiry_note: String,
     /// `expired`, `urgent` (within a day), `soon` (within 7 days) or `ok`: the CSS class of the
     /// note.
     pub expiry_class: &'static str,
-    pub last_used: String,
+    /// The urgency in words beside the colour: `less than a day left`, `less than 7 days left`.
+    pub urgency: &'static str,
+    /// When and how long ago; `None` if never.
+    pub last_used: Option<(Stamp, String)>,
     pub scope: String,
     pub status: &'static str,
     pub active: bool,
@@ -78,14 +81,16 @@ impl TokenView {
             id: t.id,
             name: t.name.clone(),
             hint: t.token_hint.clone(),
-            created: when(t.created_at),
-            expires: when(stops_at),
+            created: stamp(t.created_at),
+            expires: stamp(stops_at),
             expiry_note,
             expiry_class: urgency(stops_at, now),
-            last_used: t
-                .last_used_at
-                .map(|at| format!("{} ({})", when(at), relative(at)))
-                .unwrap_or_else(|| "never".to_owned()),
+            urgency: match urgency(stops_at, now) {
+                "urgent" => "less than a day left",
+                "soon" => "less than 7 days left",
+                _ => "",
+            },
+            last_used: t.last_used_at.map(|at| (stamp(at), relative(at))),
             scope: match t.permissions {
                 Some(set) => set.names().join(", "),
                 None => "full (all of the owner's permissions)".to_owned(),

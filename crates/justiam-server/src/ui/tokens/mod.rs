@@ -4,6 +4,7 @@
 
 mod form;
 mod inventory;
+mod listing;
 mod picker;
 mod service_accounts;
 
@@ -16,13 +17,13 @@ use justiam_core::service::TokenOwner;
 use uuid::Uuid;
 
 use super::kit::{
-    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, page_of, pager,
-    redirect, render,
+    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, redirect, render,
 };
 use crate::app::AppState;
 use form::{
     RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once, token_form,
 };
+use listing::ListControls;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,6 +47,7 @@ struct TokensPage {
     tokens: Vec<TokenView>,
     token_base: String,
     pager: Pager,
+    controls: ListControls,
     notice: Option<String>,
 }
 
@@ -54,11 +56,8 @@ async fn tokens(
     user: UiUser,
     Query(q): Params,
 ) -> Result<Response, UiError> {
-    let page = page_of(&q);
-    let (rows, total) = state
-        .iam
-        .list_tokens(&user.principal, TokenOwner::Caller, None, page)
-        .await?;
+    let (rows, pager, controls) =
+        listing::token_page(&state, &user, TokenOwner::Caller, "/ui/tokens", &q).await?;
     let notice = match q.get("done").map(String::as_str) {
         Some("revoked") => Some("The token was revoked. It no longer works.".to_owned()),
         _ => None,
@@ -67,7 +66,8 @@ async fn tokens(
         nav: Some(Nav::new(&user, "tokens")),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: "/ui/tokens".to_owned(),
-        pager: pager("/ui/tokens?", page, total),
+        pager,
+        controls,
         notice,
     }))
 }

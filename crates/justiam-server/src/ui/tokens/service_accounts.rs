@@ -14,10 +14,11 @@ use super::form::{
     self, RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once,
     token_form,
 };
+use super::listing::{self, ListControls};
 use crate::app::AppState;
 use crate::ui::kit::{
-    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, page_of,
-    pager, redirect, render,
+    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, redirect,
+    render,
 };
 use crate::ui::users::UserView;
 
@@ -49,6 +50,7 @@ struct SaTokensPage {
     tokens: Vec<TokenView>,
     token_base: String,
     pager: Pager,
+    controls: ListControls,
     form: TokenForm,
     notice: Option<String>,
 }
@@ -60,11 +62,9 @@ async fn sa_tokens_page(
     q: &HashMap<String, String>,
 ) -> Result<SaTokensPage, UiError> {
     let p = &user.principal;
-    let page = page_of(q);
-    let (rows, total) = state
-        .iam
-        .list_tokens(p, TokenOwner::ServiceAccount(id), None, page)
-        .await?;
+    let path = format!("/ui/admin/users/{id}/tokens");
+    let (rows, pager, controls) =
+        listing::token_page(state, user, TokenOwner::ServiceAccount(id), &path, q).await?;
     let account = state.iam.get_user(p, id).await.ok();
     let account = match account {
         Some(a) => a,
@@ -84,7 +84,8 @@ async fn sa_tokens_page(
         account: UserView::of(&account),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: format!("/ui/admin/users/{id}/tokens"),
-        pager: pager(&format!("/ui/admin/users/{id}/tokens?"), page, total),
+        pager,
+        controls,
         form,
         notice: notice_of(q),
     })

@@ -382,3 +382,159 @@ async fn the_token_form_offers_what_the_owner_holds(backend: Backend) {
 }
 
 crate::on_both_databases!(the_token_form_offers_what_the_owner_holds);
+
+/// The names of the rows of the token table, in order.
+async fn row_names(s: &Session) -> Vec<String> {
+    let mut names = Vec::new();
+    for row in s
+        .b()
+        .find_all(fantoccini::Locator::Css("#token-table tbody tr th"))
+        .await
+        .expect("rows")
+    {
+        let text = row.text().await.expect("name");
+        names.push(text.split(' ').next().unwrap_or_default().to_owned());
+    }
+    names
+}
+
+/// Picks `value` in the list controls' `select` and shows the list.
+async fn choose(s: &Session, select: &str, value: &str) {
+    s.find(select)
+        .await
+        .select_by_value(value)
+        .await
+        .expect("select");
+    s.click("#apply-controls").await;
+    s.wait_for_path("/ui/tokens").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s
+        .b()
+        .current_url()
+        .await
+        .expect("url")
+        .query()
+        .unwrap_or_default()
+        .contains(value)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the list did not reload"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Item 5: the token list says urgency in colour and words, counts what stops within 7 days in a
+/// banner, and searches, filters, sorts and pages as asked; times are `<time>` elements in UTC
+/// that the script localises, UTC kept on hover.
+async fn the_token_list_filters_sorts_and_warns(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let alpha = admin.create_my_token("alpha", 30).await.expect("token");
+    let bravo = admin.create_my_token("bravo", 3).await.expect("token");
+    let charlie = admin.create_my_token("charlie", 1).await.expect("token");
+    let delta = admin.create_my_token("delta", 30).await.expect("token");
+    expire(&server, delta.id).await;
+    for n in 0..8 {
+        admin
+            .create_my_token(&format!("zulu-{n}"), 90)
+            .await
+            .expect("token");
+    }
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    s.goto(&format!("{base}/ui/tokens")).await;
+    s.wait_for_text("#expiring-banner", "2 tokens stop working within 7 days")
+        .await;
+    // Colour and words.
+    for (token, class, words) in [
+        (charlie.id, "urgent", "less than a day left"),
+        (bravo.id, "soon", "less than 7 days left"),
+    ] {
+        let row = format!("tr[data-token-id='{token}']");
+        s.wait_for_text(&format!("{row} .urgency.{class}"), words)
+            .await;
+        s.find(&format!("{row} .expiry.{class}")).await;
+    }
+    let alpha_row = format!("tr[data-token-id='{}']", alpha.id);
+    assert!(!s.exists(&format!("{alpha_row} .urgency")).await);
+    // Times: UTC in the markup and on hover, one line.
+    let time = s
+        .find(&format!("{alpha_row} td[data-label='Created'] time"))
+        .await;
+    let iso = time
+        .attr("datetime")
+        .await
+        .expect("attr")
+        .expect("datetime");
+    assert!(iso.ends_with('Z') && iso.len() == 20, "{iso}");
+    let title = time.attr("title").await.expect("attr").expect("title");
+    assert!(title.ends_with(" UTC"), "{title}");
+    assert_eq!(time.css_value("white-space").await.expect("css"), "nowrap");
+    // 12 tokens, 20 a page: one page; 10 a page: two.
+    assert!(!s.exists("#next-page").await);
+    choose(&s, "#per-page", "10").await;
+    s.find("#next-page").await;
+    assert_eq!(row_names(&s).await.len(), 10);
+
+    // Filters.
+    choose(&s, "#per-page", "20").await;
+    choose(&s, "#state", "expiring").await;
+    let mut names = row_names(&s).await;
+    names.sort();
+    assert_eq!(names, ["bravo", "charlie"]);
+    choose(&s, "#state", "expired").await;
+    assert_eq!(row_names(&s).await, ["delta"]);
+    choose(&s, "#state", "active").await;
+    assert_eq!(row_names(&s).await.len(), 11, "all but the expired one");
+
+    // Sorting, everything shown.
+    choose(&s, "#state", "").await;
+    choose(&s, "#sort", "expires").await;
+    assert_eq!(
+        row_names(&s).await[..4],
+        ["delta", "charlie", "bravo", "alpha"]
+    );
+    choose(&s, "#sort", "name").await;
+    assert_eq!(
+        row_names(&s).await[..4],
+        ["alpha", "bravo", "charlie", "delta"]
+    );
+
+    // Search keeps the order and the filter.
+    s.fill("#search", "RAV").await;
+    s.click("#apply-controls").await;
+    s.wait_for_text("#search-summary, #token-table", "bravo")
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while row_names(&s).await != ["bravo"] {
+        assert!(std::time::Instant::now() < deadline, "search");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(s.value("#sort").await, "name");
+    s.fill("#search", "nothing like it").await;
+    s.click("#apply-controls").await;
+    s.wait_for_text("#no-match", "No token matches").await;
+    s.screenshot("tokens-filtered").await;
+
+    // The banner counts what the API lists as expiring within 7 days.
+    let listed = admin
+        .list_my_tokens(&Default::default())
+        .await
+        .expect("list");
+    let soon = listed
+        .data
+        .iter()
+        .filter(|t| !t.expired && t.expires_at <= chrono::Utc::now() + chrono::Duration::days(7))
+        .count();
+    assert_eq!(soon, 2);
+    s.close().await;
+}
+
+crate::on_both_databases!(the_token_list_filters_sorts_and_warns);
