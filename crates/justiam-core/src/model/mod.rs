@@ -26,6 +26,7 @@ pub use permission::{
 pub use role::{AdminRole, HeldRole, RoleHolder};
 pub use session::{Session, SessionWithUser};
 pub use token::{
-    Token, TokenInventoryFilter, TokenListFilter, TokenListSort, TokenListState, TokenWithOwner,
+    Token, TokenDetail, TokenInventoryFilter, TokenListFilter, TokenListSort, TokenListState,
+    TokenWithOwner,
 };
 pub use user::User;

@@ -123,4 +123,14 @@ pub struct TokenInventoryFilter {
     pub hide_admin_owners: bool,
     /// Substring of the token name or the owner's email.
     pub search: Option<String>,
+    /// `full` (no permission list: everything the owner may do) or `fine_grained`.
+    pub scope: Option<String>,
+}
+
+/// Everything known about one token of the inventory: the token and its owner, and its rotation
+/// chain, oldest first (itself included).
+#[derive(Debug, Clone)]
+pub struct TokenDetail {
+    pub item: TokenWithOwner,
+    pub chain: Vec<Token>,
 }

@@ -14,8 +14,8 @@ use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{
-    PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenListFilter,
-    TokenName, TokenWithOwner, User, wildcard_matches,
+    PageRequest, Permission, PermissionSet, Token, TokenDetail, TokenInventoryFilter,
+    TokenListFilter, TokenName, TokenWithOwner, User, wildcard_matches,
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -426,12 +426,23 @@ impl Iam {
         principal: &Principal,
         token_id: Uuid,
     ) -> CoreResult<TokenWithOwner> {
+        self.inventory_token(principal, token_id, false).await
+    }
+
+    /// One token of the inventory by id (a revoked one only `with_revoked`) if the caller
+    /// oversees it (the rule of [`Iam::overseen_token`]); anything else is `404`.
+    async fn inventory_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+        with_revoked: bool,
+    ) -> CoreResult<TokenWithOwner> {
         if !principal.is_admin() {
             principal.require(Permission::ServiceAccountsTokens)?;
         }
         let found = tokens::get_with_owner(&self.db.pool, token_id)
             .await?
-            .filter(|found| !found.token.is_revoked(now_millis()))
+            .filter(|found| with_revoked || !found.token.is_revoked(now_millis()))
             .ok_or_else(|| CoreError::not_found("token"))?;
         if !principal.is_admin() {
             let owner = &found.owner;
@@ -442,6 +453,40 @@ impl Iam {
             principal.require_can_grant(self.user_permissions(owner).await?)?;
         }
         Ok(found)
+    }
+
+    /// Everything known about one token of the inventory (revoked ones too): the token, its owner
+    /// and its rotation chain, oldest first. Who may see it is [`Iam::overseen_token`]'s rule.
+    pub async fn inspect_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+    ) -> CoreResult<TokenDetail> {
+        let item = self.inventory_token(principal, token_id, true).await?;
+        let owner = item.owner.id;
+        // A chain is as long as the rotations of one token; the bound only guards the loop.
+        const LONGEST_CHAIN: usize = 100;
+        let mut before = Vec::new();
+        let mut previous = item.token.rotated_from;
+        while let Some(id) = previous.filter(|_| before.len() < LONGEST_CHAIN) {
+            let Some(token) = tokens::get(&self.db.pool, owner, id).await? else {
+                break;
+            };
+            previous = token.rotated_from;
+            before.push(token);
+        }
+        before.reverse();
+        let mut chain = before;
+        chain.push(item.token.clone());
+        let mut next = item.token.replaced_by;
+        while let Some(id) = next.filter(|_| chain.len() < 2 * LONGEST_CHAIN) {
+            let Some(token) = tokens::get(&self.db.pool, owner, id).await? else {
+                break;
+            };
+            next = token.replaced_by;
+            chain.push(token);
+        }
+        Ok(TokenDetail { item, chain })
     }
 
     /// The operator's revocation, by token id alone (`DELETE /tokens/{id}`, from the inventory);

@@ -319,7 +319,9 @@ macro_rules! inventory_where {
           AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
           AND ($6 = FALSE OR u.is_service_account = TRUE) \
           AND ($7 = '' OR lower(t.name) LIKE lower($7) ESCAPE '\\' OR lower(u.email) LIKE lower($7) ESCAPE '\\') \
-          AND ($8 = FALSE OR u.is_admin = FALSE)"
+          AND ($8 = FALSE OR u.is_admin = FALSE) \
+          AND ($9 = '' OR ($9 = 'full' AND t.permissions IS NULL) \
+               OR ($9 = 'fine_grained' AND t.permissions IS NOT NULL))"
     };
 }
 
@@ -332,6 +334,7 @@ pub async fn inventory(
 ) -> Result<(Vec<TokenWithOwner>, u64), sqlx::Error> {
     let owner = filter.owner_id.map(|id| id.to_string()).unwrap_or_default();
     let state = filter.state.clone().unwrap_or_default();
+    let scope = filter.scope.clone().unwrap_or_default();
     let expires_before = filter.expires_before.unwrap_or(i64::MAX);
     let unused_since = filter.unused_since.unwrap_or(0);
     let pattern = filter
@@ -348,6 +351,7 @@ pub async fn inventory(
         .bind(filter.service_accounts_only)
         .bind(&pattern)
         .bind(filter.hide_admin_owners)
+        .bind(&scope)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
@@ -357,7 +361,7 @@ pub async fn inventory(
         ", ",
         owner_columns!(),
         inventory_where!(),
-        " ORDER BY t.created_at DESC, t.id DESC LIMIT $9 OFFSET $10"
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $10 OFFSET $11"
     ))
     .bind(&owner)
     .bind(&state)
@@ -367,6 +371,7 @@ pub async fn inventory(
     .bind(filter.service_accounts_only)
     .bind(&pattern)
     .bind(filter.hide_admin_owners)
+    .bind(&scope)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)

@@ -81,6 +81,8 @@ pub struct InventoryParamsDoc {
     expires_before: Option<chrono::DateTime<chrono::Utc>>,
     /// RFC 3339 time: tokens never used, or last used before it.
     unused_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// `full` (tokens of everything their owner may do) or `fine_grained` (with a permission list).
+    scope: Option<String>,
 }
 
 /// The bearer scheme, and the error answers every operation may give.

@@ -125,6 +125,7 @@ struct InventoryQuery {
     state: Option<String>,
     expires_before: Option<String>,
     unused_since: Option<String>,
+    scope: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
@@ -144,6 +145,16 @@ async fn inventory(
             "state must be one of active, expired, revoked",
         ));
     }
+    let scope = query.scope.filter(|s| !s.is_empty());
+    if scope
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "full" | "fine_grained"))
+    {
+        return Err(ApiError::validation(
+            "scope",
+            "scope must be one of full, fine_grained",
+        ));
+    }
     let filter = TokenInventoryFilter {
         owner_id: super::admin::uuid_param("owner_id", query.owner_id)?,
         state: token_state,
@@ -152,6 +163,7 @@ async fn inventory(
         service_accounts_only: false,
         hide_admin_owners: false,
         search: list.search.clone(),
+        scope,
     };
     let (items, total) = state
         .iam

@@ -538,3 +538,220 @@ async fn the_token_list_filters_sorts_and_warns(backend: Backend) {
 }
 
 crate::on_both_databases!(the_token_list_filters_sorts_and_warns);
+
+/// Sets when token `id` was last used, as its uses would have.
+async fn last_used(server: &TestServer, id: uuid::Uuid, days_ago: i64) {
+    sqlx::query("UPDATE personal_access_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(justiam_core::time::now_millis() - days_ago * justiam_core::time::DAY_MS)
+        .bind(id.to_string())
+        .execute(server.pool())
+        .await
+        .expect("set the last use");
+    server.after_direct_sql();
+}
+
+/// The token ids of the inventory table, in order.
+async fn inventory_ids(s: &Session) -> Vec<String> {
+    let mut ids = Vec::new();
+    for row in s
+        .b()
+        .find_all(fantoccini::Locator::Css("#inventory-table tbody tr"))
+        .await
+        .expect("rows")
+    {
+        ids.push(
+            row.attr("data-token-id")
+                .await
+                .expect("attr")
+                .unwrap_or_default(),
+        );
+    }
+    ids
+}
+
+/// Item 6: the inventory answers "which full-power tokens have not been used for 90 days?" as
+/// `GET /api/v1/tokens` does (`state`, `scope`, `unused_since`), revokes one from there, and a
+/// token's detail page shows everything known: its owner, state, rotation chain and audit.
+async fn the_inventory_finds_stale_full_power_tokens(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let (alice, alice_api) = server.user_client("alice@example.com").await;
+    crate::common::grant(&server, alice.id, &["users.view"]).await;
+    let stale = alice_api
+        .create_my_token("old laptop", 365)
+        .await
+        .expect("token");
+    let reader = alice_api
+        .create_token(
+            None,
+            &justiam_types::CreateToken {
+                name: "reader".to_owned(),
+                expires_in_days: 365,
+                permissions: Some(vec!["users.view".to_owned()]),
+            },
+        )
+        .await
+        .expect("token");
+    let fresh = alice_api
+        .create_my_token("fresh", 365)
+        .await
+        .expect("token");
+    let bot = server.create_service_account("stale-bot@example.com").await;
+    let never = admin
+        .create_user_token(bot.id, "never used", 365)
+        .await
+        .expect("token");
+    last_used(&server, stale.id, 100).await;
+    last_used(&server, reader.id, 100).await;
+    last_used(&server, fresh.id, 2).await;
+    // A rotation chain of three.
+    let first = admin.create_my_token("deploy", 30).await.expect("token");
+    let rotate = |id| {
+        let admin = &admin;
+        async move {
+            admin
+                .rotate_token(
+                    None,
+                    id,
+                    &RotateToken {
+                        expires_in_days: None,
+                        grace_period_seconds: Some(0),
+                    },
+                )
+                .await
+                .expect("rotated")
+        }
+    };
+    let second = rotate(first.id).await;
+    let third = rotate(second.id).await;
+
+    // The API's answer to the question.
+    let since = (chrono::Utc::now() - chrono::Duration::days(90)).to_rfc3339();
+    let api = admin
+        .token_inventory(
+            &Default::default(),
+            &[
+                ("state", "active"),
+                ("scope", "full"),
+                ("unused_since", &since),
+            ],
+        )
+        .await
+        .expect("inventory");
+    let mut expected: Vec<String> = api.data.iter().map(|i| i.record.id.to_string()).collect();
+    expected.sort();
+    // The newest of the chain is full power and never used, too.
+    let mut wanted = vec![
+        stale.id.to_string(),
+        never.id.to_string(),
+        third.id.to_string(),
+    ];
+    wanted.sort();
+    assert_eq!(expected, wanted, "the API answers the question");
+    let refused = crate::common::raw(
+        &admin,
+        reqwest::Method::GET,
+        "/api/v1/tokens?scope=most",
+        None,
+    )
+    .await;
+    assert_eq!(refused.status.as_u16(), 400, "{}", refused.json);
+    assert_eq!(
+        refused.json["details"]["field"], "scope",
+        "{}",
+        refused.json
+    );
+
+    // The UI answers the same with one click.
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    s.goto(&format!("{base}/ui/admin/tokens")).await;
+    s.click("#stale-full-power").await;
+    s.wait_for_text("#inventory-table", "old laptop").await;
+    let mut shown = inventory_ids(&s).await;
+    shown.sort();
+    assert_eq!(shown, wanted);
+    assert_eq!(s.value("#scope").await, "full");
+    assert_eq!(s.value("#unused").await, "90");
+    assert_eq!(s.value("#state").await, "active");
+    s.screenshot("inventory-stale").await;
+
+    // Revoke from there: gone from the answer, revoked on the API.
+    s.click(&format!("tr[data-token-id='{}'] .revoke", stale.id))
+        .await;
+    s.wait_for_text("#confirm-title", "old laptop").await;
+    s.click("#confirm").await;
+    s.wait_for_text(".notice", "Revoked").await;
+    assert_eq!(
+        api_status(&server, &stale.token, Method::GET, "/api/v1/me").await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    s.click("#stale-full-power").await;
+    s.wait_for_text("#inventory-table", "never used").await;
+    let mut left = inventory_ids(&s).await;
+    left.sort();
+    wanted.retain(|id| *id != stale.id.to_string());
+    assert_eq!(left, wanted);
+
+    // The detail page of a revoked token: state, reason, its audit.
+    s.goto(&format!("{base}/ui/admin/tokens/{}", stale.id))
+        .await;
+    s.wait_for_text("#token-state", "revoked").await;
+    s.wait_for_text("#token-revoked", "revoked").await;
+    s.wait_for_text("#token-facts", "alice@example.com").await;
+    s.wait_for_text("#token-last-used", "100 days ago").await;
+    s.wait_for_text("#token-events", "token.revoked").await;
+    s.wait_for_text("#token-events", "token.created").await;
+    assert!(!s.exists("#revoke-token").await, "nothing left to revoke");
+
+    // The middle of a rotation chain: all three, oldest first, itself marked.
+    s.goto(&format!("{base}/ui/admin/tokens/{}", second.id))
+        .await;
+    let chain = s.find("#rotation-chain").await;
+    let mut links = Vec::new();
+    for li in chain
+        .find_all(fantoccini::Locator::Css("li"))
+        .await
+        .expect("links")
+    {
+        links.push(li.text().await.expect("text"));
+    }
+    assert_eq!(links.len(), 3, "{links:?}");
+    assert!(
+        links[0].contains(&first.token[first.token.len() - 4..]),
+        "{links:?}"
+    );
+    assert!(links[1].contains("this token"), "{links:?}");
+    assert!(links[2].contains("active"), "{links:?}");
+    s.wait_for_text("#token-events", "token.rotated").await;
+    // Its successor's page links back, and offers Revoke.
+    s.click("#rotation-chain li:last-child a").await;
+    s.wait_for_path(&format!("/ui/admin/tokens/{}", third.id))
+        .await;
+    s.find("#revoke-token").await;
+    s.screenshot("token-detail").await;
+
+    // Someone who oversees only service accounts' tokens: a person's token is a 404 page.
+    let (carol, _) = server.user_client("carol@example.com").await;
+    crate::common::grant(&server, carol.id, &["service_accounts.tokens"]).await;
+    let jwt = server
+        .anonymous()
+        .login("carol@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let page = reqwest::Client::new()
+        .get(format!("{base}/ui/admin/tokens/{}", fresh.id))
+        .header("cookie", format!("justiam_session={jwt}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
+    s.close().await;
+}
+
+crate::on_both_databases!(the_inventory_finds_stale_full_power_tokens);
