@@ -149,11 +149,9 @@ async fn inventory(
             })
             .collect(),
         every_owner: user.principal.is_admin(),
-        filtered: !search.is_empty()
-            || !(token_state.is_empty()
-                && scope.is_empty()
-                && unused.is_empty()
-                && expiring.is_empty()),
+        filtered: [search.as_str(), token_state, scope, unused, expiring]
+            .iter()
+            .any(|f| !f.is_empty()),
         search,
         state: token_state.to_owned(),
         states: STATES,
