@@ -14,9 +14,10 @@
   document.querySelectorAll("time[data-local][datetime]").forEach(function (time) {
     var at = new Date(time.getAttribute("datetime"));
     if (isNaN(at.getTime())) return;
+    var seconds = /\d:\d\d:\d\d/.test(time.textContent);
     time.title = time.textContent;
     time.textContent = at.getFullYear() + "-" + pad(at.getMonth() + 1) + "-" + pad(at.getDate()) +
-      " " + pad(at.getHours()) + ":" + pad(at.getMinutes());
+      " " + pad(at.getHours()) + ":" + pad(at.getMinutes()) + (seconds ? ":" + pad(at.getSeconds()) : "");
   });
   // Copy buttons: <button data-copy="input-id" hidden>.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {

@@ -755,3 +755,164 @@ async fn the_inventory_finds_stale_full_power_tokens(backend: Backend) {
 }
 
 crate::on_both_databases!(the_inventory_finds_stale_full_power_tokens);
+
+/// Item 7: the audit log names actors and targets and links them, says the details in words,
+/// shows seconds, filters by a date range, and exports the filtered view as CSV and JSON holding
+/// exactly what `GET /api/v1/audit` answers for the same filter.
+async fn the_audit_log_reads_as_words_and_exports(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let me = admin.me().await.expect("me");
+    let bot = server
+        .create_service_account("nightly-bot@example.com")
+        .await;
+    let token = admin
+        .create_user_token(bot.id, "nightly", 30)
+        .await
+        .expect("token");
+    admin
+        .revoke_user_token(bot.id, token.id)
+        .await
+        .expect("revoked");
+
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    s.goto(&format!("{base}/ui/admin/audit?action=token.created"))
+        .await;
+    let row = "#audit-table tbody tr";
+    s.wait_for_text(row, "Token “nightly”").await;
+    let actor = s.find(&format!("{row} .actor a")).await;
+    assert_eq!(actor.text().await.expect("text"), ADMIN_EMAIL);
+    assert_eq!(
+        actor.attr("href").await.expect("href"),
+        Some(format!("/ui/admin/users/{}", me.user.id))
+    );
+    let target = s.find(&format!("{row} .target a")).await;
+    assert_eq!(
+        target.attr("href").await.expect("href"),
+        Some(format!("/ui/admin/tokens/{}", token.id))
+    );
+    // The details in words, the owner named and linked.
+    s.wait_for_text(&format!("{row} .details dl"), "Token name")
+        .await;
+    let owner = s
+        .find(&format!(
+            "{row} .details dd a[href='/ui/admin/users/{}']",
+            bot.id
+        ))
+        .await;
+    assert_eq!(owner.text().await.expect("text"), "nightly-bot@example.com");
+    // Seconds, in UTC on hover.
+    let title = s
+        .find(&format!("{row} time"))
+        .await
+        .attr("title")
+        .await
+        .expect("attr")
+        .expect("title");
+    let seconds = title.trim_end_matches(" UTC");
+    assert_eq!(seconds.len(), "2026-01-01 00:00:00".len(), "{title}");
+    let local = s.text(&format!("{row} time")).await;
+    assert_eq!(
+        local.len(),
+        "2026-01-01 00:00:00".len(),
+        "localised to the second: {local}"
+    );
+    let dl = s.text(&format!("{row} .details dl")).await;
+    assert!(
+        dl.contains("Target user\n") || dl.contains("Target user "),
+        "{dl}"
+    );
+    assert!(!dl.contains("Target user id"), "{dl}");
+    s.screenshot("audit-words").await;
+
+    // A date range: today has entries, tomorrow none, backwards is said.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    s.goto(&format!(
+        "{base}/ui/admin/audit?action=token.*&from={today}&to={today}"
+    ))
+    .await;
+    s.wait_for_text("#audit-table", "token.revoked").await;
+    s.goto(&format!(
+        "{base}/ui/admin/audit?action=token.*&from={tomorrow}"
+    ))
+    .await;
+    s.wait_for_text(".empty", "No entry matches").await;
+    s.goto(&format!("{base}/ui/admin/audit?from={tomorrow}&to={today}"))
+        .await;
+    s.wait_for_text("#to-error", "cannot come before").await;
+
+    // The export of the filtered view is what the API answers for the same filter.
+    let api = admin
+        .list_audit(&Default::default(), &[("action", "token.*")])
+        .await
+        .expect("audit");
+    assert_eq!(api.data.len(), 2, "created and revoked");
+    let cookie = super::admin_session_cookie(&server).await;
+    let http = reqwest::Client::new();
+    let csv = http
+        .get(format!(
+            "{base}/ui/admin/audit/export?format=csv&action=token.*"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(csv.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        csv.headers()["content-type"].to_str().expect("ascii"),
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .contains("attachment")
+    );
+    let text = csv.text().await.expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("at,actor_id,actor_email"), "{text}");
+    assert_eq!(lines.len(), 3, "a header and two entries: {text}");
+    assert!(
+        lines[1].contains("\"token.revoked\""),
+        "newest first: {text}"
+    );
+    assert!(lines[2].contains(&token.id.to_string()), "{text}");
+    let json: Vec<justiam_types::AuditRecord> = http
+        .get(format!(
+            "{base}/ui/admin/audit/export?format=json&action=token.*"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("export")
+        .json()
+        .await
+        .expect("the API's items");
+    assert_eq!(json, api.data);
+    // Without audit.view, no export.
+    let (_, _) = server.user_client("nosy@example.com").await;
+    let jwt = server
+        .anonymous()
+        .login("nosy@example.com", "user-password-1")
+        .await
+        .expect("login")
+        .token;
+    let refused = http
+        .get(format!("{base}/ui/admin/audit/export?format=json"))
+        .header("cookie", format!("justiam_session={jwt}"))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    s.close().await;
+}
+
+crate::on_both_databases!(the_audit_log_reads_as_words_and_exports);
