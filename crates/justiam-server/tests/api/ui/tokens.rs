@@ -916,3 +916,61 @@ async fn the_audit_log_reads_as_words_and_exports(backend: Backend) {
 }
 
 crate::on_both_databases!(the_audit_log_reads_as_words_and_exports);
+
+/// The box of the element matching `css`: `(x, y, width, height)`.
+async fn rect(s: &Session, css: &str) -> (f64, f64, f64, f64) {
+    s.find(css).await.rectangle().await.expect("rectangle")
+}
+
+/// Item 8: Sign out sits level with the email beside it, "New Token" with the title, and the
+/// submit button of a form has a line of its own (Change password, Create group, Create user).
+async fn layout_lines_up(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let s = Session::start().await;
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let middle = |r: (f64, f64, f64, f64)| r.1 + r.3 / 2.0;
+
+    s.goto(&format!("{base}/ui/tokens")).await;
+    let (who, out) = (rect(&s, ".who").await, rect(&s, "#logout").await);
+    assert!(
+        (middle(who) - middle(out)).abs() <= 2.0,
+        "Sign out {out:?} level with the email {who:?}"
+    );
+    let (title, button) = (
+        rect(&s, ".heading-row h1").await,
+        rect(&s, "#new-token").await,
+    );
+    assert!(
+        (middle(title) - middle(button)).abs() <= 2.0,
+        "New Token {button:?} level with the title {title:?}"
+    );
+
+    for (page, last_field, submit) in [
+        (
+            "/ui/profile",
+            "#confirm_password",
+            "form[action='/ui/profile/password'] button",
+        ),
+        (
+            "/ui/admin/groups",
+            "#group-description",
+            "form[method=post][action='/ui/admin/groups'] button",
+        ),
+        ("/ui/admin/users", "#new-password", "#create-user"),
+    ] {
+        s.goto(&format!("{base}{page}")).await;
+        let field = rect(&s, last_field).await;
+        let button = rect(&s, submit).await;
+        assert!(
+            button.1 >= field.1 + field.3,
+            "{page}: the submit button {button:?} is below the last field {field:?}"
+        );
+    }
+    s.close().await;
+}
+
+crate::on_both_databases!(layout_lines_up);
