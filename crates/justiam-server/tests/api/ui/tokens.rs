@@ -974,3 +974,84 @@ async fn layout_lines_up(backend: Backend) {
 }
 
 crate::on_both_databases!(layout_lines_up);
+
+/// Item 9: after a wrong password the password field has the focus; focus the page moves itself
+/// (a notice) draws no ring around a card; the 403 and 404 pages keep the navigation and Sign out
+/// for someone signed in, with their status.
+async fn focus_and_error_pages_keep_their_place(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let token = admin.create_my_token("to revoke", 30).await.expect("token");
+    server
+        .create_user("plain@example.com", "user-password-1")
+        .await;
+
+    let s = Session::start().await;
+    s.goto(&format!("{base}/ui/login")).await;
+    s.fill("#email", ADMIN_EMAIL).await;
+    s.fill("#password", "not-the-password").await;
+    s.click("#sign-in").await;
+    s.wait_for_text("#login-error", "not right").await;
+    let focused = s.b().active_element().await.expect("focus");
+    assert_eq!(
+        focused.attr("id").await.expect("id").as_deref(),
+        Some("password"),
+        "the password field is ready for another try"
+    );
+    s.fill("#password", ADMIN_PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#logout").await;
+
+    // The notice after an action has the focus, without a ring.
+    s.goto(&format!("{base}/ui/tokens/{}/revoke", token.id))
+        .await;
+    s.click("#confirm").await;
+    s.wait_for_text(".notice", "revoked").await;
+    let focused = s.b().active_element().await.expect("focus");
+    assert_eq!(
+        focused.attr("class").await.expect("class").as_deref(),
+        Some("notice")
+    );
+    assert_eq!(
+        focused.css_value("outline-style").await.expect("css"),
+        "none"
+    );
+
+    // Error pages keep the navigation.
+    for path in [
+        format!("/ui/admin/tokens/{}", uuid::Uuid::nil()),
+        "/ui/no-such-page".to_owned(),
+    ] {
+        s.goto(&format!("{base}{path}")).await;
+        s.wait_for_text("#error-title", "ot found").await;
+        s.find("#logout").await;
+        s.find("#nav-users").await;
+    }
+    s.click("#logout").await;
+    s.find("#sign-in").await;
+    s.login(&server, "plain@example.com", "user-password-1")
+        .await;
+    s.goto(&format!("{base}/ui/admin/users")).await;
+    s.wait_for_text("#error-title", "do not have access").await;
+    s.wait_for_text(".who", "plain@example.com").await;
+    s.find("#logout").await;
+    assert!(!s.exists("#nav-users").await, "only what she may open");
+    s.close().await;
+
+    // Still the API's status.
+    let cookie = super::admin_session_cookie(&server).await;
+    let page = reqwest::Client::new()
+        .get(format!("{base}/ui/no-such-page"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
+    assert!(page.text().await.expect("html").contains("id=\"logout\""));
+}
+
+crate::on_both_databases!(focus_and_error_pages_keep_their_place);
