@@ -50,6 +50,11 @@ struct Session {
 
 impl Session {
     async fn start() -> Session {
+        Session::start_with(&[]).await
+    }
+
+    /// A session whose Chromium also gets `extra` arguments (`--force-dark-mode`, a window size).
+    async fn start_with(extra: &[&str]) -> Session {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             listener.local_addr().expect("addr").port()
@@ -85,6 +90,10 @@ impl Session {
             "--window-size=1280,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| (*a).to_owned()))
+            .collect();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),

@@ -1055,3 +1055,119 @@ async fn focus_and_error_pages_keep_their_place(backend: Backend) {
 }
 
 crate::on_both_databases!(focus_and_error_pages_keep_their_place);
+
+/// Item 10, on a phone (390 × 844) in dark mode: tap targets of 24 px, a header that takes
+/// little of the screen, no empty "Name:", no Sessions box for a service account, a user's groups
+/// on their page, group members found by a search and added with one button, dark colours.
+async fn the_smaller_things_on_a_phone(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    let bot = server.create_service_account("phone-bot@example.com").await;
+    let frank = server
+        .create_user("frank@example.com", "user-password-1")
+        .await;
+    let group = admin
+        .create_group(&justiam_types::CreateGroup {
+            name: "operators".to_owned(),
+            description: None,
+        })
+        .await
+        .expect("group");
+
+    let s = Session::start_with(&["--force-dark-mode"]).await;
+    s.b().set_window_size(390, 844).await.expect("phone size");
+    s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let width: f64 = s
+        .b()
+        .execute("return window.innerWidth", vec![])
+        .await
+        .expect("js")
+        .as_f64()
+        .expect("number");
+    assert!(width <= 400.0, "a phone's width: {width}");
+
+    // The header takes little of the screen; the radios are big enough to tap.
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    let header = rect(&s, "header.top").await;
+    assert!(header.3 <= 844.0 * 0.15, "header {header:?}");
+    let overflow = s
+        .b()
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .expect("js");
+    assert!(
+        overflow.as_f64().unwrap_or(1.0) <= 0.0,
+        "no horizontal scroll: {overflow}"
+    );
+    let radio = rect(&s, "#expiry-30").await;
+    assert!(radio.2 >= 24.0 && radio.3 >= 24.0, "radio {radio:?}");
+    // Dark mode follows the system.
+    let dark = s
+        .b()
+        .execute(
+            "return window.matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .expect("js");
+    assert_eq!(dark, serde_json::json!(true), "the system asks for dark");
+    let background = s
+        .find("html")
+        .await
+        .css_value("background-color")
+        .await
+        .expect("css");
+    assert_eq!(background, "rgba(13, 17, 23, 1)", "dark background");
+    s.screenshot("phone-dark-new-token").await;
+
+    // The service account has no name: no empty "Name:" on its card.
+    s.goto(&format!("{base}/ui/admin/users?search=phone-bot"))
+        .await;
+    let name = s.find("#user-table td[data-label='Name']").await;
+    assert_eq!(name.css_value("display").await.expect("css"), "none");
+
+    // A service account's page: no Sessions box; a user's page: their groups.
+    s.goto(&format!("{base}/ui/admin/users/{}", bot.id)).await;
+    s.find("#sa-tokens").await;
+    assert!(!s.exists("#sessions-heading").await);
+    s.goto(&format!("{base}/ui/admin/users/{}", frank.id)).await;
+    s.wait_for_text("#user-groups", "Not a member").await;
+    s.find("#sessions-heading").await;
+
+    // Members are found by a search and added with one button.
+    s.goto(&format!("{base}/ui/admin/groups/{}", group.id))
+        .await;
+    s.fill("#member-search", "FRANK").await;
+    s.click("#find-members").await;
+    s.wait_for_text("#member-candidates", "frank@example.com")
+        .await;
+    s.click("#member-candidates .add-candidate").await;
+    s.wait_for_text(".notice", "Added").await;
+    let members = admin
+        .list_group_members(group.id, &Default::default())
+        .await
+        .expect("members");
+    assert_eq!(
+        members.data.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![frank.id]
+    );
+    s.goto(&format!(
+        "{base}/ui/admin/groups/{}?member_search=frank",
+        group.id
+    ))
+    .await;
+    s.wait_for_text("#no-candidates", "No one outside the group")
+        .await;
+    s.goto(&format!("{base}/ui/admin/users/{}", frank.id)).await;
+    s.wait_for_text("#user-groups a", "operators").await;
+    s.close().await;
+}
+
+crate::on_both_databases!(the_smaller_things_on_a_phone);
