@@ -15,6 +15,8 @@ use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_rol
 
 /// Issue 19's token pages, with the helpers of this module.
 mod tokens;
+/// Every main page: the accessibility audit and the screenshots of docs/ui.md.
+mod walk;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
