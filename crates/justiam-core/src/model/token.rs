@@ -100,6 +100,56 @@ pub enum TokenListSort {
     LastUsed,
 }
 
+impl TokenListState {
+    pub const ALL: [TokenListState; 4] = [
+        TokenListState::Any,
+        TokenListState::Active,
+        TokenListState::Expiring,
+        TokenListState::Expired,
+    ];
+
+    /// The query value (`state=`): `""` for any, `active`, `expiring`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenListState::Any => "",
+            TokenListState::Active => "active",
+            TokenListState::Expiring => "expiring",
+            TokenListState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<TokenListState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+impl TokenListSort {
+    pub const ALL: [TokenListSort; 6] = [
+        TokenListSort::Newest,
+        TokenListSort::Oldest,
+        TokenListSort::ExpiresSoonest,
+        TokenListSort::ExpiresLatest,
+        TokenListSort::Name,
+        TokenListSort::LastUsed,
+    ];
+
+    /// The query value (`sort=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenListSort::Newest => "newest",
+            TokenListSort::Oldest => "oldest",
+            TokenListSort::ExpiresSoonest => "expires",
+            TokenListSort::ExpiresLatest => "expires_desc",
+            TokenListSort::Name => "name",
+            TokenListSort::LastUsed => "last_used",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<TokenListSort> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
 /// What an owner's token list shows: a name search, a state and an order.
 #[derive(Debug, Clone, Default)]
 pub struct TokenListFilter {

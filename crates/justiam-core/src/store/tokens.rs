@@ -6,8 +6,7 @@ use uuid::Uuid;
 
 use super::uuid;
 use crate::model::{
-    PageRequest, PermissionSet, Token, TokenInventoryFilter, TokenListFilter, TokenListSort,
-    TokenListState, TokenWithOwner, User,
+    PageRequest, PermissionSet, Token, TokenInventoryFilter, TokenListFilter, TokenWithOwner, User,
 };
 use crate::time::Millis;
 use crate::token::TokenDigest;
@@ -163,20 +162,8 @@ pub async fn list(
         .as_deref()
         .map(|s| super::substring_pattern(s.trim()))
         .unwrap_or_default();
-    let state = match filter.state {
-        TokenListState::Any => "",
-        TokenListState::Active => "active",
-        TokenListState::Expiring => "expiring",
-        TokenListState::Expired => "expired",
-    };
-    let sort = match filter.sort {
-        TokenListSort::Newest => "newest",
-        TokenListSort::Oldest => "oldest",
-        TokenListSort::ExpiresSoonest => "expires",
-        TokenListSort::ExpiresLatest => "expires_desc",
-        TokenListSort::Name => "name",
-        TokenListSort::LastUsed => "last_used",
-    };
+    let state = filter.state.as_str();
+    let sort = filter.sort.as_str();
     let window = now + 7 * crate::time::DAY_MS;
     let total: i64 = sqlx::query(concat!("SELECT COUNT(*) AS n", list_where!()))
         .bind(user_id.to_string())

@@ -85,6 +85,19 @@ pub struct InventoryParamsDoc {
     scope: Option<String>,
 }
 
+/// The filters of a token list (`/me/tokens`, `/users/{id}/tokens`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TokenListParamsDoc {
+    /// `active` (still working), `expiring` (still working, stopping within 7 days: its expiry or
+    /// the end of a rotation grace period) or `expired`.
+    state: Option<String>,
+    /// `newest` (the default), `oldest`, `expires` (soonest to stop first), `expires_desc`,
+    /// `name` or `last_used` (most recent first, never used last).
+    sort: Option<String>,
+}
+
 /// The bearer scheme, and the error answers every operation may give.
 pub struct Conventions;
 

@@ -97,22 +97,11 @@ pub async fn token_page(
         .get("search")
         .map(|s| s.trim().chars().take(200).collect::<String>())
         .unwrap_or_default();
+    // The values of `STATES` and `SORTS` are those the service parses.
     let filter = TokenListFilter {
         search: (!search.is_empty()).then(|| search.clone()),
-        state: match token_state {
-            "active" => TokenListState::Active,
-            "expiring" => TokenListState::Expiring,
-            "expired" => TokenListState::Expired,
-            _ => TokenListState::Any,
-        },
-        sort: match sort {
-            "oldest" => TokenListSort::Oldest,
-            "expires" => TokenListSort::ExpiresSoonest,
-            "expires_desc" => TokenListSort::ExpiresLatest,
-            "name" => TokenListSort::Name,
-            "last_used" => TokenListSort::LastUsed,
-            _ => TokenListSort::Newest,
-        },
+        state: TokenListState::parse(token_state).unwrap_or_default(),
+        sort: TokenListSort::parse(sort).unwrap_or_default(),
     };
     let page = PageRequest {
         limit: per_page,
@@ -152,4 +141,21 @@ pub async fn token_page(
         expiring,
     };
     Ok((rows, pager(&base, page, total), controls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_choice_is_one_the_service_reads() {
+        for (value, _) in STATES {
+            assert!(TokenListState::parse(value).is_some(), "{value}");
+        }
+        for (value, _) in SORTS {
+            assert!(TokenListSort::parse(value).is_some(), "{value}");
+        }
+        assert_eq!(STATES.len(), TokenListState::ALL.len());
+        assert_eq!(SORTS.len(), TokenListSort::ALL.len());
+    }
 }

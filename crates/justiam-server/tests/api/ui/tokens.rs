@@ -1171,3 +1171,53 @@ async fn the_smaller_things_on_a_phone(backend: Backend) {
 }
 
 crate::on_both_databases!(the_smaller_things_on_a_phone);
+
+/// The token list's filters are the API's too: `GET /me/tokens?state=&sort=` answers what the UI
+/// shows, and refuses a value it does not know, naming the parameter.
+async fn the_token_list_filters_are_the_apis(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    admin.create_my_token("bravo", 3).await.expect("token");
+    admin.create_my_token("alpha", 30).await.expect("token");
+    let gone = admin.create_my_token("charlie", 30).await.expect("token");
+    expire(&server, gone.id).await;
+    let names = |r: &justiam_client::RawResponse| -> Vec<String> {
+        r.json["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for (query, expected) in [
+        ("state=expiring", vec!["bravo"]),
+        ("state=expired", vec!["charlie"]),
+        ("state=active&sort=name", vec!["alpha", "bravo"]),
+        ("sort=expires", vec!["charlie", "bravo", "alpha"]),
+        ("sort=name&search=a", vec!["alpha", "bravo", "charlie"]),
+    ] {
+        let r = crate::common::raw(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/me/tokens?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 200, "{query}: {}", r.json);
+        assert_eq!(names(&r), expected, "{query}");
+    }
+    for (query, field) in [("state=revoked", "state"), ("sort=random", "sort")] {
+        let r = crate::common::raw(
+            &admin,
+            Method::GET,
+            &format!("/api/v1/me/tokens?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), 400, "{query}");
+        assert_eq!(r.json["code"], "validation_error", "{}", r.json);
+        assert_eq!(r.json["details"]["field"], field, "{}", r.json);
+    }
+}
+
+crate::on_both_databases!(the_token_list_filters_are_the_apis);
