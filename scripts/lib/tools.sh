@@ -19,6 +19,29 @@ justiam_chromium_setup() {
   [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null 2>&1
 }
 
+# axe-core, the accessibility engine the browser tests inject into every page of the walk
+# (tests/api/ui/walk.rs): from the npm registry into target/axe-core. Returns non-zero when it is
+# still missing afterwards.
+JUSTIAM_AXE_VERSION=4.14.1
+justiam_axe_setup() {
+  local js=target/axe-core/node_modules/axe-core/axe.min.js
+  if [ -f "$js" ] && grep -q "axe v$JUSTIAM_AXE_VERSION" "$js"; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get install -y -q npm >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q npm >/dev/null; } || return 1
+    else
+      echo "npm missing: cannot install axe-core" >&2
+      return 1
+    fi
+  fi
+  mkdir -p target/axe-core
+  npm install --prefix target/axe-core --no-save --no-audit --no-fund "axe-core@$JUSTIAM_AXE_VERSION" >/dev/null || return 1
+  [ -f "$js" ]
+}
+
 # The Terraform provider's build and tests (crates/terraform-provider-justiam):
 #   protoc     the tf-provider crate compiles Terraform's plugin protocol at build time
 #              (Debian's protobuf-compiler; installed when missing and the script runs as root)

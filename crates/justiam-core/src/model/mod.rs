@@ -25,5 +25,8 @@ pub use permission::{
 };
 pub use role::{AdminRole, HeldRole, RoleHolder};
 pub use session::{Session, SessionWithUser};
-pub use token::{Token, TokenInventoryFilter, TokenWithOwner};
+pub use token::{
+    Token, TokenDetail, TokenInventoryFilter, TokenListFilter, TokenListSort, TokenListState,
+    TokenWithOwner,
+};
 pub use user::User;

@@ -30,6 +30,13 @@ impl Token {
         self.revoked_at.is_some_and(|at| at <= now)
     }
 
+    /// Its lifetime in whole days (rounded, 1 to 365): what a rotation or a regeneration gives
+    /// the replacement unless told otherwise.
+    pub fn lifetime_days(&self) -> i64 {
+        let day = crate::time::DAY_MS;
+        ((self.expires_at - self.created_at + day / 2) / day).clamp(1, 365)
+    }
+
     /// `active`, `expired` or `revoked`.
     pub fn state(&self, now: Millis) -> &'static str {
         if self.is_revoked(now) {
@@ -66,6 +73,91 @@ pub struct TokenWithOwner {
     pub owner: User,
 }
 
+/// Which of an owner's listed (unrevoked) tokens a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenListState {
+    #[default]
+    Any,
+    /// Still working: neither expired nor past a rotation grace period.
+    Active,
+    /// Still working, but stopping within 7 days (its expiry, or the end of its grace period).
+    Expiring,
+    /// Past its expiry.
+    Expired,
+}
+
+/// The order of an owner's token list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenListSort {
+    #[default]
+    Newest,
+    Oldest,
+    /// Soonest to stop working first.
+    ExpiresSoonest,
+    ExpiresLatest,
+    Name,
+    /// Most recently used first; never used last.
+    LastUsed,
+}
+
+impl TokenListState {
+    pub const ALL: [TokenListState; 4] = [
+        TokenListState::Any,
+        TokenListState::Active,
+        TokenListState::Expiring,
+        TokenListState::Expired,
+    ];
+
+    /// The query value (`state=`): `""` for any, `active`, `expiring`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenListState::Any => "",
+            TokenListState::Active => "active",
+            TokenListState::Expiring => "expiring",
+            TokenListState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<TokenListState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+impl TokenListSort {
+    pub const ALL: [TokenListSort; 6] = [
+        TokenListSort::Newest,
+        TokenListSort::Oldest,
+        TokenListSort::ExpiresSoonest,
+        TokenListSort::ExpiresLatest,
+        TokenListSort::Name,
+        TokenListSort::LastUsed,
+    ];
+
+    /// The query value (`sort=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenListSort::Newest => "newest",
+            TokenListSort::Oldest => "oldest",
+            TokenListSort::ExpiresSoonest => "expires",
+            TokenListSort::ExpiresLatest => "expires_desc",
+            TokenListSort::Name => "name",
+            TokenListSort::LastUsed => "last_used",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<TokenListSort> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// What an owner's token list shows: a name search, a state and an order.
+#[derive(Debug, Clone, Default)]
+pub struct TokenListFilter {
+    pub search: Option<String>,
+    pub state: TokenListState,
+    pub sort: TokenListSort,
+}
+
 /// Filters of the token inventory; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct TokenInventoryFilter {
@@ -81,4 +173,14 @@ pub struct TokenInventoryFilter {
     pub hide_admin_owners: bool,
     /// Substring of the token name or the owner's email.
     pub search: Option<String>,
+    /// `full` (no permission list: everything the owner may do) or `fine_grained`.
+    pub scope: Option<String>,
+}
+
+/// Everything known about one token of the inventory: the token and its owner, and its rotation
+/// chain, oldest first (itself included).
+#[derive(Debug, Clone)]
+pub struct TokenDetail {
+    pub item: TokenWithOwner,
+    pub chain: Vec<Token>,
 }

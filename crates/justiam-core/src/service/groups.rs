@@ -42,6 +42,16 @@ impl Iam {
         Ok(groups::list(&self.db.pool, search, page).await?)
     }
 
+    /// The groups a user is a member of, by name (the first 100): what a user's page lists.
+    pub async fn groups_of_user(
+        &self,
+        principal: &Principal,
+        user_id: Uuid,
+    ) -> CoreResult<Vec<Group>> {
+        principal.require(Permission::GroupsView)?;
+        Ok(groups::of_member(&self.db.pool, user_id, 100).await?)
+    }
+
     pub async fn get_group(&self, principal: &Principal, id: Uuid) -> CoreResult<Group> {
         principal.require(Permission::GroupsView)?;
         self.group(id).await

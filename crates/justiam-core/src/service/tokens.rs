@@ -14,8 +14,8 @@ use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{
-    PageRequest, Permission, PermissionSet, Token, TokenInventoryFilter, TokenName, TokenWithOwner,
-    User,
+    PageRequest, Permission, PermissionSet, Token, TokenDetail, TokenInventoryFilter,
+    TokenListFilter, TokenName, TokenWithOwner, User,
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -196,8 +196,7 @@ impl Iam {
         if old.replaced_by.is_some() {
             return Err(already_rotated());
         }
-        let original_days =
-            ((old.expires_at - old.created_at + DAY_MS / 2) / DAY_MS).clamp(1, MAX_EXPIRES_IN_DAYS);
+        let original_days = old.lifetime_days();
         let spec = TokenSpec {
             name: old.name.clone(),
             expires_in_days: check_expires_in_days(input.expires_in_days.unwrap_or(original_days))?,
@@ -303,6 +302,19 @@ impl Iam {
         Ok(IssuedToken { record, value })
     }
 
+    /// The permissions a fine-grained token of `owner` may be limited to: those the owner holds
+    /// (every one for an `is_admin` owner), which [`Iam::create_token`] accepts. The caller who may
+    /// manage the owner's tokens at all holds each of them (`token_owner`), so this is also all the
+    /// caller may grant; any other caller gets the refusal `create_token` would answer.
+    pub async fn token_permission_choices(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+    ) -> CoreResult<PermissionSet> {
+        let owner = self.token_owner(principal, owner).await?;
+        self.user_permissions(&owner).await
+    }
+
     /// One page of the owner's tokens that are not revoked; with `search`, those whose name
     /// contains it, case-insensitively.
     pub async fn list_tokens(
@@ -312,8 +324,25 @@ impl Iam {
         search: Option<&str>,
         page: PageRequest,
     ) -> CoreResult<(Vec<Token>, u64)> {
+        let filter = TokenListFilter {
+            search: search.map(str::to_owned),
+            ..TokenListFilter::default()
+        };
+        self.list_tokens_filtered(principal, owner, &filter, page)
+            .await
+    }
+
+    /// [`Iam::list_tokens`] with a state and an order: the web UI's list, and the count of tokens
+    /// expiring within 7 days its banner shows.
+    pub async fn list_tokens_filtered(
+        &self,
+        principal: &Principal,
+        owner: TokenOwner,
+        filter: &TokenListFilter,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<Token>, u64)> {
         let owner = self.token_owner(principal, owner).await?;
-        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), search, page).await?)
+        Ok(tokens::list(&self.db.pool, owner.id, now_millis(), filter, page).await?)
     }
 
     /// One token of the owner that is not revoked (one that [`Iam::list_tokens`] lists); any other
@@ -384,12 +413,23 @@ impl Iam {
         principal: &Principal,
         token_id: Uuid,
     ) -> CoreResult<TokenWithOwner> {
+        self.inventory_token(principal, token_id, false).await
+    }
+
+    /// One token of the inventory by id (a revoked one only `with_revoked`) if the caller
+    /// oversees it (the rule of [`Iam::overseen_token`]); anything else is `404`.
+    async fn inventory_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+        with_revoked: bool,
+    ) -> CoreResult<TokenWithOwner> {
         if !principal.is_admin() {
             principal.require(Permission::ServiceAccountsTokens)?;
         }
         let found = tokens::get_with_owner(&self.db.pool, token_id)
             .await?
-            .filter(|found| !found.token.is_revoked(now_millis()))
+            .filter(|found| with_revoked || !found.token.is_revoked(now_millis()))
             .ok_or_else(|| CoreError::not_found("token"))?;
         if !principal.is_admin() {
             let owner = &found.owner;
@@ -400,6 +440,40 @@ impl Iam {
             principal.require_can_grant(self.user_permissions(owner).await?)?;
         }
         Ok(found)
+    }
+
+    /// Everything known about one token of the inventory (revoked ones too): the token, its owner
+    /// and its rotation chain, oldest first. Who may see it is [`Iam::overseen_token`]'s rule.
+    pub async fn inspect_token(
+        &self,
+        principal: &Principal,
+        token_id: Uuid,
+    ) -> CoreResult<TokenDetail> {
+        let item = self.inventory_token(principal, token_id, true).await?;
+        let owner = item.owner.id;
+        // A chain is as long as the rotations of one token; the bound only guards the loop.
+        const LONGEST_CHAIN: usize = 100;
+        let mut before = Vec::new();
+        let mut previous = item.token.rotated_from;
+        while let Some(id) = previous.filter(|_| before.len() < LONGEST_CHAIN) {
+            let Some(token) = tokens::get(&self.db.pool, owner, id).await? else {
+                break;
+            };
+            previous = token.rotated_from;
+            before.push(token);
+        }
+        before.reverse();
+        let mut chain = before;
+        chain.push(item.token.clone());
+        let mut next = item.token.replaced_by;
+        while let Some(id) = next.filter(|_| chain.len() < 2 * LONGEST_CHAIN) {
+            let Some(token) = tokens::get(&self.db.pool, owner, id).await? else {
+                break;
+            };
+            next = token.replaced_by;
+            chain.push(token);
+        }
+        Ok(TokenDetail { item, chain })
     }
 
     /// The operator's revocation, by token id alone (`DELETE /tokens/{id}`, from the inventory);

@@ -115,6 +115,24 @@ pub async fn list(
     Ok((groups, total.max(0) as u64))
 }
 
+/// The groups `user_id` is a member of, by name (at most `limit`).
+pub async fn of_member(
+    pool: &AnyPool,
+    user_id: Uuid,
+    limit: u32,
+) -> Result<Vec<Group>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        group_select!(),
+        " WHERE g.id IN (SELECT m.group_id FROM group_members m WHERE m.user_id = $1) \
+         ORDER BY g.name_lower, g.id LIMIT $2"
+    ))
+    .bind(user_id.to_string())
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(group_from_row).collect()
+}
+
 /// Adds a member; `false` when they already were one.
 pub async fn add_member<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -5,7 +5,9 @@ use sqlx::{Any, AnyPool, Executor, Row};
 use uuid::Uuid;
 
 use super::uuid;
-use crate::model::{PageRequest, PermissionSet, Token, TokenInventoryFilter, TokenWithOwner, User};
+use crate::model::{
+    PageRequest, PermissionSet, Token, TokenInventoryFilter, TokenListFilter, TokenWithOwner, User,
+};
 use crate::time::Millis;
 use crate::token::TokenDigest;
 
@@ -120,40 +122,80 @@ macro_rules! name_matches {
     };
 }
 
-/// One page of the user's tokens that are not revoked (active and expired), newest first; with
-/// `search`, only those whose name contains it.
+/// When a token stops working: its expiry, or the end of its rotation grace period if sooner.
+macro_rules! stops_at {
+    () => {
+        "(CASE WHEN t.revoked_at IS NOT NULL AND t.revoked_at < t.expires_at THEN t.revoked_at ELSE t.expires_at END)"
+    };
+}
+
+/// The rows of [`list`]: `$1` owner, `$2` now, `$3` name pattern, `$4` state (`""`, `active`,
+/// `expiring`, `expired`), `$5` the end of the expiring window.
+macro_rules! list_where {
+    () => {
+        concat!(
+            " FROM personal_access_tokens t WHERE t.user_id = $1 \
+             AND (t.revoked_at IS NULL OR t.revoked_at > $2) AND ",
+            name_matches!("$3"),
+            " AND ($4 = '' OR ($4 = 'active' AND ",
+            stops_at!(),
+            " > $2) OR ($4 = 'expiring' AND ",
+            stops_at!(),
+            " > $2 AND ",
+            stops_at!(),
+            " <= $5) OR ($4 = 'expired' AND t.expires_at <= $2))"
+        )
+    };
+}
+
+/// One page of the user's tokens that are not revoked (active and expired) that `filter` picks
+/// (a name search, a state), in its order.
 pub async fn list(
     pool: &AnyPool,
     user_id: Uuid,
     now: Millis,
-    search: Option<&str>,
+    filter: &TokenListFilter,
     page: PageRequest,
 ) -> Result<(Vec<Token>, u64), sqlx::Error> {
-    let pattern = search
+    let pattern = filter
+        .search
+        .as_deref()
         .map(|s| super::substring_pattern(s.trim()))
         .unwrap_or_default();
-    let total: i64 = sqlx::query(concat!(
-        "SELECT COUNT(*) AS n FROM personal_access_tokens t WHERE t.user_id = $1 \
-         AND (t.revoked_at IS NULL OR t.revoked_at > $2) AND ",
-        name_matches!("$3")
-    ))
-    .bind(user_id.to_string())
-    .bind(now)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?
-    .try_get("n")?;
+    let state = filter.state.as_str();
+    let sort = filter.sort.as_str();
+    let window = now + 7 * crate::time::DAY_MS;
+    let total: i64 = sqlx::query(concat!("SELECT COUNT(*) AS n", list_where!()))
+        .bind(user_id.to_string())
+        .bind(now)
+        .bind(&pattern)
+        .bind(state)
+        .bind(window)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    // One ORDER BY serves every order: the keys of the orders not chosen are NULL on every row.
     let rows = sqlx::query(concat!(
         "SELECT ",
         token_columns!(),
-        " FROM personal_access_tokens t WHERE t.user_id = $1 AND (t.revoked_at IS NULL OR t.revoked_at > $2) \
-         AND ",
-        name_matches!("$3"),
-        " ORDER BY t.created_at DESC, t.id DESC LIMIT $4 OFFSET $5"
+        list_where!(),
+        " ORDER BY CASE WHEN $6 = 'name' THEN lower(t.name) END ASC, \
+         CASE WHEN $6 = 'expires' THEN ",
+        stops_at!(),
+        " END ASC, CASE WHEN $6 = 'expires_desc' THEN ",
+        stops_at!(),
+        " END DESC, CASE WHEN $6 = 'oldest' THEN t.created_at END ASC, \
+         CASE WHEN $6 = 'oldest' THEN t.id END ASC, \
+         CASE WHEN $6 = 'last_used' THEN (CASE WHEN t.last_used_at IS NULL THEN 1 ELSE 0 END) END ASC, \
+         CASE WHEN $6 = 'last_used' THEN t.last_used_at END DESC, \
+         t.created_at DESC, t.id DESC LIMIT $7 OFFSET $8"
     ))
     .bind(user_id.to_string())
     .bind(now)
     .bind(&pattern)
+    .bind(state)
+    .bind(window)
+    .bind(sort)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)
@@ -264,7 +306,9 @@ macro_rules! inventory_where {
           AND ($5 = 0 OR t.last_used_at IS NULL OR t.last_used_at < $5) \
           AND ($6 = FALSE OR u.is_service_account = TRUE) \
           AND ($7 = '' OR lower(t.name) LIKE lower($7) ESCAPE '\\' OR lower(u.email) LIKE lower($7) ESCAPE '\\') \
-          AND ($8 = FALSE OR u.is_admin = FALSE)"
+          AND ($8 = FALSE OR u.is_admin = FALSE) \
+          AND ($9 = '' OR ($9 = 'full' AND t.permissions IS NULL) \
+               OR ($9 = 'fine_grained' AND t.permissions IS NOT NULL))"
     };
 }
 
@@ -277,6 +321,7 @@ pub async fn inventory(
 ) -> Result<(Vec<TokenWithOwner>, u64), sqlx::Error> {
     let owner = filter.owner_id.map(|id| id.to_string()).unwrap_or_default();
     let state = filter.state.clone().unwrap_or_default();
+    let scope = filter.scope.clone().unwrap_or_default();
     let expires_before = filter.expires_before.unwrap_or(i64::MAX);
     let unused_since = filter.unused_since.unwrap_or(0);
     let pattern = filter
@@ -293,6 +338,7 @@ pub async fn inventory(
         .bind(filter.service_accounts_only)
         .bind(&pattern)
         .bind(filter.hide_admin_owners)
+        .bind(&scope)
         .fetch_one(pool)
         .await?
         .try_get("n")?;
@@ -302,7 +348,7 @@ pub async fn inventory(
         ", ",
         owner_columns!(),
         inventory_where!(),
-        " ORDER BY t.created_at DESC, t.id DESC LIMIT $9 OFFSET $10"
+        " ORDER BY t.created_at DESC, t.id DESC LIMIT $10 OFFSET $11"
     ))
     .bind(&owner)
     .bind(&state)
@@ -312,6 +358,7 @@ pub async fn inventory(
     .bind(filter.service_accounts_only)
     .bind(&pattern)
     .bind(filter.hide_admin_owners)
+    .bind(&scope)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(pool)

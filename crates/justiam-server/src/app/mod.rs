@@ -50,7 +50,7 @@ fn router(state: AppState, metrics_here: bool) -> Router {
         routes = routes.route("/metrics", get(metrics));
     }
     routes
-        .merge(crate::ui::routes())
+        .merge(crate::ui::routes(state.clone()))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

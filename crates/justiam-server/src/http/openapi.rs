@@ -130,17 +130,70 @@ pub struct InventoryParamsDoc {
     expires_before: Option<chrono::DateTime<chrono::Utc>>,
     /// RFC 3339 time: tokens never used, or last used before it.
     unused_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// `full` (tokens of everything their owner may do) or `fine_grained` (with a permission list).
+    #[param(schema_with = token_scope_schema)]
+    scope: Option<String>,
+}
+
+/// The filters of a token list (`/me/tokens`, `/users/{id}/tokens`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct TokenListParamsDoc {
+    /// `active` (still working), `expiring` (still working, stopping within 7 days: its expiry or
+    /// the end of a rotation grace period) or `expired`.
+    #[param(schema_with = token_list_state_schema)]
+    state: Option<String>,
+    /// `newest` (the default), `oldest`, `expires` (soonest to stop first), `expires_desc`,
+    /// `name` or `last_used` (most recent first, never used last).
+    #[param(schema_with = token_list_sort_schema)]
+    sort: Option<String>,
 }
 
 /// The states a token inventory filters on.
 pub const TOKEN_STATES: [&str; 3] = ["active", "expired", "revoked"];
 
-fn token_state_schema() -> Object {
+/// The scopes a token inventory filters on.
+pub const TOKEN_SCOPES: [&str; 2] = ["full", "fine_grained"];
+
+fn one_of(description: &str, values: &[&str]) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .description(Some("Only tokens in this state."))
-        .enum_values(Some(TOKEN_STATES))
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
         .build()
+}
+
+fn token_state_schema() -> Object {
+    one_of("Only tokens in this state.", &TOKEN_STATES)
+}
+
+fn token_scope_schema() -> Object {
+    one_of(
+        "`full` (tokens of everything their owner may do) or `fine_grained` (with a permission list).",
+        &TOKEN_SCOPES,
+    )
+}
+
+fn token_list_state_schema() -> Object {
+    one_of(
+        "`active` (still working), `expiring` (still working, stopping within 7 days) or `expired`.",
+        &["active", "expiring", "expired"],
+    )
+}
+
+fn token_list_sort_schema() -> Object {
+    one_of(
+        "Order of the list; `newest` when absent.",
+        &[
+            "newest",
+            "oldest",
+            "expires",
+            "expires_desc",
+            "name",
+            "last_used",
+        ],
+    )
 }
 
 /// The runtime expression for the id a creation answers with.

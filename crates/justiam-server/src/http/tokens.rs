@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use justiam_core::model::{TokenInventoryFilter, User};
+use justiam_core::model::{
+    TokenInventoryFilter, TokenListFilter, TokenListSort, TokenListState, User,
+};
 use justiam_core::service::{IssuedToken, TokenOwner};
 use justiam_core::time::{now_millis, to_datetime};
 use justiam_types::{
@@ -125,6 +127,7 @@ struct InventoryQuery {
     state: Option<String>,
     expires_before: Option<String>,
     unused_since: Option<String>,
+    scope: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", operation_id = "list_token_inventory", tag = "tokens", params(ListParamsDoc, InventoryParamsDoc), responses((status = 200, body = Page<TokenInventoryItem>)))]
@@ -142,6 +145,14 @@ async fn inventory(
             "state must be one of active, expired, revoked",
         ));
     }
+    if let Some(scope) = query.scope.as_deref()
+        && !TOKEN_SCOPES.contains(&scope)
+    {
+        return Err(ApiError::validation(
+            "scope",
+            "scope must be one of full, fine_grained",
+        ));
+    }
     let filter = TokenInventoryFilter {
         owner_id: super::admin::uuid_param("owner_id", query.owner_id)?,
         state: query.state,
@@ -150,6 +161,7 @@ async fn inventory(
         service_accounts_only: false,
         hide_admin_owners: false,
         search: list.search.clone(),
+        scope: query.scope,
     };
     let (items, total) = state
         .iam
@@ -192,15 +204,49 @@ async fn create(
     ))
 }
 
+/// `?state&sort` of a token list, besides `?page&limit&search`.
+#[derive(Debug, Deserialize)]
+struct TokenListQuery {
+    state: Option<String>,
+    sort: Option<String>,
+}
+
+impl TokenListQuery {
+    fn filter(self, search: Option<String>) -> Result<TokenListFilter, ApiError> {
+        let state = match self.state.as_deref() {
+            None => TokenListState::Any,
+            Some(value) => TokenListState::parse(value).ok_or_else(|| {
+                ApiError::validation("state", "state must be one of active, expiring, expired")
+            })?,
+        };
+        let sort = match self.sort.as_deref() {
+            None => TokenListSort::Newest,
+            Some(value) => TokenListSort::parse(value).ok_or_else(|| {
+                ApiError::validation(
+                    "sort",
+                    "sort must be one of newest, oldest, expires, expires_desc, name, last_used",
+                )
+            })?,
+        };
+        Ok(TokenListFilter {
+            search,
+            state,
+            sort,
+        })
+    }
+}
+
 async fn list(
     state: &AppState,
     principal: &justiam_core::authz::Principal,
     owner: TokenOwner,
     query: ListQuery,
+    options: TokenListQuery,
 ) -> Result<Json<Page<PatRecord>>, ApiError> {
+    let filter = options.filter(query.search.clone())?;
     let (tokens, total) = state
         .iam
-        .list_tokens(principal, owner, query.search.as_deref(), query.page)
+        .list_tokens_filtered(principal, owner, &filter, query.page)
         .await?;
     let now = now_millis();
     Ok(Json(Page {
@@ -221,13 +267,14 @@ async fn create_own(
     create(&state, &principal, TokenOwner::Caller, body, &meta).await
 }
 
-#[utoipa::path(get, path = "/api/v1/me/tokens", operation_id = "list_own_tokens", tag = "tokens", params(ListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens", operation_id = "list_own_tokens", tag = "tokens", params(ListParamsDoc, TokenListParamsDoc), responses((status = 200, description = "The caller's tokens that are not revoked", body = Page<PatRecord>)))]
 async fn list_own(
     State(state): State<AppState>,
     Auth(principal): Auth,
     query: ListQuery,
+    ApiQuery(options): ApiQuery<TokenListQuery>,
 ) -> Result<Json<Page<PatRecord>>, ApiError> {
-    list(&state, &principal, TokenOwner::Caller, query).await
+    list(&state, &principal, TokenOwner::Caller, query, options).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", operation_id = "revoke_own_token", tag = "tokens", params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
@@ -262,18 +309,20 @@ async fn create_for_user(
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", operation_id = "list_service_account_tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/tokens", operation_id = "list_service_account_tokens", tag = "tokens", params(("id" = Uuid, Path, description = "Service account id"), ListParamsDoc, TokenListParamsDoc), responses((status = 200, body = Page<PatRecord>)))]
 async fn list_for_user(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(user_id): ApiPath<Uuid>,
     query: ListQuery,
+    ApiQuery(options): ApiQuery<TokenListQuery>,
 ) -> Result<Json<Page<PatRecord>>, ApiError> {
     list(
         &state,
         &principal,
         TokenOwner::ServiceAccount(user_id),
         query,
+        options,
     )
     .await
 }

@@ -138,6 +138,10 @@ struct GroupPage {
     /// Roles that may be assigned to the group (with `admin_roles.manage`).
     can_roles: bool,
     assignable: Vec<RoleView>,
+    /// The member search as typed (`?member_search=`), and the users it found who are not
+    /// members yet (with `users.view`), each offered an Add button.
+    member_search: String,
+    candidates: Vec<UserView>,
     errors: FieldErrors,
     notice: Option<String>,
 }
@@ -174,7 +178,24 @@ async fn group_page(
     } else {
         Vec::new()
     };
+    let member_search = q
+        .get("member_search")
+        .map(|s| s.trim().chars().take(200).collect::<String>())
+        .unwrap_or_default();
+    let mut candidates = Vec::new();
+    if !member_search.is_empty() && p.has(Permission::GroupsMembers) && p.has(Permission::UsersView)
+    {
+        let first = PageRequest { page: 1, limit: 10 };
+        let (found, _) = state.iam.list_users(p, Some(&member_search), first).await?;
+        candidates = found
+            .iter()
+            .filter(|u| members.iter().all(|m| m.id != u.id))
+            .map(UserView::of)
+            .collect();
+    }
     Ok(GroupPage {
+        member_search,
+        candidates,
         edit_name: g.name.clone(),
         edit_description: g.description.clone(),
         nav: Some(Nav::new(user, "groups")),

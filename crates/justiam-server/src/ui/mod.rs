@@ -37,7 +37,7 @@ const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
 
 /// The UI routes, all under `/ui/` (and `/` redirecting there).
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/ui", get(|| async { Redirect::to("/ui/") }))
@@ -54,6 +54,10 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(sessions::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            kit::view::with_nav,
+        ))
         .layer(axum::middleware::map_response(headers))
 }
 

@@ -187,8 +187,10 @@ struct UserPage {
     ungrantable: usize,
     /// The role chosen in the assign form (kept after an error).
     chosen_role: Option<Uuid>,
-    /// The number of live sessions, with `sessions.view`.
+    /// The number of live sessions, with `sessions.view` (a service account has none).
     sessions: Option<u64>,
+    /// The groups they are a member of (id and name), with `groups.view`.
+    groups: Option<Vec<(Uuid, String)>>,
     can_end_sessions: bool,
     errors: FieldErrors,
     notice: Option<String>,
@@ -248,8 +250,13 @@ async fn user_page(
         }
     }
     let one = PageRequest { page: 1, limit: 1 };
+    // A service account cannot sign in: it has no sessions to show.
     let sessions = match state.iam.list_sessions(p, None, Some(id), one).await {
-        Ok((_, total)) => Some(total),
+        Ok((_, total)) if !target.is_service_account => Some(total),
+        _ => None,
+    };
+    let groups = match state.iam.groups_of_user(p, id).await {
+        Ok(found) => Some(found.into_iter().map(|g| (g.id, g.name)).collect()),
         Err(_) => None,
     };
     Ok(UserPage {
@@ -267,6 +274,7 @@ async fn user_page(
         ungrantable,
         chosen_role: None,
         sessions,
+        groups,
         can_end_sessions: p.has(Permission::SessionsRevoke) && !target.is_service_account,
         errors: FieldErrors::default(),
         notice,

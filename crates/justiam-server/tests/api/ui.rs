@@ -13,6 +13,11 @@ use serde_json::json;
 
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_role};
 
+/// Issue 19's token pages, with the helpers of this module.
+mod tokens;
+/// Every main page: the accessibility audit and the screenshots of docs/ui.md.
+mod walk;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromedriver_path() -> Option<&'static str> {
@@ -47,6 +52,11 @@ struct Session {
 
 impl Session {
     async fn start() -> Session {
+        Session::start_with(&[]).await
+    }
+
+    /// A session whose Chromium also gets `extra` arguments (`--force-dark-mode`, a window size).
+    async fn start_with(extra: &[&str]) -> Session {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             listener.local_addr().expect("addr").port()
@@ -82,6 +92,10 @@ impl Session {
             "--window-size=1280,900".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let args: Vec<String> = args
+            .into_iter()
+            .chain(extra.iter().map(|a| (*a).to_owned()))
+            .collect();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
@@ -317,6 +331,12 @@ async fn personal_access_tokens_in_the_browser() {
     s.click("#create-token").await;
     s.wait_for_text("#name-error", "Give the token a name")
         .await;
+    // An administrator's token of everything is a deliberate choice, with a warning.
+    s.wait_for_text("#permissions-error", "Choose what the token may do")
+        .await;
+    s.wait_for_text("#full-warning", "is an administrator")
+        .await;
+    s.click("#scope-full").await;
     s.fill("#token-name", "CI pipeline").await;
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "400").await;
@@ -326,6 +346,7 @@ async fn personal_access_tokens_in_the_browser() {
 
     // A preset.
     s.click("#expiry-30").await;
+    s.click("#scope-full").await;
     s.click("#create-token").await;
     let value = s.created_token().await;
     assert!(value.starts_with("justiam_pat_"), "{value}");
@@ -366,6 +387,7 @@ async fn personal_access_tokens_in_the_browser() {
     s.fill("#token-name", "Short lived").await;
     s.click("#expiry-custom").await;
     s.fill("#custom-days", "3").await;
+    s.click("#scope-full").await;
     s.click("#create-token").await;
     let short = s.created_token().await;
     s.click("#done").await;

@@ -264,13 +264,69 @@ pub struct ErrorPage<'a> {
 }
 
 pub fn error_page(nav: Option<Nav>, status: StatusCode, title: &str, message: &str) -> Response {
+    let bare = nav.is_none();
     let page = ErrorPage {
         nav,
         status: status.as_u16(),
         title,
         message,
     };
-    (status, render(page)).into_response()
+    let mut response = (status, render(page)).into_response();
+    if bare {
+        response.extensions_mut().insert(BareErrorPage {
+            status,
+            title: title.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+    response
+}
+
+/// An error page drawn without the navigation (its handler had no session at hand):
+/// [`with_nav`] draws it again with the navigation and Sign out when the request was signed in.
+#[derive(Debug, Clone)]
+pub struct BareErrorPage {
+    status: StatusCode,
+    title: String,
+    message: String,
+}
+
+/// Middleware of the UI routes: a 403, 404 or other error page answered to someone signed in keeps
+/// the navigation and Sign out. Only error pages pay for the second look at the session.
+pub async fn with_nav(
+    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut probe = axum::http::Request::new(());
+    *probe.method_mut() = request.method().clone();
+    *probe.uri_mut() = request.uri().clone();
+    *probe.headers_mut() = request.headers().clone();
+    let response = next.run(request).await;
+    let Some(bare) = response.extensions().get::<BareErrorPage>().cloned() else {
+        return response;
+    };
+    let (mut parts, ()) = probe.into_parts();
+    match <UiUser as axum::extract::FromRequestParts<_>>::from_request_parts(&mut parts, &state)
+        .await
+    {
+        Ok(user) => {
+            let mut again = error_page(
+                Some(Nav::new(&user, "")),
+                bare.status,
+                &bare.title,
+                &bare.message,
+            );
+            // The headers the first answer chose (Retry-After, …) stay.
+            for (name, value) in response.headers() {
+                if name != header::CONTENT_LENGTH {
+                    again.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            again
+        }
+        Err(_) => response,
+    }
 }
 
 /// Renders a page, or a 500 when the template fails.
@@ -302,6 +358,23 @@ pub fn when(at: Millis) -> String {
     to_datetime(at).format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A time shown as `<time datetime="{iso}" title="{utc}">{utc}</time>` (`templates/time.html`):
+/// the script turns the text into the reader's local time and keeps UTC on hover.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    /// `2026-03-01T14:05:00Z`.
+    pub iso: String,
+    /// `2026-03-01 14:05 UTC`.
+    pub utc: String,
+}
+
+pub fn stamp(at: Millis) -> Stamp {
+    Stamp {
+        iso: to_datetime(at).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        utc: when(at),
+    }
+}
+
 /// `in 3 days`, `2 hours ago`, … relative to now.
 pub fn relative(at: Millis) -> String {
     let now = now_millis();
@@ -314,7 +387,12 @@ pub fn relative(at: Millis) -> String {
     } else if span >= MINUTE_MS {
         plural(span / MINUTE_MS, "minute")
     } else {
-        return "just now".to_owned();
+        return if delta > 0 {
+            "in less than a minute"
+        } else {
+            "just now"
+        }
+        .to_owned();
     };
     if delta > 0 {
         format!("in {amount}")
@@ -323,7 +401,7 @@ pub fn relative(at: Millis) -> String {
     }
 }
 
-fn plural(n: i64, unit: &str) -> String {
+pub fn plural(n: i64, unit: &str) -> String {
     if n == 1 {
         format!("1 {unit}")
     } else {

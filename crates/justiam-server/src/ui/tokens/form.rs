@@ -6,15 +6,16 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use justiam_core::model::{Permission, PermissionSet, Token};
+use justiam_core::model::Token;
 use justiam_core::service::TokenOwner;
-use justiam_core::time::{DAY_MS, now_millis};
+use justiam_core::time::{DAY_MS, Millis, now_millis, to_datetime};
 use justiam_types::{CreateToken, RotateToken};
 use uuid::Uuid;
 
+use super::picker::{self, ResourceChoice};
 use crate::app::AppState;
 use crate::ui::kit::session::{self, NEW_TOKEN_COOKIE};
-use crate::ui::kit::view::relative;
+use crate::ui::kit::view::{Stamp, plural, relative, stamp};
 use crate::ui::kit::{
     ConfirmPage, FieldErrors, Fields, Nav, Params, UiError, UiForm, UiUser, bad_request, encode,
     render, value, when,
@@ -25,16 +26,25 @@ pub struct TokenView {
     pub id: Uuid,
     pub name: String,
     pub hint: String,
-    pub created: String,
-    pub expires: String,
-    /// `expired`, `expires in 3 days`, …
+    pub created: Stamp,
+    /// When it stops working: its expiry, or for a rotated token the end of its grace period.
+    pub expires: Stamp,
+    /// `expired`, `expires in 3 days`, `grace ends in 42 minutes`, …
     pub expiry_note: String,
-    /// `expired`, `soon` (within 7 days) or `ok`: the CSS class of the note.
+    /// `expired`, `urgent` (within a day), `soon` (within 7 days) or `ok`: the CSS class of the
+    /// note.
     pub expiry_class: &'static str,
-    pub last_used: String,
+    /// The urgency in words beside the colour: `less than a day left`, `less than 7 days left`.
+    pub urgency: &'static str,
+    /// When and how long ago; `None` if never.
+    pub last_used: Option<(Stamp, String)>,
     pub scope: String,
     pub status: &'static str,
     pub active: bool,
+    /// Past its expiry (and not revoked): offered Regenerate.
+    pub expired: bool,
+    /// Rotated and still working until its grace period ends: the replacement's id.
+    pub replacement: Option<Uuid>,
     /// Not revoked yet: expired tokens and those in a rotation grace period can still be revoked.
     pub revocable: bool,
 }
@@ -43,19 +53,26 @@ impl TokenView {
     pub fn of(t: &Token) -> TokenView {
         let now = now_millis();
         let revoked = t.is_revoked(now);
-        let expired = t.expires_at <= now;
-        let (expiry_note, expiry_class) = if expired {
-            (format!("expired {}", relative(t.expires_at)), "expired")
-        } else if t.expires_at - now < 7 * DAY_MS {
-            (format!("expires {}", relative(t.expires_at)), "soon")
+        let expired = !revoked && t.expires_at <= now;
+        // A rotated token stops at the end of its grace period (its `revoked_at`), usually long
+        // before its original expiry: that is the date that matters.
+        let in_grace = !revoked && t.replaced_by.is_some();
+        let stops_at = match (in_grace, t.revoked_at) {
+            (true, Some(at)) => at.min(t.expires_at),
+            _ => t.expires_at,
+        };
+        let expiry_note = if expired {
+            format!("expired {}", relative(t.expires_at))
+        } else if in_grace {
+            format!("grace ends {}", relative(stops_at))
         } else {
-            (format!("expires {}", relative(t.expires_at)), "ok")
+            format!("expires {}", relative(stops_at))
         };
         let status = if revoked {
             "revoked"
         } else if expired {
             "expired"
-        } else if t.replaced_by.is_some() {
+        } else if in_grace {
             "rotated (grace period)"
         } else {
             "active"
@@ -64,22 +81,37 @@ impl TokenView {
             id: t.id,
             name: t.name.clone(),
             hint: t.token_hint.clone(),
-            created: when(t.created_at),
-            expires: when(t.expires_at),
+            created: stamp(t.created_at),
+            expires: stamp(stops_at),
             expiry_note,
-            expiry_class,
-            last_used: t
-                .last_used_at
-                .map(|at| format!("{} ({})", when(at), relative(at)))
-                .unwrap_or_else(|| "never".to_owned()),
+            expiry_class: urgency(stops_at, now),
+            urgency: match urgency(stops_at, now) {
+                "urgent" => "less than a day left",
+                "soon" => "less than 7 days left",
+                _ => "",
+            },
+            last_used: t.last_used_at.map(|at| (stamp(at), relative(at))),
             scope: match t.permissions {
                 Some(set) => set.names().join(", "),
                 None => "full (all of the owner's permissions)".to_owned(),
             },
             status,
-            active: !revoked && !expired && t.replaced_by.is_none(),
+            active: !revoked && !expired && !in_grace,
+            expired,
+            replacement: if in_grace { t.replaced_by } else { None },
             revocable: !revoked,
         }
+    }
+}
+
+/// How soon a token stops working, as the CSS class of its note: `expired`, `urgent` (within a
+/// day: red), `soon` (within 7 days: amber) or `ok`.
+pub fn urgency(stops_at: Millis, now: Millis) -> &'static str {
+    match stops_at - now {
+        left if left <= 0 => "expired",
+        left if left <= DAY_MS => "urgent",
+        left if left <= 7 * DAY_MS => "soon",
+        _ => "ok",
     }
 }
 
@@ -91,22 +123,26 @@ pub struct TokenForm {
     pub back: String,
     /// `your account` or the service account's email.
     pub owner: String,
+    /// The owner is an administrator (`is_admin`): a token of "everything" carries powers no
+    /// permission grants, so that choice is never preselected and comes with a warning.
+    pub admin_owner: bool,
     pub name: String,
     pub preset: String,
-    pub presets: Vec<&'static str>,
+    /// The presets with the date each would expire on.
+    pub presets: Vec<(&'static str, String)>,
     pub custom_days: String,
+    /// The date the chosen expiry gives (`2027-03-06`), or `""` while it is not valid.
+    pub expiry_date: String,
+    /// `full`, `readonly`, `custom`, or `""` when nothing is chosen yet.
     pub scope: String,
-    pub chosen: Vec<String>,
-    /// The permissions the owner holds: the checkboxes.
-    pub catalogue: Vec<&'static str>,
+    /// "Read-only" is offered: the owner holds a permission `*.view` matches.
+    pub read_only: bool,
+    /// The picker: the resources the owner holds permissions on.
+    pub resources: Vec<ResourceChoice>,
     pub errors: FieldErrors,
 }
 
 impl TokenForm {
-    pub fn is_chosen(&self, permission: &str) -> bool {
-        self.chosen.iter().any(|c| c == permission)
-    }
-
     pub fn is_preset(&self, days: &str) -> bool {
         self.preset == days
     }
@@ -114,27 +150,47 @@ impl TokenForm {
 
 pub const PRESETS: [&str; 5] = ["7", "30", "60", "90", "365"];
 
-pub fn token_form(
-    csrf: &str,
+/// The day a token created now for `days` days expires on: `2027-03-06` (UTC).
+pub fn expiry_date(days: i64) -> String {
+    to_datetime(now_millis() + days * DAY_MS)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The New Token form for a token of `owner` (its label in `owner_label`), offering what the
+/// service says a token of theirs may be limited to.
+pub async fn token_form(
+    state: &AppState,
+    user: &UiUser,
+    owner: TokenOwner,
     action: String,
-    back: String,
-    owner: String,
-    held: PermissionSet,
-) -> TokenForm {
-    TokenForm {
-        csrf: csrf.to_owned(),
+    owner_label: String,
+    admin_owner: bool,
+) -> Result<TokenForm, UiError> {
+    let held = state
+        .iam
+        .token_permission_choices(&user.principal, owner)
+        .await?;
+    Ok(TokenForm {
+        csrf: user.csrf.clone(),
+        back: action.clone(),
         action,
-        back,
-        owner,
+        owner: owner_label,
+        admin_owner,
         name: String::new(),
         preset: "30".to_owned(),
-        presets: PRESETS.to_vec(),
+        presets: PRESETS.iter().map(|d| (*d, expiry_days_date(d))).collect(),
         custom_days: String::new(),
-        scope: "full".to_owned(),
-        chosen: Vec::new(),
-        catalogue: held.iter().map(Permission::as_str).collect(),
+        expiry_date: expiry_date(30),
+        scope: if admin_owner { "" } else { "full" }.to_owned(),
+        read_only: picker::read_only_offered(held),
+        resources: picker::resources(held),
         errors: FieldErrors::default(),
-    }
+    })
+}
+
+fn expiry_days_date(days: &str) -> String {
+    days.parse::<i64>().map(expiry_date).unwrap_or_default()
 }
 
 /// Reads the New Token form into the service input, or field errors.
@@ -142,8 +198,8 @@ pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> 
     page.name = value(f, "name");
     page.preset = f.get("expiry").unwrap_or("30").to_owned();
     page.custom_days = value(f, "custom_days");
-    page.scope = f.get("scope").unwrap_or("full").to_owned();
-    page.chosen = f.all("permission");
+    page.scope = f.get("scope").unwrap_or_default().to_owned();
+    let chosen = picker::read_choices(f, &mut page.resources);
     let days = if page.preset == "custom" {
         match page.custom_days.parse::<i64>() {
             Ok(days) => Some(days),
@@ -161,17 +217,28 @@ pub fn read_token_form(f: &Fields, page: &mut TokenForm) -> Option<CreateToken> 
         page.errors.add("expires_in_days", "Choose an expiry.");
         None
     };
+    page.expiry_date = days
+        .filter(|d| (1..=365).contains(d))
+        .map(expiry_date)
+        .unwrap_or_default();
     let permissions = match page.scope.as_str() {
         "full" => None,
         "readonly" => Some(vec!["*.view".to_owned()]),
-        "custom" if page.chosen.is_empty() => {
+        "custom" if chosen.is_empty() => {
             page.errors.add(
                 "permissions",
-                "Choose at least one permission for this token.",
+                "Choose read or write access to at least one resource for this token.",
             );
             None
         }
-        _ => Some(page.chosen.clone()),
+        "custom" => Some(chosen.names()),
+        _ => {
+            page.errors.add(
+                "permissions",
+                "Choose what the token may do: everything, or only some resources.",
+            );
+            None
+        }
     };
     if page.name.is_empty() {
         page.errors
@@ -245,28 +312,95 @@ pub async fn token_created(
         .into_response()
 }
 
-/// The confirmation of revoking the token `t` (posting to `action`).
+/// The confirmation of revoking the token `t` (posting to `action`). For a token in a rotation
+/// grace period this is "End grace now": the same revocation, said as what it does.
 pub fn revoke_confirmation(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
-    let message = if t.expires_at <= now_millis() {
-        format!(
-            "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
-            t.token_hint,
-            when(t.expires_at)
+    let now = now_millis();
+    let (title, message, button) = if t.replaced_by.is_some() && !t.is_revoked(now) {
+        (
+            format!("End the grace period of “{}” now?", t.name),
+            format!(
+                "The old token ending in {} was rotated and keeps working until {}. Ending the grace period revokes it at once: anything still using it stops working. Its replacement keeps working. This cannot be undone.",
+                t.token_hint,
+                when(t.revoked_at.unwrap_or(t.expires_at))
+            ),
+            "End grace now",
+        )
+    } else if t.expires_at <= now {
+        (
+            format!("Revoke the token “{}”?", t.name),
+            format!(
+                "The token ending in {} expired on {} and no longer works; revoking it removes it from the list. This cannot be undone.",
+                t.token_hint,
+                when(t.expires_at)
+            ),
+            "Revoke token",
         )
     } else {
-        format!(
-            "Anything using the token ending in {} stops working at once. This cannot be undone.",
-            t.token_hint
+        (
+            format!("Revoke the token “{}”?", t.name),
+            format!(
+                "Anything using the token ending in {} stops working at once. This cannot be undone.",
+                t.token_hint
+            ),
+            "Revoke token",
         )
     };
     ConfirmPage {
         nav: Some(nav),
-        title: format!("Revoke the token “{}”?", t.name),
+        title,
         message,
         action,
-        button: "Revoke token".to_owned(),
+        button: button.to_owned(),
         back,
     }
+}
+
+/// The confirmation of regenerating the expired token `t` (posting to `action`): a rotation
+/// without a grace period ([`regenerate`]).
+pub fn regenerate_confirmation(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
+    let days = t.lifetime_days();
+    ConfirmPage {
+        nav: Some(nav),
+        title: format!("Regenerate the token “{}”?", t.name),
+        message: format!(
+            "A new token named “{}” with the same permissions and the same lifetime ({}, until {}) replaces the one ending in {}, which is revoked. The new value is shown once.",
+            t.name,
+            plural(days, "day"),
+            when(now_millis() + days * DAY_MS),
+            t.token_hint,
+        ),
+        action,
+        button: "Regenerate token".to_owned(),
+        back,
+    }
+}
+
+/// Regenerates token `id` of `owner`: the API's rotation (`POST …/tokens/{id}/rotate`) with no
+/// grace period, so the replacement keeps the name, the permissions and the lifetime and the old
+/// token is revoked at once. The new value is shown once.
+pub async fn regenerate(
+    state: &AppState,
+    form: &UiForm,
+    owner: TokenOwner,
+    id: Uuid,
+    show_owner: &str,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    let input = RotateToken {
+        expires_in_days: None,
+        grace_period_seconds: Some(0),
+    };
+    let issued = state
+        .iam
+        .rotate_token(&user.principal, owner, id, input, &user.meta)
+        .await?;
+    Ok(show_once(
+        state,
+        issued.value.expose(),
+        &issued.record.name,
+        show_owner,
+    ))
 }
 
 #[derive(Template)]

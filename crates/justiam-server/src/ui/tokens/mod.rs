@@ -4,6 +4,8 @@
 
 mod form;
 mod inventory;
+mod listing;
+mod picker;
 mod service_accounts;
 
 use askama::Template;
@@ -15,13 +17,13 @@ use justiam_core::service::TokenOwner;
 use uuid::Uuid;
 
 use super::kit::{
-    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, page_of, pager,
-    redirect, render,
+    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, redirect, render,
 };
 use crate::app::AppState;
 use form::{
     RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once, token_form,
 };
+use listing::ListControls;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/token-created", get(form::token_created))
         .route("/ui/tokens/{id}/revoke", get(revoke_confirm).post(revoke))
         .route("/ui/tokens/{id}/rotate", get(rotate_form).post(rotate))
+        .route(
+            "/ui/tokens/{id}/regenerate",
+            get(regenerate_confirm).post(regenerate),
+        )
         .merge(service_accounts::routes())
         .merge(inventory::routes())
 }
@@ -41,6 +47,7 @@ struct TokensPage {
     tokens: Vec<TokenView>,
     token_base: String,
     pager: Pager,
+    controls: ListControls,
     notice: Option<String>,
 }
 
@@ -49,11 +56,8 @@ async fn tokens(
     user: UiUser,
     Query(q): Params,
 ) -> Result<Response, UiError> {
-    let page = page_of(&q);
-    let (rows, total) = state
-        .iam
-        .list_tokens(&user.principal, TokenOwner::Caller, None, page)
-        .await?;
+    let (rows, pager, controls) =
+        listing::token_page(&state, &user, TokenOwner::Caller, "/ui/tokens", &q).await?;
     let notice = match q.get("done").map(String::as_str) {
         Some("revoked") => Some("The token was revoked. It no longer works.".to_owned()),
         _ => None,
@@ -62,7 +66,8 @@ async fn tokens(
         nav: Some(Nav::new(&user, "tokens")),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: "/ui/tokens".to_owned(),
-        pager: pager("/ui/tokens?", page, total),
+        pager,
+        controls,
         notice,
     }))
 }
@@ -75,26 +80,28 @@ struct NewTokenPage {
 }
 
 /// The New Token page of the caller's own tokens.
-fn new_token_page(user: &UiUser) -> NewTokenPage {
-    NewTokenPage {
+async fn new_token_page(state: &AppState, user: &UiUser) -> Result<NewTokenPage, UiError> {
+    Ok(NewTokenPage {
         nav: Some(Nav::new(user, "tokens")),
         form: token_form(
-            &user.csrf,
-            "/ui/tokens".to_owned(),
+            state,
+            user,
+            TokenOwner::Caller,
             "/ui/tokens".to_owned(),
             "your account".to_owned(),
-            user.principal.permissions,
-        ),
-    }
+            user.principal.user.is_admin,
+        )
+        .await?,
+    })
 }
 
-async fn new_token(user: UiUser) -> Response {
-    render(new_token_page(&user))
+async fn new_token(State(state): State<AppState>, user: UiUser) -> Result<Response, UiError> {
+    Ok(render(new_token_page(&state, &user).await?))
 }
 
 async fn create_token(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     let user = &form.user;
-    let mut page = new_token_page(user);
+    let mut page = new_token_page(&state, user).await?;
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };
@@ -176,4 +183,29 @@ async fn rotate(
 ) -> Result<Response, UiError> {
     let page = own_rotate_page(&state, &form.user, id).await?;
     rotate_with_form(&state, &form, TokenOwner::Caller, id, page, "me").await
+}
+
+async fn regenerate_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let t = state
+        .iam
+        .get_token(&user.principal, TokenOwner::Caller, id)
+        .await?;
+    Ok(render(form::regenerate_confirmation(
+        Nav::new(&user, "tokens"),
+        &t,
+        format!("/ui/tokens/{id}/regenerate"),
+        "/ui/tokens".to_owned(),
+    )))
+}
+
+async fn regenerate(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    form::regenerate(&state, &form, TokenOwner::Caller, id, "me").await
 }

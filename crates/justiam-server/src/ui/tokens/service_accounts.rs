@@ -14,10 +14,11 @@ use super::form::{
     self, RotatePage, TokenForm, TokenView, read_token_form, rotate_with_form, show_once,
     token_form,
 };
+use super::listing::{self, ListControls};
 use crate::app::AppState;
 use crate::ui::kit::{
-    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, page_of,
-    pager, redirect, render,
+    FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, bad_request, notice_of, redirect,
+    render,
 };
 use crate::ui::users::UserView;
 
@@ -35,6 +36,10 @@ pub fn routes() -> Router<AppState> {
             "/ui/admin/users/{id}/tokens/{token}/rotate",
             get(rotate_sa_token_form).post(rotate_sa_token),
         )
+        .route(
+            "/ui/admin/users/{id}/tokens/{token}/regenerate",
+            get(regenerate_sa_token_confirm).post(regenerate_sa_token),
+        )
 }
 
 #[derive(Template)]
@@ -45,6 +50,7 @@ struct SaTokensPage {
     tokens: Vec<TokenView>,
     token_base: String,
     pager: Pager,
+    controls: ListControls,
     form: TokenForm,
     notice: Option<String>,
 }
@@ -56,29 +62,30 @@ async fn sa_tokens_page(
     q: &HashMap<String, String>,
 ) -> Result<SaTokensPage, UiError> {
     let p = &user.principal;
-    let page = page_of(q);
-    let (rows, total) = state
-        .iam
-        .list_tokens(p, TokenOwner::ServiceAccount(id), None, page)
-        .await?;
+    let path = format!("/ui/admin/users/{id}/tokens");
+    let (rows, pager, controls) =
+        listing::token_page(state, user, TokenOwner::ServiceAccount(id), &path, q).await?;
     let account = state.iam.get_user(p, id).await.ok();
     let account = match account {
         Some(a) => a,
         None => return Err(UiError::not_found()),
     };
     let form = token_form(
-        &user.csrf,
-        format!("/ui/admin/users/{id}/tokens"),
+        state,
+        user,
+        TokenOwner::ServiceAccount(id),
         format!("/ui/admin/users/{id}/tokens"),
         account.email.clone(),
-        p.permissions,
-    );
+        account.is_admin,
+    )
+    .await?;
     Ok(SaTokensPage {
         nav: Some(Nav::new(user, "users")),
         account: UserView::of(&account),
         tokens: rows.iter().map(TokenView::of).collect(),
         token_base: format!("/ui/admin/users/{id}/tokens"),
-        pager: pager(&format!("/ui/admin/users/{id}/tokens?"), page, total),
+        pager,
+        controls,
         form,
         notice: notice_of(q),
     })
@@ -201,6 +208,38 @@ async fn rotate_sa_token(
         TokenOwner::ServiceAccount(id),
         token,
         page,
+        &id.to_string(),
+    )
+    .await
+}
+
+async fn regenerate_sa_token_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+) -> Result<Response, UiError> {
+    let t = state
+        .iam
+        .get_token(&user.principal, TokenOwner::ServiceAccount(id), token)
+        .await?;
+    Ok(render(form::regenerate_confirmation(
+        Nav::new(&user, "users"),
+        &t,
+        format!("/ui/admin/users/{id}/tokens/{token}/regenerate"),
+        format!("/ui/admin/users/{id}/tokens"),
+    )))
+}
+
+async fn regenerate_sa_token(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(Uuid, Uuid)>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    form::regenerate(
+        &state,
+        &form,
+        TokenOwner::ServiceAccount(id),
+        token,
         &id.to_string(),
     )
     .await

@@ -1,0 +1,243 @@
+//! A walk through every main page of the UI: an accessibility audit of each (axe-core, from the
+//! npm registry, injected by the test: no serious or critical violation, in light and dark mode),
+//! and the screenshots of `docs/ui.md` (`scripts/ui-screenshots`), so that they never go stale.
+
+use std::path::PathBuf;
+
+use justiam_types::{CreateGroup, CreateToken, RotateToken};
+
+use super::{Session, browser_available};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+
+/// axe-core's script: `JUSTIAM_AXE_JS`, or where `scripts/test` installs it
+/// (`target/axe-core`, `npm install axe-core`). Without it the audit skips loudly, or fails under
+/// `JUSTIAM_TEST_REQUIRE_ALL=1`.
+fn axe_source() -> Option<String> {
+    let path = std::env::var("JUSTIAM_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/axe-core/node_modules/axe-core/axe.min.js")
+        });
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(_) if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") => panic!(
+            "axe-core is missing at {} but JUSTIAM_TEST_REQUIRE_ALL=1: ./scripts/test installs it",
+            path.display()
+        ),
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: accessibility audit (axe-core not at {}; ./scripts/test installs it)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The data the walk shows: tokens in every state, a service account with tokens, a group with a
+/// member, and the audit entries all of that wrote. Answers the ids the walk's paths need.
+struct Seeded {
+    bot: uuid::Uuid,
+    group: uuid::Uuid,
+    token: uuid::Uuid,
+}
+
+async fn seed(server: &TestServer) -> Seeded {
+    let admin = server.admin().await;
+    admin
+        .create_my_token("CI pipeline", 90)
+        .await
+        .expect("token");
+    admin.create_my_token("laptop", 3).await.expect("token");
+    let old = admin.create_my_token("deploy", 30).await.expect("token");
+    let rotated = admin
+        .rotate_token(
+            None,
+            old.id,
+            &RotateToken {
+                expires_in_days: None,
+                grace_period_seconds: Some(3600),
+            },
+        )
+        .await
+        .expect("rotated");
+    admin
+        .create_token(
+            None,
+            &CreateToken {
+                name: "read the directory".to_owned(),
+                expires_in_days: 30,
+                permissions: Some(vec!["users.view".to_owned(), "groups.view".to_owned()]),
+            },
+        )
+        .await
+        .expect("token");
+    let bot = server
+        .create_service_account("nightly-bot@example.com")
+        .await;
+    crate::common::grant(server, bot.id, &["users.view", "groups.view"]).await;
+    admin
+        .create_user_token(bot.id, "nightly sync", 60)
+        .await
+        .expect("token");
+    let alice = server
+        .create_user("alice@example.com", "user-password-1")
+        .await;
+    let group = admin
+        .create_group(&CreateGroup {
+            name: "operators".to_owned(),
+            description: Some("Run the deployments".to_owned()),
+        })
+        .await
+        .expect("group");
+    admin
+        .add_group_member(group.id, alice.id)
+        .await
+        .expect("member");
+    Seeded {
+        bot: bot.id,
+        group: group.id,
+        token: rotated.id,
+    }
+}
+
+/// The pages of the walk: a name (for the screenshot) and a path.
+fn pages(seeded: &Seeded) -> Vec<(&'static str, String)> {
+    vec![
+        ("profile", "/ui/profile".to_owned()),
+        ("tokens", "/ui/tokens".to_owned()),
+        ("new-token", "/ui/tokens/new".to_owned()),
+        (
+            "service-account-tokens",
+            format!("/ui/admin/users/{}/tokens", seeded.bot),
+        ),
+        ("users", "/ui/admin/users".to_owned()),
+        ("user", format!("/ui/admin/users/{}", seeded.bot)),
+        ("groups", "/ui/admin/groups".to_owned()),
+        ("group", format!("/ui/admin/groups/{}", seeded.group)),
+        ("roles", "/ui/admin/roles".to_owned()),
+        ("audit", "/ui/admin/audit".to_owned()),
+        ("inventory", "/ui/admin/tokens".to_owned()),
+        ("token", format!("/ui/admin/tokens/{}", seeded.token)),
+        ("sessions", "/ui/admin/sessions".to_owned()),
+        (
+            "revoke-confirm",
+            format!("/ui/tokens/{}/revoke", seeded.token),
+        ),
+        ("not-found", "/ui/no-such-page".to_owned()),
+    ]
+}
+
+/// The serious and critical violations axe-core finds on the current page, one line each.
+async fn violations(s: &Session, axe: &str) -> Vec<String> {
+    s.b()
+        .execute(&format!("{axe}\nreturn true;"), vec![])
+        .await
+        .expect("inject axe-core");
+    let found = s
+        .b()
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(
+               (r) => done(r.violations
+                 .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                 .map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' — ' +
+                   v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', '))),
+               (e) => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("axe.run");
+    serde_json::from_value(found).expect("a list of violations")
+}
+
+/// Every page of the walk, signed in as the administrator (and the sign-in page before that),
+/// passes axe-core with no serious or critical violation, in light and in dark mode, on a
+/// desktop and on a phone.
+async fn every_page_passes_the_accessibility_audit(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let server = TestServer::start(backend).await;
+    let seeded = seed(&server).await;
+    let mut failures = Vec::new();
+    for (scheme, args) in [("light", &[][..]), ("dark", &["--force-dark-mode"][..])] {
+        let s = Session::start_with(args).await;
+        s.goto(&format!("{}/ui/login", server.url)).await;
+        s.find("#sign-in").await;
+        for v in violations(&s, &axe).await {
+            failures.push(format!("{scheme} login: {v}"));
+        }
+        s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        for (size, width, height) in [("desktop", 1280, 900), ("phone", 390, 844)] {
+            s.b()
+                .set_window_size(width, height)
+                .await
+                .expect("window size");
+            for (name, path) in pages(&seeded) {
+                s.goto(&format!("{}{path}", server.url)).await;
+                s.find("main").await;
+                for v in violations(&s, &axe).await {
+                    failures.push(format!("{scheme} {size} {name}: {v}"));
+                }
+            }
+        }
+        s.close().await;
+    }
+    assert!(
+        failures.is_empty(),
+        "axe-core found serious or critical violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+crate::on_both_databases!(every_page_passes_the_accessibility_audit);
+
+/// The screenshots of `docs/ui.md`: the main pages at 1280 × 900 and 390 × 844, light and dark,
+/// written to `JUSTIAM_SCREENSHOTS` (`scripts/ui-screenshots` sets it to `docs/images`). Ignored
+/// in the ordinary runs: it writes into the repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/images: run through scripts/ui-screenshots"]
+async fn screenshots_of_the_main_pages() {
+    let dir = PathBuf::from(
+        std::env::var("JUSTIAM_SCREENSHOTS")
+            .expect("JUSTIAM_SCREENSHOTS names the folder (scripts/ui-screenshots sets it)"),
+    );
+    std::fs::create_dir_all(&dir).expect("the screenshots' folder");
+    assert!(browser_available(), "the screenshots need Chromium");
+    let server = TestServer::start(Backend::Sqlite).await;
+    let seeded = seed(&server).await;
+    let shown = [
+        "tokens",
+        "new-token",
+        "users",
+        "audit",
+        "inventory",
+        "token",
+    ];
+    for (scheme, args) in [("", &[][..]), ("-dark", &["--force-dark-mode"][..])] {
+        let s = Session::start_with(args).await;
+        s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        for (size, width, height) in [("", 1280, 900), ("-phone", 390, 844)] {
+            s.b()
+                .set_window_size(width, height)
+                .await
+                .expect("window size");
+            for (name, path) in pages(&seeded) {
+                if !shown.contains(&name) {
+                    continue;
+                }
+                s.goto(&format!("{}{path}", server.url)).await;
+                s.find("main").await;
+                let png = s.b().screenshot().await.expect("screenshot");
+                std::fs::write(dir.join(format!("ui-{name}{size}{scheme}.png")), png)
+                    .expect("write the screenshot");
+            }
+        }
+        s.close().await;
+    }
+}
