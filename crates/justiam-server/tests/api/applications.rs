@@ -190,13 +190,21 @@ async fn applications_crud_with_the_secret_shown_once(backend: Backend) {
         &admin,
         Method::PUT,
         &format!("/api/v1/applications/{id}"),
-        Some(json!({ "friendly_name": "Grafana dashboards", "token_expiry": 3600 })),
+        Some(json!({
+            "friendly_name": "Grafana dashboards",
+            "token_expiry": 3600,
+            "redirect_uris": [CB, "https://app.example.com/other"],
+        })),
     )
     .await;
     assert_eq!(updated.status.as_u16(), 200, "{}", updated.json);
     assert_eq!(updated.json["friendly_name"], "Grafana dashboards");
     assert_eq!(updated.json["token_expiry"], 3600);
-    assert_eq!(updated.json["redirect_uris"], read.json["redirect_uris"]);
+    assert_eq!(
+        updated.json["redirect_uris"],
+        json!([CB, "https://app.example.com/other"])
+    );
+    assert_eq!(updated.json["allowed_scopes"], read.json["allowed_scopes"]);
     assert_eq!(updated.json["client_id"], client_id.as_str());
     assert!(updated.json.get("client_secret").is_none());
 
@@ -257,6 +265,18 @@ async fn applications_crud_with_the_secret_shown_once(backend: Backend) {
             "application.updated",
             "application.created"
         ]
+    );
+    let updated_entry = entries
+        .iter()
+        .find(|e| e["action"] == "application.updated")
+        .expect("the update's entry");
+    assert_eq!(
+        updated_entry["details"]["changed"],
+        json!(["friendly_name", "redirect_uris", "token_expiry"])
+    );
+    assert_eq!(
+        updated_entry["details"]["redirect_uris"],
+        json!([CB, "https://app.example.com/other"])
     );
     let all = serde_json::to_string(&entries).expect("json");
     assert!(!all.contains(&secret) && !all.contains(&secret[11..43]));
