@@ -3,21 +3,11 @@
 
 use uuid::Uuid;
 
+use justiam_types::rules;
+
 use super::names::bounded_text;
 use crate::error::{CoreError, CoreResult};
 use crate::time::{Millis, to_datetime};
-
-/// Template variables JustIAM fills itself: a mapping variable may not shadow them.
-const BUILTIN_VARIABLES: &[&str] = &[
-    "email",
-    "username",
-    "first_name",
-    "last_name",
-    "name",
-    "id",
-    "groups",
-    "appRoles",
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppMapping {
@@ -51,12 +41,11 @@ pub enum MappingHolder {
     Group(Uuid),
 }
 
-/// A mapping's `variable_name`, as written in `${…}`: a letter or `_`, then up to 63 letters,
-/// digits or `_`; not one of the built-in template variables.
+/// A mapping's `variable_name`, exactly as written in `${…}`: a letter or `_`, then up to 63
+/// letters, digits or `_`; not one of the built-in template variables (`rules::BUILTIN_VARIABLES`).
 pub fn parse_variable_name(raw: &str) -> CoreResult<String> {
-    let name = raw.trim();
-    let mut bytes = name.bytes();
-    let shaped = (1..=64).contains(&name.len())
+    let mut bytes = raw.bytes();
+    let shaped = (1..=64).contains(&raw.len())
         && bytes
             .next()
             .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
@@ -67,18 +56,18 @@ pub fn parse_variable_name(raw: &str) -> CoreResult<String> {
             "variable_name must be 1-64 letters, digits or _, starting with a letter or _",
         ));
     }
-    if BUILTIN_VARIABLES.contains(&name) {
+    if rules::BUILTIN_VARIABLES.contains(&raw) {
         return Err(CoreError::validation(
             "variable_name",
-            format!("variable_name {name:?} is a built-in template variable; choose another name"),
+            format!("variable_name {raw:?} is a built-in template variable; choose another name"),
         ));
     }
-    Ok(name.to_owned())
+    Ok(raw.to_owned())
 }
 
-/// A mapping's `value`: trimmed, 1–1000 characters.
+/// A mapping's `value`: 1–1000 characters as sent, not blank, stored trimmed.
 pub fn parse_mapping_value(raw: &str) -> CoreResult<String> {
-    bounded_text("value", raw, 1, 1000)
+    bounded_text("value", raw, 1, rules::MAPPING_VALUE_MAX_CHARS)
 }
 
 #[cfg(test)]
@@ -87,9 +76,10 @@ mod tests {
 
     #[test]
     fn variable_names() {
-        assert_eq!(parse_variable_name(" app_role ").expect("ok"), "app_role");
+        assert_eq!(parse_variable_name("app_role").expect("ok"), "app_role");
         for bad in [
             "",
+            " app_role ",
             "1role",
             "role-x",
             "rôle",

@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 pub use justiam_types::application::{ApplicationType, ClaimMapping};
 
+use justiam_types::rules;
+
 use super::names::bounded_text;
 use crate::error::{CoreError, CoreResult};
 use crate::time::{Millis, to_datetime};
@@ -29,45 +31,15 @@ pub const STANDARD_SCOPES: &[&str] = &[
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email"];
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token"];
 pub const DEFAULT_GRANT_TYPES: &[&str] = &["authorization_code"];
-pub const TOKEN_EXPIRY_MIN: i64 = 60;
-pub const TOKEN_EXPIRY_MAX: i64 = 86_400;
+pub const TOKEN_EXPIRY_MIN: i64 = rules::TOKEN_EXPIRY_SECONDS_MIN;
+pub const TOKEN_EXPIRY_MAX: i64 = rules::TOKEN_EXPIRY_SECONDS_MAX;
 pub const TOKEN_EXPIRY_DEFAULT: i64 = 3600;
-pub const MAX_REDIRECT_URIS: usize = 20;
-pub const MAX_URI_LEN: usize = 2000;
-pub const MAX_PATTERN_LEN: usize = 500;
-pub const MAX_CLAIM_MAPPINGS: usize = 50;
+pub const MAX_REDIRECT_URIS: usize = rules::REDIRECT_URIS_MAX;
+pub const MAX_URI_LEN: usize = rules::URL_MAX_CHARS;
+pub const MAX_PATTERN_LEN: usize = rules::REDIRECT_URI_REGEX_MAX_CHARS;
+pub const MAX_CLAIM_MAPPINGS: usize = rules::CLAIM_MAPPINGS_MAX;
 /// Longest grace period during which a rotated secret keeps working.
-pub const MAX_SECRET_GRACE_SECONDS: i64 = 86_400;
-
-/// Claims JustIAM sets itself: a claim mapping may not replace them (`sub`, `aud`, … would let a
-/// mapping impersonate another user or client; `email`, `groups`, … would contradict the scopes).
-const RESERVED_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "scope",
-    "client_id",
-    "email",
-    "email_verified",
-    "name",
-    "given_name",
-    "family_name",
-    "preferred_username",
-    "groups",
-    "roles",
-];
+pub const MAX_SECRET_GRACE_SECONDS: i64 = rules::GRACE_PERIOD_SECONDS_MAX;
 
 /// An application as the services return it. Never carries a secret or its digest.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,13 +115,15 @@ impl Application {
         self.require_pkce || self.app_type == ApplicationType::Spa
     }
 
-    /// The rules between fields, checked on the whole application after every create and update.
+    /// The rules between fields, checked on the whole application after every create and update:
+    /// `409 inconsistent_application` naming the field, since the document states each field's
+    /// own rules but cannot state these (and on an update they depend on the stored fields).
     pub fn check(&self) -> CoreResult<()> {
         match self.app_type {
             ApplicationType::Saml => return Err(saml_unsupported()),
             ApplicationType::Oidc | ApplicationType::Spa => {
                 if self.redirect_uris.is_empty() {
-                    return Err(CoreError::validation(
+                    return Err(inconsistent(
                         "redirect_uris",
                         format!(
                             "redirect_uris must hold 1 to {MAX_REDIRECT_URIS} URIs for an {} application",
@@ -158,13 +132,13 @@ impl Application {
                     ));
                 }
                 if !self.has_grant_type("authorization_code") {
-                    return Err(CoreError::validation(
+                    return Err(inconsistent(
                         "grant_types",
                         "grant_types must include authorization_code (refresh_token alone issues nothing)",
                     ));
                 }
                 if self.allowed_scopes.is_empty() {
-                    return Err(CoreError::validation(
+                    return Err(inconsistent(
                         "allowed_scopes",
                         "allowed_scopes must not be empty",
                     ));
@@ -172,7 +146,7 @@ impl Application {
             }
             ApplicationType::External => {
                 if self.launch_url.is_none() {
-                    return Err(CoreError::validation(
+                    return Err(inconsistent(
                         "launch_url",
                         "launch_url is required for an external application (it is only a link)",
                     ));
@@ -180,7 +154,7 @@ impl Application {
             }
         }
         if self.app_type == ApplicationType::Spa && !self.require_pkce {
-            return Err(CoreError::validation(
+            return Err(inconsistent(
                 "require_pkce",
                 "require_pkce cannot be false for a spa application: a public client has no secret, PKCE is its only proof",
             ));
@@ -194,7 +168,7 @@ impl Application {
                 .iter()
                 .any(|m| m.required_scope.as_deref() == Some(scope.as_str()));
             if !standard && !mapped {
-                return Err(CoreError::validation(
+                return Err(inconsistent(
                     "allowed_scopes",
                     format!(
                         "allowed_scopes contains {scope:?}, which is neither a standard scope ({}) \
@@ -208,7 +182,7 @@ impl Application {
             if let Some(scope) = &mapping.required_scope
                 && !self.allows_scope(scope)
             {
-                return Err(CoreError::validation(
+                return Err(inconsistent(
                     "claim_mappings",
                     format!(
                         "claim_mappings[{i}].required_scope {scope:?} is not in allowed_scopes, so the claim could never be issued"
@@ -218,6 +192,13 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// A rule across fields (or across the items of one list) that the application breaks.
+pub fn inconsistent(field: &str, message: impl Into<String>) -> CoreError {
+    let message = message.into();
+    debug_assert!(message.starts_with(field), "{message} names {field}");
+    CoreError::conflict("inconsistent_application", message)
 }
 
 pub fn saml_unsupported() -> CoreError {
@@ -249,9 +230,9 @@ impl ApplicationGrant {
     }
 }
 
-/// An application's `friendly_name`: trimmed, 0–100 characters.
+/// An application's `friendly_name`: 0–100 characters as sent, stored trimmed.
 pub fn parse_friendly_name(raw: &str) -> CoreResult<String> {
-    bounded_text("friendly_name", raw, 0, 100)
+    bounded_text("friendly_name", raw, 0, rules::FRIENDLY_NAME_MAX_CHARS)
 }
 
 /// A list of redirect (or post-logout redirect) URIs: at most [`MAX_REDIRECT_URIS`], no
@@ -280,14 +261,68 @@ pub fn parse_redirect_uris(field: &str, raw: &[String]) -> CoreResult<Vec<String
 
 /// One registered redirect URI: an absolute URL in canonical form ([`check_absolute_url`]) whose
 /// scheme is `https`, or `http` on a loopback host; or `regex:` + a pattern that must match a
-/// whole candidate (it is anchored here whatever the author wrote).
+/// whole candidate (it is anchored here whatever the author wrote). Both as the OpenAPI document
+/// states them (`rules::REDIRECT_URI_PATTERN`, `rules::REDIRECT_URI_REGEX_PATTERN`): the patterns
+/// are the rule, and the checks behind them explain a refusal and guard the patterns.
 pub fn parse_redirect_uri(field: &str, raw: &str) -> CoreResult<()> {
+    let invalid = |why: String| CoreError::validation(field, format!("{field} {raw:?}: {why}"));
     match raw.strip_prefix("regex:") {
-        Some(pattern) => compile_pattern(pattern)
-            .map(|_| ())
-            .map_err(|why| CoreError::validation(field, format!("{field}: {why}"))),
-        None => check_redirect_target(raw)
-            .map_err(|why| CoreError::validation(field, format!("{field} {raw:?}: {why}"))),
+        Some(pattern) => {
+            compile_pattern(pattern).map_err(invalid)?;
+            if !rule(Rule::RedirectUriRegex).is_match(raw) {
+                return Err(invalid(
+                    "write the pattern with literal characters, escaped metacharacters (\\.), \
+                     `.`, classes such as [a-z0-9-], each optionally followed by * + or ?, in \
+                     branches joined by |"
+                        .to_owned(),
+                ));
+            }
+            Ok(())
+        }
+        None => {
+            check_redirect_target(raw).map_err(invalid)?;
+            documented_url(Rule::RedirectUri, raw).map_err(invalid)
+        }
+    }
+}
+
+/// The documented URL patterns, compiled once.
+#[derive(Clone, Copy)]
+enum Rule {
+    RedirectUri,
+    RedirectUriRegex,
+    LaunchUrl,
+}
+
+fn rule(which: Rule) -> &'static regex::Regex {
+    static COMPILED: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
+    let [redirect, pattern, launch] = COMPILED.get_or_init(|| {
+        [
+            rules::REDIRECT_URI_PATTERN,
+            rules::REDIRECT_URI_REGEX_PATTERN,
+            rules::LAUNCH_URL_PATTERN,
+        ]
+        .map(|p| regex::Regex::new(p).unwrap_or_else(|e| panic!("a rule does not compile: {e}")))
+    });
+    match which {
+        Rule::RedirectUri => redirect,
+        Rule::RedirectUriRegex => pattern,
+        Rule::LaunchUrl => launch,
+    }
+}
+
+/// A canonical URL (already checked) that the documented pattern also admits: the pattern
+/// narrows the host to lower-case names and IPv4 addresses, and the path to unreserved characters.
+fn documented_url(which: Rule, raw: &str) -> Result<(), String> {
+    if rule(which).is_match(raw) {
+        Ok(())
+    } else {
+        Err(
+            "write the host as a lower-case name (letters, digits, single hyphens; the last \
+             label starting with a letter) or an IPv4 address, and the path and query with \
+             letters, digits, - . _ ~ ! $ & ' ( ) * + , ; = : @ / ? and %XX escapes (not %2E)"
+                .to_owned(),
+        )
     }
 }
 
@@ -389,10 +424,12 @@ pub fn check_absolute_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
-/// `launch_url`: an absolute `http(s)` URL in canonical form.
+/// `launch_url`: an absolute `http(s)` URL in canonical form, as `rules::LAUNCH_URL_PATTERN`
+/// states it.
 pub fn parse_launch_url(raw: &str) -> CoreResult<String> {
     check_absolute_url(raw)
-        .map(|_| raw.to_owned())
+        .and_then(|_| documented_url(Rule::LaunchUrl, raw))
+        .map(|()| raw.to_owned())
         .map_err(|why| CoreError::validation("launch_url", format!("launch_url {raw:?}: {why}")))
 }
 
@@ -503,17 +540,20 @@ pub fn parse_claim_mappings(raw: &[ClaimMapping]) -> CoreResult<Vec<ClaimMapping
                 "claim_mappings[{i}].claim must be 1-100 printable ASCII characters without spaces"
             )));
         }
-        if RESERVED_CLAIMS.contains(&claim) {
+        if rules::RESERVED_CLAIMS.contains(&claim) {
             return Err(invalid(format!(
                 "claim_mappings[{i}].claim {claim:?} is set by JustIAM itself and cannot be mapped"
             )));
         }
         if out.iter().any(|m| m.claim == claim) {
-            return Err(invalid(format!(
-                "claim_mappings[{i}].claim repeats {claim:?}"
-            )));
+            return Err(inconsistent(
+                "claim_mappings",
+                format!("claim_mappings[{i}].claim repeats {claim:?}"),
+            ));
         }
-        if mapping.value.chars().count() > 1000 || mapping.value.chars().any(char::is_control) {
+        if mapping.value.chars().count() > rules::CLAIM_VALUE_MAX_CHARS
+            || mapping.value.chars().any(char::is_control)
+        {
             return Err(invalid(format!(
                 "claim_mappings[{i}].value must be at most 1000 characters without control characters"
             )));

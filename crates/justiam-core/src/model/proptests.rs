@@ -61,6 +61,20 @@ fn documented(pattern: &'static str, text: &str) -> bool {
     matched
 }
 
+/// Strings shaped like URLs, valid or nearly: schemes, hosts, ports, paths, queries and fragments
+/// drawn around the edges of the rule (upper case, default ports, dot segments, `%2e`, IPv4-like
+/// hosts, `xn--`, user info, spaces).
+fn url_like() -> impl Strategy<Value = String> {
+    (
+        "(https?|HTTPS|ftp)://",
+        "([a-zA-Z0-9@]{0,5}[.-]{0,2}){0,3}|localhost|127\\.0\\.0\\.1|\\[::1\\]|[0-9]{1,3}(\\.[0-9]{1,3}){0,4}|xn--[a-z]{1,3}|0x[0-9]{1,2}",
+        "(:(0|80|443|[0-9]{1,6}))?",
+        "(/(\\.{1,3}|%2[eE]|[a-zA-Z0-9.%~!$&'()*+,;=:@_|^`{}\\[\\] \\\\-]{0,5})){0,3}",
+        "(\\?[a-zA-Z0-9.%'/?#=^ -]{0,6})?(#[a-z%' ]{0,3})?",
+    )
+        .prop_map(|(scheme, host, port, path, rest)| format!("{scheme}{host}{port}{path}{rest}"))
+}
+
 fn chars(text: &str) -> usize {
     text.chars().count()
 }
@@ -450,6 +464,67 @@ proptest! {
             redirect_uri_allowed(&registered, &candidate),
             prefix.is_empty() && suffix.is_empty()
         );
+    }
+
+    // Applications: each field's rule as the document states it (`rules::*_PATTERN`).
+
+    #[test]
+    fn the_document_states_the_redirect_uri_rule(raw in prop_oneof![
+        hostile_text(),
+        url_like(),
+        "regex:[a-zA-Z0-9.()\\[\\]|*+?{}\\\\^$:/~%&-]{0,14}",
+        (0usize..3, 495usize..505).prop_map(|(i, n)| format!("regex:{}", ["a", ".", "[a-z]"][i].repeat(n / [1, 1, 5][i]))),
+    ]) {
+        let exact = raw.len() <= rules::URL_MAX_CHARS && documented(rules::REDIRECT_URI_PATTERN, &raw);
+        let pattern = chars(&raw) <= rules::REDIRECT_URI_REGEX_MAX_CHARS + 6
+            && documented(rules::REDIRECT_URI_REGEX_PATTERN, &raw);
+        match super::application::parse_redirect_uri("redirect_uris[0]", &raw) {
+            Ok(()) => prop_assert!(exact || pattern, "accepted {:?}", raw),
+            Err(e) => {
+                prop_assert!(!exact && !pattern, "refused {:?}: {:?}", raw, e);
+                assert_validation(e, "redirect_uris[0]")?;
+            }
+        }
+    }
+
+    #[test]
+    fn the_document_states_the_launch_url_rule(raw in prop_oneof![hostile_text(), url_like()]) {
+        let valid = raw.len() <= rules::URL_MAX_CHARS && documented(rules::LAUNCH_URL_PATTERN, &raw);
+        match parse_launch_url(&raw) {
+            Ok(url) => {
+                prop_assert!(valid, "accepted {:?}", raw);
+                prop_assert_eq!(url, raw);
+            }
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}: {:?}", raw, e);
+                assert_validation(e, "launch_url")?;
+            }
+        }
+    }
+
+    #[test]
+    fn the_document_states_the_application_text_rules(raw in hostile_text()) {
+        let friendly = chars(&raw) <= rules::FRIENDLY_NAME_MAX_CHARS
+            && documented(rules::NO_CONTROLS_PATTERN, &raw);
+        prop_assert_eq!(parse_friendly_name(&raw).is_ok(), friendly, "{:?}", raw);
+        let value = (1..=rules::MAPPING_VALUE_MAX_CHARS).contains(&chars(&raw))
+            && documented(rules::NAME_PATTERN, &raw);
+        prop_assert_eq!(parse_mapping_value(&raw).is_ok(), value, "{:?}", raw);
+    }
+
+    #[test]
+    fn the_document_states_the_variable_and_claim_rules(raw in prop_oneof![
+        hostile_text(),
+        "[a-zA-Z_0-9 ]{0,3}(email|appRoles|sub|roles|x)?[a-z_ ]{0,2}",
+        "[!-~]{95,105}",
+    ]) {
+        let variable = documented(rules::VARIABLE_NAME_SHAPE_PATTERN, &raw)
+            && !rules::BUILTIN_VARIABLES.contains(&raw.as_str());
+        prop_assert_eq!(parse_variable_name(&raw).is_ok(), variable, "{:?}", raw);
+        let claim = documented(rules::CLAIM_NAME_SHAPE_PATTERN, &raw)
+            && !rules::RESERVED_CLAIMS.contains(&raw.as_str());
+        let mapping = ClaimMapping { claim: raw.clone(), value: String::new(), required_scope: None };
+        prop_assert_eq!(parse_claim_mappings(&[mapping]).is_ok(), claim, "{:?}", raw);
     }
 }
 

@@ -86,9 +86,9 @@ impl Iam {
             .await?
             .is_none()
         {
-            return Err(CoreError::validation(
+            return Err(CoreError::unknown_reference(
                 "application_id",
-                "application_id is not an existing application",
+                "application",
             ));
         }
         let mut tx = self.db.pool.begin().await?;
@@ -212,9 +212,9 @@ impl Iam {
         principal.require(Permission::RolesUpdate)?;
         self.require_holder(holder).await?;
         let mapping = if assign {
-            self.app_mapping(mapping_id).await.map_err(|_| {
-                CoreError::validation("mapping_id", "mapping_id is not an existing app mapping")
-            })?
+            app_mappings::get(&self.db.pool, mapping_id)
+                .await?
+                .ok_or_else(|| CoreError::unknown_reference("mapping_id", "app mapping"))?
         } else {
             self.app_mapping(mapping_id).await?
         };

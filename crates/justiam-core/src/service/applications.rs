@@ -386,15 +386,15 @@ impl Iam {
         };
         let details = match (input.user_id, input.group_id) {
             (Some(user_id), None) => {
-                let user = users::get(&self.db.pool, user_id).await?.ok_or_else(|| {
-                    CoreError::validation("user_id", "user_id is not an existing user")
-                })?;
+                let user = users::get(&self.db.pool, user_id)
+                    .await?
+                    .ok_or_else(|| CoreError::unknown_reference("user_id", "user"))?;
                 serde_json::json!({ "user_id": user_id, "email": user.email, "application": app.name })
             }
             (None, Some(group_id)) => {
-                let group = groups::get(&self.db.pool, group_id).await?.ok_or_else(|| {
-                    CoreError::validation("group_id", "group_id is not an existing group")
-                })?;
+                let group = groups::get(&self.db.pool, group_id)
+                    .await?
+                    .ok_or_else(|| CoreError::unknown_reference("group_id", "group"))?;
                 serde_json::json!({ "group_id": group_id, "group": group.name, "application": app.name })
             }
             _ => {

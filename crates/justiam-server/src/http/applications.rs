@@ -43,7 +43,7 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
     [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
 }
 
-#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(ListParamsDoc), responses((status = 200, body = Page<Application>)))]
+#[utoipa::path(get, path = "/api/v1/applications", operation_id = "list_applications", tag = "applications", params(ListParamsDoc), responses((status = 200, body = Page<Application>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -60,7 +60,7 @@ async fn list(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/applications", tag = "applications", request_body = CreateApplication, responses((status = 201, description = "Created; an `oidc` application's `client_secret` is in this answer and never again", body = CreatedApplication)))]
+#[utoipa::path(post, path = "/api/v1/applications", operation_id = "create_application", tag = "applications", request_body = CreateApplication, responses((status = 201, description = "Created; an `oidc` application's `client_secret` is in this answer and never again", body = CreatedApplication)))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -78,7 +78,7 @@ async fn create(
     Ok((StatusCode::CREATED, no_store(), Json(body)))
 }
 
-#[utoipa::path(get, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), responses((status = 200, body = Application)))]
+#[utoipa::path(get, path = "/api/v1/applications/{id}", operation_id = "get_application", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), responses((status = 200, body = Application)))]
 async fn read(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -89,7 +89,7 @@ async fn read(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body = UpdateApplication, responses((status = 200, body = Application)))]
+#[utoipa::path(put, path = "/api/v1/applications/{id}", operation_id = "update_application", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body = UpdateApplication, responses((status = 200, body = Application)))]
 async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -106,7 +106,7 @@ async fn update(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/applications/{id}", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), responses((status = 204, description = "Deleted with its grants, mappings, codes and refresh tokens")))]
+#[utoipa::path(delete, path = "/api/v1/applications/{id}", operation_id = "delete_application", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), responses((status = 204, description = "Deleted with its grants, mappings, codes and refresh tokens")))]
 async fn remove(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -117,7 +117,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/applications/{id}/secret", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body(content = Option<RotateApplicationSecret>, description = "Optional; `{}` or no body means no grace period"), responses((status = 200, description = "The new secret, shown once", body = ApplicationSecret)))]
+#[utoipa::path(post, path = "/api/v1/applications/{id}/secret", operation_id = "rotate_application_secret", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body(content = Option<RotateApplicationSecret>, description = "Optional; `{}` or no body means no grace period"), responses((status = 200, description = "The new secret, shown once", body = ApplicationSecret)))]
 async fn rotate_secret(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -137,7 +137,7 @@ async fn rotate_secret(
     Ok((no_store(), Json(body)))
 }
 
-#[utoipa::path(get, path = "/api/v1/applications/{id}/grants", tag = "applications", params(("id" = Uuid, Path, description = "Application id"), ListParamsDoc), responses((status = 200, description = "Users and groups who may sign in when the application is access_restricted", body = Page<ApplicationGrant>)))]
+#[utoipa::path(get, path = "/api/v1/applications/{id}/grants", operation_id = "list_application_grants", tag = "applications", params(("id" = Uuid, Path, description = "Application id"), ListParamsDoc), responses((status = 200, description = "Users and groups who may sign in when the application is access_restricted", body = Page<ApplicationGrant>)))]
 async fn grants(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -154,7 +154,7 @@ async fn grants(
     Ok(Json(page_in_memory(grants, query.page)))
 }
 
-#[utoipa::path(post, path = "/api/v1/applications/{id}/grants", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body = CreateApplicationGrant, responses((status = 201, body = ApplicationGrant)))]
+#[utoipa::path(post, path = "/api/v1/applications/{id}/grants", operation_id = "add_application_grant", tag = "applications", params(("id" = Uuid, Path, description = "Application id")), request_body = CreateApplicationGrant, responses((status = 201, body = ApplicationGrant)))]
 async fn add_grant(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -169,7 +169,7 @@ async fn add_grant(
     Ok((StatusCode::CREATED, Json(grant.to_wire())))
 }
 
-#[utoipa::path(delete, path = "/api/v1/applications/{id}/grants/{grant_id}", tag = "applications", params(("id" = Uuid, Path, description = "Application id"), ("grant_id" = Uuid, Path, description = "Grant id")), responses((status = 204, description = "Removed; refresh tokens of users who lose access stop working at their next use")))]
+#[utoipa::path(delete, path = "/api/v1/applications/{id}/grants/{grant_id}", operation_id = "remove_application_grant", tag = "applications", params(("id" = Uuid, Path, description = "Application id"), ("grant_id" = Uuid, Path, description = "Grant id")), responses((status = 204, description = "Removed; refresh tokens of users who lose access stop working at their next use")))]
 async fn remove_grant(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -197,7 +197,7 @@ struct MappingParamsDoc {
     application_id: Option<Uuid>,
 }
 
-#[utoipa::path(get, path = "/api/v1/app-mappings", tag = "app mappings", params(ListParamsDoc, MappingParamsDoc), responses((status = 200, body = Page<AppMapping>)))]
+#[utoipa::path(get, path = "/api/v1/app-mappings", operation_id = "list_app_mappings", tag = "app mappings", params(ListParamsDoc, MappingParamsDoc), responses((status = 200, body = Page<AppMapping>)))]
 async fn list_mappings(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -221,7 +221,7 @@ async fn list_mappings(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/app-mappings", tag = "app mappings", request_body = CreateAppMapping, responses((status = 201, body = AppMapping)))]
+#[utoipa::path(post, path = "/api/v1/app-mappings", operation_id = "create_app_mapping", tag = "app mappings", request_body = CreateAppMapping, responses((status = 201, body = AppMapping)))]
 async fn create_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -235,7 +235,7 @@ async fn create_mapping(
     Ok((StatusCode::CREATED, Json(mapping.to_wire())))
 }
 
-#[utoipa::path(get, path = "/api/v1/app-mappings/{id}", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), responses((status = 200, body = AppMapping)))]
+#[utoipa::path(get, path = "/api/v1/app-mappings/{id}", operation_id = "get_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), responses((status = 200, body = AppMapping)))]
 async fn read_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -246,7 +246,7 @@ async fn read_mapping(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/app-mappings/{id}", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), request_body = UpdateAppMapping, responses((status = 200, body = AppMapping)))]
+#[utoipa::path(put, path = "/api/v1/app-mappings/{id}", operation_id = "update_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), request_body = UpdateAppMapping, responses((status = 200, body = AppMapping)))]
 async fn update_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -263,7 +263,7 @@ async fn update_mapping(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/app-mappings/{id}", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Deleted with its assignments")))]
+#[utoipa::path(delete, path = "/api/v1/app-mappings/{id}", operation_id = "delete_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Deleted with its assignments")))]
 async fn remove_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -305,7 +305,7 @@ async fn set_assignment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}/app-mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "User id"), ListParamsDoc), responses((status = 200, description = "Mappings assigned to the user directly", body = Page<AppMapping>)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}/app-mappings", operation_id = "list_user_app_mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "User id"), ListParamsDoc), responses((status = 200, description = "Mappings assigned to the user directly", body = Page<AppMapping>)))]
 async fn user_mappings(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -315,7 +315,7 @@ async fn user_mappings(
     mappings_of(&state, &principal, MappingHolder::User(id), query).await
 }
 
-#[utoipa::path(post, path = "/api/v1/users/{id}/app-mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "User id")), request_body = AssignAppMapping, responses((status = 204, description = "Assigned")))]
+#[utoipa::path(post, path = "/api/v1/users/{id}/app-mappings", operation_id = "assign_user_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "User id")), request_body = AssignAppMapping, responses((status = 204, description = "Assigned")))]
 async fn assign_user_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -327,7 +327,7 @@ async fn assign_user_mapping(
     set_assignment(&state, &principal, holder, body.mapping_id, true, &meta).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}/app-mappings/{mapping_id}", tag = "app mappings", params(("id" = Uuid, Path, description = "User id"), ("mapping_id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Unassigned")))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}/app-mappings/{mapping_id}", operation_id = "unassign_user_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "User id"), ("mapping_id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign_user_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -338,7 +338,7 @@ async fn unassign_user_mapping(
     set_assignment(&state, &principal, holder, mapping_id, false, &meta).await
 }
 
-#[utoipa::path(get, path = "/api/v1/groups/{id}/app-mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, description = "Mappings assigned to the group", body = Page<AppMapping>)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/app-mappings", operation_id = "list_group_app_mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id"), ListParamsDoc), responses((status = 200, description = "Mappings assigned to the group", body = Page<AppMapping>)))]
 async fn group_mappings(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -348,7 +348,7 @@ async fn group_mappings(
     mappings_of(&state, &principal, MappingHolder::Group(id), query).await
 }
 
-#[utoipa::path(post, path = "/api/v1/groups/{id}/app-mappings", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id")), request_body = AssignAppMapping, responses((status = 204, description = "Assigned")))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/app-mappings", operation_id = "assign_group_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id")), request_body = AssignAppMapping, responses((status = 204, description = "Assigned")))]
 async fn assign_group_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -360,7 +360,7 @@ async fn assign_group_mapping(
     set_assignment(&state, &principal, holder, body.mapping_id, true, &meta).await
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/app-mappings/{mapping_id}", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id"), ("mapping_id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Unassigned")))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/app-mappings/{mapping_id}", operation_id = "unassign_group_app_mapping", tag = "app mappings", params(("id" = Uuid, Path, description = "Group id"), ("mapping_id" = Uuid, Path, description = "App mapping id")), responses((status = 204, description = "Unassigned")))]
 async fn unassign_group_mapping(
     State(state): State<AppState>,
     Auth(principal): Auth,

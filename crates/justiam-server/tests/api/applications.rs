@@ -333,7 +333,7 @@ async fn types_and_defaults(backend: Backend) {
         Some(json!({ "launch_url": "" })),
     )
     .await;
-    assert_validation(&refused, "launch_url");
+    assert_error(&refused, 409, "inconsistent_application", "launch_url");
 
     expect_refusals(
         &admin,
@@ -347,13 +347,13 @@ async fn types_and_defaults(backend: Backend) {
                 "/api/v1/applications",
                 json!({ "name": "s2", "type": "spa", "redirect_uris": [CB], "require_pkce": false }),
             )
-            .invalid("require_pkce"),
+            .inconsistent("require_pkce"),
             post(
                 "/api/v1/applications",
                 json!({ "name": "e", "type": "external" }),
             )
-            .invalid("launch_url"),
-            post("/api/v1/applications", json!({ "name": "o" })).invalid("redirect_uris"),
+            .inconsistent("launch_url"),
+            post("/api/v1/applications", json!({ "name": "o" })).inconsistent("redirect_uris"),
             post(
                 "/api/v1/applications",
                 json!({ "name": "t", "type": "ldap", "redirect_uris": [CB] }),
@@ -363,7 +363,7 @@ async fn types_and_defaults(backend: Backend) {
                 format!("/api/v1/applications/{}", id_of(&spa)),
                 json!({ "require_pkce": false }),
             )
-            .invalid("require_pkce"),
+            .inconsistent("require_pkce"),
             put(
                 format!("/api/v1/applications/{}", id_of(&oidc)),
                 json!({ "type": "spa" }),
@@ -406,7 +406,7 @@ async fn every_rule_is_refused_naming_the_field(backend: Backend) {
             create(json!({ "name": "EXISTING app" })).conflict("name"),
             create(json!({ "friendly_name": "f".repeat(101) })).invalid("friendly_name"),
             create(json!({ "description": "d".repeat(1001) })).invalid("description"),
-            create(json!({ "redirect_uris": [] })).invalid("redirect_uris"),
+            create(json!({ "redirect_uris": [] })).inconsistent("redirect_uris"),
             create(json!({ "redirect_uris": many })).invalid("redirect_uris"),
             create(json!({ "redirect_uris": [CB, CB] })).invalid("redirect_uris"),
             create(uri("http://app.example.com/cb")).invalid("redirect_uris[0]"),
@@ -421,23 +421,24 @@ async fn every_rule_is_refused_naming_the_field(backend: Backend) {
             create(uri("regex:")).invalid("redirect_uris[0]"),
             create(json!({ "post_logout_redirect_uris": ["http://evil.test/"] }))
                 .invalid("post_logout_redirect_uris[0]"),
-            create(json!({ "allowed_scopes": ["openid", "billing"] })).invalid("allowed_scopes"),
+            create(json!({ "allowed_scopes": ["openid", "billing"] }))
+                .inconsistent("allowed_scopes"),
             create(json!({ "allowed_scopes": ["openid", "openid"] })).invalid("allowed_scopes"),
             create(json!({ "allowed_scopes": ["open id"] })).invalid("allowed_scopes"),
-            create(json!({ "allowed_scopes": [] })).invalid("allowed_scopes"),
+            create(json!({ "allowed_scopes": [] })).inconsistent("allowed_scopes"),
             create(json!({ "grant_types": [] })).invalid("grant_types"),
             create(json!({ "grant_types": ["implicit"] })).invalid("grant_types"),
             create(json!({ "grant_types": ["client_credentials"] })).invalid("grant_types"),
-            create(json!({ "grant_types": ["refresh_token"] })).invalid("grant_types"),
+            create(json!({ "grant_types": ["refresh_token"] })).inconsistent("grant_types"),
             create(json!({ "token_expiry": 59 })).invalid("token_expiry"),
             create(json!({ "token_expiry": 86401 })).invalid("token_expiry"),
             create(json!({ "launch_url": "javascript:alert(1)" })).invalid("launch_url"),
             create(mapping("sub", None)).invalid("claim_mappings"),
             create(mapping("email", None)).invalid("claim_mappings"),
-            create(mapping("plan", Some("billing"))).invalid("claim_mappings"),
+            create(mapping("plan", Some("billing"))).inconsistent("claim_mappings"),
             create(mapping("bad claim", None)).invalid("claim_mappings"),
             put(&path, json!({ "name": " " })).invalid("name"),
-            put(&path, json!({ "redirect_uris": [] })).invalid("redirect_uris"),
+            put(&path, json!({ "redirect_uris": [] })).inconsistent("redirect_uris"),
             put(&path, json!({ "redirect_uris": ["http://evil.test/cb"] }))
                 .invalid("redirect_uris[0]"),
             put(&path, json!({ "token_expiry": 0 })).invalid("token_expiry"),
@@ -724,8 +725,8 @@ async fn grants_decide_who_may_sign_in(backend: Backend) {
             )
             .invalid("user_id"),
             post(&grants_path, json!({})).invalid("user_id"),
-            post(&grants_path, json!({ "user_id": Uuid::now_v7() })).invalid("user_id"),
-            post(&grants_path, json!({ "group_id": Uuid::now_v7() })).invalid("group_id"),
+            post(&grants_path, json!({ "user_id": Uuid::now_v7() })).unknown_reference("user_id"),
+            post(&grants_path, json!({ "group_id": Uuid::now_v7() })).unknown_reference("group_id"),
             delete(format!("{grants_path}/{}", Uuid::now_v7())).not_found("grant"),
             post(
                 format!("/api/v1/applications/{}/grants", Uuid::now_v7()),
@@ -811,13 +812,13 @@ async fn app_mappings_reach_users_directly_and_through_groups(backend: Backend) 
             post("/api/v1/app-mappings", mapping("a-b", "x", app_id)).invalid("variable_name"),
             post("/api/v1/app-mappings", mapping("role", " ", app_id)).invalid("value"),
             post("/api/v1/app-mappings", mapping("role", "x", Uuid::now_v7()))
-                .invalid("application_id"),
+                .unknown_reference("application_id"),
             get(format!("/api/v1/app-mappings/{}", Uuid::now_v7())).not_found("app mapping"),
             post(
                 format!("/api/v1/users/{}/app-mappings", alice.id),
                 json!({ "mapping_id": Uuid::now_v7() }),
             )
-            .invalid("mapping_id"),
+            .unknown_reference("mapping_id"),
             post(
                 format!("/api/v1/users/{}/app-mappings", Uuid::now_v7()),
                 json!({ "mapping_id": id_of(&editor) }),
