@@ -466,7 +466,7 @@ pub fn variable_name_pattern() -> String {
 // a property test holds the two together): lower-case host names of letters, digits and single
 // hyphens whose last label starts with a letter (not read as an IPv4 address, no `xn--`), or a
 // dotted IPv4 address without leading zeros; no default port, no user info; a path of unreserved
-// characters and escapes without `.`/`..` segments; a query; for launch URLs a fragment.
+// characters without `.`/`..` segments; a query; for launch URLs a fragment.
 
 macro_rules! domain {
     () => {
@@ -512,24 +512,14 @@ macro_rules! http_port {
     };
 }
 
-/// One character of a path segment other than `.`: kept as is by the parser; escapes other than
-/// `%2E` (which the parser reads as a dot).
-macro_rules! path_char {
-    () => {
-        r"([A-Za-z0-9_~!$&'()*+,;=:@-]|%([013-9A-Fa-f][0-9A-Fa-f]|2[0-9A-Da-df]))"
-    };
-}
-
-/// A path: segments that are not `.` or `..`; then an optional query.
+/// A path: segments of unreserved characters that are not `.` or `..`; then an optional query.
+/// No escapes in the path (`%2E` would be a dot), any in the query. Every part is one character
+/// class, so that schemathesis can write matches of a given length (boundary tests).
 macro_rules! path_and_query {
     () => {
         concat!(
-            r"(/(\.*",
-            path_char!(),
-            r"(",
-            path_char!(),
-            r"|\.)*|\.{3,})?)+",
-            r"(\?([A-Za-z0-9_~!$&()*+,;=:@/?.-]|%[0-9A-Fa-f]{2})*)?"
+            r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)+",
+            r"(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]*)?"
         )
     };
 }
@@ -550,13 +540,15 @@ pub const REDIRECT_URI_PATTERN: &str = concat!(
 );
 
 /// A `regex:` redirect URI: a pattern in a small dialect that always compiles — literal
-/// characters, escaped metacharacters, `.`, classes of letters, digits and ranges `a-z`, `A-Z`,
-/// `0-9`, each optionally followed by `*`, `+` or `?`, in branches joined by `|`. It must match a
+/// characters, escaped metacharacters, `.`, classes (the ranges `a-z`, `A-Z`, `0-9` first, then
+/// letters, digits, `_ . %`, then an optional `-`), each optionally followed by `*`, `+` or `?`,
+/// in branches joined by `|`. (Written without alternatives of different lengths under a
+/// repetition, so that schemathesis can write matches of a given length.) It must match a
 /// whole candidate, which must itself be a valid redirect target.
 pub const REDIRECT_URI_REGEX_PATTERN: &str = concat!(
     r"^regex:",
-    r"(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?(a-z|A-Z|0-9|[A-Za-z0-9_.%])+-?\])[*+?]?)+",
-    r"(\|(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?(a-z|A-Z|0-9|[A-Za-z0-9_.%])+-?\])[*+?]?)+)*",
+    r"(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?((a-z|A-Z|0-9)+[A-Za-z0-9_.%]*|[A-Za-z0-9_.%]+)-?\])[*+?]?)+",
+    r"(\|(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?((a-z|A-Z|0-9)+[A-Za-z0-9_.%]*|[A-Za-z0-9_.%]+)-?\])[*+?]?)+)*",
     "$"
 );
 
@@ -576,7 +568,7 @@ pub const LAUNCH_URL_PATTERN: &str = concat!(
     http_port!(),
     ")",
     path_and_query!(),
-    r"(#([A-Za-z0-9_~!$&'()*+,;=:@/?.-]|%[0-9A-Fa-f]{2})*)?",
+    r"(#[A-Za-z0-9_~!$&'()*+,;=:@/?.%-]*)?",
     "$"
 );
 

@@ -75,6 +75,15 @@ fn url_like() -> impl Strategy<Value = String> {
         .prop_map(|(scheme, host, port, path, rest)| format!("{scheme}{host}{port}{path}{rest}"))
 }
 
+/// Strings the document's `pattern` (anchored with `^…$`) matches.
+fn matching(pattern: &str) -> impl Strategy<Value = String> + use<> {
+    let inner = pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix('$'))
+        .expect("an anchored pattern");
+    proptest::string::string_regex(inner).expect("a pattern proptest reads")
+}
+
 fn chars(text: &str) -> usize {
     text.chars().count()
 }
@@ -472,6 +481,8 @@ proptest! {
     fn the_document_states_the_redirect_uri_rule(raw in prop_oneof![
         hostile_text(),
         url_like(),
+        matching(rules::REDIRECT_URI_PATTERN),
+        matching(rules::REDIRECT_URI_REGEX_PATTERN),
         "regex:[a-zA-Z0-9.()\\[\\]|*+?{}\\\\^$:/~%&-]{0,14}",
         (0usize..3, 495usize..505).prop_map(|(i, n)| format!("regex:{}", ["a", ".", "[a-z]"][i].repeat(n / [1, 1, 5][i]))),
     ]) {
@@ -488,7 +499,11 @@ proptest! {
     }
 
     #[test]
-    fn the_document_states_the_launch_url_rule(raw in prop_oneof![hostile_text(), url_like()]) {
+    fn the_document_states_the_launch_url_rule(raw in prop_oneof![
+        hostile_text(),
+        url_like(),
+        matching(rules::LAUNCH_URL_PATTERN),
+    ]) {
         let valid = raw.len() <= rules::URL_MAX_CHARS && documented(rules::LAUNCH_URL_PATTERN, &raw);
         match parse_launch_url(&raw) {
             Ok(url) => {

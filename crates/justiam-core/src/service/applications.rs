@@ -323,10 +323,12 @@ impl Iam {
         let grace = parse_grace_period(grace_period_seconds.unwrap_or(0))?;
         let mut app = self.application(id).await?;
         if !app.is_confidential() {
-            return Err(CoreError::bad_request(
+            // The application's type, not the request's shape, refuses this: a 409.
+            return Err(CoreError::conflict(
                 "no_client_secret",
                 format!(
-                    "a {} application is a public client and has no secret to rotate",
+                    "this is a {} application, not a confidential (oidc) client: it has no \
+                     secret to rotate",
                     app.app_type.as_str()
                 ),
             ));

@@ -314,7 +314,7 @@ async fn types_and_defaults(backend: Backend) {
         None,
     )
     .await;
-    assert_error(&rotate, 400, "no_client_secret", "public client");
+    assert_error(&rotate, 409, "no_client_secret", "no secret to rotate");
 
     // An external application is a link: a launch_url, no redirect URIs needed, no secret.
     let external = create_app(
