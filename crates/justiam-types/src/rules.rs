@@ -724,3 +724,32 @@ rule_schema! {
         .max_length(Some(MAPPING_VALUE_MAX_CHARS))
         .pattern(Some(NAME_PATTERN))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented claim and variable patterns are the shapes without the reserved words:
+    /// what the server checks as a shape pattern and a list.
+    #[test]
+    fn reserved_words_are_left_out_of_the_shapes() {
+        assert_eq!(
+            claim_name_pattern(),
+            format!("^(?!({})$)[!-~]{{1,100}}$", RESERVED_CLAIMS.join("|"))
+        );
+        assert_eq!(
+            variable_name_pattern(),
+            format!(
+                "^(?!({})$)[A-Za-z_][A-Za-z0-9_]{{0,63}}$",
+                BUILTIN_VARIABLES.join("|")
+            )
+        );
+        assert!(
+            RESERVED_CLAIMS
+                .iter()
+                .chain(BUILTIN_VARIABLES)
+                .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
+            "the words need no escaping in a pattern"
+        );
+    }
+}

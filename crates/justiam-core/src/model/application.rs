@@ -319,8 +319,9 @@ fn documented_url(which: Rule, raw: &str) -> Result<(), String> {
     } else {
         Err(
             "write the host as a lower-case name (letters, digits, single hyphens; the last \
-             label starting with a letter) or an IPv4 address, and the path and query with \
-             letters, digits, - . _ ~ ! $ & ' ( ) * + , ; = : @ / ? and %XX escapes (not %2E)"
+             label starting with a letter) or an IPv4 address, the path with letters, digits \
+             and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no % escapes), the query with those and / ? % \
+             (no ')"
                 .to_owned(),
         )
     }

@@ -615,6 +615,23 @@ mod tests {
             schemas["TokenPermission"]["enum"],
             serde_json::json!(rules::token_permission_entries())
         );
+        let uri = &schemas["RedirectUris"]["items"]["anyOf"];
+        assert_eq!(uri[0]["pattern"], rules::REDIRECT_URI_PATTERN);
+        assert_eq!(uri[1]["pattern"], rules::REDIRECT_URI_REGEX_PATTERN);
+        assert_eq!(schemas["LaunchUrl"]["pattern"], rules::LAUNCH_URL_PATTERN);
+        assert_eq!(schemas["ClaimName"]["pattern"], rules::claim_name_pattern());
+        assert_eq!(
+            schemas["VariableName"]["pattern"],
+            rules::variable_name_pattern()
+        );
+        assert_eq!(
+            schemas["ApplicationTypeName"]["enum"],
+            serde_json::json!(["oidc", "spa", "external"])
+        );
+        let holder = &schemas["CreateApplicationGrant"]["allOf"][1]["anyOf"];
+        assert_eq!(holder[0]["required"], serde_json::json!(["user_id"]));
+        assert_eq!(holder[0]["properties"]["group_id"]["type"], "null");
+        assert_eq!(holder[1]["required"], serde_json::json!(["group_id"]));
         let any_of = &schemas["CreateUser"]["allOf"][1]["anyOf"];
         assert_eq!(
             any_of[0]["properties"]["is_service_account"]["enum"],

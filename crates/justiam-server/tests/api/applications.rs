@@ -1433,6 +1433,111 @@ async fn debug_logs_never_contain_a_client_secret() {
     }
 }
 
+/// Item 11's edges, for the application routes: what the OpenAPI document calls valid is accepted
+/// and what it calls invalid is a `400` naming the field; what only the state refuses is a `409`.
+async fn the_documented_rules_hold_both_ways(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let alice = server
+        .create_user("alice@example.com", "alice-password-1")
+        .await;
+    let app = oidc_app(&admin, "edges").await;
+    let app_id = id_of(&app);
+    let path = format!("/api/v1/applications/{app_id}");
+
+    // Accepted as the document says: 30.0 is a whole number; padding counts but is trimmed; the
+    // longest names; a null body is the default rotation; a regex: in the dialect; a query with %.
+    let padded = format!("  {}  ", "n".repeat(96));
+    let created = create_app(
+        &admin,
+        json!({
+            "name": padded,
+            "friendly_name": "f".repeat(100),
+            "token_expiry": 3600.0,
+            "redirect_uris": [
+                "https://app.example.com/cb?next=%2Fhome&x=%",
+                "regex:https://pr-[0-9]+\\.example\\.com/[a-z._-]*",
+            ],
+        }),
+    )
+    .await;
+    assert_eq!(created["name"], "n".repeat(96));
+    assert_eq!(created["token_expiry"], 3600);
+    for body in [Some(Value::Null), None] {
+        let rotated = send(
+            &admin,
+            Method::POST,
+            &format!("{path}/secret"),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(rotated.status.as_u16(), 200, "{body:?}: {}", rotated.json);
+        assert!(rotated.json["client_secret"].is_string());
+    }
+
+    let grants = format!("{path}/grants");
+    let simple = alice.id.simple().to_string();
+    expect_refusals(
+        &admin,
+        [
+            post("/api/v1/applications", json!({ "name": "x", "token_expiry": 3600.5 }))
+                .invalid("token_expiry"),
+            post("/api/v1/applications", json!({ "name": "x", "token_expiry": "3600" }))
+                .invalid("token_expiry"),
+            post("/api/v1/applications", json!({ "name": format!(" {} ", "n".repeat(99)) }))
+                .invalid("name"),
+            post("/api/v1/applications", json!({ "name": "x\t" })).invalid("name"),
+            post("/api/v1/applications", json!([{ "name": "x" }])).invalid("body"),
+            // The URL rules as the document's patterns state them.
+            put(&path, json!({ "redirect_uris": ["https://app.example.com:443/cb"] }))
+                .invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["https://app.example.com/a%20b"] }))
+                .invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["https://app.example.com/cb?x='"] }))
+                .invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["https://xn--nxasmq6b.example/cb"] }))
+                .invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["https://010.0.0.1/cb"] }))
+                .invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["regex:[z-a]"] })).invalid("redirect_uris[0]"),
+            put(&path, json!({ "redirect_uris": ["regex:(?i)x"] })).invalid("redirect_uris[0]"),
+            put(&path, json!({ "launch_url": "https://wiki.example.com:443/" }))
+                .invalid("launch_url"),
+            put(&path, json!({ "claim_mappings": [{ "claim": "plan", "value": "a" }, { "claim": "plan", "value": "b" }] }))
+                .inconsistent("claim_mappings"),
+            // Ids in bodies: only the hyphenated form; exactly one holder; unknown ones a 409.
+            post(&grants, json!({ "user_id": simple })).invalid("user_id"),
+            post(&grants, json!({ "user_id": null, "group_id": null })).invalid("user_id"),
+            post(&grants, json!({ "group_id": Uuid::now_v7() })).unknown_reference("group_id"),
+            post("/api/v1/app-mappings", json!({ "application_id": app_id.simple().to_string(), "variable_name": "role", "value": "x" }))
+                .invalid("application_id"),
+            post("/api/v1/app-mappings", json!({ "application_id": app_id, "variable_name": " role", "value": "x" }))
+                .invalid("variable_name"),
+            post("/api/v1/app-mappings", json!({ "application_id": app_id, "variable_name": "role", "value": "x".repeat(1001) }))
+                .invalid("value"),
+            post(
+                format!("/api/v1/users/{}/app-mappings", alice.id),
+                json!({ "mapping_id": format!("{{{}}}", Uuid::now_v7()) }),
+            )
+            .invalid("mapping_id"),
+            // Paths and filters: UUIDs only hyphenated, a sent filter must be valid.
+            get(format!("/api/v1/applications/{}", app_id.simple())).invalid("path"),
+            get("/api/v1/app-mappings?application_id=").invalid("application_id"),
+            get(format!("/api/v1/app-mappings?application_id=urn:uuid:{app_id}"))
+                .invalid("application_id"),
+        ],
+    )
+    .await;
+    let granted = send(
+        &admin,
+        Method::POST,
+        &grants,
+        Some(json!({ "user_id": alice.id, "group_id": null })),
+    )
+    .await;
+    assert_eq!(granted.status.as_u16(), 201, "{}", granted.json);
+}
+
 crate::on_both_databases!(
     applications_crud_with_the_secret_shown_once,
     types_and_defaults,
@@ -1444,4 +1549,5 @@ crate::on_both_databases!(
     deleting_an_application_takes_everything_it_issued,
     permissions_gate_every_route,
     fine_grained_tokens_keep_to_their_permissions,
+    the_documented_rules_hold_both_ways,
 );
