@@ -274,10 +274,29 @@ impl AppForm {
 }
 
 /// A refusal of the application form, next to its field: `redirect_uris[2]` belongs to the
-/// `redirect_uris` box, a taken name to the name, an unsupported type to the type.
+/// `redirect_uris` box, a rule across fields to the field it names, a taken name to the name, an
+/// unsupported type to the type.
 fn form_errors(error: CoreError) -> Result<FieldErrors, UiError> {
     let mut errors = FieldErrors::default();
     match error {
+        // A rule across fields names its field first (`require_pkce cannot be false …`).
+        CoreError::Conflict {
+            code: "inconsistent_application",
+            message,
+        } => {
+            let field = message
+                .split([' ', '[', '.'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            // Claim mappings are not on the form: their clash is with the scopes chosen there.
+            let rename = [("claim_mappings", "allowed_scopes")];
+            return FieldErrors::from_core(
+                CoreError::Validation { field, message },
+                "name",
+                &rename,
+            );
+        }
         CoreError::Conflict { message, .. } => errors.add("name", sentence(&message)),
         CoreError::BadRequest { message, .. } => errors.add("type", sentence(&message)),
         CoreError::Validation { field, message } => {
