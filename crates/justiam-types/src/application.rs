@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::timestamp;
+use crate::{rules, timestamp, whole_number};
 
 /// What kind of client an application is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -39,10 +39,14 @@ impl ApplicationType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimMapping {
+    #[schema(value_type = rules::ClaimName)]
     pub claim: String,
+    #[schema(value_type = rules::ClaimValue)]
     pub value: String,
-    /// The claim is only added when this scope was granted.
+    /// The claim is only added when this scope was granted; it must be one of the application's
+    /// `allowed_scopes` (else `409 inconsistent_application`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Scope>)]
     pub required_scope: Option<String>,
 }
 
@@ -101,32 +105,49 @@ impl std::fmt::Debug for CreatedApplication {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplication {
+    #[schema(value_type = rules::Name)]
     pub name: String,
-    #[serde(rename = "type")]
+    /// Default `oidc`.
+    #[serde(default, rename = "type")]
+    #[schema(value_type = Option<rules::ApplicationTypeName>)]
     pub app_type: Option<ApplicationType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::FriendlyName>)]
     pub friendly_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::RedirectUris>)]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::RedirectUris>)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Scopes>)]
     pub allowed_scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::GrantTypes>)]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pkce: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<rules::TokenExpirySeconds>)]
     pub token_expiry: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_restricted: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_in_dashboard: Option<bool>,
+    /// Required for an `external` application (else `409 inconsistent_application`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::LaunchUrl>)]
     pub launch_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 50)]
     pub claim_mappings: Option<Vec<ClaimMapping>>,
 }
 
@@ -136,22 +157,34 @@ pub struct CreateApplication {
 #[serde(deny_unknown_fields)]
 pub struct UpdateApplication {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Name>)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::FriendlyName>)]
     pub friendly_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::RedirectUris>)]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::RedirectUris>)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Scopes>)]
     pub allowed_scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::GrantTypes>)]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pkce: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<rules::TokenExpirySeconds>)]
     pub token_expiry: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_restricted: Option<bool>,
@@ -159,8 +192,10 @@ pub struct UpdateApplication {
     pub show_in_dashboard: Option<bool>,
     /// `""` removes the launch URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::LaunchUrlOrEmpty>)]
     pub launch_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 50)]
     pub claim_mappings: Option<Vec<ClaimMapping>>,
 }
 
@@ -169,7 +204,12 @@ pub struct UpdateApplication {
 #[serde(deny_unknown_fields)]
 pub struct RotateApplicationSecret {
     /// Seconds (0–86400) during which the previous secret keeps working; default 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "whole_number::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<rules::GracePeriodSeconds>)]
     pub grace_period_seconds: Option<i64>,
 }
 
@@ -212,9 +252,17 @@ pub struct ApplicationGrant {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplicationGrant {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "rules::hyphenated_uuid_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "rules::hyphenated_uuid_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group_id: Option<Uuid>,
 }
 
@@ -236,10 +284,15 @@ pub struct AppMapping {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAppMapping {
+    /// An application that does not exist is `409 unknown_reference`.
+    #[serde(deserialize_with = "rules::hyphenated_uuid")]
     pub application_id: Uuid,
+    #[schema(value_type = rules::VariableName)]
     pub variable_name: String,
+    #[schema(value_type = rules::MappingValue)]
     pub value: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
 }
 
@@ -248,10 +301,13 @@ pub struct CreateAppMapping {
 #[serde(deny_unknown_fields)]
 pub struct UpdateAppMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::VariableName>)]
     pub variable_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::MappingValue>)]
     pub value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::Description>)]
     pub description: Option<String>,
 }
 
@@ -259,6 +315,8 @@ pub struct UpdateAppMapping {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignAppMapping {
+    /// A mapping that does not exist is `409 unknown_reference`.
+    #[serde(deserialize_with = "rules::hyphenated_uuid")]
     pub mapping_id: Uuid,
 }
 

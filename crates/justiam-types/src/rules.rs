@@ -352,3 +352,404 @@ pub fn hyphenated_uuid<'de, D: serde::Deserializer<'de>>(
         ))
     }
 }
+
+/// The same for an optional UUID field (`null` is `None`).
+pub fn hyphenated_uuid_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<uuid::Uuid>, D::Error> {
+    struct Wrapped(uuid::Uuid);
+
+    impl<'de> serde::Deserialize<'de> for Wrapped {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            hyphenated_uuid(deserializer).map(Wrapped)
+        }
+    }
+
+    let value = <Option<Wrapped> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(value.map(|Wrapped(id)| id))
+}
+
+// Applications (`/applications`, `/app-mappings`).
+
+/// An application's `friendly_name`: at most this many characters (it may be empty).
+pub const FRIENDLY_NAME_MAX_CHARS: usize = 100;
+/// `redirect_uris` and `post_logout_redirect_uris`: at most this many entries.
+pub const REDIRECT_URIS_MAX: usize = 20;
+/// A redirect or launch URL: at most this many characters.
+pub const URL_MAX_CHARS: usize = 2000;
+/// A `regex:` redirect URI: at most this many characters after the prefix.
+pub const REDIRECT_URI_REGEX_MAX_CHARS: usize = 500;
+/// Lifetime of an application's ID and access tokens, in seconds.
+pub const TOKEN_EXPIRY_SECONDS_MIN: i64 = 60;
+pub const TOKEN_EXPIRY_SECONDS_MAX: i64 = 86_400;
+/// `claim_mappings` of one application: at most this many.
+pub const CLAIM_MAPPINGS_MAX: usize = 50;
+/// A claim mapping's claim name, and its value template, at most this many characters.
+pub const CLAIM_NAME_MAX_CHARS: usize = 100;
+pub const CLAIM_VALUE_MAX_CHARS: usize = 1000;
+/// An app mapping's `value`: at most this many characters.
+pub const MAPPING_VALUE_MAX_CHARS: usize = 1000;
+
+/// Claims JustIAM sets itself: a claim mapping may not replace them (`sub`, `aud`, … would let a
+/// mapping impersonate another user or client; `email`, `groups`, … would contradict the scopes).
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "scope",
+    "client_id",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "groups",
+    "roles",
+];
+
+/// Template variables JustIAM fills itself: an app mapping's variable may not shadow them.
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "email",
+    "username",
+    "first_name",
+    "last_name",
+    "name",
+    "id",
+    "groups",
+    "appRoles",
+];
+
+/// A scope name (RFC 6749 `scope-token`, narrowed to what reads well in a claim mapping).
+pub const SCOPE_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,64}$";
+
+/// The shape of a claim name: 1–100 printable ASCII characters without spaces. The document's
+/// pattern ([`claim_name_pattern`]) also leaves out [`RESERVED_CLAIMS`].
+pub const CLAIM_NAME_SHAPE_PATTERN: &str = "^[!-~]{1,100}$";
+
+/// The shape of an app mapping's variable, as written in `${…}`: a letter or `_`, then up to 63
+/// letters, digits or `_`. The document's pattern ([`variable_name_pattern`]) also leaves out
+/// [`BUILTIN_VARIABLES`].
+pub const VARIABLE_NAME_SHAPE_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]{0,63}$";
+
+/// `pattern` without the words of `reserved` (a look-ahead, which ECMA-262 reads; the server
+/// checks the list itself).
+fn excluding(reserved: &[&str], pattern: &str) -> String {
+    let shape = pattern.strip_prefix('^').unwrap_or(pattern);
+    format!("^(?!({})$){shape}", reserved.join("|"))
+}
+
+/// A claim name, as the document states it: [`CLAIM_NAME_SHAPE_PATTERN`] and not reserved.
+pub fn claim_name_pattern() -> String {
+    excluding(RESERVED_CLAIMS, CLAIM_NAME_SHAPE_PATTERN)
+}
+
+/// A variable name, as the document states it: [`VARIABLE_NAME_SHAPE_PATTERN`] and not built in.
+pub fn variable_name_pattern() -> String {
+    excluding(BUILTIN_VARIABLES, VARIABLE_NAME_SHAPE_PATTERN)
+}
+
+// URLs are stored, compared and redirected to as the exact strings registered, so the rule admits
+// only URLs that a WHATWG URL parser writes back unchanged (`justiam-core` checks that too, and
+// a property test holds the two together): lower-case host names of letters, digits and single
+// hyphens whose last label starts with a letter (not read as an IPv4 address, no `xn--`), or a
+// dotted IPv4 address without leading zeros; no default port, no user info; a path of unreserved
+// characters without `.`/`..` segments; a query; for launch URLs a fragment.
+
+macro_rules! domain {
+    () => {
+        r"([a-z0-9]+(-[a-z0-9]+)*\.)*[a-z][a-z0-9]*(-[a-z0-9]+)*"
+    };
+}
+
+macro_rules! ipv4 {
+    () => {
+        concat!(
+            r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])",
+            r"(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
+        )
+    };
+}
+
+/// Ports 10000–65535.
+macro_rules! five_digit_port {
+    () => {
+        r"[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]"
+    };
+}
+
+/// An optional port of an `https` URL: 1–65535 without leading zeros, not the default 443.
+macro_rules! https_port {
+    () => {
+        concat!(
+            r"(:([1-9]|[1-9][0-9]|[1-35-9][0-9]{2}|4[0-35-9][0-9]|44[0-24-9]|[1-9][0-9]{3}|",
+            five_digit_port!(),
+            "))?"
+        )
+    };
+}
+
+/// An optional port of an `http` URL: 1–65535 without leading zeros, not the default 80.
+macro_rules! http_port {
+    () => {
+        concat!(
+            r"(:([1-9]|[1-79][0-9]|8[1-9]|[1-9][0-9]{2}|[1-9][0-9]{3}|",
+            five_digit_port!(),
+            "))?"
+        )
+    };
+}
+
+/// A path: segments of unreserved characters that are not `.` or `..`; then an optional query.
+/// No escapes in the path (`%2E` would be a dot), any in the query. Every part is one character
+/// class, so that schemathesis can write matches of a given length (boundary tests).
+macro_rules! path_and_query {
+    () => {
+        concat!(
+            r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)+",
+            r"(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]*)?"
+        )
+    };
+}
+
+/// A registered redirect URI written out: `https`, or `http` on a loopback host; no fragment.
+pub const REDIRECT_URI_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    r"|http://(localhost|127\.0\.0\.1|\[::1\])",
+    http_port!(),
+    ")",
+    path_and_query!(),
+    "$"
+);
+
+/// A `regex:` redirect URI: a pattern in a small dialect that always compiles — literal
+/// characters, escaped metacharacters, `.`, classes (the ranges `a-z`, `A-Z`, `0-9` first, then
+/// letters, digits, `_ . %`, then an optional `-`), each optionally followed by `*`, `+` or `?`,
+/// in branches joined by `|`. (Written without alternatives of different lengths under a
+/// repetition, so that schemathesis can write matches of a given length.) It must match a
+/// whole candidate, which must itself be a valid redirect target.
+pub const REDIRECT_URI_REGEX_PATTERN: &str = concat!(
+    r"^regex:",
+    r"(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?((a-z|A-Z|0-9)+[A-Za-z0-9_.%]*|[A-Za-z0-9_.%]+)-?\])[*+?]?)+",
+    r"(\|(([A-Za-z0-9/:_~%=&,;!@'-]|\\[.?*+()|\[\]{}^$\\/-]|\.|\[\^?((a-z|A-Z|0-9)+[A-Za-z0-9_.%]*|[A-Za-z0-9_.%]+)-?\])[*+?]?)+)*",
+    "$"
+);
+
+/// A launch URL: `http` or `https`, a fragment allowed.
+pub const LAUNCH_URL_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    "|http://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    http_port!(),
+    ")",
+    path_and_query!(),
+    r"(#[A-Za-z0-9_~!$&'()*+,;=:@/?.%-]*)?",
+    "$"
+);
+
+fn array(items: impl Into<Schema>, description: &str) -> utoipa::openapi::schema::ArrayBuilder {
+    let items: Schema = items.into();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(RefOr::T(items))
+        .description(Some(description))
+}
+
+rule_schema! {
+    /// An application's display name.
+    FriendlyName => text("0–100 characters as sent, without control characters; stored trimmed.")
+        .max_length(Some(FRIENDLY_NAME_MAX_CHARS))
+        .pattern(Some(NO_CONTROLS_PATTERN))
+}
+
+rule_schema! {
+    /// What kind of client an application is, as a request may name it.
+    ApplicationTypeName => text(
+        "`oidc` (a confidential client with a secret), `spa` (a public client: no secret, PKCE \
+         forced) or `external` (a dashboard link only). `saml` is refused (`400 unsupported`) \
+         until SAML exists.",
+    )
+    .enum_values(Some(["oidc", "spa", "external"]))
+}
+
+fn redirect_uri() -> Schema {
+    utoipa::openapi::schema::AnyOfBuilder::new()
+        .description(Some(
+            "An absolute URL in the form a WHATWG URL parser writes back (so that what is stored, \
+             compared and redirected to is one string): `https`, or `http` on `localhost`, \
+             `127.0.0.1` or `[::1]`; a lower-case host name or IPv4 address; no user info, default \
+             port, fragment or `.`/`..` segment; at most 2000 characters. Or `regex:` and a \
+             pattern of at most 500 characters (literal characters, escaped metacharacters, `.`, \
+             classes, `*` `+` `?`, `|`) that must match a whole candidate.",
+        ))
+        .item(
+            text("A redirect URI, matched exactly.")
+                .max_length(Some(URL_MAX_CHARS))
+                .pattern(Some(REDIRECT_URI_PATTERN)),
+        )
+        .item(
+            text("A pattern a candidate must match as a whole.")
+                .max_length(Some(REDIRECT_URI_REGEX_MAX_CHARS + "regex:".len()))
+                .pattern(Some(REDIRECT_URI_REGEX_PATTERN)),
+        )
+        .into()
+}
+
+rule_schema! {
+    /// `redirect_uris` and `post_logout_redirect_uris`.
+    RedirectUris => array(
+        redirect_uri(),
+        "At most 20 distinct redirect URIs. `oidc` and `spa` applications need at least one in \
+         `redirect_uris` (else `409 inconsistent_application`).",
+    )
+    .max_items(Some(REDIRECT_URIS_MAX))
+    .unique_items(true)
+}
+
+rule_schema! {
+    /// A launch URL.
+    LaunchUrl => text(
+        "An absolute `http` or `https` URL in the form a WHATWG URL parser writes back (a \
+         lower-case host name or IPv4 address, no user info or default port), at most 2000 \
+         characters.",
+    )
+    .max_length(Some(URL_MAX_CHARS))
+    .pattern(Some(LAUNCH_URL_PATTERN))
+}
+
+rule_schema! {
+    /// A launch URL, or `""` to remove it.
+    LaunchUrlOrEmpty => text("A launch URL as in `LaunchUrl`, or `\"\"` to remove it.")
+        .max_length(Some(URL_MAX_CHARS))
+        .pattern(Some(format!("^$|{LAUNCH_URL_PATTERN}")))
+}
+
+fn scope() -> ObjectBuilder {
+    text("A scope: 1–64 of `A-Z a-z 0-9 _ . : -`.").pattern(Some(SCOPE_PATTERN))
+}
+
+rule_schema! {
+    /// A scope name.
+    Scope => scope()
+}
+
+rule_schema! {
+    /// `allowed_scopes`.
+    Scopes => array(
+        scope(),
+        "Distinct scopes. A scope other than openid, profile, email, groups, roles and \
+         offline_access must be the `required_scope` of one of the application's \
+         `claim_mappings`; `oidc` and `spa` applications need at least one scope (else \
+         `409 inconsistent_application`).",
+    )
+    .unique_items(true)
+}
+
+rule_schema! {
+    /// `grant_types`.
+    GrantTypes => array(
+        text("A grant type.").enum_values(Some(["authorization_code", "refresh_token"])),
+        "Distinct grant types; `oidc` and `spa` applications need `authorization_code` (else \
+         `409 inconsistent_application`).",
+    )
+    .min_items(Some(1))
+    .unique_items(true)
+}
+
+rule_schema! {
+    /// Lifetime of an application's ID and access tokens.
+    TokenExpirySeconds => integer(
+        "Seconds, 60–86400. Any JSON number with no fractional part.",
+        TOKEN_EXPIRY_SECONDS_MIN,
+        TOKEN_EXPIRY_SECONDS_MAX,
+    )
+}
+
+rule_schema! {
+    /// A claim mapping's claim name.
+    ClaimName => text(
+        "1–100 printable ASCII characters without spaces, not a claim JustIAM sets itself \
+         (iss, sub, aud, exp, nbf, iat, jti, auth_time, nonce, acr, amr, azp, at_hash, c_hash, \
+         sid, scope, client_id, email, email_verified, name, given_name, family_name, \
+         preferred_username, groups, roles). Distinct within an application (else \
+         `409 inconsistent_application`).",
+    )
+    .pattern(Some(claim_name_pattern()))
+}
+
+rule_schema! {
+    /// A claim mapping's value template.
+    ClaimValue => text("0–1000 characters, without control characters.")
+        .max_length(Some(CLAIM_VALUE_MAX_CHARS))
+        .pattern(Some(NO_CONTROLS_PATTERN))
+}
+
+rule_schema! {
+    /// An app mapping's variable name.
+    VariableName => text(
+        "A letter or `_`, then up to 63 letters, digits or `_`; not a built-in template variable \
+         (email, username, first_name, last_name, name, id, groups, appRoles).",
+    )
+    .pattern(Some(variable_name_pattern()))
+}
+
+rule_schema! {
+    /// An app mapping's value.
+    MappingValue => text("1–1000 characters as sent, not blank, without control characters; stored trimmed.")
+        .min_length(Some(1))
+        .max_length(Some(MAPPING_VALUE_MAX_CHARS))
+        .pattern(Some(NAME_PATTERN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented claim and variable patterns are the shapes without the reserved words:
+    /// what the server checks as a shape pattern and a list.
+    #[test]
+    fn reserved_words_are_left_out_of_the_shapes() {
+        assert_eq!(
+            claim_name_pattern(),
+            format!("^(?!({})$)[!-~]{{1,100}}$", RESERVED_CLAIMS.join("|"))
+        );
+        assert_eq!(
+            variable_name_pattern(),
+            format!(
+                "^(?!({})$)[A-Za-z_][A-Za-z0-9_]{{0,63}}$",
+                BUILTIN_VARIABLES.join("|")
+            )
+        );
+        assert!(
+            RESERVED_CLAIMS
+                .iter()
+                .chain(BUILTIN_VARIABLES)
+                .all(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
+            "the words need no escaping in a pattern"
+        );
+    }
+}

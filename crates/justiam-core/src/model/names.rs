@@ -4,7 +4,7 @@ use justiam_types::rules;
 /// Checks `raw` is at most `max` characters and holds no control character, then trims it and
 /// checks at least `min` characters remain. The rules read the text as sent, as the OpenAPI
 /// document states them (`justiam_types::rules`).
-fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<String> {
+pub(crate) fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<String> {
     if raw.chars().count() > max {
         return Err(CoreError::validation(
             field,

@@ -61,6 +61,29 @@ fn documented(pattern: &'static str, text: &str) -> bool {
     matched
 }
 
+/// Strings shaped like URLs, valid or nearly: schemes, hosts, ports, paths, queries and fragments
+/// drawn around the edges of the rule (upper case, default ports, dot segments, `%2e`, IPv4-like
+/// hosts, `xn--`, user info, spaces).
+fn url_like() -> impl Strategy<Value = String> {
+    (
+        "(https?|HTTPS|ftp)://",
+        "([a-zA-Z0-9@]{0,5}[.-]{0,2}){0,3}|localhost|127\\.0\\.0\\.1|\\[::1\\]|[0-9]{1,3}(\\.[0-9]{1,3}){0,4}|xn--[a-z]{1,3}|0x[0-9]{1,2}",
+        "(:(0|80|443|[0-9]{1,6}))?",
+        "(/(\\.{1,3}|%2[eE]|[a-zA-Z0-9.%~!$&'()*+,;=:@_|^`{}\\[\\] \\\\-]{0,5})){0,3}",
+        "(\\?[a-zA-Z0-9.%'/?#=^ -]{0,6})?(#[a-z%' ]{0,3})?",
+    )
+        .prop_map(|(scheme, host, port, path, rest)| format!("{scheme}{host}{port}{path}{rest}"))
+}
+
+/// Strings the document's `pattern` (anchored with `^…$`) matches.
+fn matching(pattern: &str) -> impl Strategy<Value = String> + use<> {
+    let inner = pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix('$'))
+        .expect("an anchored pattern");
+    proptest::string::string_regex(inner).expect("a pattern proptest reads")
+}
+
 fn chars(text: &str) -> usize {
     text.chars().count()
 }
@@ -403,6 +426,120 @@ proptest! {
         if short && documented(rules::EMAIL_PATTERN, &raw) {
             prop_assert!(accepted, "{:?}", raw);
         }
+    }
+
+    #[test]
+    fn accepted_redirect_uris_are_canonical_https_or_loopback_http(raw in prop_oneof![
+        hostile_text(),
+        "(https?|HTTPS|ftp)://[a-zA-Z0-9.@:\\[\\]#?/ \\\\-]{0,40}",
+        "http://(localhost|127\\.0\\.0\\.1|\\[::1\\]|evil\\.test)(:[0-9]{1,5})?/[a-z#?]{0,8}",
+    ]) {
+        match super::application::parse_redirect_uri("redirect_uris[0]", &raw) {
+            Ok(()) if raw.starts_with("regex:") => {}
+            Ok(()) => {
+                let url = url::Url::parse(&raw).expect("accepted URIs parse");
+                prop_assert_eq!(url.as_str(), raw.as_str());
+                prop_assert!(url.fragment().is_none() && url.username().is_empty());
+                let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                prop_assert!(url.scheme() == "https" || (url.scheme() == "http" && loopback), "{}", raw);
+            }
+            Err(e) => assert_validation(e, "redirect_uris[0]")?,
+        }
+    }
+
+    #[test]
+    fn an_exact_redirect_uri_matches_only_itself(candidate in prop_oneof![
+        hostile_text(),
+        "https://app\\.example\\.com[a-z./:@?#]{0,12}",
+        "[hH][tT][tT][pP][sS]://[aA][pP][pP]\\.example\\.com/[cC][bB]",
+    ]) {
+        let registered = vec!["https://app.example.com/cb".to_owned()];
+        prop_assert_eq!(
+            redirect_uri_allowed(&registered, &candidate),
+            candidate == "https://app.example.com/cb"
+        );
+    }
+
+    #[test]
+    fn a_pattern_matches_whole_strings_only(
+        host in "[a-z]{1,10}",
+        prefix in "[a-z:/.?]{0,6}",
+        suffix in "[a-z:/.?]{0,6}",
+    ) {
+        let exact = format!("https://{host}.example.com/cb");
+        let registered = vec![format!("regex:{}", regex::escape(&exact))];
+        let candidate = format!("{prefix}{exact}{suffix}");
+        prop_assert_eq!(
+            redirect_uri_allowed(&registered, &candidate),
+            prefix.is_empty() && suffix.is_empty()
+        );
+    }
+
+    // Applications: each field's rule as the document states it (`rules::*_PATTERN`).
+
+    #[test]
+    fn the_document_states_the_redirect_uri_rule(raw in prop_oneof![
+        hostile_text(),
+        url_like(),
+        matching(rules::REDIRECT_URI_PATTERN),
+        matching(rules::REDIRECT_URI_REGEX_PATTERN),
+        "regex:[a-zA-Z0-9.()\\[\\]|*+?{}\\\\^$:/~%&-]{0,14}",
+        (0usize..3, 495usize..505).prop_map(|(i, n)| format!("regex:{}", ["a", ".", "[a-z]"][i].repeat(n / [1, 1, 5][i]))),
+    ]) {
+        let exact = raw.len() <= rules::URL_MAX_CHARS && documented(rules::REDIRECT_URI_PATTERN, &raw);
+        let pattern = chars(&raw) <= rules::REDIRECT_URI_REGEX_MAX_CHARS + 6
+            && documented(rules::REDIRECT_URI_REGEX_PATTERN, &raw);
+        match super::application::parse_redirect_uri("redirect_uris[0]", &raw) {
+            Ok(()) => prop_assert!(exact || pattern, "accepted {:?}", raw),
+            Err(e) => {
+                prop_assert!(!exact && !pattern, "refused {:?}: {:?}", raw, e);
+                assert_validation(e, "redirect_uris[0]")?;
+            }
+        }
+    }
+
+    #[test]
+    fn the_document_states_the_launch_url_rule(raw in prop_oneof![
+        hostile_text(),
+        url_like(),
+        matching(rules::LAUNCH_URL_PATTERN),
+    ]) {
+        let valid = raw.len() <= rules::URL_MAX_CHARS && documented(rules::LAUNCH_URL_PATTERN, &raw);
+        match parse_launch_url(&raw) {
+            Ok(url) => {
+                prop_assert!(valid, "accepted {:?}", raw);
+                prop_assert_eq!(url, raw);
+            }
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}: {:?}", raw, e);
+                assert_validation(e, "launch_url")?;
+            }
+        }
+    }
+
+    #[test]
+    fn the_document_states_the_application_text_rules(raw in hostile_text()) {
+        let friendly = chars(&raw) <= rules::FRIENDLY_NAME_MAX_CHARS
+            && documented(rules::NO_CONTROLS_PATTERN, &raw);
+        prop_assert_eq!(parse_friendly_name(&raw).is_ok(), friendly, "{:?}", raw);
+        let value = (1..=rules::MAPPING_VALUE_MAX_CHARS).contains(&chars(&raw))
+            && documented(rules::NAME_PATTERN, &raw);
+        prop_assert_eq!(parse_mapping_value(&raw).is_ok(), value, "{:?}", raw);
+    }
+
+    #[test]
+    fn the_document_states_the_variable_and_claim_rules(raw in prop_oneof![
+        hostile_text(),
+        "[a-zA-Z_0-9 ]{0,3}(email|appRoles|sub|roles|x)?[a-z_ ]{0,2}",
+        "[!-~]{95,105}",
+    ]) {
+        let variable = documented(rules::VARIABLE_NAME_SHAPE_PATTERN, &raw)
+            && !rules::BUILTIN_VARIABLES.contains(&raw.as_str());
+        prop_assert_eq!(parse_variable_name(&raw).is_ok(), variable, "{:?}", raw);
+        let claim = documented(rules::CLAIM_NAME_SHAPE_PATTERN, &raw)
+            && !rules::RESERVED_CLAIMS.contains(&raw.as_str());
+        let mapping = ClaimMapping { claim: raw.clone(), value: String::new(), required_scope: None };
+        prop_assert_eq!(parse_claim_mappings(&[mapping]).is_ok(), claim, "{:?}", raw);
     }
 }
 

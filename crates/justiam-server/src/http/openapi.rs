@@ -30,6 +30,8 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "users", description = "Users and service accounts"),
         (name = "groups", description = "Groups and members"),
         (name = "admin roles", description = "Admin roles and their assignment"),
+        (name = "applications", description = "Applications (OAuth / OpenID Connect clients), their secrets and grants"),
+        (name = "app mappings", description = "App role mappings and their assignment to users and groups"),
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
@@ -206,12 +208,12 @@ enum Takes {
     Path(&'static str),
     /// As this field of the body.
     Body(&'static str),
-    /// A service account's token: the account from the creating request's path, the token as
-    /// `{token_id}`.
-    AccountToken,
+    /// Something created under a parent (a service account's token, an application's grant): the
+    /// parent from the creating request's path as `{id}`, the created id as this path parameter.
+    Nested(&'static str),
 }
 
-use Takes::{AccountToken, Body, Path};
+use Takes::{Body, Nested, Path};
 
 const fn by_id(operation: &'static str) -> (&'static str, Takes) {
     (operation, Path("id"))
@@ -224,8 +226,8 @@ const OWN_TOKEN: &[(&str, Takes)] = &[
 ];
 
 const ACCOUNT_TOKEN: &[(&str, Takes)] = &[
-    ("revoke_service_account_token", AccountToken),
-    ("rotate_service_account_token", AccountToken),
+    ("revoke_service_account_token", Nested("token_id")),
+    ("rotate_service_account_token", Nested("token_id")),
     by_id("revoke_token"),
 ];
 
@@ -249,6 +251,10 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("rotate_service_account_token"),
             ("add_group_member", Body("user_id")),
             ("remove_group_member", Path("user_id")),
+            by_id("list_user_app_mappings"),
+            by_id("assign_user_app_mapping"),
+            by_id("unassign_user_app_mapping"),
+            ("add_application_grant", Body("user_id")),
         ],
     ),
     (
@@ -263,6 +269,10 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("list_group_admin_roles"),
             by_id("assign_group_admin_role"),
             by_id("unassign_group_admin_role"),
+            by_id("list_group_app_mappings"),
+            by_id("assign_group_app_mapping"),
+            by_id("unassign_group_app_mapping"),
+            ("add_application_grant", Body("group_id")),
         ],
     ),
     (
@@ -275,6 +285,35 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             ("assign_group_admin_role", Body("role_id")),
             ("unassign_user_admin_role", Path("role_id")),
             ("unassign_group_admin_role", Path("role_id")),
+        ],
+    ),
+    (
+        "create_application",
+        &[
+            by_id("get_application"),
+            by_id("update_application"),
+            by_id("delete_application"),
+            by_id("rotate_application_secret"),
+            by_id("list_application_grants"),
+            by_id("add_application_grant"),
+            by_id("remove_application_grant"),
+            ("create_app_mapping", Body("application_id")),
+        ],
+    ),
+    (
+        "add_application_grant",
+        &[("remove_application_grant", Nested("grant_id"))],
+    ),
+    (
+        "create_app_mapping",
+        &[
+            by_id("get_app_mapping"),
+            by_id("update_app_mapping"),
+            by_id("delete_app_mapping"),
+            ("assign_user_app_mapping", Body("mapping_id")),
+            ("assign_group_app_mapping", Body("mapping_id")),
+            ("unassign_user_app_mapping", Path("mapping_id")),
+            ("unassign_group_app_mapping", Path("mapping_id")),
         ],
     ),
     ("create_own_token", OWN_TOKEN),
@@ -315,9 +354,9 @@ fn add_links(doc: &mut OpenApiDoc) {
             let link = match takes {
                 Path(name) => link.parameter(*name, CREATED_ID),
                 Body(field) => link.request_body(Some(serde_json::json!({ *field: CREATED_ID }))),
-                AccountToken => link
+                Nested(name) => link
                     .parameter("id", "$request.path.id")
-                    .parameter("token_id", CREATED_ID),
+                    .parameter(*name, CREATED_ID),
             };
             created
                 .links
@@ -356,6 +395,30 @@ fn service_accounts_have_no_password(doc: &mut OpenApiDoc) {
             .item(no_password),
     );
     schemas.insert("CreateUser".to_owned(), rule.into());
+}
+
+/// `CreateApplicationGrant` names exactly one of a user and a group: "a user and no group, or a
+/// group and no user" (`anyOf` of two cases that exclude each other).
+fn grants_name_one_holder(doc: &mut OpenApiDoc) {
+    let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let Some(grant) = schemas.remove("CreateApplicationGrant") else {
+        return;
+    };
+    let only = |named: &str, absent: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(named, ObjectBuilder::new().schema_type(Type::String))
+            .property(absent, ObjectBuilder::new().schema_type(Type::Null))
+            .required(named)
+    };
+    let rule = AllOfBuilder::new().item(grant).item(
+        AnyOfBuilder::new()
+            .item(only("user_id", "group_id"))
+            .item(only("group_id", "user_id")),
+    );
+    schemas.insert("CreateApplicationGrant".to_owned(), rule.into());
 }
 
 /// States what this server is configured to enforce where the document's defaults may differ:
@@ -413,6 +476,7 @@ impl Modify for Conventions {
         ];
         add_links(doc);
         service_accounts_have_no_password(doc);
+        grants_name_one_holder(doc);
         for item in doc.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -542,8 +606,13 @@ mod tests {
                     let schema =
                         &target_op["requestBody"]["content"]["application/json"]["schema"]["$ref"];
                     let name = schema.as_str().and_then(|r| r.rsplit('/').next());
-                    let properties =
-                        &doc["components"]["schemas"][name.expect("a body")]["properties"];
+                    // The body's own properties, or those of the first part of a rule across
+                    // fields (`allOf: [the body, the rule]`).
+                    let schema = &doc["components"]["schemas"][name.expect("a body")];
+                    let properties = match &schema["allOf"][0] {
+                        serde_json::Value::Null => &schema["properties"],
+                        body => &body["properties"],
+                    };
                     for field in body.keys() {
                         assert!(properties[field].is_object(), "{target}: no field {field}");
                     }
@@ -599,6 +668,23 @@ mod tests {
             schemas["TokenPermission"]["enum"],
             serde_json::json!(rules::token_permission_entries())
         );
+        let uri = &schemas["RedirectUris"]["items"]["anyOf"];
+        assert_eq!(uri[0]["pattern"], rules::REDIRECT_URI_PATTERN);
+        assert_eq!(uri[1]["pattern"], rules::REDIRECT_URI_REGEX_PATTERN);
+        assert_eq!(schemas["LaunchUrl"]["pattern"], rules::LAUNCH_URL_PATTERN);
+        assert_eq!(schemas["ClaimName"]["pattern"], rules::claim_name_pattern());
+        assert_eq!(
+            schemas["VariableName"]["pattern"],
+            rules::variable_name_pattern()
+        );
+        assert_eq!(
+            schemas["ApplicationTypeName"]["enum"],
+            serde_json::json!(["oidc", "spa", "external"])
+        );
+        let holder = &schemas["CreateApplicationGrant"]["allOf"][1]["anyOf"];
+        assert_eq!(holder[0]["required"], serde_json::json!(["user_id"]));
+        assert_eq!(holder[0]["properties"]["group_id"]["type"], "null");
+        assert_eq!(holder[1]["required"], serde_json::json!(["group_id"]));
         let any_of = &schemas["CreateUser"]["allOf"][1]["anyOf"];
         assert_eq!(
             any_of[0]["properties"]["is_service_account"]["enum"],

@@ -17,6 +17,8 @@ use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_rol
 mod tokens;
 /// Every main page: the accessibility audit and the screenshots of docs/ui.md.
 mod walk;
+// Pages of one resource each, sharing this module's browser session.
+mod applications;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 

@@ -81,6 +81,11 @@ impl Call {
         self.refused(409, "unknown_reference", field)
     }
 
+    /// `409 inconsistent_application`: a rule across an application's fields, naming `field`.
+    pub fn inconsistent(self, field: &str) -> Refusal {
+        self.refused(409, "inconsistent_application", field)
+    }
+
     /// `409 conflict`, with a message that mentions `what`.
     pub fn conflict(self, what: &str) -> Refusal {
         self.refused(409, "conflict", what)
