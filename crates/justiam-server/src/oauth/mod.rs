@@ -248,15 +248,12 @@ async fn authenticated_client(
     state.iam.authenticate_oauth_client(&credentials).await
 }
 
-/// `uri` with `params` appended to its query.
+/// `uri` with `params` appended to its query (registered redirect URIs have no fragment,
+/// RFC 6749 §3.1.2).
 fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     let encoded = serde_urlencoded::to_string(params).unwrap_or_default();
-    let (base, fragment) = match uri.split_once('#') {
-        Some((base, _)) => (base, ""),
-        None => (uri, ""),
-    };
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}{encoded}{fragment}")
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{encoded}")
 }
 
 /// A `302 Found` to `location`, or an error page when it cannot stand in a header.

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::http::ApiError;
 
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    answer(&state, bearer(&headers), false).await
+    answer(&state, bearer(&headers)).await
 }
 
 pub async fn userinfo_post(
@@ -30,7 +30,7 @@ pub async fn userinfo_post(
             Some(("invalid_request", "send the access token one way only")),
         );
     }
-    answer(&state, header_token.or(form_token), false).await
+    answer(&state, header_token.or(form_token)).await
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -42,7 +42,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-async fn answer(state: &AppState, token: Option<String>, _: bool) -> Response {
+async fn answer(state: &AppState, token: Option<String>) -> Response {
     let Some(token) = token else {
         // §3.1: no credentials, no error code.
         return challenge(StatusCode::UNAUTHORIZED, None);

@@ -162,6 +162,10 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
             );
             let clear = session::clear_cookie(&state, LOGIN_CSRF_COOKIE, "/ui/login");
             // The SSO session: applications sign the user in through it without a password.
+            // It replaces the browser's previous one.
+            if let Some(previous) = &form.previous_sso {
+                state.iam.end_sso_session(previous).await?;
+            }
             let (sso, sso_age) = state
                 .iam
                 .start_sso_session(&outcome.user, &form.meta)

@@ -22,6 +22,7 @@ on_both_databases!(
     a_service_account_cannot_sign_in_on_the_login_page,
     application_tokens_are_refused_by_the_management_api,
     public_clients_use_pkce_without_a_secret,
+    removing_the_grant_or_the_application_ends_its_refresh_tokens_at_once,
 );
 
 async fn unknown_clients_and_look_alike_redirect_uris_get_a_page_never_a_redirect(
@@ -92,6 +93,9 @@ async fn unknown_clients_and_look_alike_redirect_uris_get_a_page_never_a_redirec
     assert!(page.location().is_none());
 }
 
+/// Extra authorization parameters of a case.
+type Params<'a> = Vec<(&'a str, &'a str)>;
+
 fn error_of(page: &Page) -> (String, String, Option<String>, String) {
     let params = callback_params(page);
     (
@@ -107,7 +111,7 @@ async fn request_errors_go_back_to_the_registered_uri_with_state(backend: Backen
     let rp = register(&server, "strict", |app| app.require_pkce = Some(true)).await;
     let (_, challenge) = pkce();
     let mut browser = Browser::new(&server);
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<(Params<'_>, &str, &str)> = vec![
         (
             vec![("code_challenge_method", "plain")],
             "invalid_request",
@@ -600,4 +604,109 @@ async fn public_clients_use_pkce_without_a_secret(backend: Backend) {
             .unwrap_or_default()
             .contains("Authorization")
     );
+}
+
+async fn removing_the_grant_or_the_application_ends_its_refresh_tokens_at_once(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let rp = register(&server, "restricted", |app| {
+        app.access_restricted = Some(true)
+    })
+    .await;
+    let alice = server.create_user(ALICE, PASSWORD).await;
+    let principal = admin_principal(&server).await;
+    let meta = RequestMeta::default();
+    let grant = server
+        .iam()
+        .add_application_grant(
+            &principal,
+            rp.app.id,
+            CreateApplicationGrant {
+                user_id: Some(alice.id),
+                group_id: None,
+            },
+            &meta,
+        )
+        .await
+        .expect("grant");
+    let tokens = sign_in_and_redeem(&server, &rp, ALICE).await;
+    let (status, _, renewed) = refresh(
+        &server,
+        &rp,
+        tokens["refresh_token"].as_str().expect("refresh"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    server
+        .iam()
+        .remove_application_grant(&principal, rp.app.id, grant.id, &meta)
+        .await
+        .expect("remove grant");
+    let (status, _, body) = refresh(
+        &server,
+        &rp,
+        renewed["refresh_token"].as_str().expect("refresh"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, _, _) = userinfo(&server, renewed["access_token"].as_str().expect("access")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // max_age=0 asks for the password again even with a fresh SSO session.
+    let open = register(&server, "open", |_| {}).await;
+    let mut browser = Browser::new(&server);
+    let (_, challenge) = pkce();
+    let back = browser
+        .authorize(&authorize_query(&open, &challenge, &[]), ALICE, PASSWORD)
+        .await;
+    assert!(back.contains_key("code"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let page = browser
+        .get(&format!(
+            "/oauth2/authorize?{}",
+            authorize_query(&open, &challenge, &[("max_age", "0")])
+        ))
+        .await;
+    let login = page.location().expect("redirect");
+    assert!(
+        login.starts_with("/ui/login?") && login.contains("justiam_auth_after"),
+        "{login}"
+    );
+    let login_page = browser.get(&login).await;
+    let page = browser.sign_in(&login_page, ALICE, PASSWORD).await;
+    assert!(
+        callback_params(&page).contains_key("code"),
+        "after signing in again"
+    );
+
+    // Deleting the application ends what it issued.
+    let tokens = sign_in_and_redeem(&server, &open, ALICE).await;
+    server
+        .iam()
+        .delete_application(&principal, open.app.id, &meta)
+        .await
+        .expect("delete");
+    let secret = open.secret.as_deref().expect("secret");
+    let (status, _, body) = token_call(
+        &server,
+        Some((&open.app.client_id, secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens["refresh_token"].as_str().expect("refresh"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+        "{body}"
+    );
+    let (status, _, _) = userinfo(&server, tokens["access_token"].as_str().expect("access")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
