@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, thin handlers over `justiam_core::service::Iam`.
 
 mod admin;
+mod applications;
 mod auth;
 pub mod error;
 pub(crate) mod extract;
@@ -34,6 +35,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(admin::routes())
+        .merge(applications::routes())
         .merge(signed_in::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested

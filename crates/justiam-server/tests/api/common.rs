@@ -8,6 +8,7 @@
 mod assertions;
 mod fixtures;
 mod json;
+mod logged;
 mod oidc;
 mod refusals;
 mod tokens;
@@ -15,6 +16,7 @@ mod tokens;
 pub use assertions::*;
 pub use fixtures::*;
 pub use json::*;
+pub use logged::*;
 pub use oidc::*;
 pub use refusals::*;
 pub use tokens::*;
