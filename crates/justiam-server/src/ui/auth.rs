@@ -88,18 +88,7 @@ async fn application_csp(state: &AppState, next: &str) -> Option<String> {
     if !state.iam.redirect_uri_allowed(&app, redirect_uri) {
         return None;
     }
-    let (scheme, rest) = redirect_uri.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let origin = format!("{scheme}://{host}");
-    let safe = origin
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-' | b'[' | b']'));
-    safe.then(|| {
-        super::CSP.replace(
-            "form-action 'self'",
-            &format!("form-action 'self' {origin}"),
-        )
-    })
+    super::csp_with_form_target(redirect_uri)
 }
 
 async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<Response, UiError> {

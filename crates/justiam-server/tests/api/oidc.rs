@@ -24,6 +24,7 @@ on_both_databases!(
     introspection_and_revocation_answer_the_client_about_its_own_tokens,
     signed_in_applications_are_listed_and_revoked,
     a_token_signed_before_keys_rotate_still_verifies_and_new_ones_carry_the_new_kid,
+    logout_without_a_hint_asks_the_user_first,
 );
 
 /// Signs `email` (with [`PASSWORD`]) in to `rp` and redeems the code: the token answer.
@@ -736,4 +737,75 @@ async fn a_token_signed_before_keys_rotate_still_verifies_and_new_ones_carry_the
         .await
         .expect("audit");
     assert_eq!(audit.json["total"], 1, "{}", audit.json);
+}
+
+async fn logout_without_a_hint_asks_the_user_first(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let rp = register(&server, "app", |_| {}).await;
+    server.create_user(ALICE, PASSWORD).await;
+    let mut browser = Browser::new(&server);
+    let (_, challenge) = pkce();
+    browser
+        .authorize(&authorize_query(&rp, &challenge, &[]), ALICE, PASSWORD)
+        .await;
+    let query = serde_urlencoded::to_string([
+        ("client_id", rp.app.client_id.as_str()),
+        ("post_logout_redirect_uri", "https://app.example.com/bye"),
+        ("state", "s1"),
+    ])
+    .expect("query");
+    let page = browser.get(&format!("/oauth2/logout?{query}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Sign out of JustIAM?"));
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains("form-action 'self' https://app.example.com;"),
+        "{csp}"
+    );
+    // Nothing ended yet: the application still signs in silently.
+    let still = browser
+        .get(&format!(
+            "/oauth2/authorize?{}",
+            authorize_query(&rp, &challenge, &[("prompt", "none")])
+        ))
+        .await;
+    assert!(callback_params(&still).contains_key("code"));
+
+    // A forged confirmation (a cross-site form cannot know the token) ends nothing.
+    let forged = browser
+        .post_form(
+            "/oauth2/logout",
+            &[("client_id", &rp.app.client_id), ("confirm", "0000")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::OK, "asked again");
+    let confirm = hidden(&page.body, "confirm");
+    let done = browser
+        .post_form(
+            "/oauth2/logout",
+            &[
+                ("client_id", &rp.app.client_id),
+                ("post_logout_redirect_uri", "https://app.example.com/bye"),
+                ("state", "s1"),
+                ("confirm", &confirm),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::FOUND);
+    assert_eq!(
+        done.location().as_deref(),
+        Some("https://app.example.com/bye?state=s1")
+    );
+    let after = browser
+        .get(&format!(
+            "/oauth2/authorize?{}",
+            authorize_query(&rp, &challenge, &[("prompt", "none")])
+        ))
+        .await;
+    assert_eq!(
+        callback_params(&after).get("error").map(String::as_str),
+        Some("login_required")
+    );
 }

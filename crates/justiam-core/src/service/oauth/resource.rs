@@ -31,8 +31,6 @@ struct HintClaims {
     iss: String,
     sub: String,
     aud: Value,
-    #[serde(default)]
-    sid: Option<String>,
 }
 
 /// The answer of `POST /oauth2/introspect` (RFC 7662 §2.2); only `active` when inactive.
@@ -64,6 +62,9 @@ pub struct Introspection {
 pub struct EndedSession {
     /// Where to send the browser (registered for the hinted application), with `state`.
     pub post_logout_redirect_uri: Option<String>,
+    /// Nothing was ended yet: without an `id_token_hint` the user is asked first (§2); this is
+    /// the SSO session the confirmation is for.
+    pub confirm: Option<Uuid>,
 }
 
 impl Iam {
@@ -210,14 +211,15 @@ impl Iam {
     }
 
     /// `GET/POST /oauth2/logout`: ends the browser's SSO session (and the sign-in's refresh
-    /// tokens), after checking the hint and where to go next. Errors are for a page, never a
-    /// redirect.
+    /// tokens), after checking the hint and where to go next. Without a valid `id_token_hint`
+    /// nothing ends until the user `confirmed`. Errors are for a page, never a redirect.
     pub async fn end_session(
         &self,
         sso_cookie: Option<&str>,
         id_token_hint: Option<&str>,
         client_id: Option<&str>,
         post_logout_redirect_uri: Option<&str>,
+        confirmed: bool,
     ) -> OAuthResult<EndedSession> {
         let hint = match id_token_hint.filter(|h| !h.is_empty()) {
             None => None,
@@ -271,38 +273,30 @@ impl Iam {
                 Some(uri.to_owned())
             }
         };
-        let now = now_millis();
-        let mut ended = Vec::new();
-        if let Some(cookie) = sso_cookie
-            && let Some(session) = self.sso_session(cookie).await?
-        {
-            // A hint for someone else does not sign this browser's user out of their session.
+        let session = match sso_cookie {
+            Some(cookie) => self.sso_session(cookie).await?,
+            None => None,
+        };
+        if let Some(session) = session {
+            if hint.is_none() && !confirmed {
+                return Ok(EndedSession {
+                    post_logout_redirect_uri: redirect,
+                    confirm: Some(session.id),
+                });
+            }
+            // Only the browser's own session (a leaked ID token alone signs no one out), and
+            // not when the hint is about someone else.
             if hint
                 .as_ref()
                 .is_none_or(|h| h.sub == session.user.id.to_string())
             {
-                ended.push(session.id);
+                sessions::delete(&self.db.pool, session.id).await?;
+                oauth::revoke_for_session(&self.db.pool, session.id, now_millis()).await?;
             }
-        }
-        if let Some(sid) = hint.as_ref().and_then(|h| h.sid.as_deref())
-            && let Ok(sid) = Uuid::parse_str(sid)
-            && !ended.contains(&sid)
-            && sso_cookie.is_some()
-        {
-            // Only with the browser's own cookie: a leaked ID token alone signs no one out.
-            if let Some(cookie) = sso_cookie
-                && let Some(session) = self.sso_session(cookie).await?
-                && session.id == sid
-            {
-                ended.push(sid);
-            }
-        }
-        for id in ended {
-            sessions::delete(&self.db.pool, id).await?;
-            oauth::revoke_for_session(&self.db.pool, id, now).await?;
         }
         Ok(EndedSession {
             post_logout_redirect_uri: redirect,
+            confirm: None,
         })
     }
 }
