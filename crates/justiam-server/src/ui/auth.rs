@@ -38,7 +38,6 @@ fn safe_next(next: Option<&str>) -> String {
         .to_owned()
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn login_response(
     state: &AppState,
     status: StatusCode,
