@@ -28,8 +28,15 @@ impl Iam {
         }
         if has("profile") {
             claims.insert("name".into(), json!(name));
-            claims.insert("given_name".into(), json!(user.first_name));
-            claims.insert("family_name".into(), json!(user.last_name));
+            // OIDC Core §5.3.2: a claim without a value is left out, never sent as "".
+            for (claim, value) in [
+                ("given_name", &user.first_name),
+                ("family_name", &user.last_name),
+            ] {
+                if !value.is_empty() {
+                    claims.insert(claim.into(), json!(value));
+                }
+            }
             claims.insert("preferred_username".into(), json!(user.username));
         }
         let mappings_needed = !app.claim_mappings.is_empty();
