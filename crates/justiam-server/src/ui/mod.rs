@@ -32,8 +32,108 @@ use justiam_core::CoreError;
 use justiam_core::model::Permission;
 
 use crate::app::AppState;
-pub use kit::session::{CSRF_FIELD, SESSION_COOKIE};
+pub use kit::session::{CSRF_FIELD, SESSION_COOKIE, cookie, request_meta, same_token};
 use kit::{Nav, UiError, UiUser, redirect};
+
+/// A page of the OpenID Connect provider's own (`/oauth2/*`), without navigation.
+pub fn oauth_page(status: StatusCode, title: &str, message: &str) -> Response {
+    with_page_headers(kit::view::error_page(None, status, title, message))
+}
+
+#[derive(askama::Template)]
+#[template(path = "oauth/access_denied.html")]
+struct AccessDeniedPage<'a> {
+    nav: Option<Nav>,
+    application: &'a str,
+    link: &'a str,
+}
+
+/// `access_restricted` without a grant: says so in plain words, with the way back to the
+/// application (which then receives `error=access_denied`).
+pub fn access_denied_page(application: &str, link: &str) -> Response {
+    let page = AccessDeniedPage {
+        nav: None,
+        application,
+        link,
+    };
+    with_page_headers((StatusCode::FORBIDDEN, kit::render(page)).into_response())
+}
+
+#[derive(askama::Template)]
+#[template(path = "oauth/logout_confirm.html")]
+struct LogoutConfirmPage {
+    nav: Option<Nav>,
+    fields: Vec<(String, String)>,
+}
+
+/// RP-initiated logout without an `id_token_hint`: asks the user first. The form carries a
+/// token bound to the SSO session (as the UI's CSRF tokens are) and the request's parameters.
+pub fn logout_confirm_page(
+    state: &AppState,
+    session_id: uuid::Uuid,
+    mut fields: Vec<(String, String)>,
+    redirect: Option<&str>,
+) -> Response {
+    fields.push(("confirm".to_owned(), logout_token(state, session_id)));
+    let page = LogoutConfirmPage { nav: None, fields };
+    let mut response = with_page_headers(kit::render(page));
+    if let Some(csp) = redirect
+        .and_then(csp_with_form_target)
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
+/// The confirmation token of a logout for SSO session `session_id`.
+pub fn logout_token(state: &AppState, session_id: uuid::Uuid) -> String {
+    kit::session::csrf_token(state, session_id)
+}
+
+/// [`CSP`] with `form-action` also allowing the origin of `uri`: browsers check `form-action`
+/// along the redirects that follow a form, which may end at an application.
+pub fn csp_with_form_target(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let origin = format!("{scheme}://{host}");
+    let safe = origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-' | b'[' | b']'));
+    safe.then(|| {
+        CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origin}"),
+        )
+    })
+}
+
+/// Clears cookie `name` (path `/`) with the UI's attributes.
+pub fn clear_cookie_for(state: &AppState, name: &str) -> String {
+    kit::session::clear_cookie(state, name, "/")
+}
+
+fn with_page_headers(response: Response) -> Response {
+    let mut response = response;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
@@ -117,10 +217,13 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 async fn headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // The login page of a sign-in for an application sets its own, wider `form-action`.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -308,6 +308,8 @@ pub struct LoginForm {
     pub fields: Fields,
     pub meta: RequestMeta,
     pub cookie_token: Option<String>,
+    /// The browser's SSO session before this sign-in, which the new one replaces.
+    pub previous_sso: Option<String>,
 }
 
 impl FromRequest<AppState> for LoginForm {
@@ -329,6 +331,7 @@ impl FromRequest<AppState> for LoginForm {
             meta: request_meta(&parts, state),
             fields,
             cookie_token,
+            previous_sso: cookie(&parts.headers, crate::oauth::SSO_COOKIE).map(str::to_owned),
         })
     }
 }
