@@ -1,5 +1,5 @@
-//! Endpoint and credential resolution, `login`, `logout`, `whoami`, and looking up users, groups
-//! and roles by id or name.
+//! Endpoint and credential resolution, `login`, `logout`, `whoami`, and looking up users, groups,
+//! roles and applications by id or name.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -335,4 +335,30 @@ pub async fn role_id(client: &Client, role: &str) -> Result<Uuid, Failure> {
     )
     .await?
     .ok_or_else(|| Failure::new(code::NOT_FOUND, format!("no role named {role:?}")))
+}
+
+/// An application given as an id, a client id (`justiam_app_…`) or a name.
+pub async fn app_id(client: &Client, app: &str) -> Result<Uuid, Failure> {
+    if let Ok(id) = Uuid::parse_str(app) {
+        return Ok(id);
+    }
+    // The list's search looks at names only: a client id is found by walking every page.
+    let by_client_id = app.starts_with("justiam_app_");
+    let search = if by_client_id { "" } else { app };
+    find(
+        async |mut params| {
+            params.search = (!search.is_empty()).then(|| search.to_owned());
+            client.list_applications(&params).await
+        },
+        app,
+        |a| (a.name == app || a.client_id == app).then_some(a.id),
+    )
+    .await?
+    .ok_or_else(|| {
+        let what = if by_client_id { "client id" } else { "name" };
+        Failure::new(
+            code::NOT_FOUND,
+            format!("no application with the {what} {app:?}"),
+        )
+    })
 }
