@@ -2,6 +2,8 @@
 //! authorization, so a handler cannot forget it.
 
 mod admin;
+mod app_mappings;
+mod applications;
 mod auth;
 pub mod cache;
 mod groups;
@@ -14,6 +16,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use applications::RotatedSecret;
 pub use auth::{LoginOutcome, Refusal};
 pub use ops::{PoolStats, TokenStats};
 pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};

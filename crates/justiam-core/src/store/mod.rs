@@ -9,6 +9,8 @@
 //! the model leaves out, a user's password hash, comes only in [`users::UserRow`], for login and
 //! password change.
 
+pub mod app_mappings;
+pub mod applications;
 pub mod audit;
 pub mod groups;
 pub mod roles;
