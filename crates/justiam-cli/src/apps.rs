@@ -333,7 +333,7 @@ fn app_pairs(app: &Application) -> Vec<(&'static str, String)> {
         ("claims", list_or_dash(&claims)),
     ];
     if let Some(hint) = &app.secret_hint {
-        pairs.push(("secret", format!("…{hint}")));
+        pairs.push(("secret", hint.clone()));
     }
     pairs.push(("created", time(&app.created_at)));
     pairs.push(("updated", time(&app.updated_at)));

@@ -427,7 +427,7 @@ impl DataSource for ApplicationData {
                     "secret_hint",
                     string(
                         Computed,
-                        "The last four characters of the client secret (`oidc` only).",
+                        "`…` and the last four characters of the client secret (`oidc` only).",
                     ),
                 ),
             ],

@@ -1005,8 +1005,9 @@ output "data_board_pkce" {
 }
 "#;
 
-fn last_four(secret: &str) -> &str {
-    &secret[secret.len().saturating_sub(4)..]
+/// What the API shows of a secret (`secret_hint`): `…` and its last four characters.
+fn hint_of(secret: &str) -> String {
+    format!("…{}", &secret[secret.len().saturating_sub(4)..])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1069,7 +1070,7 @@ async fn applications(backend: Backend) {
         "secret output: {secret:?}"
     );
     let app = admin.get_application(wiki).await.expect("wiki exists");
-    assert_eq!(app.secret_hint.as_deref(), Some(last_four(&secret)));
+    assert_eq!(app.secret_hint.as_deref(), Some(hint_of(&secret).as_str()));
     assert_eq!(app.friendly_name, "Team wiki");
     assert!(app.access_restricted);
     assert_eq!(app.claim_mappings.len(), 1);
@@ -1164,7 +1165,7 @@ async fn applications(backend: Backend) {
     );
     assert_eq!(
         app.secret_hint.as_deref(),
-        Some(last_four(&secret)),
+        Some(hint_of(&secret).as_str()),
         "an update leaves the secret alone"
     );
     tf.assert_no_changes().await;
@@ -1182,7 +1183,7 @@ async fn applications(backend: Backend) {
         Value::Null,
         "the kept secret is stale"
     );
-    assert_eq!(state["secret_hint"], last_four(&elsewhere.client_secret));
+    assert_eq!(state["secret_hint"], hint_of(&elsewhere.client_secret));
 
     // --- changing secret_rotation issues a new secret in place
     write(
@@ -1208,7 +1209,7 @@ async fn applications(backend: Backend) {
     assert_ne!(rotated, secret);
     assert_ne!(rotated, elsewhere.client_secret);
     let app = admin.get_application(wiki).await.expect("wiki");
-    assert_eq!(app.secret_hint.as_deref(), Some(last_four(&rotated)));
+    assert_eq!(app.secret_hint.as_deref(), Some(hint_of(&rotated).as_str()));
     assert_eq!(app.id, wiki, "rotated in place, not replaced");
     tf.assert_no_changes().await;
 
@@ -1265,7 +1266,7 @@ async fn applications(backend: Backend) {
     let app = admin.get_application(wiki).await.expect("wiki");
     assert_eq!(
         app.secret_hint.as_deref(),
-        Some(last_four(&rotated)),
+        Some(hint_of(&rotated).as_str()),
         "recording the trigger did not rotate"
     );
     let imported = fresh.state_attributes("justiam_application.wiki").await;

@@ -521,9 +521,9 @@ async fn story(backend: Backend) {
 
 crate::on_both_databases!(story);
 
-/// The last four characters of a secret: what the API shows of it (`secret_hint`).
-fn last_four(secret: &str) -> &str {
-    &secret[secret.len().saturating_sub(4)..]
+/// What the API shows of a secret (`secret_hint`): `…` and its last four characters.
+fn hint_of(secret: &str) -> String {
+    format!("…{}", &secret[secret.len().saturating_sub(4)..])
 }
 
 /// The `client secret:` line of a table.
@@ -586,7 +586,7 @@ async fn applications(backend: Backend) {
         .expect(0);
     assert!(!wiki.stdout.contains(&secret), "{wiki:?}");
     let wiki = wiki.json();
-    assert_eq!(wiki["secret_hint"], last_four(&secret));
+    assert_eq!(wiki["secret_hint"], hint_of(&secret));
     assert_eq!(wiki["type"], "oidc");
     assert_eq!(wiki["friendly_name"], "Team wiki");
     assert_eq!(
@@ -602,10 +602,7 @@ async fn applications(backend: Backend) {
         run.stdout.contains("Team wiki") && run.stdout.contains(&wiki_id),
         "{run:?}"
     );
-    assert!(
-        run.stdout.contains(&format!("…{}", last_four(&secret))),
-        "{run:?}"
-    );
+    assert!(run.stdout.contains(&hint_of(&secret)), "{run:?}");
     me.run(&["app", "get", "nothing-here"]).await.expect(5);
 
     // A public client has no secret and PKCE on; JSON mode prints only JSON.
@@ -741,7 +738,7 @@ async fn applications(backend: Backend) {
         .expect(0)
         .json()["secret_hint"]
         .clone();
-    assert_eq!(hint, last_four(&second));
+    assert_eq!(hint, hint_of(&second));
     let run = me
         .run(&["app", "rotate-secret", &client_id])
         .await

@@ -180,6 +180,13 @@ fn create_of(planned: &ApplicationState) -> Option<CreateApplication> {
     })
 }
 
+/// Whether a kept secret is still the current one: the server's hint (`…` and the last four
+/// characters) ends it.
+fn is_current(secret: &str, hint: Option<&str>) -> bool {
+    hint.map(|hint| hint.trim_start_matches('…'))
+        .is_some_and(|tail| !tail.is_empty() && secret.ends_with(tail))
+}
+
 fn strings(items: &[&str]) -> StringSet {
     set_of(items.iter().map(|s| (*s).to_owned()))
 }
@@ -325,7 +332,8 @@ impl Object for ApplicationObject {
                 "secret_hint",
                 string(
                     Computed,
-                    "The last four characters of the current client secret (`oidc` only).",
+                    "`…` and the last four characters of the current client secret (`oidc` \
+                     only).",
                 ),
             ),
             (
@@ -456,12 +464,7 @@ impl Object for ApplicationObject {
         state.secret_hint = app.secret_hint.as_ref().map_or(Value::Null, known);
         state.client_secret = match (&created.client_secret, &state.client_secret) {
             (Some(secret), _) => known(secret),
-            (None, Value::Value(kept))
-                if app
-                    .secret_hint
-                    .as_ref()
-                    .is_some_and(|hint| kept.ends_with(hint.as_str())) =>
-            {
+            (None, Value::Value(kept)) if is_current(kept, app.secret_hint.as_deref()) => {
                 known(kept)
             }
             // Rotated outside Terraform, or never known (import, no secret).
@@ -612,7 +615,7 @@ mod tests {
             show_in_dashboard: true,
             launch_url: None,
             claim_mappings: vec![],
-            secret_hint: Some("abcd".into()),
+            secret_hint: Some("…abcd".into()),
             created_at: at,
             updated_at: at,
         }
