@@ -923,7 +923,7 @@ resource "justiam_application" "wiki" {{
   allowed_scopes              = ["openid", "profile", "email", "groups"]
   grant_types                 = ["authorization_code", "refresh_token"]
   access_restricted           = true
-  launch_url                  = "https://wiki.example.com"
+  launch_url                  = "https://wiki.example.com/"
   secret_rotation             = "{rotation}"
   secret_grace_period_seconds = 60
 
