@@ -21,11 +21,17 @@ pub struct AppMappingArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AppMappingCommand {
-    /// List app role mappings.
+    /// List app role mappings: all, one application's, or those assigned to a user or group.
     List {
         /// Only the mappings of this application (id, client id or name).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["user", "group"])]
         app: Option<String>,
+        /// Only the mappings assigned to this user directly (id or email).
+        #[arg(long, conflicts_with = "group")]
+        user: Option<String>,
+        /// Only the mappings assigned to this group (id or name).
+        #[arg(long)]
+        group: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -109,18 +115,30 @@ fn mapping_fields(mapping: &AppMapping) -> String {
 pub async fn run(ctx: &Context, command: AppMappingCommand) -> Result<(), Failure> {
     let client = &ctx.client;
     match command {
-        AppMappingCommand::List { app, page } => {
-            let app = match app {
-                Some(app) => Some(app_id(client, &app).await?.to_string()),
-                None => None,
+        AppMappingCommand::List {
+            app,
+            user,
+            group,
+            page,
+        } => {
+            let params = page.params(None);
+            let answer = match (app, user, group) {
+                (_, Some(user), _) => {
+                    let holder = MappingHolder::User(user_id(client, &user).await?);
+                    client.list_assigned_app_mappings(holder, &params).await?
+                }
+                (_, None, Some(group)) => {
+                    let holder = MappingHolder::Group(group_id(client, &group).await?);
+                    client.list_assigned_app_mappings(holder, &params).await?
+                }
+                (Some(app), None, None) => {
+                    let id = app_id(client, &app).await?.to_string();
+                    client
+                        .list_app_mappings(&params, &[("application_id", id.as_str())])
+                        .await?
+                }
+                (None, None, None) => client.list_app_mappings(&params, &[]).await?,
             };
-            let filters: Vec<(&str, &str)> = app
-                .iter()
-                .map(|id| ("application_id", id.as_str()))
-                .collect();
-            let answer = client
-                .list_app_mappings(&page.params(None), &filters)
-                .await?;
             output::list(
                 ctx.output,
                 &answer,
@@ -243,6 +261,11 @@ mod tests {
         assert!(
             parse(&["create", "--app", "wiki", "--variable", "tier"]).is_err(),
             "--value is required"
+        );
+        assert!(parse(&["list", "--group", "ops"]).is_ok());
+        assert!(
+            parse(&["list", "--app", "wiki", "--user", "a@example.com"]).is_err(),
+            "one filter"
         );
     }
 }

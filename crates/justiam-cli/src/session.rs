@@ -342,23 +342,17 @@ pub async fn app_id(client: &Client, app: &str) -> Result<Uuid, Failure> {
     if let Ok(id) = Uuid::parse_str(app) {
         return Ok(id);
     }
-    // The list's search looks at names only: a client id is found by walking every page.
-    let by_client_id = app.starts_with("justiam_app_");
-    let search = if by_client_id { "" } else { app };
+    // The list's search looks at names and client ids alike.
     find(
-        async |mut params| {
-            params.search = (!search.is_empty()).then(|| search.to_owned());
-            client.list_applications(&params).await
-        },
+        async |params| client.list_applications(&params).await,
         app,
-        |a| (a.name == app || a.client_id == app).then_some(a.id),
+        |a| (a.name.eq_ignore_ascii_case(app) || a.client_id == app).then_some(a.id),
     )
     .await?
     .ok_or_else(|| {
-        let what = if by_client_id { "client id" } else { "name" };
         Failure::new(
             code::NOT_FOUND,
-            format!("no application with the {what} {app:?}"),
+            format!("no application with the name or client id {app:?}"),
         )
     })
 }

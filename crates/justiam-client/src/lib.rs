@@ -582,6 +582,19 @@ impl Client {
             .await
     }
 
+    /// The mappings assigned to a user (directly) or to a group.
+    pub async fn list_assigned_app_mappings(
+        &self,
+        holder: MappingHolder,
+        params: &ListParams,
+    ) -> Result<Page<AppMapping>> {
+        self.send(
+            self.request(Method::GET, &holder.mappings_path())
+                .query(params),
+        )
+        .await
+    }
+
     /// Gives a mapping to a user or a group (`holder`).
     pub async fn assign_app_mapping(&self, holder: MappingHolder, mapping_id: Uuid) -> Result<()> {
         let body = AssignAppMapping { mapping_id };

@@ -910,6 +910,25 @@ async fn applications(backend: Backend) {
     me.run(&["app-mapping", "assign", &mapping_id, "--group", "ops"])
         .await
         .expect(0);
+    let held = me
+        .run(&[
+            "app-mapping",
+            "list",
+            "--user",
+            "alice@example.com",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(held["total"], 1, "{held}");
+    assert_eq!(held["data"][0]["id"], mapping_id.as_str());
+    let run = me
+        .run(&["app-mapping", "list", "--group", "ops"])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains(&mapping_id), "{run:?}");
     me.run(&[
         "app-mapping",
         "unassign",
@@ -919,6 +938,19 @@ async fn applications(backend: Backend) {
     ])
     .await
     .expect(0);
+    let held = me
+        .run(&[
+            "app-mapping",
+            "list",
+            "--user",
+            "alice@example.com",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(held["total"], 0, "{held}");
     me.run(&["app-mapping", "unassign", &mapping_id, "--group", "ops"])
         .await
         .expect(0);
