@@ -1028,7 +1028,7 @@ async fn applications_on_postgres() {
 }
 
 /// Applications, grants and mappings: create (the secret in the state is the server's), an empty
-/// second plan, changes made through the API shown and undone, a secret rotated elsewhere dropped
+/// second plan, changes and deletions made through the API shown and undone, a secret rotated elsewhere dropped
 /// from the state, a rotation through `secret_rotation`, import into a fresh state, destroy.
 async fn applications(backend: Backend) {
     let Some(terraform) = terraform_binary() else {
@@ -1131,6 +1131,10 @@ async fn applications(backend: Backend) {
         )
         .await
         .expect("change the mapping by hand");
+    admin
+        .delete_application(board)
+        .await
+        .expect("delete the spa by hand");
     let run = tf.plan().await;
     assert_eq!(run.code, 2, "{}", run.text());
     assert!(
@@ -1139,17 +1143,29 @@ async fn applications(backend: Backend) {
             && run.stdout.contains("show_in_dashboard")
             && run
                 .stdout
-                .contains("justiam_application_grant.wiki_alice will be created"),
+                .contains("justiam_application_grant.wiki_alice will be created")
+            && run
+                .stdout
+                .contains("justiam_application.board will be created"),
         "{}",
         run.text()
     );
     assert!(
         run.stdout
-            .contains("Plan: 1 to add, 2 to change, 0 to destroy."),
+            .contains("Plan: 2 to add, 2 to change, 0 to destroy."),
         "{}",
         run.text()
     );
     tf.apply().await;
+    let board = uuid(&tf.outputs().await["ids"]["value"]["board"]);
+    assert!(
+        admin
+            .get_application(board)
+            .await
+            .expect("board again")
+            .require_pkce,
+        "re-created"
+    );
     let app = admin.get_application(wiki).await.expect("wiki");
     assert_eq!(
         (
