@@ -2,13 +2,13 @@
 //! their assignment to users and groups.
 
 use clap::{ArgGroup, Args, Subcommand};
-use justiam_client::MappingHolder;
+use justiam_client::Holder;
 use justiam_types::application::{AppMapping, CreateAppMapping, UpdateAppMapping};
 use uuid::Uuid;
 
 use super::error::Failure;
 use super::output::{self, fields, time};
-use super::session::{Context, app_id, group_id, user_id};
+use super::session::{Context, app_id, holder};
 use super::{ClientArgs, PageArgs};
 
 #[derive(Debug, Args)]
@@ -85,18 +85,13 @@ pub struct Target {
 
 impl Target {
     /// The holder, resolved, and how messages name it.
-    async fn holder(&self, ctx: &Context) -> Result<(MappingHolder, String), Failure> {
-        match (&self.user, &self.group) {
-            (Some(user), _) => Ok((
-                MappingHolder::User(user_id(&ctx.client, user).await?),
-                format!("user {user}"),
-            )),
-            (None, Some(group)) => Ok((
-                MappingHolder::Group(group_id(&ctx.client, group).await?),
-                format!("group {group}"),
-            )),
-            (None, None) => Err(Failure::usage("give --user or --group")),
-        }
+    async fn holder(&self, ctx: &Context) -> Result<(Holder, String), Failure> {
+        let (user, group) = (self.user.as_deref(), self.group.as_deref());
+        let name = match (user, group) {
+            (Some(user), _) => format!("user {user}"),
+            (None, group) => format!("group {}", group.unwrap_or_default()),
+        };
+        Ok((holder(&ctx.client, user, group).await?, name))
     }
 }
 
@@ -123,12 +118,8 @@ pub async fn run(ctx: &Context, command: AppMappingCommand) -> Result<(), Failur
         } => {
             let params = page.params(None);
             let answer = match (app, user, group) {
-                (_, Some(user), _) => {
-                    let holder = MappingHolder::User(user_id(client, &user).await?);
-                    client.list_assigned_app_mappings(holder, &params).await?
-                }
-                (_, None, Some(group)) => {
-                    let holder = MappingHolder::Group(group_id(client, &group).await?);
+                (_, user @ Some(_), group) | (_, user, group @ Some(_)) => {
+                    let holder = holder(client, user.as_deref(), group.as_deref()).await?;
                     client.list_assigned_app_mappings(holder, &params).await?
                 }
                 (Some(app), None, None) => {

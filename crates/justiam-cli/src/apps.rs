@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
-use justiam_client::{Client, ListParams};
+use justiam_client::Client;
 use justiam_types::application::{
     Application, ApplicationGrant, ApplicationSecret, ApplicationType, ClaimMapping,
     CreateApplication, CreateApplicationGrant, CreatedApplication, RotateApplicationSecret,
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::error::{Failure, code};
 use super::output::{self, fields, time, yes_no};
-use super::session::{Context, app_id, group_id, user_id};
+use super::session::{Context, app_id, find, holder};
 use super::{ClientArgs, OutputFormat, PageArgs};
 
 #[derive(Debug, Args)]
@@ -264,33 +264,6 @@ pub struct RemoveGrantArgs {
     pub group: Option<String>,
 }
 
-/// Who a grant is for, resolved: a user or a group id.
-enum Holder {
-    User(Uuid),
-    Group(Uuid),
-}
-
-impl Holder {
-    async fn resolve(
-        client: &Client,
-        user: Option<&str>,
-        group: Option<&str>,
-    ) -> Result<Holder, Failure> {
-        match (user, group) {
-            (Some(user), _) => Ok(Holder::User(user_id(client, user).await?)),
-            (None, Some(group)) => Ok(Holder::Group(group_id(client, group).await?)),
-            (None, None) => Err(Failure::usage("give --user or --group")),
-        }
-    }
-
-    fn matches(&self, grant: &ApplicationGrant) -> bool {
-        match self {
-            Holder::User(id) => grant.user_id == Some(*id),
-            Holder::Group(id) => grant.group_id == Some(*id),
-        }
-    }
-}
-
 fn list_or_dash(items: &[String]) -> String {
     if items.is_empty() {
         "-".to_owned()
@@ -499,17 +472,8 @@ async fn run_grant(ctx: &Context, command: GrantCommand) -> Result<(), Failure> 
         }
         GrantCommand::Add(args) => {
             let id = app_id(client, &args.app).await?;
-            let body =
-                match Holder::resolve(client, args.user.as_deref(), args.group.as_deref()).await? {
-                    Holder::User(user) => CreateApplicationGrant {
-                        user_id: Some(user),
-                        group_id: None,
-                    },
-                    Holder::Group(group) => CreateApplicationGrant {
-                        user_id: None,
-                        group_id: Some(group),
-                    },
-                };
+            let holder = holder(client, args.user.as_deref(), args.group.as_deref()).await?;
+            let body = CreateApplicationGrant::from(holder);
             let grant = client.create_application_grant(id, &body).await?;
             let who = args.user.or(args.group).unwrap_or_default();
             output::show(ctx.output, &grant, |g| {
@@ -526,9 +490,10 @@ async fn run_grant(ctx: &Context, command: GrantCommand) -> Result<(), Failure> 
                 Some(grant) => grant,
                 None => {
                     let holder =
-                        Holder::resolve(client, args.user.as_deref(), args.group.as_deref())
-                            .await?;
-                    find_grant(client, id, &holder).await?.ok_or_else(|| {
+                        holder(client, args.user.as_deref(), args.group.as_deref()).await?;
+                    let grants = async |params| client.list_application_grants(id, &params).await;
+                    let found = find(grants, None, |g| holder.holds(g).then_some(g.id)).await?;
+                    found.ok_or_else(|| {
                         Failure::new(
                             code::NOT_FOUND,
                             format!(
@@ -550,27 +515,6 @@ async fn run_grant(ctx: &Context, command: GrantCommand) -> Result<(), Failure> 
             )
         }
     }
-}
-
-/// The grant of `holder` on application `app`, walking every page.
-async fn find_grant(client: &Client, app: Uuid, holder: &Holder) -> Result<Option<Uuid>, Failure> {
-    for page in 1u32.. {
-        let params = ListParams {
-            page: Some(page),
-            limit: Some(100),
-            search: None,
-        };
-        let answer = client.list_application_grants(app, &params).await?;
-        if let Some(grant) = answer.data.iter().find(|g| holder.matches(g)) {
-            return Ok(Some(grant.id));
-        }
-        if answer.data.is_empty()
-            || u64::from(page) * u64::from(answer.limit.max(1)) >= answer.total
-        {
-            break;
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

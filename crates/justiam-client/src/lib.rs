@@ -585,7 +585,7 @@ impl Client {
     /// The mappings assigned to a user (directly) or to a group.
     pub async fn list_assigned_app_mappings(
         &self,
-        holder: MappingHolder,
+        holder: Holder,
         params: &ListParams,
     ) -> Result<Page<AppMapping>> {
         self.send(
@@ -596,7 +596,7 @@ impl Client {
     }
 
     /// Gives a mapping to a user or a group (`holder`).
-    pub async fn assign_app_mapping(&self, holder: MappingHolder, mapping_id: Uuid) -> Result<()> {
+    pub async fn assign_app_mapping(&self, holder: Holder, mapping_id: Uuid) -> Result<()> {
         let body = AssignAppMapping { mapping_id };
         self.send_empty(
             self.request(Method::POST, &holder.mappings_path())
@@ -606,11 +606,7 @@ impl Client {
     }
 
     /// Takes a mapping back from a user or a group (`holder`).
-    pub async fn unassign_app_mapping(
-        &self,
-        holder: MappingHolder,
-        mapping_id: Uuid,
-    ) -> Result<()> {
+    pub async fn unassign_app_mapping(&self, holder: Holder, mapping_id: Uuid) -> Result<()> {
         self.send_empty(self.request(
             Method::DELETE,
             &format!("{}/{mapping_id}", holder.mappings_path()),
@@ -680,18 +676,41 @@ impl Client {
     }
 }
 
-/// Who holds an app role mapping: a user or a group.
+/// A user or a group: who holds an app role mapping or an application grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MappingHolder {
+pub enum Holder {
     User(Uuid),
     Group(Uuid),
 }
 
-impl MappingHolder {
+impl Holder {
     fn mappings_path(self) -> String {
         match self {
-            MappingHolder::User(id) => format!("/api/v1/users/{id}/app-mappings"),
-            MappingHolder::Group(id) => format!("/api/v1/groups/{id}/app-mappings"),
+            Holder::User(id) => format!("/api/v1/users/{id}/app-mappings"),
+            Holder::Group(id) => format!("/api/v1/groups/{id}/app-mappings"),
+        }
+    }
+
+    /// Whether `grant` is this holder's.
+    pub fn holds(self, grant: &ApplicationGrant) -> bool {
+        match self {
+            Holder::User(id) => grant.user_id == Some(id),
+            Holder::Group(id) => grant.group_id == Some(id),
+        }
+    }
+}
+
+impl From<Holder> for CreateApplicationGrant {
+    fn from(holder: Holder) -> Self {
+        match holder {
+            Holder::User(id) => CreateApplicationGrant {
+                user_id: Some(id),
+                group_id: None,
+            },
+            Holder::Group(id) => CreateApplicationGrant {
+                user_id: None,
+                group_id: Some(id),
+            },
         }
     }
 }
