@@ -310,4 +310,51 @@ proptest! {
         prop_assert_eq!(PermissionSet::from_stored(&x.to_stored()), x);
         prop_assert_eq!(x.names().len(), x.iter().count());
     }
+
+    #[test]
+    fn accepted_redirect_uris_are_canonical_https_or_loopback_http(raw in prop_oneof![
+        hostile_text(),
+        "(https?|HTTPS|ftp)://[a-zA-Z0-9.@:\\[\\]#?/ \\\\-]{0,40}",
+        "http://(localhost|127\\.0\\.0\\.1|\\[::1\\]|evil\\.test)(:[0-9]{1,5})?/[a-z#?]{0,8}",
+    ]) {
+        match super::application::parse_redirect_uri("redirect_uris[0]", &raw) {
+            Ok(()) if raw.starts_with("regex:") => {}
+            Ok(()) => {
+                let url = url::Url::parse(&raw).expect("accepted URIs parse");
+                prop_assert_eq!(url.as_str(), raw.as_str());
+                prop_assert!(url.fragment().is_none() && url.username().is_empty());
+                let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+                prop_assert!(url.scheme() == "https" || (url.scheme() == "http" && loopback), "{}", raw);
+            }
+            Err(e) => assert_validation(e, "redirect_uris[0]")?,
+        }
+    }
+
+    #[test]
+    fn an_exact_redirect_uri_matches_only_itself(candidate in prop_oneof![
+        hostile_text(),
+        "https://app\\.example\\.com[a-z./:@?#]{0,12}",
+        "[hH][tT][tT][pP][sS]://[aA][pP][pP]\\.example\\.com/[cC][bB]",
+    ]) {
+        let registered = vec!["https://app.example.com/cb".to_owned()];
+        prop_assert_eq!(
+            redirect_uri_allowed(&registered, &candidate),
+            candidate == "https://app.example.com/cb"
+        );
+    }
+
+    #[test]
+    fn a_pattern_matches_whole_strings_only(
+        host in "[a-z]{1,10}",
+        prefix in "[a-z:/.?]{0,6}",
+        suffix in "[a-z:/.?]{0,6}",
+    ) {
+        let exact = format!("https://{host}.example.com/cb");
+        let registered = vec![format!("regex:{}", regex::escape(&exact))];
+        let candidate = format!("{prefix}{exact}{suffix}");
+        prop_assert_eq!(
+            redirect_uri_allowed(&registered, &candidate),
+            prefix.is_empty() && suffix.is_empty()
+        );
+    }
 }

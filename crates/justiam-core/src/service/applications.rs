@@ -257,7 +257,15 @@ impl Iam {
             Err(e) if is_unique_violation(&e) => return Err(name_taken()),
             Err(e) => return Err(e.into()),
         }
-        let details = serde_json::json!({ "name": app.name, "changed": changed });
+        // Where codes may be sent is what an attacker with `apps.update` would change: keep the
+        // new values, not just the field names.
+        let mut details = serde_json::json!({ "name": app.name, "changed": changed });
+        if input.redirect_uris.is_some() {
+            details["redirect_uris"] = serde_json::json!(app.redirect_uris);
+        }
+        if input.post_logout_redirect_uris.is_some() {
+            details["post_logout_redirect_uris"] = serde_json::json!(app.post_logout_redirect_uris);
+        }
         audit::insert(
             &mut *tx,
             &app_audit(principal, meta, "application.updated", id, details),

@@ -6,12 +6,14 @@
 //! [`kit::session`]). Every response gets a strict CSP and framing, referrer and caching headers.
 //!
 //! The layout follows the API's: one module per resource ([`auth`], [`profile`], [`tokens`],
-//! [`users`], [`groups`], [`roles`], [`audit`], [`sessions`]), each with its `routes()` merged here
-//! and its templates in `templates/<resource>/`, all built from one [`kit`] (session and CSRF, the
-//! navigation, errors as pages, forms, lists, the confirmation page). A handler calls the `Iam`
-//! method the API calls, which checks the permission; a confirmation page first asks the service
-//! whether the action is allowed (`Iam::check_can_*`), so it refuses what the action would.
+//! [`users`], [`groups`], [`roles`], [`applications`], [`audit`], [`sessions`]), each with its
+//! `routes()` merged here and its templates in `templates/<resource>/`, all built from one [`kit`]
+//! (session and CSRF, the navigation, errors as pages, forms, lists, the confirmation page). A
+//! handler calls the `Iam` method the API calls, which checks the permission; a confirmation page
+//! first asks the service whether the action is allowed (`Iam::check_can_*`), so it refuses what
+//! the action would.
 
+mod applications;
 mod audit;
 mod auth;
 mod groups;
@@ -51,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(groups::routes())
         .merge(roles::routes())
+        .merge(applications::routes())
         .merge(audit::routes())
         .merge(sessions::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
@@ -83,6 +86,7 @@ async fn admin(user: UiUser) -> Result<Response, UiError> {
         (nav.users, "/ui/admin/users"),
         (nav.groups, "/ui/admin/groups"),
         (nav.roles, "/ui/admin/roles"),
+        (nav.applications, "/ui/admin/applications"),
         (nav.audit, "/ui/admin/audit"),
         (nav.sessions, "/ui/admin/sessions"),
     ]

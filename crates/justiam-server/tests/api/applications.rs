@@ -190,13 +190,21 @@ async fn applications_crud_with_the_secret_shown_once(backend: Backend) {
         &admin,
         Method::PUT,
         &format!("/api/v1/applications/{id}"),
-        Some(json!({ "friendly_name": "Grafana dashboards", "token_expiry": 3600 })),
+        Some(json!({
+            "friendly_name": "Grafana dashboards",
+            "token_expiry": 3600,
+            "redirect_uris": [CB, "https://app.example.com/other"],
+        })),
     )
     .await;
     assert_eq!(updated.status.as_u16(), 200, "{}", updated.json);
     assert_eq!(updated.json["friendly_name"], "Grafana dashboards");
     assert_eq!(updated.json["token_expiry"], 3600);
-    assert_eq!(updated.json["redirect_uris"], read.json["redirect_uris"]);
+    assert_eq!(
+        updated.json["redirect_uris"],
+        json!([CB, "https://app.example.com/other"])
+    );
+    assert_eq!(updated.json["allowed_scopes"], read.json["allowed_scopes"]);
     assert_eq!(updated.json["client_id"], client_id.as_str());
     assert!(updated.json.get("client_secret").is_none());
 
@@ -257,6 +265,18 @@ async fn applications_crud_with_the_secret_shown_once(backend: Backend) {
             "application.updated",
             "application.created"
         ]
+    );
+    let updated_entry = entries
+        .iter()
+        .find(|e| e["action"] == "application.updated")
+        .expect("the update's entry");
+    assert_eq!(
+        updated_entry["details"]["changed"],
+        json!(["friendly_name", "redirect_uris", "token_expiry"])
+    );
+    assert_eq!(
+        updated_entry["details"]["redirect_uris"],
+        json!([CB, "https://app.example.com/other"])
     );
     let all = serde_json::to_string(&entries).expect("json");
     assert!(!all.contains(&secret) && !all.contains(&secret[11..43]));
@@ -1346,6 +1366,70 @@ async fn fine_grained_tokens_keep_to_their_permissions(backend: Backend) {
         ],
     )
     .await;
+}
+
+/// Runs the real binary at `LOG_LEVEL=debug` through creation, reading, rotation and a refused
+/// update of an application: no client secret, nor its random part, is ever in stdout or stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_never_contain_a_client_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password = "log-test-password-1";
+    let server = LoggedServer::start(&[
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("j.db").display()),
+        ),
+        ("PORT", "0".to_owned()),
+        ("BIND_ADDR", "127.0.0.1".to_owned()),
+        ("LOG_LEVEL", "debug".to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", password.to_owned()),
+    ]);
+    let anonymous = Client::new(&server.url);
+    let login = anonymous.login(ADMIN_EMAIL, password).await.expect("login");
+    let admin = anonymous.with_token(login.token);
+    let created = oidc_app(&admin, "logged").await;
+    let id = id_of(&created);
+    let first = str_of(&created, "client_secret").to_owned();
+    let rotated = send(
+        &admin,
+        Method::POST,
+        &format!("/api/v1/applications/{id}/secret"),
+        Some(json!({ "grace_period_seconds": 60 })),
+    )
+    .await;
+    assert_eq!(rotated.status.as_u16(), 200, "{}", rotated.json);
+    let second = str_of(&rotated.json, "client_secret").to_owned();
+    send(
+        &admin,
+        Method::GET,
+        &format!("/api/v1/applications/{id}"),
+        None,
+    )
+    .await;
+    send(&admin, Method::GET, "/api/v1/applications", None).await;
+    // A secret sent where it does not belong is refused, and not echoed to the log either.
+    let refused = send(
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/applications/{id}"),
+        Some(json!({ "client_secret": second })),
+    )
+    .await;
+    assert_eq!(refused.status.as_u16(), 400);
+
+    let (stdout, stderr) = server.stop();
+    assert!(stderr.contains("DEBUG"), "debug lines expected:\n{stderr}");
+    assert!(
+        stderr.contains("/api/v1/applications"),
+        "request spans expected:\n{stderr}"
+    );
+    for secret in [&first, &second] {
+        for needle in [secret.as_str(), &secret[11..43]] {
+            assert!(!stdout.contains(needle), "stdout contains a client secret");
+            assert!(!stderr.contains(needle), "stderr contains a client secret");
+        }
+    }
 }
 
 crate::on_both_databases!(

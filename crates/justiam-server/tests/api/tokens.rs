@@ -1793,74 +1793,21 @@ crate::on_both_databases!(
 /// stdout nor stderr ever shows a token value, its random part, or the JWT.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_logs_never_contain_a_token_value() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    use std::sync::{Arc, Mutex};
-
     let dir = tempfile::tempdir().expect("temp dir");
     let password = "log-test-password-1";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_justiam"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
+    let server = LoggedServer::start(&[
+        (
             "DATABASE_URL",
             format!("sqlite://{}", dir.path().join("j.db").display()),
-        )
-        .env("PORT", "0")
-        .env("BIND_ADDR", "127.0.0.1")
-        .env("LOG_LEVEL", "debug")
-        .env("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", password)
-        .env("PAT_USAGE_FLUSH_SECONDS", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn justiam serve");
-
-    let stdout = Arc::new(Mutex::new(String::new()));
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<String>();
-    let out_reader = {
-        let pipe = child.stdout.take().expect("stdout");
-        let buffer = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("JustIAM listening on http://") {
-                    let _ = addr_tx.send(addr.trim().to_owned());
-                }
-                let mut b = buffer.lock().expect("lock");
-                b.push_str(&line);
-                b.push('\n');
-            }
-        })
-    };
-    let err_reader = {
-        let pipe = child.stderr.take().expect("stderr");
-        let buffer = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let mut b = buffer.lock().expect("lock");
-                b.push_str(&line);
-                b.push('\n');
-            }
-        })
-    };
-
-    let addr = match addr_rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(addr) => addr,
-        Err(_) => {
-            let _ = child.kill();
-            panic!(
-                "the server did not print its address; stderr:\n{}",
-                stderr.lock().expect("lock")
-            );
-        }
-    };
-    let url = format!("http://{addr}");
-    let anonymous = Client::new(&url);
+        ),
+        ("PORT", "0".to_owned()),
+        ("BIND_ADDR", "127.0.0.1".to_owned()),
+        ("LOG_LEVEL", "debug".to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", password.to_owned()),
+        ("PAT_USAGE_FLUSH_SECONDS", "1".to_owned()),
+    ]);
+    let anonymous = Client::new(&server.url);
 
     let login = anonymous.login(ADMIN_EMAIL, password).await.expect("login");
     let jwt = login.token.clone();
@@ -1944,13 +1891,7 @@ async fn debug_logs_never_contain_a_token_value() {
         .expect("revoke sa");
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    // Stop it: SIGTERM for a graceful stop, SIGKILL if it lingers.
-    stop_gracefully(&mut child);
-    out_reader.join().expect("stdout reader");
-    err_reader.join().expect("stderr reader");
-
-    let stdout = stdout.lock().expect("lock").clone();
-    let stderr = stderr.lock().expect("lock").clone();
+    let (stdout, stderr) = server.stop();
     // The logs are really at debug level and really cover the requests.
     assert!(stderr.contains("DEBUG"), "debug lines expected:\n{stderr}");
     assert!(

@@ -13,6 +13,9 @@ use serde_json::json;
 
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, create_role};
 
+// Pages of one resource each, sharing this module's browser session.
+mod applications;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn chromedriver_path() -> Option<&'static str> {

@@ -20,6 +20,7 @@ pub struct Nav {
     pub users: bool,
     pub groups: bool,
     pub roles: bool,
+    pub applications: bool,
     pub audit: bool,
     pub sessions: bool,
     /// The token inventory: every token for an administrator, service accounts' for a holder of
@@ -37,6 +38,7 @@ impl Nav {
             users: p.has(Permission::UsersView),
             groups: p.has(Permission::GroupsView),
             roles: p.has(Permission::AdminRolesManage),
+            applications: p.has(Permission::AppsView),
             audit: p.has(Permission::AuditView),
             sessions: p.has(Permission::SessionsView),
             inventory: p.has(Permission::ServiceAccountsTokens),
