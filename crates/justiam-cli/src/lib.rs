@@ -1,11 +1,13 @@
 //! The command-line client: `justiam login|logout|whoami|token|tokens|user|service-account|group|
-//! role|completions`. The `justiam` binary (in `justiam-server`) flattens [`ClientCommand`] into
+//! role|app|app-mapping|completions`. The `justiam` binary (in `justiam-server`) flattens [`ClientCommand`] into
 //! its own subcommands, beside the operator commands that need the server's internals.
 //!
 //! Everything that talks to a server goes through `justiam-client`, like the tests and the
 //! Terraform provider. Errors end up as one line on stderr (`justiam: …`) and an exit code from
 //! [`exit_code`]; see [`EXIT_CODES_HELP`].
 
+mod app_mappings;
+mod apps;
 mod config;
 mod error;
 mod groups;
@@ -117,6 +119,11 @@ pub enum ClientCommand {
     Group(groups::GroupArgs),
     /// Admin roles and their assignment to users and groups.
     Role(roles::RoleArgs),
+    /// Applications (OAuth / OpenID Connect clients), their secrets and who may sign in.
+    App(apps::AppArgs),
+    /// App role mappings and their assignment to users and groups.
+    #[command(name = "app-mapping")]
+    AppMapping(app_mappings::AppMappingArgs),
     /// Print a shell completion script, e.g. `justiam completions bash > /etc/bash_completion.d/justiam`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -148,6 +155,10 @@ pub async fn run(command: ClientCommand, root: fn() -> clap::Command) -> Result<
         }
         ClientCommand::Group(args) => groups::run(&Context::new(&args.client)?, args.command).await,
         ClientCommand::Role(args) => roles::run(&Context::new(&args.client)?, args.command).await,
+        ClientCommand::App(args) => apps::run(&Context::new(&args.client)?, args.command).await,
+        ClientCommand::AppMapping(args) => {
+            app_mappings::run(&Context::new(&args.client)?, args.command).await
+        }
         ClientCommand::Completions { shell } => {
             let mut command = root();
             let name = command.get_name().to_owned();

@@ -1,10 +1,10 @@
-//! Endpoint and credential resolution, `login`, `logout`, `whoami`, and looking up users, groups
-//! and roles by id or name.
+//! Endpoint and credential resolution, `login`, `logout`, `whoami`, and looking up users, groups,
+//! roles and applications by id or name.
 
 use std::io::{BufRead, IsTerminal};
 
 use clap::Args;
-use justiam_client::{Client, ListParams};
+use justiam_client::{Client, Holder, ListParams};
 use justiam_types::Page;
 use uuid::Uuid;
 
@@ -265,10 +265,10 @@ pub fn kind(user: &justiam_types::User) -> &'static str {
     }
 }
 
-/// Walks every page of a list until `pick` finds an entry.
-async fn find<T>(
+/// Walks every page of a list (narrowed by `search` where given) until `pick` finds an entry.
+pub async fn find<T>(
     mut fetch: impl AsyncFnMut(ListParams) -> justiam_client::Result<Page<T>>,
-    search: &str,
+    search: Option<&str>,
     mut pick: impl FnMut(&T) -> Option<Uuid>,
 ) -> Result<Option<Uuid>, Failure> {
     let mut page = 1u32;
@@ -276,7 +276,7 @@ async fn find<T>(
         let params = ListParams {
             page: Some(page),
             limit: Some(100),
-            search: Some(search.to_owned()),
+            search: search.map(str::to_owned),
         };
         let answer = fetch(params).await?;
         if let Some(id) = answer.data.iter().find_map(&mut pick) {
@@ -302,7 +302,7 @@ pub async fn user_id(client: &Client, user: &str) -> Result<Uuid, Failure> {
     }
     find(
         async |params| client.list_users(&params).await,
-        user,
+        Some(user),
         |u| u.email.eq_ignore_ascii_case(user).then_some(u.id),
     )
     .await?
@@ -316,7 +316,7 @@ pub async fn group_id(client: &Client, group: &str) -> Result<Uuid, Failure> {
     }
     find(
         async |params| client.list_groups(&params).await,
-        group,
+        Some(group),
         |g| (g.name == group).then_some(g.id),
     )
     .await?
@@ -330,9 +330,42 @@ pub async fn role_id(client: &Client, role: &str) -> Result<Uuid, Failure> {
     }
     find(
         async |params| client.list_roles(&params).await,
-        role,
+        Some(role),
         |r| (r.name == role).then_some(r.id),
     )
     .await?
     .ok_or_else(|| Failure::new(code::NOT_FOUND, format!("no role named {role:?}")))
+}
+
+/// An application given as an id, a client id (`justiam_app_…`) or a name.
+pub async fn app_id(client: &Client, app: &str) -> Result<Uuid, Failure> {
+    if let Ok(id) = Uuid::parse_str(app) {
+        return Ok(id);
+    }
+    // The list's search looks at names and client ids alike.
+    find(
+        async |params| client.list_applications(&params).await,
+        Some(app),
+        |a| (a.name.eq_ignore_ascii_case(app) || a.client_id == app).then_some(a.id),
+    )
+    .await?
+    .ok_or_else(|| {
+        Failure::new(
+            code::NOT_FOUND,
+            format!("no application with the name or client id {app:?}"),
+        )
+    })
+}
+
+/// A user (id or email) or a group (id or name): one of the two `--user` / `--group` flags.
+pub async fn holder(
+    client: &Client,
+    user: Option<&str>,
+    group: Option<&str>,
+) -> Result<Holder, Failure> {
+    match (user, group) {
+        (Some(user), _) => Ok(Holder::User(user_id(client, user).await?)),
+        (None, Some(group)) => Ok(Holder::Group(group_id(client, group).await?)),
+        (None, None) => Err(Failure::usage("give --user or --group")),
+    }
 }

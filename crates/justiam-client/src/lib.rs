@@ -1,6 +1,11 @@
 //! A typed async client for the JustIAM HTTP API. Integration tests, the CLI and the Terraform
 //! provider all use it, so tests exercise what users exercise.
 
+use justiam_types::application::{
+    AppMapping, Application, ApplicationGrant, ApplicationSecret, AssignAppMapping,
+    CreateAppMapping, CreateApplication, CreateApplicationGrant, CreatedApplication,
+    RotateApplicationSecret, UpdateAppMapping, UpdateApplication,
+};
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, AuditRecord, ChangePassword, CreateAdminRole,
     CreateGroup, CreateToken, CreateUser, CreatedToken, ErrorBody, Group, LoginRequest,
@@ -441,6 +446,174 @@ impl Client {
         .await
     }
 
+    // --- applications ---------------------------------------------------------------------------
+
+    pub async fn list_applications(&self, params: &ListParams) -> Result<Page<Application>> {
+        self.send(
+            self.request(Method::GET, "/api/v1/applications")
+                .query(params),
+        )
+        .await
+    }
+
+    /// Creates an application; for `oidc` the answer carries the client secret, shown once.
+    pub async fn create_application(
+        &self,
+        application: &CreateApplication,
+    ) -> Result<CreatedApplication> {
+        self.send(
+            self.request(Method::POST, "/api/v1/applications")
+                .json(application),
+        )
+        .await
+    }
+
+    pub async fn get_application(&self, id: Uuid) -> Result<Application> {
+        self.send(self.request(Method::GET, &format!("/api/v1/applications/{id}")))
+            .await
+    }
+
+    /// Replaces the fields present in `update`, keeps the others.
+    pub async fn update_application(
+        &self,
+        id: Uuid,
+        update: &UpdateApplication,
+    ) -> Result<Application> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/applications/{id}"))
+                .json(update),
+        )
+        .await
+    }
+
+    pub async fn delete_application(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/applications/{id}")))
+            .await
+    }
+
+    /// Issues a new client secret (shown once); the previous one works for the grace period.
+    pub async fn rotate_application_secret(
+        &self,
+        id: Uuid,
+        body: &RotateApplicationSecret,
+    ) -> Result<ApplicationSecret> {
+        self.send(
+            self.request(Method::POST, &format!("/api/v1/applications/{id}/secret"))
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn list_application_grants(
+        &self,
+        id: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<ApplicationGrant>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/applications/{id}/grants"))
+                .query(params),
+        )
+        .await
+    }
+
+    pub async fn create_application_grant(
+        &self,
+        id: Uuid,
+        grant: &CreateApplicationGrant,
+    ) -> Result<ApplicationGrant> {
+        self.send(
+            self.request(Method::POST, &format!("/api/v1/applications/{id}/grants"))
+                .json(grant),
+        )
+        .await
+    }
+
+    pub async fn delete_application_grant(&self, id: Uuid, grant_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/applications/{id}/grants/{grant_id}"),
+        ))
+        .await
+    }
+
+    // --- app role mappings ----------------------------------------------------------------------
+
+    /// `filters` are extra query pairs, e.g. `application_id`.
+    pub async fn list_app_mappings(
+        &self,
+        params: &ListParams,
+        filters: &[(&str, &str)],
+    ) -> Result<Page<AppMapping>> {
+        self.send(
+            self.request(Method::GET, "/api/v1/app-mappings")
+                .query(params)
+                .query(filters),
+        )
+        .await
+    }
+
+    pub async fn create_app_mapping(&self, mapping: &CreateAppMapping) -> Result<AppMapping> {
+        self.send(
+            self.request(Method::POST, "/api/v1/app-mappings")
+                .json(mapping),
+        )
+        .await
+    }
+
+    pub async fn get_app_mapping(&self, id: Uuid) -> Result<AppMapping> {
+        self.send(self.request(Method::GET, &format!("/api/v1/app-mappings/{id}")))
+            .await
+    }
+
+    pub async fn update_app_mapping(
+        &self,
+        id: Uuid,
+        update: &UpdateAppMapping,
+    ) -> Result<AppMapping> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/app-mappings/{id}"))
+                .json(update),
+        )
+        .await
+    }
+
+    pub async fn delete_app_mapping(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/app-mappings/{id}")))
+            .await
+    }
+
+    /// The mappings assigned to a user (directly) or to a group.
+    pub async fn list_assigned_app_mappings(
+        &self,
+        holder: Holder,
+        params: &ListParams,
+    ) -> Result<Page<AppMapping>> {
+        self.send(
+            self.request(Method::GET, &holder.mappings_path())
+                .query(params),
+        )
+        .await
+    }
+
+    /// Gives a mapping to a user or a group (`holder`).
+    pub async fn assign_app_mapping(&self, holder: Holder, mapping_id: Uuid) -> Result<()> {
+        let body = AssignAppMapping { mapping_id };
+        self.send_empty(
+            self.request(Method::POST, &holder.mappings_path())
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Takes a mapping back from a user or a group (`holder`).
+    pub async fn unassign_app_mapping(&self, holder: Holder, mapping_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("{}/{mapping_id}", holder.mappings_path()),
+        ))
+        .await
+    }
+
     // --- audit and sessions ---------------------------------------------------------------------
 
     /// `filters` are extra query pairs: `action`, `actor_id`, `target_id`, `since`, `until`.
@@ -500,6 +673,45 @@ impl Client {
             headers,
             json,
         })
+    }
+}
+
+/// A user or a group: who holds an app role mapping or an application grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    User(Uuid),
+    Group(Uuid),
+}
+
+impl Holder {
+    fn mappings_path(self) -> String {
+        match self {
+            Holder::User(id) => format!("/api/v1/users/{id}/app-mappings"),
+            Holder::Group(id) => format!("/api/v1/groups/{id}/app-mappings"),
+        }
+    }
+
+    /// Whether `grant` is this holder's.
+    pub fn holds(self, grant: &ApplicationGrant) -> bool {
+        match self {
+            Holder::User(id) => grant.user_id == Some(id),
+            Holder::Group(id) => grant.group_id == Some(id),
+        }
+    }
+}
+
+impl From<Holder> for CreateApplicationGrant {
+    fn from(holder: Holder) -> Self {
+        match holder {
+            Holder::User(id) => CreateApplicationGrant {
+                user_id: Some(id),
+                group_id: None,
+            },
+            Holder::Group(id) => CreateApplicationGrant {
+                user_id: None,
+                group_id: Some(id),
+            },
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Data sources: `justiam_user` (by id or email), `justiam_group` (by id or name) and
-//! `justiam_admin_role` (by name, the built-in `idp:*` roles included).
+//! Data sources: `justiam_user` (by id or email), `justiam_group` (by id or name),
+//! `justiam_admin_role` (by name, the built-in `idp:*` roles included) and `justiam_application`
+//! (by id or name).
 
 use async_trait::async_trait;
 use justiam_client::Client;
@@ -11,10 +12,10 @@ use uuid::Uuid;
 
 use crate::diag;
 use crate::provider::Shared;
-use crate::resources::find_in_pages;
+use crate::resources::{ClaimMappingState, claim_mappings_of, find_in_pages};
 use crate::schema::{
     Computed, OptionalComputed, Required, StringSet, boolean, known, number, schema, set_of,
-    string, string_set,
+    string, string_object_list, string_set,
 };
 
 /// Exactly one of two lookup keys must be set.
@@ -324,6 +325,170 @@ impl DataSource for AdminRoleData {
             description: known(role.description),
             permissions: set_of(role.permissions),
             is_builtin: Value::Value(role.is_builtin),
+        })
+    }
+}
+
+// --- justiam_application --------------------------------------------------------------------------
+
+pub struct ApplicationData(pub Shared);
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ApplicationDataState {
+    id: Value<String>,
+    name: Value<String>,
+    client_id: Value<String>,
+    #[serde(rename = "type")]
+    app_type: Value<String>,
+    friendly_name: Value<String>,
+    description: Value<String>,
+    redirect_uris: StringSet,
+    post_logout_redirect_uris: StringSet,
+    allowed_scopes: StringSet,
+    grant_types: StringSet,
+    require_pkce: Value<bool>,
+    token_expiry: Value<i64>,
+    access_restricted: Value<bool>,
+    show_in_dashboard: Value<bool>,
+    launch_url: Value<String>,
+    claim_mappings: Value<Vec<ClaimMappingState>>,
+    secret_hint: Value<String>,
+}
+
+#[async_trait]
+impl DataSource for ApplicationData {
+    type State<'a> = ApplicationDataState;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema(
+            "Looks up an application by `id` or by `name` (exactly one). It never holds the \
+             client secret.",
+            vec![
+                ("id", string(OptionalComputed, "The application's id.")),
+                (
+                    "name",
+                    string(
+                        OptionalComputed,
+                        "The application's name (case-insensitive).",
+                    ),
+                ),
+                (
+                    "client_id",
+                    string(Computed, "The OAuth `client_id` (`justiam_app_…`)."),
+                ),
+                ("type", string(Computed, "`oidc`, `spa` or `external`.")),
+                (
+                    "friendly_name",
+                    string(Computed, "The name shown to people."),
+                ),
+                ("description", string(Computed, "Description.")),
+                (
+                    "redirect_uris",
+                    string_set(Computed, "Registered redirect URIs."),
+                ),
+                (
+                    "post_logout_redirect_uris",
+                    string_set(Computed, "Registered post-logout redirect URIs."),
+                ),
+                ("allowed_scopes", string_set(Computed, "Allowed scopes.")),
+                ("grant_types", string_set(Computed, "Allowed grant types.")),
+                (
+                    "require_pkce",
+                    boolean(Computed, "Whether PKCE is required."),
+                ),
+                (
+                    "token_expiry",
+                    number(Computed, "Lifetime of ID and access tokens in seconds."),
+                ),
+                (
+                    "access_restricted",
+                    boolean(Computed, "Whether only granted users may sign in."),
+                ),
+                (
+                    "show_in_dashboard",
+                    boolean(Computed, "Whether it appears in users' dashboards."),
+                ),
+                (
+                    "launch_url",
+                    string(Computed, "The dashboard link, or null."),
+                ),
+                (
+                    "claim_mappings",
+                    string_object_list(
+                        Computed,
+                        "Extra claims: objects with `claim`, `value` and `required_scope` (or \
+                         null).",
+                        &["claim", "value", "required_scope"],
+                    ),
+                ),
+                (
+                    "secret_hint",
+                    string(
+                        Computed,
+                        "`…` and the last four characters of the client secret (`oidc` only).",
+                    ),
+                ),
+            ],
+        ))
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        one_of(
+            diags,
+            "application",
+            ("id", &config.id),
+            ("name", &config.name),
+        );
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::State<'a>> {
+        let client = self.0.client(diags)?;
+        let (what, result) = match lookup(diags, "application", &config.id, ("name", &config.name))?
+        {
+            Lookup::Id(id) => (
+                format!("application with id {id}"),
+                client.get_application(id).await.map(Some),
+            ),
+            Lookup::Key(name) => (
+                format!("application named {name:?}"),
+                find_in_pages(
+                    Some(name),
+                    |params| {
+                        let client = client.clone();
+                        async move { client.list_applications(&params).await }
+                    },
+                    |app| app.name.eq_ignore_ascii_case(name),
+                )
+                .await,
+            ),
+        };
+        let app = found(diags, what, result)?;
+        Some(ApplicationDataState {
+            id: known(app.id.to_string()),
+            claim_mappings: claim_mappings_of(&app),
+            name: known(app.name),
+            client_id: known(app.client_id),
+            app_type: known(app.app_type.as_str()),
+            friendly_name: known(app.friendly_name),
+            description: known(app.description),
+            redirect_uris: set_of(app.redirect_uris),
+            post_logout_redirect_uris: set_of(app.post_logout_redirect_uris),
+            allowed_scopes: set_of(app.allowed_scopes),
+            grant_types: set_of(app.grant_types),
+            require_pkce: Value::Value(app.require_pkce),
+            token_expiry: Value::Value(app.token_expiry),
+            access_restricted: Value::Value(app.access_restricted),
+            show_in_dashboard: Value::Value(app.show_in_dashboard),
+            launch_url: app.launch_url.map_or(Value::Null, known),
+            secret_hint: app.secret_hint.map_or(Value::Null, known),
         })
     }
 }

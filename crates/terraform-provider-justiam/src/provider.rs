@@ -11,11 +11,12 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{Diagnostics, map};
 use tf_provider::{DynamicDataSource, DynamicResource, Provider};
 
-use crate::data_sources::{AdminRoleData, GroupData, UserData};
+use crate::data_sources::{AdminRoleData, ApplicationData, GroupData, UserData};
 use crate::diag;
 use crate::resources::{
-    AdminRoleResource, GroupAdminRoleResource, GroupMemberResource, GroupResource,
-    ServiceAccountTokenResource, UserResource,
+    AdminRoleResource, AppMappingResource, ApplicationGrantResource, ApplicationResource,
+    GroupAdminRoleResource, GroupMemberResource, GroupResource, ServiceAccountTokenResource,
+    UserResource,
 };
 use crate::schema::{Optional, schema, sensitive, string};
 
@@ -79,8 +80,8 @@ impl Provider for JustIamProvider {
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
         Some(schema(
-            "Manages users, service accounts and their tokens, groups and admin roles of a \
-             JustIAM server.",
+            "Manages users, service accounts and their tokens, groups, admin roles and \
+             applications of a JustIAM server.",
             vec![
                 (
                     "endpoint",
@@ -197,6 +198,9 @@ impl Provider for JustIamProvider {
             "admin_role" => AdminRoleResource::new(s.clone()),
             "group_admin_role" => GroupAdminRoleResource::new(s.clone()),
             "service_account_token" => ServiceAccountTokenResource(s.clone()),
+            "application" => ApplicationResource::new(s.clone()),
+            "application_grant" => ApplicationGrantResource(s.clone()),
+            "app_mapping" => AppMappingResource::new(s.clone()),
         })
     }
 
@@ -209,6 +213,7 @@ impl Provider for JustIamProvider {
             "user" => UserData(s.clone()),
             "group" => GroupData(s.clone()),
             "admin_role" => AdminRoleData(s.clone()),
+            "application" => ApplicationData(s.clone()),
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, Block, Description, Schema,
+    Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema,
 };
 use tf_provider::value::Value;
 
@@ -30,6 +30,47 @@ pub fn string_set(constraint: AttributeConstraint, description: &str) -> Attribu
         constraint,
         description,
     )
+}
+
+/// A list of objects whose fields are all strings (read-only lists in data sources: a provider's
+/// object types cannot have optional fields, so configurable lists are blocks, see [`list_block`]).
+pub fn string_object_list(
+    constraint: AttributeConstraint,
+    description: &str,
+    fields: &[&str],
+) -> Attribute {
+    let object = fields
+        .iter()
+        .map(|name| ((*name).to_owned(), AttributeType::String))
+        .collect();
+    attribute(
+        AttributeType::List(Box::new(AttributeType::Object(object))),
+        constraint,
+        description,
+    )
+}
+
+/// A repeatable nested block (`claim_mapping { … }`), in order.
+pub fn list_block(description: &str, attributes: Vec<(&str, Attribute)>) -> NestedBlock {
+    NestedBlock::List(Block {
+        version: 1,
+        attributes: attributes
+            .into_iter()
+            .map(|(name, attr)| (name.to_owned(), attr))
+            .collect(),
+        blocks: HashMap::new(),
+        description: Description::markdown(description),
+        deprecated: false,
+    })
+}
+
+/// A schema with nested blocks besides its attributes.
+pub fn with_blocks(mut schema: Schema, blocks: Vec<(&str, NestedBlock)>) -> Schema {
+    schema.block.blocks = blocks
+        .into_iter()
+        .map(|(name, block)| (name.to_owned(), block))
+        .collect();
+    schema
 }
 
 pub fn sensitive(mut attribute: Attribute) -> Attribute {

@@ -891,6 +891,443 @@ async fn lifecycle(backend: Backend) {
     );
 }
 
+// --- applications -----------------------------------------------------------------------------
+
+#[derive(Clone, Copy)]
+struct AppSettings<'a> {
+    friendly_name: &'a str,
+    rotation: &'a str,
+}
+
+const APPS_V1: AppSettings<'static> = AppSettings {
+    friendly_name: "Team wiki",
+    rotation: "1",
+};
+
+/// Every application resource and data source.
+fn applications_config(s: &AppSettings<'_>) -> String {
+    format!(
+        r#"
+resource "justiam_group" "ops" {{
+  name = "ops"
+}}
+
+resource "justiam_user" "alice" {{
+  email = "alice@example.com"
+}}
+
+resource "justiam_application" "wiki" {{
+  name                        = "wiki"
+  friendly_name               = "{friendly}"
+  redirect_uris               = ["https://wiki.example.com/cb", "http://127.0.0.1:8000/cb"]
+  allowed_scopes              = ["openid", "profile", "email", "groups"]
+  grant_types                 = ["authorization_code", "refresh_token"]
+  access_restricted           = true
+  launch_url                  = "https://wiki.example.com/"
+  secret_rotation             = "{rotation}"
+  secret_grace_period_seconds = 60
+
+  claim_mapping {{
+    claim          = "team"
+    value          = "$${{groups}}"
+    required_scope = "groups"
+  }}
+}}
+
+resource "justiam_application" "board" {{
+  name          = "board"
+  type          = "spa"
+  redirect_uris = ["http://127.0.0.1:5173/cb"]
+}}
+
+resource "justiam_application_grant" "wiki_ops" {{
+  application_id = justiam_application.wiki.id
+  group_id       = justiam_group.ops.id
+}}
+
+resource "justiam_application_grant" "wiki_alice" {{
+  application_id = justiam_application.wiki.id
+  user_id        = justiam_user.alice.id
+}}
+
+resource "justiam_app_mapping" "editor" {{
+  application_id = justiam_application.wiki.id
+  variable_name  = "wiki_role"
+  value          = "editor"
+}}
+
+data "justiam_application" "wiki" {{
+  name       = "WIKI"
+  depends_on = [justiam_application.wiki]
+}}
+
+data "justiam_application" "board" {{
+  id = justiam_application.board.id
+}}
+"#,
+        friendly = s.friendly_name,
+        rotation = s.rotation,
+    )
+}
+
+const APP_OUTPUTS: &str = r#"
+output "wiki_secret" {
+  value     = justiam_application.wiki.client_secret
+  sensitive = true
+}
+
+output "ids" {
+  value = {
+    wiki       = justiam_application.wiki.id
+    board      = justiam_application.board.id
+    ops        = justiam_group.ops.id
+    alice      = justiam_user.alice.id
+    editor     = justiam_app_mapping.editor.id
+    wiki_ops   = justiam_application_grant.wiki_ops.id
+    wiki_alice = justiam_application_grant.wiki_alice.id
+  }
+}
+
+output "wiki_client_id" {
+  value = justiam_application.wiki.client_id
+}
+
+output "data_wiki_client_id" {
+  value = data.justiam_application.wiki.client_id
+}
+
+output "data_wiki_claims" {
+  value = data.justiam_application.wiki.claim_mappings
+}
+
+output "data_board_pkce" {
+  value = data.justiam_application.board.require_pkce
+}
+"#;
+
+/// What the API shows of a secret (`secret_hint`): `…` and its last four characters.
+fn hint_of(secret: &str) -> String {
+    format!("…{}", &secret[secret.len().saturating_sub(4)..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_on_sqlite() {
+    applications(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_on_postgres() {
+    if postgres_url().is_none() {
+        if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!("JUSTIAM_TEST_POSTGRES_URL is not set but JUSTIAM_TEST_REQUIRE_ALL=1");
+        }
+        eprintln!("SKIPPED: Terraform applications on PostgreSQL (set JUSTIAM_TEST_POSTGRES_URL)");
+        return;
+    }
+    applications(Backend::Postgres).await;
+}
+
+/// Applications, grants and mappings: create (the secret in the state is the server's), an empty
+/// second plan, changes and deletions made through the API shown and undone, a secret rotated elsewhere dropped
+/// from the state, a rotation through `secret_rotation`, import into a fresh state, destroy.
+async fn applications(backend: Backend) {
+    let Some(terraform) = terraform_binary() else {
+        return;
+    };
+    let started = Instant::now();
+    let mut server = TestServer::start(backend).await;
+    let (jwt, admin) = server.admin_jwt().await;
+    let pat = admin
+        .create_my_token("terraform", 1)
+        .await
+        .expect("admin PAT")
+        .token;
+    let tf = Tf::new(&terraform)
+        .with_env("JUSTIAM_ENDPOINT", &server.url)
+        .with_env("JUSTIAM_TOKEN", &pat);
+    let write = |tf: &Tf, settings: &AppSettings<'_>| {
+        tf.config(&format!(
+            "provider \"justiam\" {{}}\n{}{APP_OUTPUTS}",
+            applications_config(settings)
+        ));
+    };
+    write(&tf, &APPS_V1);
+
+    // --- create
+    let run = tf.apply().await;
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 7 added, 0 changed, 0 destroyed."),
+        "{}",
+        run.text()
+    );
+    let outputs = tf.outputs().await;
+    let ids = &outputs["ids"]["value"];
+    let (wiki, board, alice) = (uuid(&ids["wiki"]), uuid(&ids["board"]), uuid(&ids["alice"]));
+    let secret = tf.output_raw("wiki_secret").await;
+    assert!(
+        secret.starts_with("justiam_cs_"),
+        "secret output: {secret:?}"
+    );
+    let app = admin.get_application(wiki).await.expect("wiki exists");
+    assert_eq!(app.secret_hint.as_deref(), Some(hint_of(&secret).as_str()));
+    assert_eq!(app.friendly_name, "Team wiki");
+    assert!(app.access_restricted);
+    assert_eq!(app.claim_mappings.len(), 1);
+    assert_eq!(outputs["wiki_client_id"]["value"], app.client_id.as_str());
+    assert_eq!(
+        outputs["data_wiki_client_id"]["value"],
+        app.client_id.as_str()
+    );
+    assert_eq!(outputs["data_wiki_claims"]["value"][0]["claim"], "team");
+    assert_eq!(outputs["data_board_pkce"]["value"], Value::Bool(true));
+    let board_state = tf.state_attributes("justiam_application.board").await;
+    assert_eq!(
+        board_state["client_secret"],
+        Value::Null,
+        "a spa has no secret"
+    );
+    assert_eq!(board_state["require_pkce"], Value::Bool(true));
+    let grants = admin
+        .list_application_grants(wiki, &all())
+        .await
+        .expect("grants");
+    assert_eq!(grants.total, 2);
+
+    // --- a second plan is empty
+    tf.assert_no_changes().await;
+
+    // --- changes made through the API show in the next plan, and apply undoes them
+    admin
+        .update_application(
+            wiki,
+            &justiam_types::application::UpdateApplication {
+                friendly_name: Some("renamed by hand".to_owned()),
+                // Left out of the configuration: compared with the server's defaults.
+                token_expiry: Some(60),
+                show_in_dashboard: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("change the application by hand");
+    let alice_grant = grants
+        .data
+        .iter()
+        .find(|g| g.user_id == Some(alice))
+        .expect("alice's grant");
+    admin
+        .delete_application_grant(wiki, alice_grant.id)
+        .await
+        .expect("remove the grant by hand");
+    let editor = uuid(&ids["editor"]);
+    admin
+        .update_app_mapping(
+            editor,
+            &justiam_types::application::UpdateAppMapping {
+                value: Some("viewer".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("change the mapping by hand");
+    admin
+        .delete_application(board)
+        .await
+        .expect("delete the spa by hand");
+    let run = tf.plan().await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(
+        run.stdout.contains("renamed by hand")
+            && run.stdout.contains("token_expiry")
+            && run.stdout.contains("show_in_dashboard")
+            && run
+                .stdout
+                .contains("justiam_application_grant.wiki_alice will be created")
+            && run
+                .stdout
+                .contains("justiam_application.board will be created"),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.stdout
+            .contains("Plan: 2 to add, 2 to change, 0 to destroy."),
+        "{}",
+        run.text()
+    );
+    tf.apply().await;
+    let board = uuid(&tf.outputs().await["ids"]["value"]["board"]);
+    assert!(
+        admin
+            .get_application(board)
+            .await
+            .expect("board again")
+            .require_pkce,
+        "re-created"
+    );
+    let app = admin.get_application(wiki).await.expect("wiki");
+    assert_eq!(
+        (
+            app.friendly_name.as_str(),
+            app.token_expiry,
+            app.show_in_dashboard
+        ),
+        ("Team wiki", 3600, true)
+    );
+    assert_eq!(
+        admin.get_app_mapping(editor).await.expect("mapping").value,
+        "editor"
+    );
+    assert_eq!(
+        app.secret_hint.as_deref(),
+        Some(hint_of(&secret).as_str()),
+        "an update leaves the secret alone"
+    );
+    tf.assert_no_changes().await;
+
+    // --- a secret rotated elsewhere no longer is in the state
+    let elsewhere = admin
+        .rotate_application_secret(wiki, &Default::default())
+        .await
+        .expect("rotate by hand");
+    tf.ok(&["apply", "-refresh-only", "-auto-approve", "-no-color"])
+        .await;
+    let state = tf.state_attributes("justiam_application.wiki").await;
+    assert_eq!(
+        state["client_secret"],
+        Value::Null,
+        "the kept secret is stale"
+    );
+    assert_eq!(state["secret_hint"], hint_of(&elsewhere.client_secret));
+
+    // --- changing secret_rotation issues a new secret in place
+    write(
+        &tf,
+        &AppSettings {
+            rotation: "2",
+            ..APPS_V1
+        },
+    );
+    let run = tf.plan().await;
+    assert!(
+        run.stdout
+            .contains("justiam_application.wiki will be updated in-place")
+            && run
+                .stdout
+                .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        run.text()
+    );
+    tf.apply().await;
+    let rotated = tf.output_raw("wiki_secret").await;
+    assert!(rotated.starts_with("justiam_cs_"), "{rotated:?}");
+    assert_ne!(rotated, secret);
+    assert_ne!(rotated, elsewhere.client_secret);
+    let app = admin.get_application(wiki).await.expect("wiki");
+    assert_eq!(app.secret_hint.as_deref(), Some(hint_of(&rotated).as_str()));
+    assert_eq!(app.id, wiki, "rotated in place, not replaced");
+    tf.assert_no_changes().await;
+
+    // --- import everything into a fresh state, with a JWT in the `token` argument
+    let outputs = tf.outputs().await;
+    let ids = &outputs["ids"]["value"];
+    let fresh = Tf::new(&terraform);
+    fresh.config(&format!(
+        "variable \"endpoint\" {{}}\nvariable \"token\" {{ sensitive = true }}\nprovider \"justiam\" {{\n  endpoint = var.endpoint\n  token    = var.token\n}}\n{}",
+        applications_config(&AppSettings {
+            rotation: "2",
+            ..APPS_V1
+        })
+    ));
+    std::fs::write(
+        fresh.work().join("terraform.tfvars.json"),
+        serde_json::json!({ "endpoint": server.url, "token": jwt }).to_string(),
+    )
+    .expect("write tfvars");
+    let imports = [
+        ("justiam_group.ops", ids["ops"].clone()),
+        ("justiam_user.alice", ids["alice"].clone()),
+        ("justiam_application.wiki", ids["wiki"].clone()),
+        ("justiam_application.board", ids["board"].clone()),
+        (
+            "justiam_application_grant.wiki_ops",
+            ids["wiki_ops"].clone(),
+        ),
+        (
+            "justiam_application_grant.wiki_alice",
+            ids["wiki_alice"].clone(),
+        ),
+        ("justiam_app_mapping.editor", ids["editor"].clone()),
+    ];
+    for (address, id) in &imports {
+        let id = id.as_str().expect("an id");
+        let run = fresh.ok(&["import", "-no-color", address, id]).await;
+        assert!(run.stdout.contains("Import successful!"), "{}", run.text());
+    }
+    // The import cannot know the rotation trigger: the plan records it (and the grace period)
+    // without rotating.
+    let run = fresh.plan().await;
+    assert!(
+        run.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy.")
+            && run
+                .stdout
+                .contains("justiam_application.wiki will be updated in-place"),
+        "{}",
+        run.text()
+    );
+    fresh.apply().await;
+    fresh.assert_no_changes().await;
+    let app = admin.get_application(wiki).await.expect("wiki");
+    assert_eq!(
+        app.secret_hint.as_deref(),
+        Some(hint_of(&rotated).as_str()),
+        "recording the trigger did not rotate"
+    );
+    let imported = fresh.state_attributes("justiam_application.wiki").await;
+    assert_eq!(imported["client_secret"], Value::Null, "not importable");
+    assert_eq!(imported["client_id"], app.client_id.as_str());
+    let run = fresh
+        .run(&[
+            "import",
+            "-no-color",
+            "justiam_application_grant.wiki_ops",
+            &wiki.to_string(),
+        ])
+        .await;
+    assert_ne!(run.code, 0);
+    assert!(
+        contains(&run, "<application_id>/<grant_id>"),
+        "{}",
+        run.text()
+    );
+
+    // --- destroy leaves no application behind
+    let run = tf.ok(&["destroy", "-auto-approve", "-no-color"]).await;
+    assert!(
+        run.stdout
+            .contains("Destroy complete! Resources: 7 destroyed."),
+        "{}",
+        run.text()
+    );
+    let left = admin.list_applications(&all()).await.expect("list");
+    assert_eq!(left.total, 0, "{left:?}");
+    for id in [wiki, board] {
+        let gone = admin.get_application(id).await;
+        assert_eq!(
+            gone.err().and_then(|e| e.status()).map(|s| s.as_u16()),
+            Some(404)
+        );
+    }
+
+    server.stop().await;
+    eprintln!(
+        "Terraform applications on {backend:?} took {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 /// Missing, refused and unreachable credentials, and unknown permissions, give clear errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_diagnostics() {

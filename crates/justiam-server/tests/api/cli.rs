@@ -521,6 +521,470 @@ async fn story(backend: Backend) {
 
 crate::on_both_databases!(story);
 
+/// What the API shows of a secret (`secret_hint`): `…` and its last four characters.
+fn hint_of(secret: &str) -> String {
+    format!("…{}", &secret[secret.len().saturating_sub(4)..])
+}
+
+/// The `client secret:` line of a table.
+fn secret_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("client secret:"))
+        .map(|value| value.trim().to_owned())
+        .unwrap_or_else(|| panic!("no client secret line in {stdout:?}"))
+}
+
+/// `justiam app …` and `justiam app-mapping …` as an operator uses them: the secret printed once,
+/// lists, updates, rotation, grants by user and group, mappings assigned and taken back.
+async fn applications(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let me = Machine::new(&server.url);
+    me.run_with(
+        &[
+            "login",
+            "--endpoint",
+            &server.url,
+            "--email",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ],
+        &[],
+        Some(&format!("{ADMIN_PASSWORD}\n")),
+    )
+    .await
+    .expect(0);
+
+    // Create: the secret once on stdout, a warning on stderr, never the secret on stderr.
+    let run = me
+        .run(&[
+            "app",
+            "create",
+            "--name",
+            "wiki",
+            "--friendly-name",
+            "Team wiki",
+            "--redirect-uri",
+            "https://wiki.example.com/cb",
+            "--redirect-uri",
+            "http://127.0.0.1:8000/cb",
+            "--scope",
+            "openid,profile,groups",
+        ])
+        .await
+        .expect(0);
+    let secret = secret_line(&run.stdout);
+    assert!(secret.starts_with("justiam_cs_"), "{run:?}");
+    assert!(run.stdout.contains("Created application wiki."), "{run:?}");
+    assert!(run.stderr.contains("only this once"), "{run:?}");
+    assert!(!run.stderr.contains("justiam_cs_"), "{run:?}");
+
+    // Shown again: never the secret, only its last four characters.
+    let wiki = me
+        .run(&["app", "get", "wiki", "-o", "json"])
+        .await
+        .expect(0);
+    assert!(!wiki.stdout.contains(&secret), "{wiki:?}");
+    let wiki = wiki.json();
+    assert_eq!(wiki["secret_hint"], hint_of(&secret));
+    assert_eq!(wiki["type"], "oidc");
+    assert_eq!(wiki["friendly_name"], "Team wiki");
+    assert_eq!(
+        wiki["allowed_scopes"],
+        serde_json::json!(["openid", "profile", "groups"])
+    );
+    let wiki_id = wiki["id"].as_str().expect("id").to_owned();
+    let client_id = wiki["client_id"].as_str().expect("client_id").to_owned();
+    assert!(client_id.starts_with("justiam_app_"), "{wiki}");
+    // Named by client id too; a table for people.
+    let run = me.run(&["app", "show", &client_id]).await.expect(0);
+    assert!(
+        run.stdout.contains("Team wiki") && run.stdout.contains(&wiki_id),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains(&hint_of(&secret)), "{run:?}");
+    me.run(&["app", "get", "nothing-here"]).await.expect(5);
+
+    // A public client has no secret and PKCE on; JSON mode prints only JSON.
+    let run = me
+        .run(&[
+            "app",
+            "create",
+            "--name",
+            "board",
+            "--type",
+            "spa",
+            "--redirect-uri",
+            "http://127.0.0.1:5173/cb",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0);
+    assert!(run.stderr.is_empty(), "{run:?}");
+    let board = run.json();
+    assert!(board.get("client_secret").is_none(), "{board}");
+    assert_eq!(board["require_pkce"], true);
+    let board_id = board["id"].as_str().expect("id").to_owned();
+
+    // Refusals: a taken name, an http redirect URI off loopback (6), bad flags (2).
+    me.run(&[
+        "app",
+        "create",
+        "--name",
+        "wiki",
+        "--redirect-uri",
+        "https://x.example.com/cb",
+    ])
+    .await
+    .expect(6);
+    let run = me
+        .run(&[
+            "app",
+            "create",
+            "--name",
+            "plain",
+            "--redirect-uri",
+            "http://wiki.example.com/cb",
+        ])
+        .await
+        .expect(6);
+    assert!(run.stderr.contains("redirect_uris"), "{run:?}");
+    me.run(&["app", "create", "--name", "x", "--type", "saml"])
+        .await
+        .expect(2);
+    me.run(&["app", "update", "wiki"]).await.expect(2);
+
+    // Lists: a table and the envelope, never a secret.
+    let run = me.run(&["app", "list"]).await.expect(0);
+    let header = run.stdout.lines().next().unwrap_or_default();
+    for column in ["ID", "NAME", "TYPE", "CLIENT ID", "ACCESS"] {
+        assert!(header.contains(column), "header {header:?}");
+    }
+    assert!(
+        run.stdout.contains("wiki") && run.stdout.contains("board"),
+        "{run:?}"
+    );
+    let list = me.run(&["app", "list", "-o", "json"]).await.expect(0);
+    assert!(!list.stdout.contains("justiam_cs_"), "{list:?}");
+    assert_eq!(list.json()["total"], 2);
+    let found = me
+        .run(&["app", "list", "--search", "wik", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["data"][0]["name"], "wiki");
+
+    // Update: only what is given; a list flag replaces the list.
+    let updated = me
+        .run(&[
+            "app",
+            "update",
+            "wiki",
+            "--token-expiry",
+            "600",
+            "--access-restricted",
+            "true",
+            "--claim",
+            "team@groups=${groups}",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(updated["token_expiry"], 600);
+    assert_eq!(updated["access_restricted"], true);
+    assert_eq!(updated["friendly_name"], "Team wiki", "untouched");
+    assert_eq!(
+        updated["claim_mappings"],
+        serde_json::json!([{"claim": "team", "value": "${groups}", "required_scope": "groups"}])
+    );
+    me.run(&["app", "update", "wiki", "--token-expiry", "59"])
+        .await
+        .expect(2);
+
+    // Rotation: a new secret, printed once; the hint follows it.
+    let rotated = me
+        .run(&[
+            "app",
+            "rotate-secret",
+            "wiki",
+            "--grace-period",
+            "60",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    let second = rotated["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    assert!(
+        second.starts_with("justiam_cs_") && second != secret,
+        "{rotated}"
+    );
+    assert_eq!(rotated["client_id"], client_id.as_str());
+    assert!(
+        rotated["previous_secret_expires_at"].is_string(),
+        "{rotated}"
+    );
+    let hint = me
+        .run(&["app", "get", &wiki_id, "-o", "json"])
+        .await
+        .expect(0)
+        .json()["secret_hint"]
+        .clone();
+    assert_eq!(hint, hint_of(&second));
+    let run = me
+        .run(&["app", "rotate-secret", &client_id])
+        .await
+        .expect(0);
+    let third = secret_line(&run.stdout);
+    assert!(
+        third.starts_with("justiam_cs_") && third != second,
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("only this once"), "{run:?}");
+    assert!(run.stdout.contains("stopped working"), "no grace: {run:?}");
+    me.run(&["app", "rotate-secret", "board"]).await.expect(6);
+
+    // Grants, by user and by group; the list names them.
+    me.run(&["user", "create", "--email", "alice@example.com"])
+        .await
+        .expect(0);
+    me.run(&["group", "create", "--name", "ops"])
+        .await
+        .expect(0);
+    let grant = me
+        .run(&[
+            "app",
+            "grant",
+            "add",
+            "wiki",
+            "--user",
+            "alice@example.com",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(grant["application_id"], wiki_id.as_str());
+    let run = me
+        .run(&["app", "grant", "add", "wiki", "--group", "ops"])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains("Granted ops access"), "{run:?}");
+    me.run(&["app", "grant", "add", "wiki", "--user", "alice@example.com"])
+        .await
+        .expect(6);
+    let run = me.run(&["app", "grant", "list", "wiki"]).await.expect(0);
+    assert!(
+        run.stdout.contains("alice@example.com") && run.stdout.contains("ops"),
+        "{run:?}"
+    );
+    let grants = me
+        .run(&["app", "grant", "list", "wiki", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(grants["total"], 2, "{grants}");
+    let group_grant = grants["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|g| g["group_id"].is_string()))
+        .and_then(|g| g["id"].as_str())
+        .expect("the group's grant")
+        .to_owned();
+    me.run(&[
+        "app",
+        "grant",
+        "remove",
+        "wiki",
+        "--user",
+        "alice@example.com",
+    ])
+    .await
+    .expect(0);
+    me.run(&["app", "grant", "remove", "wiki", &group_grant])
+        .await
+        .expect(0);
+    let grants = me
+        .run(&["app", "grant", "list", "wiki", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(grants["total"], 0, "{grants}");
+    let run = me
+        .run(&["app", "grant", "remove", "wiki", "--group", "ops"])
+        .await
+        .expect(5);
+    assert!(run.stderr.contains("no grant"), "{run:?}");
+
+    // App role mappings: created per application, listed by application, assigned and taken back.
+    let mapping = me
+        .run(&[
+            "app-mapping",
+            "create",
+            "--app",
+            "wiki",
+            "--variable",
+            "wiki_role",
+            "--value",
+            "editor",
+            "--description",
+            "May edit",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(mapping["application_id"], wiki_id.as_str());
+    let mapping_id = mapping["id"].as_str().expect("id").to_owned();
+    me.run(&[
+        "app-mapping",
+        "create",
+        "--app",
+        &board_id,
+        "--variable",
+        "board_role",
+        "--value",
+        "viewer",
+    ])
+    .await
+    .expect(0);
+    let all = me
+        .run(&["app-mapping", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(all["total"], 2, "{all}");
+    let wiki_only = me
+        .run(&["app-mapping", "list", "--app", "wiki", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(wiki_only["total"], 1, "{wiki_only}");
+    assert_eq!(wiki_only["data"][0]["value"], "editor");
+    let run = me
+        .run(&["app-mapping", "list", "--app", "wiki"])
+        .await
+        .expect(0);
+    assert!(
+        run.stdout.contains("wiki_role") && run.stdout.contains("editor"),
+        "{run:?}"
+    );
+    let changed = me
+        .run(&[
+            "app-mapping",
+            "update",
+            &mapping_id,
+            "--value",
+            "maintainer",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(changed["value"], "maintainer");
+    assert_eq!(changed["description"], "May edit");
+    me.run(&["app-mapping", "update", &mapping_id])
+        .await
+        .expect(2);
+    let run = me
+        .run(&[
+            "app-mapping",
+            "assign",
+            &mapping_id,
+            "--user",
+            "alice@example.com",
+        ])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains("Assigned"), "{run:?}");
+    me.run(&["app-mapping", "assign", &mapping_id, "--group", "ops"])
+        .await
+        .expect(0);
+    let held = me
+        .run(&[
+            "app-mapping",
+            "list",
+            "--user",
+            "alice@example.com",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(held["total"], 1, "{held}");
+    assert_eq!(held["data"][0]["id"], mapping_id.as_str());
+    let run = me
+        .run(&["app-mapping", "list", "--group", "ops"])
+        .await
+        .expect(0);
+    assert!(run.stdout.contains(&mapping_id), "{run:?}");
+    me.run(&[
+        "app-mapping",
+        "unassign",
+        &mapping_id,
+        "--user",
+        "alice@example.com",
+    ])
+    .await
+    .expect(0);
+    let held = me
+        .run(&[
+            "app-mapping",
+            "list",
+            "--user",
+            "alice@example.com",
+            "-o",
+            "json",
+        ])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(held["total"], 0, "{held}");
+    me.run(&["app-mapping", "unassign", &mapping_id, "--group", "ops"])
+        .await
+        .expect(0);
+    me.run(&["app-mapping", "assign", &mapping_id, "--group", "nobody"])
+        .await
+        .expect(5);
+
+    // Someone without the permissions: 403 → 4.
+    let (_, bob) = server.user_client("bob@example.com").await;
+    let bob_token = bob
+        .create_my_token("cli", 1)
+        .await
+        .expect("bob's token")
+        .token;
+    me.as_token(&bob_token, &["app", "list"]).await.expect(4);
+    me.as_token(&bob_token, &["app-mapping", "list"])
+        .await
+        .expect(4);
+
+    // Delete: the application and its mappings are gone.
+    me.run(&["app", "delete", "wiki"]).await.expect(0);
+    me.run(&["app", "get", &wiki_id]).await.expect(5);
+    me.run(&["app-mapping", "get", &mapping_id]).await.expect(5);
+    me.run(&["app", "delete", &board_id]).await.expect(0);
+    let list = me
+        .run(&["app", "list", "-o", "json"])
+        .await
+        .expect(0)
+        .json();
+    assert_eq!(list["total"], 0);
+}
+
+crate::on_both_databases!(applications);
+
 #[tokio::test]
 async fn help_completions_and_exit_codes_are_documented() {
     let me = Machine::new("http://127.0.0.1:1");

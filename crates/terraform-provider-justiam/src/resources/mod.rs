@@ -2,6 +2,9 @@
 //! 404 on read by leaving the state, so that Terraform plans the object's re-creation.
 
 mod admin_role;
+mod app_mapping;
+mod application;
+mod application_grant;
 mod group;
 mod group_admin_role;
 mod group_member;
@@ -11,6 +14,9 @@ mod service_account_token;
 mod user;
 
 pub use admin_role::AdminRoleResource;
+pub use app_mapping::AppMappingResource;
+pub use application::{ApplicationResource, ClaimMappingState, claim_mappings_of};
+pub use application_grant::ApplicationGrantResource;
 pub use group::GroupResource;
 pub use group_admin_role::GroupAdminRoleResource;
 pub use group_member::GroupMemberResource;
@@ -58,6 +64,12 @@ where
 /// Whether a planned value differs from the prior one (both known).
 pub(crate) fn changed<T: PartialEq>(prior: &Value<T>, planned: &Value<T>) -> bool {
     prior != planned
+}
+
+/// The planned value when it differs from the prior one: what a partial update (`PUT` with the
+/// fields present replaced) sends.
+pub(crate) fn delta<T: Clone + PartialEq>(prior: &Value<T>, planned: &Value<T>) -> Option<T> {
+    (prior != planned).then(|| planned.as_ref_option().cloned())?
 }
 
 /// The attributes whose change forces replacement: those named with `true`.

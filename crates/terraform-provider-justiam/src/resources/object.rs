@@ -1,5 +1,5 @@
 //! The resources that are one API object with a UUID id (`justiam_user`, `justiam_group`,
-//! `justiam_admin_role`). Reading, planning, creating, updating, deleting and importing by id go
+//! `justiam_admin_role`, `justiam_application`, `justiam_app_mapping`). Reading, planning, creating, updating, deleting and importing by id go
 //! the same way for all of them; an [`Object`] says what is specific to one.
 
 use std::marker::PhantomData;
@@ -41,6 +41,10 @@ pub trait Object: Send + Sync + 'static {
 
     /// Marks what the server computes at creation as unknown.
     fn unknown_at_create(state: &mut Self::State);
+
+    /// Marks what the planned in-place change will make the server recompute as unknown (nothing
+    /// by default).
+    fn unknown_at_update(_prior: &Self::State, _planned: &mut Self::State) {}
 
     /// The attributes whose change replaces the object (none by default); may warn about a
     /// change.
@@ -144,6 +148,7 @@ impl<O: Object> Resource for ObjectResource<O> {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
         let mut state = proposed_state;
         O::apply_defaults(&mut state, &config_state);
+        O::unknown_at_update(&prior_state, &mut state);
         let replace = O::replacements(diags, &prior_state, &state);
         Some((state, prior_private_state, replace))
     }

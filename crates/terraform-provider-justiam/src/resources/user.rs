@@ -10,7 +10,7 @@ use tf_provider::{AttributePath, Diagnostics};
 use uuid::Uuid;
 
 use super::object::{Object, ObjectResource};
-use super::{changed, replacements};
+use super::{changed, delta, replacements};
 use crate::diag;
 use crate::schema::{
     Computed, Optional, OptionalComputed, Required, boolean, known, schema, sensitive, string,
@@ -202,9 +202,6 @@ impl Object for UserObject {
         planned: &UserState,
     ) -> Result<User> {
         // Only what changed: setting `is_admin`, even to its current value, needs an admin.
-        fn delta<T: Clone + PartialEq>(prior: &Value<T>, planned: &Value<T>) -> Option<T> {
-            (prior != planned).then(|| planned.as_ref_option().cloned())?
-        }
         let update = UpdateUser {
             email: delta(&prior.email, &planned.email),
             first_name: delta(&prior.first_name, &planned.first_name),
