@@ -18,6 +18,7 @@ mod observability;
 mod openapi;
 mod races;
 mod readme;
+mod relying_parties;
 mod rotation;
 mod self_inspection;
 mod smoke;

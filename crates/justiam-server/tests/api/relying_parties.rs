@@ -1,0 +1,773 @@
+//! Real, unmodified relying parties against the OpenID Connect provider: Python's Authlib (with
+//! joserfc verifying the ID token against the JWKS), the npm `openid-client` (OpenID Certified),
+//! and a Chromium clicking through two Authlib web apps (SSO, then RP-initiated logout).
+//!
+//! The programs live in `tests/rp/` (`authlib_flow.py`, `openid_client_flow.mjs`, `authlib_app.py`)
+//! and the libraries are installed, pinned, by `./scripts/test` (`justiam_relying_parties_setup`
+//! in `scripts/lib/tools.sh`) into `tests/rp/.venv` and `tests/rp/node_modules`. Without them the
+//! tests skip loudly, or fail under `JUSTIAM_TEST_REQUIRE_ALL=1`.
+//!
+//! In the headless flows this test is the browser: the relying party prints its authorization
+//! URL, the [`UserAgent`] below follows it like a browser (cookies, redirects, the login form with
+//! its CSRF field), and hands the URL the provider redirected to back to the relying party, which
+//! does everything else with its library.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::common::{Backend, TestServer, free_port, raw};
+use crate::ui::{Session, browser_available};
+
+const USER_EMAIL: &str = "ada@example.com";
+const USER_PASSWORD: &str = "ada-password-1";
+
+/// The installed relying-party libraries.
+struct Tools {
+    dir: PathBuf,
+    python: PathBuf,
+}
+
+impl Tools {
+    /// The libraries `./scripts/test` installs; `None` (after a loud SKIPPED) when missing, a panic
+    /// under `JUSTIAM_TEST_REQUIRE_ALL=1`.
+    fn find() -> Option<Tools> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rp");
+        let python = dir.join(".venv/bin/python");
+        let mut missing = Vec::new();
+        let python_ok = std::process::Command::new(&python)
+            .args(["-c", "import authlib, joserfc, requests"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !python_ok {
+            missing.push("Authlib/joserfc/requests in tests/rp/.venv");
+        }
+        if !dir.join("node_modules/openid-client/package.json").exists() {
+            missing.push("openid-client in tests/rp/node_modules");
+        }
+        let node_ok = std::process::Command::new("node")
+            .args([
+                "-e",
+                "process.exit(Number(process.versions.node.split('.')[0]) >= 20 ? 0 : 1)",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !node_ok {
+            missing.push("Node.js >= 20");
+        }
+        if missing.is_empty() {
+            return Some(Tools { dir, python });
+        }
+        if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!(
+                "{missing:?} missing but JUSTIAM_TEST_REQUIRE_ALL=1: install them with \
+                 `source scripts/lib/tools.sh && justiam_relying_parties_setup` (./scripts/test does)"
+            );
+        }
+        eprintln!(
+            "SKIPPED: relying-party test, {missing:?} missing (run `source scripts/lib/tools.sh && \
+             justiam_relying_parties_setup`, or ./scripts/test)"
+        );
+        None
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut command = if program.ends_with(".py") {
+            let mut c = Command::new(&self.python);
+            c.env("PYTHONDONTWRITEBYTECODE", "1");
+            c
+        } else {
+            Command::new("node")
+        };
+        command
+            .arg(self.dir.join(program))
+            .current_dir(&self.dir)
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// The two headless relying parties.
+#[derive(Debug, Clone, Copy)]
+enum Library {
+    /// Authlib's `OAuth2Session` (PKCE S256, `client_secret_basic`) + joserfc.
+    Authlib,
+    /// `openid-client` v6 (PKCE, nonce and state checks, signatures checked, `client_secret_post`).
+    OpenidClient,
+}
+
+impl Library {
+    fn program(self) -> &'static str {
+        match self {
+            Library::Authlib => "authlib_flow.py",
+            Library::OpenidClient => "openid_client_flow.mjs",
+        }
+    }
+}
+
+/// An application registered through `POST /api/v1/applications`.
+struct App {
+    client_id: String,
+    client_secret: Option<String>,
+    redirect_uri: String,
+}
+
+/// Registers an application (`oidc` = confidential, `spa` = public) that may refresh.
+async fn register(
+    server: &TestServer,
+    name: &str,
+    app_type: &str,
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+) -> App {
+    let admin = server.admin().await;
+    let created = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/applications",
+        Some(json!({
+            "name": name,
+            "type": app_type,
+            "redirect_uris": [redirect_uri],
+            "post_logout_redirect_uris": [post_logout_redirect_uri],
+            "allowed_scopes": ["openid", "profile", "email", "offline_access"],
+            "grant_types": ["authorization_code", "refresh_token"],
+        })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let client_id = created.json["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+    assert!(client_id.starts_with("justiam_app_"), "{client_id}");
+    let client_secret = created.json["client_secret"].as_str().map(str::to_owned);
+    assert_eq!(
+        client_secret.is_some(),
+        app_type == "oidc",
+        "{}",
+        created.json
+    );
+    App {
+        client_id,
+        client_secret,
+        redirect_uri: redirect_uri.to_owned(),
+    }
+}
+
+/// The provider's issuer, as its discovery document says.
+async fn issuer(server: &TestServer) -> String {
+    let answer = reqwest::get(format!("{}/.well-known/openid-configuration", server.url))
+        .await
+        .expect("discovery");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let metadata: Value = answer.json().await.expect("discovery JSON");
+    metadata["issuer"].as_str().expect("issuer").to_owned()
+}
+
+/// What one run of a headless relying party ended with.
+struct Flow {
+    status: ExitStatus,
+    /// The relying party's result line (on success).
+    result: Option<Value>,
+    /// The relying party's refusal (on failure): `{refused, error, message}`.
+    stderr: String,
+    /// Whether the provider asked for the password (no SSO session yet).
+    password_asked: bool,
+}
+
+impl Flow {
+    fn result(&self) -> &Value {
+        assert!(
+            self.status.success(),
+            "the relying party failed ({}): {}",
+            self.status,
+            self.stderr
+        );
+        self.result.as_ref().expect("result line")
+    }
+
+    /// The relying party's refusal, parsed.
+    fn refusal(&self) -> Value {
+        assert!(
+            !self.status.success(),
+            "the relying party should have refused, but printed {:?}",
+            self.result
+        );
+        let line = self.stderr.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .unwrap_or_else(|_| panic!("refusal JSON on stderr: {}", self.stderr))
+    }
+}
+
+async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the relying party answers within 60 s")
+        .expect("read the relying party's stdout")
+}
+
+/// Runs `library` as `app`'s relying party, with `agent` as the user's browser.
+async fn run_flow(
+    tools: &Tools,
+    library: Library,
+    issuer: &str,
+    app: &App,
+    agent: &mut UserAgent,
+) -> Flow {
+    let mut command = tools.command(library.program());
+    command
+        .args(["--issuer", issuer])
+        .args(["--client-id", &app.client_id])
+        .args(["--redirect-uri", &app.redirect_uri])
+        .args(["--scope", "openid profile email offline_access"])
+        .env(
+            "RP_CLIENT_SECRET",
+            app.client_secret.as_deref().unwrap_or(""),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start the relying party");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut stdin = child.stdin.take().expect("stdin");
+
+    let mut password_asked = false;
+    let mut result = None;
+    if let Some(first) = next_line(&mut stdout).await {
+        let start: Value = serde_json::from_str(&first).expect("authorization_url line");
+        let url = start["authorization_url"]
+            .as_str()
+            .expect("authorization_url");
+        let authorized = agent
+            .authorize(url, &app.redirect_uri, USER_EMAIL, USER_PASSWORD)
+            .await;
+        password_asked = authorized.password_asked;
+        stdin
+            .write_all(format!("{}\n", authorized.callback).as_bytes())
+            .await
+            .expect("hand the callback to the relying party");
+        stdin.flush().await.expect("flush");
+        if let Some(line) = next_line(&mut stdout).await {
+            result = Some(serde_json::from_str(&line).expect("result JSON"));
+        }
+    }
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the relying party exits")
+        .expect("wait");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr).await;
+    }
+    Flow {
+        status,
+        result,
+        stderr,
+        password_asked,
+    }
+}
+
+/// `aud` holds `client_id` (a string, or an array containing it).
+fn audience_is(claims: &Value, client_id: &str) -> bool {
+    match &claims["aud"] {
+        Value::String(aud) => aud == client_id,
+        Value::Array(auds) => auds.iter().any(|a| a == client_id),
+        _ => false,
+    }
+}
+
+/// The full flow with each library: a confidential client signs the user in (password asked),
+/// verifies the ID token, reads userinfo and refreshes; a public (`spa`) client then signs in
+/// through the SSO session (no password); a wrong client secret makes the library refuse.
+async fn full_flow(backend: Backend, library: Library) {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let user = admin
+        .create_user(&justiam_types::CreateUser {
+            email: USER_EMAIL.to_owned(),
+            first_name: Some("Ada".to_owned()),
+            last_name: Some("Lovelace".to_owned()),
+            password: Some(USER_PASSWORD.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("create user");
+    let issuer = issuer(&server).await;
+    let name = format!("{library:?}").to_lowercase();
+    // Nothing listens at these redirect URIs: the user agent stops where the provider sends it.
+    let confidential = register(
+        &server,
+        &format!("{name}-confidential"),
+        "oidc",
+        "http://127.0.0.1:9/confidential/callback",
+        "http://127.0.0.1:9/confidential/signed-out",
+    )
+    .await;
+    let public = register(
+        &server,
+        &format!("{name}-public"),
+        "spa",
+        "http://127.0.0.1:9/public/callback",
+        "http://127.0.0.1:9/public/signed-out",
+    )
+    .await;
+    let mut agent = UserAgent::new();
+
+    // A confidential client: password asked, everything verified by the library.
+    let flow = run_flow(&tools, library, &issuer, &confidential, &mut agent).await;
+    let result = flow.result();
+    assert!(flow.password_asked, "a first sign-in asks for the password");
+    let id_token = &result["id_token"];
+    let claims = &id_token["claims"];
+    let subject = user.id.to_string();
+    assert_eq!(claims["sub"], subject.as_str(), "{result}");
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert!(audience_is(claims, &confidential.client_id), "{claims}");
+    assert_eq!(claims["nonce"], result["nonce_sent"], "the nonce is echoed");
+    assert_eq!(
+        id_token["at_hash_verified"], true,
+        "at_hash present and right: {claims}"
+    );
+    assert_eq!(claims["email"], USER_EMAIL);
+    assert!(claims["email_verified"].is_boolean(), "{claims}");
+    assert_eq!(claims["given_name"], "Ada");
+    assert_eq!(claims["family_name"], "Lovelace");
+    for claim in ["exp", "iat", "auth_time"] {
+        assert!(claims[claim].is_i64(), "{claim} in {claims}");
+    }
+    if let Library::Authlib = library {
+        assert_eq!(id_token["header"]["alg"], "RS256", "{id_token}");
+        assert!(id_token["header"]["kid"].is_string(), "{id_token}");
+    }
+    assert!(
+        result["token_type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("bearer")),
+        "{result}"
+    );
+    let userinfo = &result["userinfo"];
+    assert_eq!(userinfo["sub"], subject.as_str(), "{userinfo}");
+    assert_eq!(userinfo["email"], USER_EMAIL);
+    assert_eq!(userinfo["given_name"], "Ada");
+    let refreshed = &result["refreshed"];
+    assert_eq!(refreshed["access_token_changed"], true, "{refreshed}");
+    assert_eq!(refreshed["refresh_token_rotated"], true, "{refreshed}");
+    assert_eq!(
+        refreshed["userinfo"]["sub"],
+        subject.as_str(),
+        "{refreshed}"
+    );
+    if refreshed["id_token"].is_object() {
+        assert_eq!(refreshed["id_token"]["claims"]["sub"], subject.as_str());
+    }
+
+    // A public client (PKCE, no secret) in the same browser: signed in by the SSO session.
+    let flow = run_flow(&tools, library, &issuer, &public, &mut agent).await;
+    let result = flow.result();
+    assert!(!flow.password_asked, "the SSO session signs the user in");
+    assert_eq!(result["id_token"]["claims"]["sub"], subject.as_str());
+    assert!(audience_is(
+        &result["id_token"]["claims"],
+        &public.client_id
+    ));
+    assert_eq!(result["refreshed"]["refresh_token_rotated"], true);
+
+    // A wrong client secret: the provider refuses the code exchange and the library says so.
+    let wrong = App {
+        client_secret: Some(format!("justiam_cs_{}", "0".repeat(38))),
+        ..confidential
+    };
+    let flow = run_flow(&tools, library, &issuer, &wrong, &mut agent).await;
+    let refusal = flow.refusal();
+    assert!(flow.result.is_none());
+    assert!(
+        refusal.to_string().contains("invalid_client"),
+        "the library reports invalid_client: {refusal}"
+    );
+}
+
+async fn authlib_full_flow(backend: Backend) {
+    full_flow(backend, Library::Authlib).await;
+}
+
+async fn openid_client_full_flow(backend: Backend) {
+    full_flow(backend, Library::OpenidClient).await;
+}
+
+crate::on_both_databases!(authlib_full_flow, openid_client_full_flow);
+
+/// One of the Authlib web apps (`tests/rp/authlib_app.py`) the browser test clicks through.
+struct WebApp {
+    base: String,
+    app: App,
+    _process: Child,
+}
+
+impl WebApp {
+    async fn start(tools: &Tools, server: &TestServer, issuer: &str, name: &str) -> WebApp {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let app = register(
+            server,
+            name,
+            "oidc",
+            &format!("{base}/callback"),
+            &format!("{base}/signed-out"),
+        )
+        .await;
+        let mut process = tools
+            .command("authlib_app.py")
+            .args(["--issuer", issuer])
+            .args(["--client-id", &app.client_id])
+            .args(["--port", &port.to_string()])
+            .args(["--name", name])
+            .env(
+                "RP_CLIENT_SECRET",
+                app.client_secret.as_deref().unwrap_or(""),
+            )
+            .stdout(Stdio::piped())
+            // The app's refusals (a library error) show in the test's output.
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the web app");
+        let mut stdout = BufReader::new(process.stdout.take().expect("stdout")).lines();
+        let ready = next_line(&mut stdout).await;
+        assert!(
+            ready
+                .as_deref()
+                .is_some_and(|l| l.starts_with("listening on")),
+            "{name} did not start: {ready:?}"
+        );
+        WebApp {
+            base,
+            app,
+            _process: process,
+        }
+    }
+}
+
+/// The story an end user lives: an app's "Log in" → JustIAM's login page → back at the app with a
+/// verified ID token → a second app signs in without the password (SSO) → logout at the first app
+/// (RP-initiated, through the provider) → the first app's "Log in" asks for the password again.
+async fn two_apps_one_sign_in_then_logout_in_the_browser(backend: Backend) {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let user = server.create_user(USER_EMAIL, USER_PASSWORD).await;
+    let subject = user.id.to_string();
+    let issuer = issuer(&server).await;
+    let alpha = WebApp::start(&tools, &server, &issuer, "alpha").await;
+    let beta = WebApp::start(&tools, &server, &issuer, "beta").await;
+    let provider_host = Url::parse(&issuer).expect("issuer URL");
+    let s = Session::start().await;
+
+    // Alpha's "Log in" leads to JustIAM's login page.
+    s.goto(&format!("{}/", alpha.base)).await;
+    s.wait_for_text("#status", "Signed out").await;
+    s.click("#login").await;
+    s.find("#password").await;
+    let at = s.b().current_url().await.expect("url");
+    assert_eq!(at.host_str(), provider_host.host_str(), "{at}");
+    assert_eq!(at.path(), "/ui/login", "{at}");
+    s.screenshot("oidc-login").await;
+    s.fill("#email", USER_EMAIL).await;
+    s.fill("#password", USER_PASSWORD).await;
+    s.click("#sign-in").await;
+
+    // Back at alpha, signed in with a verified ID token about this user.
+    s.wait_for_text("#status", "Signed in").await;
+    assert!(s.current_url_starts_with(&alpha.base).await);
+    assert!(s.text("#verified").await.contains("RS256"));
+    assert_eq!(s.text("#claim-sub").await, subject);
+    assert_eq!(s.text("#claim-email").await, USER_EMAIL);
+    assert_eq!(s.text("#claim-aud").await, alpha.app.client_id);
+    s.screenshot("oidc-app-signed-in").await;
+
+    // Beta signs in through the SSO session: no password (the login page would stop here).
+    s.goto(&format!("{}/", beta.base)).await;
+    s.wait_for_text("#status", "Signed out").await;
+    s.click("#login").await;
+    s.wait_for_text("#status", "Signed in").await;
+    assert!(s.current_url_starts_with(&beta.base).await);
+    assert_eq!(s.text("#claim-sub").await, subject);
+    assert_eq!(s.text("#claim-aud").await, beta.app.client_id);
+
+    // Logout at alpha goes through the provider's end_session_endpoint and back.
+    s.goto(&format!("{}/", alpha.base)).await;
+    s.click("#logout").await;
+    s.wait_for_text("#status", "Signed out at the provider")
+        .await;
+    assert!(s.current_url_starts_with(&alpha.base).await);
+
+    // The SSO session is over: alpha's "Log in" asks for the password again.
+    s.click("#login").await;
+    s.find("#password").await;
+    assert_eq!(s.path().await, "/ui/login");
+    s.close().await;
+}
+
+crate::on_both_databases!(two_apps_one_sign_in_then_logout_in_the_browser);
+
+impl Session {
+    async fn current_url_starts_with(&self, prefix: &str) -> bool {
+        self.b()
+            .current_url()
+            .await
+            .is_ok_and(|u| u.as_str().starts_with(prefix))
+    }
+}
+
+/// A browser without a screen: follows redirects and keeps cookies like one, and fills in the
+/// login form (with the CSRF field and cookie it carries) the way a person would.
+struct UserAgent {
+    http: reqwest::Client,
+    cookies: Vec<Cookie>,
+}
+
+struct Cookie {
+    host: String,
+    path: String,
+    name: String,
+    value: String,
+}
+
+/// Where the provider sent the browser back to the application.
+struct Authorized {
+    /// The redirect URI with `code` and `state` (or `error`).
+    callback: String,
+    password_asked: bool,
+}
+
+impl UserAgent {
+    fn new() -> UserAgent {
+        UserAgent {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self, url: &Url) -> String {
+        self.cookies
+            .iter()
+            .filter(|c| Some(c.host.as_str()) == url.host_str() && url.path().starts_with(&c.path))
+            .map(|c| format!("{}={}", c.name, c.value))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Keeps (or, with `Max-Age=0`, drops) what `Set-Cookie` says.
+    fn keep_cookies(&mut self, url: &Url, headers: &reqwest::header::HeaderMap) {
+        for line in headers.get_all(reqwest::header::SET_COOKIE) {
+            let Ok(line) = line.to_str() else { continue };
+            let mut parts = line.split(';').map(str::trim);
+            let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            let mut path = "/".to_owned();
+            let mut expired = false;
+            for attribute in parts {
+                let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
+                if key.eq_ignore_ascii_case("path") {
+                    path = val.to_owned();
+                } else if key.eq_ignore_ascii_case("max-age") {
+                    expired = val.parse::<i64>().is_ok_and(|age| age <= 0);
+                }
+            }
+            let host = url.host_str().unwrap_or_default().to_owned();
+            self.cookies
+                .retain(|c| !(c.host == host && c.path == path && c.name == name));
+            if !expired {
+                self.cookies.push(Cookie {
+                    host,
+                    path,
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                });
+            }
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        url: &Url,
+        form: Option<&[(String, String)]>,
+    ) -> (StatusCode, Option<Url>, String) {
+        let mut request = self.http.request(method, url.clone());
+        let cookies = self.cookie_header(url);
+        if !cookies.is_empty() {
+            request = request.header(reqwest::header::COOKIE, cookies);
+        }
+        if let Some(fields) = form {
+            request = request.form(fields);
+        }
+        let answer = request.send().await.expect("the provider answers");
+        self.keep_cookies(url, answer.headers());
+        let status = answer.status();
+        let location = answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| url.join(l).expect("Location is a URL reference"));
+        let body = answer.text().await.unwrap_or_default();
+        (status, location, body)
+    }
+
+    /// Follows `authorization_url` until the provider redirects to `redirect_uri`, signing in on the
+    /// login page when it shows.
+    async fn authorize(
+        &mut self,
+        authorization_url: &str,
+        redirect_uri: &str,
+        email: &str,
+        password: &str,
+    ) -> Authorized {
+        let mut url = Url::parse(authorization_url).expect("authorization URL");
+        let mut form: Option<Vec<(String, String)>> = None;
+        let mut password_asked = false;
+        for _ in 0..20 {
+            let (status, location, body) = match form.take() {
+                Some(fields) => self.send(Method::POST, &url, Some(&fields)).await,
+                None => self.send(Method::GET, &url, None).await,
+            };
+            if let Some(next) = location.filter(|_| status.is_redirection()) {
+                let mut bare = next.clone();
+                bare.set_query(None);
+                bare.set_fragment(None);
+                if bare.as_str() == redirect_uri {
+                    return Authorized {
+                        callback: next.to_string(),
+                        password_asked,
+                    };
+                }
+                url = next;
+                continue;
+            }
+            if let Some(login) = LoginForm::parse(&body) {
+                assert!(
+                    !password_asked,
+                    "the login form came back after signing in ({status} at {url}):\n{body}"
+                );
+                password_asked = true;
+                url = url.join(&login.action).expect("form action");
+                form = Some(login.filled(email, password));
+                continue;
+            }
+            panic!("{status} at {url}: neither a redirect nor the login form:\n{body}");
+        }
+        panic!("more than 20 steps from {authorization_url}");
+    }
+}
+
+/// The login page's form: where it posts and its fields.
+struct LoginForm {
+    action: String,
+    /// `(name, type, value)` of each input.
+    inputs: Vec<(String, String, String)>,
+}
+
+impl LoginForm {
+    /// The form with a password field in `html`, if any.
+    fn parse(html: &str) -> Option<LoginForm> {
+        html.split("<form").skip(1).find_map(|rest| {
+            let (open, inner) = rest.split_once('>')?;
+            let inner = inner.split("</form>").next()?;
+            let inputs: Vec<_> = inner
+                .split("<input")
+                .skip(1)
+                .filter_map(|tag| {
+                    let tag = tag.split('>').next()?;
+                    Some((
+                        attribute(tag, "name")?,
+                        attribute(tag, "type").unwrap_or_else(|| "text".to_owned()),
+                        attribute(tag, "value").unwrap_or_default(),
+                    ))
+                })
+                .collect();
+            inputs
+                .iter()
+                .any(|(_, kind, _)| kind == "password")
+                .then(|| LoginForm {
+                    action: attribute(open, "action").unwrap_or_default(),
+                    inputs,
+                })
+        })
+    }
+
+    /// The fields as a person submits them: the email and password typed in, the rest as served.
+    fn filled(self, email: &str, password: &str) -> Vec<(String, String)> {
+        self.inputs
+            .into_iter()
+            .map(|(name, kind, value)| {
+                let value = match kind.as_str() {
+                    "password" => password.to_owned(),
+                    "email" => email.to_owned(),
+                    _ => value,
+                };
+                (name, value)
+            })
+            .collect()
+    }
+}
+
+/// The value of `name="…"` in a tag, HTML entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let value = tag[start..].split('"').next()?;
+    Some(decode_entities(value))
+}
+
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
