@@ -12,6 +12,7 @@ pub mod database;
 pub mod error;
 pub mod jwt;
 pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod secret;
 pub mod service;

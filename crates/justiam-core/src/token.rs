@@ -4,6 +4,9 @@
 //! characters encoding the CRC32 of the random part. The checksum lets the server, and any secret
 //! scanner, reject a mistyped or made-up value without touching the database. Secret scanners can
 //! match `justiam_pat_[0-9A-Za-z]{38}`.
+//!
+//! OAuth client secrets ([`CLIENT_SECRET_PREFIX`]) are made and checked by the same functions with
+//! their own prefix.
 
 use sha2::{Digest, Sha256};
 
@@ -13,6 +16,8 @@ pub const PREFIX: &str = "justiam_pat_";
 pub const RANDOM_LEN: usize = 32;
 pub const CHECKSUM_LEN: usize = 6;
 pub const TOKEN_LEN: usize = PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
+/// The prefix of application client secrets: `justiam_cs_` + 32 base62 + 6 base62 checksum.
+pub const CLIENT_SECRET_PREFIX: &str = "justiam_cs_";
 /// The regular expression secret scanners use to find JustIAM tokens.
 pub const SCANNER_REGEX: &str = "justiam_pat_[0-9A-Za-z]{38}";
 
@@ -24,7 +29,7 @@ pub type TokenDigest = [u8; 32];
 /// Why a value is not a well-formed token. Deliberately carries no part of the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
-    #[error("the token does not have the justiam_pat_ shape")]
+    #[error("the value does not have the prefix + 38 base62 characters shape")]
     Shape,
     #[error("the token checksum does not match")]
     Checksum,
@@ -32,32 +37,32 @@ pub enum FormatError {
 
 /// Generates a fresh token value.
 pub fn generate() -> Result<Secret, getrandom::Error> {
-    let mut random = String::with_capacity(RANDOM_LEN);
-    let mut pool = [0u8; 64];
-    while random.len() < RANDOM_LEN {
-        getrandom::fill(&mut pool)?;
-        // Rejection sampling: 248 = 4 * 62, so accepted bytes map uniformly onto the alphabet.
-        for byte in pool.iter().filter(|b| **b < 248) {
-            if random.len() == RANDOM_LEN {
-                break;
-            }
-            random.push(BASE62[usize::from(*byte % 62)] as char);
-        }
-    }
-    let mut value = String::with_capacity(TOKEN_LEN);
-    value.push_str(PREFIX);
+    generate_with_prefix(PREFIX)
+}
+
+/// Checks shape and checksum: no I/O, no allocation.
+pub fn check_format(value: &str) -> Result<(), FormatError> {
+    check_format_with_prefix(PREFIX, value)
+}
+
+/// `prefix` + [`RANDOM_LEN`] random base62 characters + their [`CHECKSUM_LEN`]-character
+/// checksum: the one generator of every checksummed secret (PATs, OAuth client secrets).
+pub fn generate_with_prefix(prefix: &str) -> Result<Secret, getrandom::Error> {
+    let random = random_base62(RANDOM_LEN)?;
+    let mut value = String::with_capacity(prefix.len() + RANDOM_LEN + CHECKSUM_LEN);
+    value.push_str(prefix);
     value.push_str(&random);
     value.push_str(&checksum(random.as_bytes()));
     Ok(Secret::new(value))
 }
 
-/// Checks shape and checksum: no I/O, no allocation.
-pub fn check_format(value: &str) -> Result<(), FormatError> {
+/// Checks a value made by [`generate_with_prefix`] with the same `prefix`.
+pub fn check_format_with_prefix(prefix: &str, value: &str) -> Result<(), FormatError> {
     let bytes = value.as_bytes();
-    if bytes.len() != TOKEN_LEN || !value.starts_with(PREFIX) {
+    if bytes.len() != prefix.len() + RANDOM_LEN + CHECKSUM_LEN || !value.starts_with(prefix) {
         return Err(FormatError::Shape);
     }
-    let body = &bytes[PREFIX.len()..];
+    let body = &bytes[prefix.len()..];
     if !body.iter().all(u8::is_ascii_alphanumeric) {
         return Err(FormatError::Shape);
     }
@@ -66,6 +71,23 @@ pub fn check_format(value: &str) -> Result<(), FormatError> {
         return Err(FormatError::Checksum);
     }
     Ok(())
+}
+
+/// `len` uniformly random base62 characters from the OS CSPRNG.
+pub fn random_base62(len: usize) -> Result<String, getrandom::Error> {
+    let mut random = String::with_capacity(len);
+    let mut pool = [0u8; 64];
+    while random.len() < len {
+        getrandom::fill(&mut pool)?;
+        // Rejection sampling: 248 = 4 * 62, so accepted bytes map uniformly onto the alphabet.
+        for byte in pool.iter().filter(|b| **b < 248) {
+            if random.len() == len {
+                break;
+            }
+            random.push(BASE62[usize::from(*byte % 62)] as char);
+        }
+    }
+    Ok(random)
 }
 
 /// Whether a value claims to be a PAT (as opposed to a JWT): the one place the shape is sniffed.
@@ -145,6 +167,25 @@ mod tests {
         );
         assert_eq!(check_format(&value), Ok(()));
         assert_ne!(fresh(), value);
+    }
+
+    #[test]
+    fn client_secrets_share_the_format_under_their_own_prefix() {
+        let value = generate_with_prefix(CLIENT_SECRET_PREFIX)
+            .expect("OS randomness")
+            .into_exposed();
+        assert_eq!(value.len(), CLIENT_SECRET_PREFIX.len() + 38);
+        assert_eq!(
+            check_format_with_prefix(CLIENT_SECRET_PREFIX, &value),
+            Ok(())
+        );
+        // Neither kind passes for the other.
+        assert_eq!(check_format(&value), Err(FormatError::Shape));
+        assert_eq!(
+            check_format_with_prefix(CLIENT_SECRET_PREFIX, &fresh()),
+            Err(FormatError::Shape)
+        );
+        assert_eq!(random_base62(24).expect("OS randomness").len(), 24);
     }
 
     #[test]

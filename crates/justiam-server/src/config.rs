@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use justiam_core::database::PoolSettings;
 use justiam_core::secret::Secret;
+use justiam_core::service::oauth::OAuthSettings;
 use justiam_core::service::{Settings, ThrottleSettings};
 
 /// Where the embedded database lives when `DATABASE_URL` is unset.
@@ -61,7 +62,8 @@ pub struct ServeArgs {
     /// for the embedded SQLite default; required with PostgreSQL.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
-    /// Public base URL of this server; the JWT `iss`. Default `http://localhost:$PORT`.
+    /// Public base URL of this server: the `iss` of every JWT and the OpenID Connect issuer,
+    /// published byte for byte in discovery (no trailing slash). Default `http://localhost:$PORT`.
     #[arg(long, env = "OIDC_ISSUER")]
     pub oidc_issuer: Option<String>,
     /// HTTP port.
@@ -139,6 +141,16 @@ pub struct ServeArgs {
     /// Failed bearer authentications per client address per minute before 429 (0 = unlimited).
     #[arg(long, env = "TOKEN_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
     pub token_auth_failures_per_minute: u32,
+    /// Lifetime of the SSO session (`idp_sid` cookie) that signs a user in to applications
+    /// without a password, in days.
+    #[arg(long, env = "SESSION_DURATION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub session_duration_days: u32,
+    /// Lifetime of an OAuth refresh token, in days (each use replaces it with a new one).
+    #[arg(long, env = "OAUTH_REFRESH_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub oauth_refresh_ttl_days: u32,
+    /// Lifetime of an authorization code, in seconds (at most 60, RFC 6749 §4.1.2).
+    #[arg(long, env = "OAUTH_CODE_TTL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub oauth_code_ttl_seconds: u64,
 }
 
 impl ServeArgs {
@@ -158,6 +170,11 @@ impl ServeArgs {
             audit_retention: Duration::from_secs(self.audit_retention_days * 24 * 3600),
             auth_cache_capacity: self.auth_cache_size,
             auth_cache_ttl: Duration::from_secs(self.auth_cache_ttl_seconds),
+            oauth: OAuthSettings {
+                code_ttl: Duration::from_secs(self.oauth_code_ttl_seconds),
+                refresh_ttl: Duration::from_secs(u64::from(self.oauth_refresh_ttl_days) * 86_400),
+                sso_session: Duration::from_secs(u64::from(self.session_duration_days) * 86_400),
+            },
         }
     }
 

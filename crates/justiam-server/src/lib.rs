@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod http;
 pub mod listener;
+pub mod oauth;
 pub mod server;
 pub mod telemetry;
 pub mod ui;

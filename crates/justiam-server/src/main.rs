@@ -35,6 +35,9 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The OpenID Connect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the OpenAPI 3 description of the HTTP API (JSON, or YAML with --yaml).
     Openapi {
         #[arg(long)]
@@ -64,6 +67,17 @@ enum AdminCommand {
         /// Create a regular user instead of an administrator.
         #[arg(long)]
         no_admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key the active one. The previous key stays published in the JWKS until
+    /// every token it signed has expired (one day and ten minutes), then is deleted; running
+    /// servers pick the new key up within 30 seconds.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
     },
 }
 
@@ -111,6 +125,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // Closed properly: SQLite folds its write-ahead log back into the database.
             database.close().await;
             println!("The database is migrated.");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { db }) => {
+            let database = server::open_database(&db.database_url, &db.pool_settings()).await?;
+            let hasher = justiam_core::password::Hasher::new(1)?;
+            // Portal JWTs are not signed here; any key will do.
+            let signer = justiam_core::jwt::JwtSigner::new(b"unused", "cli");
+            let iam = justiam_core::service::Iam::new(database, hasher, signer, Default::default());
+            let rotated = iam.rotate_signing_key().await;
+            iam.close().await;
+            let (kid, retired) = rotated?;
+            println!("The active signing key is now {kid}.");
+            for old in retired {
+                println!("Key {old} stays in the JWKS until the tokens it signed have expired.");
+            }
             Ok(())
         }
         Command::Admin(AdminCommand::Create {

@@ -410,10 +410,14 @@ pub struct AuditRecord {
     pub details: Option<serde_json::Value>,
 }
 
-/// A portal login session (one per JWT).
+/// A login session: a portal JWT's (`kind: portal`) or a browser's SSO session for applications
+/// (`kind: sso`, the `idp_sid` cookie).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Session {
     pub id: Uuid,
+    /// `portal` or `sso`.
+    #[serde(default = "portal_kind")]
+    pub kind: String,
     pub user_id: Uuid,
     pub user_email: String,
     #[serde(serialize_with = "timestamp::serialize")]
@@ -422,4 +426,8 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+fn portal_kind() -> String {
+    "portal".to_owned()
 }

@@ -2,6 +2,8 @@
 //! entities the services take and return. The store reads and writes these; its rows stay inside
 //! it.
 
+mod app_mapping;
+pub mod application;
 mod audit;
 mod email;
 mod group;
@@ -15,6 +17,12 @@ mod session;
 mod token;
 mod user;
 
+pub use app_mapping::{AppMapping, MappingHolder, parse_mapping_value, parse_variable_name};
+pub use application::{
+    Application, ApplicationGrant, ApplicationType, ClaimMapping, parse_claim_mappings,
+    parse_friendly_name, parse_grace_period, parse_grant_types, parse_launch_url,
+    parse_redirect_uris, parse_scopes, parse_token_expiry, redirect_uri_allowed,
+};
 pub use audit::{AuditFilter, AuditRecord};
 pub use email::Email;
 pub use group::Group;

@@ -1,7 +1,7 @@
 use crate::error::{CoreError, CoreResult};
 
 /// Trims `raw` and checks it is 1..=max characters without control characters.
-fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<String> {
+pub(crate) fn bounded_text(field: &str, raw: &str, min: usize, max: usize) -> CoreResult<String> {
     let value = raw.trim();
     let len = value.chars().count();
     if len < min {

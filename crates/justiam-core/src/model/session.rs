@@ -1,4 +1,4 @@
-//! Portal sessions: one per portal JWT.
+//! Sessions: one per portal JWT (`portal`), or per signed-in browser of the applications (`sso`).
 
 use uuid::Uuid;
 
@@ -12,6 +12,8 @@ pub struct Session {
     pub expires_at: Millis,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// `portal` (a portal JWT) or `sso` (the `idp_sid` cookie that signs in to applications).
+    pub kind: &'static str,
 }
 
 /// A session with its user's email, for the sessions list.

@@ -303,6 +303,7 @@ impl Iam {
             expires_at,
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            kind: "portal",
         };
         let mut tx = self.db.pool.begin().await?;
         sessions::insert(&mut *tx, &session).await?;

@@ -2,9 +2,12 @@
 //! authorization, so a handler cannot forget it.
 
 mod admin;
+mod app_mappings;
+mod applications;
 mod auth;
 pub mod cache;
 mod groups;
+pub mod oauth;
 mod ops;
 mod roles;
 mod tokens;
@@ -14,6 +17,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use applications::RotatedSecret;
 pub use auth::{LoginOutcome, Refusal};
 pub use ops::{PoolStats, TokenStats};
 pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};
@@ -71,6 +75,8 @@ pub struct Settings {
     pub auth_cache_capacity: usize,
     /// Longest time a cached credential is trusted without a fresh database check.
     pub auth_cache_ttl: Duration,
+    /// The OpenID Connect provider's lifetimes.
+    pub oauth: oauth::OAuthSettings,
 }
 
 impl Default for Settings {
@@ -83,6 +89,7 @@ impl Default for Settings {
             audit_retention: Duration::from_secs(365 * 24 * 3600),
             auth_cache_capacity: 100_000,
             auth_cache_ttl: Duration::from_secs(30),
+            oauth: oauth::OAuthSettings::default(),
         }
     }
 }
@@ -97,6 +104,8 @@ pub struct Iam {
     pub settings: Settings,
     pub usage: UsageRecorder,
     pub cache: AuthCache,
+    /// The OpenID Connect signing keys (see [`oauth::keys`]).
+    keys: oauth::keys::KeyRing,
     /// Tells this node's invalidation notices from other nodes'.
     node_id: String,
 }
@@ -121,6 +130,7 @@ impl Iam {
             settings,
             usage: UsageRecorder::default(),
             cache,
+            keys: oauth::keys::KeyRing::default(),
             node_id,
         })
     }
@@ -199,9 +209,12 @@ impl Iam {
         }
     }
 
-    /// Seeds the built-in roles; run at every start (idempotent).
-    pub async fn prepare(&self) -> Result<(), sqlx::Error> {
-        crate::store::roles::seed_builtin(&self.db.pool).await
+    /// Seeds the built-in roles and makes sure a signing key exists; run at every start
+    /// (idempotent).
+    pub async fn prepare(&self) -> crate::error::CoreResult<()> {
+        crate::store::roles::seed_builtin(&self.db.pool).await?;
+        self.ensure_signing_key().await?;
+        self.reload_keys().await
     }
 
     /// Background upkeep: writes batched `last_used_at` updates and, hourly, purges expired
@@ -235,6 +248,8 @@ impl Iam {
         if let Err(error) = crate::store::sessions::purge_expired(&self.db.pool, now).await {
             tracing::warn!(%error, "could not purge expired sessions");
         }
+        self.purge_retired_keys(now).await;
+        self.purge_oauth(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {
             Ok(0) => {}

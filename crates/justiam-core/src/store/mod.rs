@@ -9,10 +9,14 @@
 //! the model leaves out, a user's password hash, comes only in [`users::UserRow`], for login and
 //! password change.
 
+pub mod app_mappings;
+pub mod applications;
 pub mod audit;
 pub mod groups;
+pub mod oauth;
 pub mod roles;
 pub mod sessions;
+pub mod signing_keys;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -1,4 +1,5 @@
-//! The `sessions` table: one row per portal JWT. Deleting the row ends the JWT at once.
+//! The `sessions` table: one row per portal JWT, or per SSO session (`kind`). Deleting the row
+//! ends the JWT, or the SSO session, at once.
 
 use sqlx::{Any, Executor, Row};
 use uuid::Uuid;
@@ -101,7 +102,7 @@ pub async fn list(
     .await?
     .try_get("n")?;
     let rows = sqlx::query(
-        "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.ip, s.user_agent, u.email FROM sessions s \
+        "SELECT s.id, s.user_id, s.created_at, s.expires_at, s.ip, s.user_agent, s.kind, u.email FROM sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.expires_at > $3 \
          AND ($1 = '' OR lower(u.email) LIKE $1 ESCAPE '\\') AND ($2 = '' OR s.user_id = $2) \
          ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5",
@@ -124,6 +125,7 @@ pub async fn list(
                     expires_at: row.try_get("expires_at")?,
                     ip: row.try_get("ip")?,
                     user_agent: row.try_get("user_agent")?,
+                    kind: kind(row.try_get("kind")?),
                 },
                 user_email: row.try_get("email")?,
             })
@@ -137,7 +139,7 @@ pub async fn get<'e>(
     id: Uuid,
 ) -> Result<Option<Session>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, user_id, created_at, expires_at, ip, user_agent FROM sessions WHERE id = $1",
+        "SELECT id, user_id, created_at, expires_at, ip, user_agent, kind FROM sessions WHERE id = $1",
     )
     .bind(id.to_string())
     .fetch_optional(db)
@@ -150,7 +152,13 @@ pub async fn get<'e>(
             expires_at: row.try_get("expires_at")?,
             ip: row.try_get("ip")?,
             user_agent: row.try_get("user_agent")?,
+            kind: kind(row.try_get("kind")?),
         })
     })
     .transpose()
+}
+
+/// The stored kind as one of the two names.
+fn kind(stored: String) -> &'static str {
+    if stored == "sso" { "sso" } else { "portal" }
 }

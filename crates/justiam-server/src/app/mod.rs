@@ -51,6 +51,7 @@ fn router(state: AppState, metrics_here: bool) -> Router {
     }
     routes
         .merge(crate::ui::routes())
+        .merge(crate::oauth::routes())
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -100,6 +100,7 @@ async fn sessions(
         .into_iter()
         .map(|s| Session {
             id: s.session.id,
+            kind: s.session.kind.to_owned(),
             user_id: s.session.user_id,
             user_email: s.user_email,
             created_at: to_datetime(s.session.created_at),

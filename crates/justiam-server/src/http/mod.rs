@@ -9,6 +9,7 @@ pub(crate) mod observe;
 mod openapi;
 mod ops;
 mod roles;
+mod signed_in;
 pub mod throttle;
 mod tokens;
 mod users;
@@ -33,6 +34,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(admin::routes())
+        .merge(signed_in::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records

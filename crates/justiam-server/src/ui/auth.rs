@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use justiam_core::CoreError;
@@ -38,7 +38,8 @@ fn safe_next(next: Option<&str>) -> String {
         .to_owned()
 }
 
-fn login_response(
+#[allow(clippy::too_many_arguments)]
+async fn login_response(
     state: &AppState,
     status: StatusCode,
     email: String,
@@ -52,6 +53,7 @@ fn login_response(
         None => session::random_token()?,
     };
     let cookie = session::set_cookie(state, LOGIN_CSRF_COOKIE, &csrf, "/ui/login", None, "Strict");
+    let csp = application_csp(state, &next).await;
     let page = LoginPage {
         nav: None,
         csrf,
@@ -60,10 +62,42 @@ fn login_response(
         error,
         notice,
     };
-    Ok((status, [(header::SET_COOKIE, cookie)], render(page)).into_response())
+    let mut response = (status, [(header::SET_COOKIE, cookie)], render(page)).into_response();
+    if let Some(csp) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(response)
+}
+
+/// When the sign-in is for an application, the page's `form-action` also allows the origin of
+/// its (registered) redirect URI: browsers check `form-action` along the redirects that follow
+/// the form (login → `/oauth2/authorize` → the application).
+async fn application_csp(state: &AppState, next: &str) -> Option<String> {
+    let query = next.strip_prefix("/oauth2/authorize?")?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (client_id, redirect_uri) = (get("client_id")?, get("redirect_uri")?);
+    let app = state.iam.application_by_client_id(client_id).await.ok()??;
+    if !state.iam.redirect_uri_allowed(&app, redirect_uri) {
+        return None;
+    }
+    let (scheme, rest) = redirect_uri.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let origin = format!("{scheme}://{host}");
+    let safe = origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-' | b'[' | b']'));
+    safe.then(|| super::CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}")))
 }
 
 async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<Response, UiError> {
+    // An application's `login_hint` fills in the email.
+    let email = q
+        .get("login_hint")
+        .map(|hint| hint.chars().take(254).collect())
+        .unwrap_or_default();
     let notice = match q.get("done").map(String::as_str) {
         Some("logout") => Some("You are signed out.".to_owned()),
         Some("password") => Some("Your password was changed. Sign in with the new one.".to_owned()),
@@ -72,12 +106,13 @@ async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<R
     login_response(
         &state,
         StatusCode::OK,
-        String::new(),
+        email,
         safe_next(q.get("next").map(String::as_str)),
         None,
         notice,
         None,
     )
+    .await
 }
 
 async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Response, UiError> {
@@ -85,7 +120,7 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
     let email = value(f, "email");
     let next = safe_next(f.get("next"));
     let password = Secret::new(f.raw("password"));
-    let refuse = |status: StatusCode, message: String| {
+    let refuse = async |status: StatusCode, message: String| {
         login_response(
             &state,
             status,
@@ -95,12 +130,14 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
             None,
             form.cookie_token.clone(),
         )
+        .await
     };
     if email.is_empty() || password.expose().is_empty() {
         return refuse(
             StatusCode::BAD_REQUEST,
             "Enter your email address and your password.".to_owned(),
-        );
+        )
+        .await;
     }
     match state.iam.login(&email, &password, &form.meta).await {
         Ok(outcome) => {
@@ -114,18 +151,34 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
                 "Lax",
             );
             let clear = session::clear_cookie(&state, LOGIN_CSRF_COOKIE, "/ui/login");
+            // The SSO session: applications sign the user in through it without a password.
+            let (sso, sso_age) = state
+                .iam
+                .start_sso_session(&outcome.user, &form.meta)
+                .await?;
+            let sso = session::set_cookie(
+                &state,
+                crate::oauth::SSO_COOKIE,
+                sso.expose(),
+                "/",
+                Some(sso_age.max(1)),
+                "Lax",
+            );
             let mut headers = HeaderMap::new();
-            for c in [cookie, clear] {
+            for c in [cookie, clear, sso] {
                 if let Ok(v) = c.parse() {
                     headers.append(header::SET_COOKIE, v);
                 }
             }
             Ok((headers, Redirect::to(&next)).into_response())
         }
-        Err(CoreError::InvalidCredentials) => refuse(
-            StatusCode::UNAUTHORIZED,
-            "The email address or the password is not right.".to_owned(),
-        ),
+        Err(CoreError::InvalidCredentials) => {
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                "The email address or the password is not right.".to_owned(),
+            )
+            .await
+        }
         Err(CoreError::Throttled { retry_after_secs }) => refuse(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -137,6 +190,7 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
                 }
             ),
         )
+        .await
         .map(|mut page| {
             // As the API's `429`.
             page.headers_mut()
@@ -146,23 +200,35 @@ async fn login(State(state): State<AppState>, form: LoginForm) -> Result<Respons
         Err(CoreError::Forbidden {
             code: "account_disabled",
             ..
-        }) => refuse(
-            StatusCode::FORBIDDEN,
-            "This account is deactivated. Ask an administrator to reactivate it.".to_owned(),
-        ),
+        }) => {
+            refuse(
+                StatusCode::FORBIDDEN,
+                "This account is deactivated. Ask an administrator to reactivate it.".to_owned(),
+            )
+            .await
+        }
         Err(other) => Err(other.into()),
     }
 }
 
-async fn logout(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: UiForm,
+) -> Result<Response, UiError> {
     state
         .iam
         .logout(&form.user.principal, &form.user.meta)
         .await?;
-    let clear = session::clear_cookie(&state, SESSION_COOKIE, "/");
-    Ok((
-        [(header::SET_COOKIE, clear)],
-        Redirect::to("/ui/login?done=logout"),
-    )
-        .into_response())
+    // Signing out of the portal signs out of the applications' SSO session too.
+    if let Some(sso) = session::cookie(&headers, crate::oauth::SSO_COOKIE) {
+        state.iam.end_sso_session(sso).await?;
+    }
+    let mut out = HeaderMap::new();
+    for name in [SESSION_COOKIE, crate::oauth::SSO_COOKIE] {
+        if let Ok(v) = session::clear_cookie(&state, name, "/").parse() {
+            out.append(header::SET_COOKIE, v);
+        }
+    }
+    Ok((out, Redirect::to("/ui/login?done=logout")).into_response())
 }

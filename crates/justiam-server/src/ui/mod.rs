@@ -30,8 +30,48 @@ use justiam_core::CoreError;
 use justiam_core::model::Permission;
 
 use crate::app::AppState;
-pub use kit::session::{CSRF_FIELD, SESSION_COOKIE};
+pub use kit::session::{CSRF_FIELD, SESSION_COOKIE, cookie, request_meta};
 use kit::{Nav, UiError, UiUser, redirect};
+
+/// A page of the OpenID Connect provider's own (`/oauth2/*`), without navigation.
+pub fn oauth_page(status: StatusCode, title: &str, message: &str) -> Response {
+    with_page_headers(kit::view::error_page(None, status, title, message))
+}
+
+#[derive(askama::Template)]
+#[template(path = "oauth/access_denied.html")]
+struct AccessDeniedPage<'a> {
+    nav: Option<Nav>,
+    application: &'a str,
+    link: &'a str,
+}
+
+/// `access_restricted` without a grant: says so in plain words, with the way back to the
+/// application (which then receives `error=access_denied`).
+pub fn access_denied_page(application: &str, link: &str) -> Response {
+    let page = AccessDeniedPage {
+        nav: None,
+        application,
+        link,
+    };
+    with_page_headers((StatusCode::FORBIDDEN, kit::render(page)).into_response())
+}
+
+/// Clears cookie `name` (path `/`) with the UI's attributes.
+pub fn clear_cookie_for(state: &AppState, name: &str) -> String {
+    kit::session::clear_cookie(state, name, "/")
+}
+
+fn with_page_headers(response: Response) -> Response {
+    let mut response = response;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
@@ -109,10 +149,13 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 async fn headers(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // The login page of a sign-in for an application sets its own, wider `form-action`.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

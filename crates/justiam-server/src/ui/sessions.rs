@@ -40,6 +40,7 @@ pub struct SessionView {
     pub ip: String,
     pub user_agent: String,
     pub current: bool,
+    pub kind: &'static str,
 }
 
 #[derive(Template)]
@@ -77,6 +78,7 @@ async fn sessions(
                 expires: when(s.session.expires_at),
                 ip: s.session.ip.unwrap_or_default(),
                 user_agent: s.session.user_agent.unwrap_or_default(),
+                kind: kind_label(s.session.kind),
             })
             .collect(),
         pager: list.pager("/ui/admin/sessions", total),
@@ -204,4 +206,12 @@ async fn end_sessions(
         format!("/ui/admin/users/{id}?done=ended&count={ended}")
     };
     redirect(&to)
+}
+
+/// How a session kind reads in the list.
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "sso" => "Applications (SSO)",
+        _ => "Portal",
+    }
 }

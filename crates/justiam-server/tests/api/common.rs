@@ -129,6 +129,9 @@ pub fn test_args(database_url: String) -> ServeArgs {
         header_read_timeout_seconds: 10,
         request_timeout_seconds: 30,
         token_auth_failures_per_minute: 60,
+        session_duration_days: 7,
+        oauth_refresh_ttl_days: 30,
+        oauth_code_ttl_seconds: 60,
     }
 }
 

@@ -112,11 +112,12 @@ pub fn sentence(message: &str) -> String {
 }
 
 /// Where a sign-in may send the browser on: a portal page (`/ui/…`, so never another host, and
-/// not the login page itself), without a `\` (which browsers read as `/`), and written in
+/// not the login page itself) or the authorization endpoint (`/oauth2/authorize?…`), without a `\` (which browsers read as `/`), and written in
 /// printable ASCII only — a CR, LF, space or non-ASCII byte cannot stand in a `Location` header
 /// and the redirect would fail with a 500. Every redirect to a user-given `next` goes through this.
 pub fn return_path(next: &str) -> Option<&str> {
-    let acceptable = next.starts_with("/ui/")
+    // `/oauth2/authorize?…`: the login page as the sign-in step of an application.
+    let acceptable = (next.starts_with("/ui/") || next.starts_with("/oauth2/authorize?"))
         && !next.starts_with("/ui/login")
         && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     acceptable.then_some(next)
