@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, thin handlers over `justiam_core::service::Iam`.
 
 mod admin;
+mod applications;
 mod auth;
 pub mod error;
 pub(crate) mod extract;
@@ -35,6 +36,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(roles::routes())
         .merge(admin::routes())
         .merge(signed_in::routes())
+        .merge(applications::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records

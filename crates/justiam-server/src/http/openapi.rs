@@ -24,6 +24,8 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "users", description = "Users and service accounts"),
         (name = "groups", description = "Groups and members"),
         (name = "admin roles", description = "Admin roles and their assignment"),
+        (name = "applications", description = "Applications (OAuth / OpenID Connect clients), their secrets and grants"),
+        (name = "app mappings", description = "App role mappings and their assignment to users and groups"),
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),

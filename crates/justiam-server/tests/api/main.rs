@@ -4,6 +4,7 @@
 mod common;
 
 mod admin;
+mod applications;
 mod auth;
 mod cli;
 mod conventions;
