@@ -120,16 +120,29 @@ async function run() {
   };
 }
 
+// The body of a refused answer, when the library left it unread (a WWW-Authenticate challenge).
+async function unreadBody(response) {
+  if (!response || response.bodyUsed) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
 try {
   emit(await run());
 } catch (error) {
-  // openid-client's ResponseBodyError carries the RFC 6749 §5.2 `error` code.
+  // openid-client's ResponseBodyError carries the RFC 6749 §5.2 `error` code; a
+  // WWWAuthenticateChallengeError (a 401 with WWW-Authenticate) the parsed challenges in `cause`.
   console.error(
     JSON.stringify({
-      refused: error?.constructor?.name ?? 'Error',
+      refused: error?.name ?? 'Error',
       error: error?.error ?? error?.code ?? null,
+      status: error?.status ?? null,
       message: String(error?.message ?? error),
-      cause: error?.cause?.message ?? error?.cause?.error ?? null,
+      cause: error?.cause instanceof Error ? error.cause.message : (error?.cause ?? null),
+      body: await unreadBody(error?.response),
     }),
   );
   process.exit(1);
