@@ -27,6 +27,15 @@ use crate::ui::{Session, browser_available};
 const USER_EMAIL: &str = "ada@example.com";
 const USER_PASSWORD: &str = "ada-password-1";
 
+/// What runs the relying-party programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    /// `tests/rp/.venv`: Authlib, joserfc, requests.
+    Python,
+    /// Node.js ≥ 20 with `tests/rp/node_modules`: openid-client.
+    Node,
+}
+
 /// The installed relying-party libraries.
 struct Tools {
     dir: PathBuf,
@@ -34,33 +43,33 @@ struct Tools {
 }
 
 impl Tools {
-    /// The libraries `./scripts/test` installs; `None` (after a loud SKIPPED) when missing, a panic
-    /// under `JUSTIAM_TEST_REQUIRE_ALL=1`.
-    fn find() -> Option<Tools> {
+    /// The libraries `./scripts/test` installs, for the runtimes a test needs; `None` (after a
+    /// loud SKIPPED) when missing, a panic under `JUSTIAM_TEST_REQUIRE_ALL=1`.
+    fn find(needed: &[Runtime]) -> Option<Tools> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rp");
         let python = dir.join(".venv/bin/python");
+        let runs = |program: &Path, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
         let mut missing = Vec::new();
-        let python_ok = std::process::Command::new(&python)
-            .args(["-c", "import authlib, joserfc, requests"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !python_ok {
+        if needed.contains(&Runtime::Python)
+            && !runs(&python, &["-c", "import authlib, joserfc, requests"])
+        {
             missing.push("Authlib/joserfc/requests in tests/rp/.venv");
         }
-        if !dir.join("node_modules/openid-client/package.json").exists() {
-            missing.push("openid-client in tests/rp/node_modules");
-        }
-        let node_ok = std::process::Command::new("node")
-            .args([
-                "-e",
-                "process.exit(Number(process.versions.node.split('.')[0]) >= 20 ? 0 : 1)",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !node_ok {
-            missing.push("Node.js >= 20");
+        if needed.contains(&Runtime::Node) {
+            let node_20 = "process.exit(Number(process.versions.node.split('.')[0]) >= 20 ? 0 : 1)";
+            if !runs(Path::new("node"), &["-e", node_20]) {
+                missing.push("Node.js >= 20");
+            }
+            if !dir.join("node_modules/openid-client/package.json").exists() {
+                missing.push("openid-client in tests/rp/node_modules");
+            }
         }
         if missing.is_empty() {
             return Some(Tools { dir, python });
@@ -104,6 +113,13 @@ enum Library {
 }
 
 impl Library {
+    fn runtime(self) -> Runtime {
+        match self {
+            Library::Authlib => Runtime::Python,
+            Library::OpenidClient => Runtime::Node,
+        }
+    }
+
     fn program(self) -> &'static str {
         match self {
             Library::Authlib => "authlib_flow.py",
@@ -289,7 +305,7 @@ fn audience_is(claims: &Value, client_id: &str) -> bool {
 /// verifies the ID token, reads userinfo and refreshes; a public (`spa`) client then signs in
 /// through the SSO session (no password); a wrong client secret makes the library refuse.
 async fn full_flow(backend: Backend, library: Library) {
-    let Some(tools) = Tools::find() else {
+    let Some(tools) = Tools::find(&[library.runtime()]) else {
         return;
     };
     let server = TestServer::start(backend).await;
@@ -382,6 +398,11 @@ async fn full_flow(backend: Backend, library: Library) {
         &result["id_token"]["claims"],
         &public.client_id
     ));
+    assert!(claims["sid"].is_string(), "{claims}");
+    assert_eq!(
+        result["id_token"]["claims"]["sid"], claims["sid"],
+        "one SSO session"
+    );
     assert_eq!(result["refreshed"]["refresh_token_rotated"], true);
 
     // A wrong client secret: the provider refuses the code exchange and the library says so.
@@ -462,7 +483,7 @@ impl WebApp {
 /// verified ID token → a second app signs in without the password (SSO) → logout at the first app
 /// (RP-initiated, through the provider) → the first app's "Log in" asks for the password again.
 async fn two_apps_one_sign_in_then_logout_in_the_browser(backend: Backend) {
-    let Some(tools) = Tools::find() else {
+    let Some(tools) = Tools::find(&[Runtime::Python]) else {
         return;
     };
     if !browser_available() {
@@ -497,6 +518,7 @@ async fn two_apps_one_sign_in_then_logout_in_the_browser(backend: Backend) {
     assert_eq!(s.text("#claim-sub").await, subject);
     assert_eq!(s.text("#claim-email").await, USER_EMAIL);
     assert_eq!(s.text("#claim-aud").await, alpha.app.client_id);
+    let sso_session = s.text("#claim-sid").await;
     s.screenshot("oidc-app-signed-in").await;
 
     // Beta signs in through the SSO session: no password (the login page would stop here).
@@ -507,6 +529,7 @@ async fn two_apps_one_sign_in_then_logout_in_the_browser(backend: Backend) {
     assert!(s.current_url_starts_with(&beta.base).await);
     assert_eq!(s.text("#claim-sub").await, subject);
     assert_eq!(s.text("#claim-aud").await, beta.app.client_id);
+    assert_eq!(s.text("#claim-sid").await, sso_session, "one SSO session");
 
     // Logout at alpha goes through the provider's end_session_endpoint and back.
     s.goto(&format!("{}/", alpha.base)).await;
