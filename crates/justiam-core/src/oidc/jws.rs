@@ -109,16 +109,16 @@ mod tests {
         );
         let (_, rest) = token.split_once('.').expect("dot");
         for alg in ["none", "HS256", "RS512", "rs256"] {
-            let forged = URL_SAFE_NO_PAD.encode(
-                json!({"alg": alg, "kid": jwk.kid, "typ": "JWT"}).to_string(),
-            );
+            let forged = URL_SAFE_NO_PAD
+                .encode(json!({"alg": alg, "kid": jwk.kid, "typ": "JWT"}).to_string());
             assert_eq!(
                 verify_with::<Value>(&format!("{forged}.{rest}"), TYP_JWT, find).err(),
                 Some(JwsError::Invalid),
                 "{alg}"
             );
         }
-        let other = URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": "x", "typ": "JWT"}).to_string());
+        let other =
+            URL_SAFE_NO_PAD.encode(json!({"alg": "RS256", "kid": "x", "typ": "JWT"}).to_string());
         assert_eq!(
             verify_with::<Value>(&format!("{other}.{rest}"), TYP_JWT, find).err(),
             Some(JwsError::UnknownKey)

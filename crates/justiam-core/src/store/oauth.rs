@@ -87,12 +87,13 @@ pub async fn use_code<'e>(
     digest: &TokenDigest,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE oauth_codes SET used_at = $1 WHERE code_digest = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(digest.as_slice())
-            .execute(db)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE oauth_codes SET used_at = $1 WHERE code_digest = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(digest.as_slice())
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -259,13 +260,12 @@ pub async fn delete_authorization<'e>(
     user_id: Uuid,
     application_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM oauth_authorizations WHERE user_id = $1 AND application_id = $2",
-    )
-    .bind(user_id.to_string())
-    .bind(application_id.to_string())
-    .execute(db)
-    .await?;
+    let done =
+        sqlx::query("DELETE FROM oauth_authorizations WHERE user_id = $1 AND application_id = $2")
+            .bind(user_id.to_string())
+            .bind(application_id.to_string())
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

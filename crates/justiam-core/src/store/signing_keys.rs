@@ -84,9 +84,11 @@ pub async fn delete_retired<'e>(
     db: impl Executor<'e, Database = Any>,
     now: Millis,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM signing_keys WHERE retire_after IS NOT NULL AND retire_after <= $1")
-        .bind(now)
-        .execute(db)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM signing_keys WHERE retire_after IS NOT NULL AND retire_after <= $1",
+    )
+    .bind(now)
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }

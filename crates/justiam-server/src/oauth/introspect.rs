@@ -10,7 +10,11 @@ use super::{authenticated_client, json_answer, read_form, refusal};
 use crate::app::AppState;
 use crate::http::ApiError;
 
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = match read_form(&headers, body).await {
         Ok(params) => params,
         Err(error) => return refusal(error),

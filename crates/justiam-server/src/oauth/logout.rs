@@ -56,7 +56,11 @@ async fn logout(state: &AppState, headers: &HeaderMap, raw: &[u8]) -> Response {
                 .get("state")
                 .map(|s| vec![("state", s)])
                 .unwrap_or_default();
-            found(&if back.is_empty() { uri } else { with_query(&uri, &back) })
+            found(&if back.is_empty() {
+                uri
+            } else {
+                with_query(&uri, &back)
+            })
         }
         None => found("/ui/login?done=logout"),
     };

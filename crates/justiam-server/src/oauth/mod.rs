@@ -184,7 +184,10 @@ async fn read_form(headers: &HeaderMap, body: axum::body::Bytes) -> Result<Param
 
 /// The client's credentials (RFC 6749 §2.3.1): HTTP Basic, or `client_id` + `client_secret` in
 /// the body, or `client_id` alone for a public client. Using two methods at once is refused.
-fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials, OAuthError> {
+fn client_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<ClientCredentials, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -203,15 +206,20 @@ fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCred
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(OAuthError::invalid_client)?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(OAuthError::invalid_client)?;
         // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
         let decode = |part: &str| -> Result<String, OAuthError> {
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(&format!("v={part}")).map_err(|_| OAuthError::invalid_client())?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={part}"))
+                .map_err(|_| OAuthError::invalid_client())?;
             Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
         };
         let client_id = decode(id)?;
-        if params.get("client_id").is_some_and(|body_id| body_id != client_id) {
+        if params
+            .get("client_id")
+            .is_some_and(|body_id| body_id != client_id)
+        {
             return Err(OAuthError::invalid_request(
                 "client_id in the body differs from the one of HTTP Basic",
             ));

@@ -14,7 +14,11 @@ pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> 
     answer(&state, bearer(&headers), false).await
 }
 
-pub async fn userinfo_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let header_token = bearer(&headers);
     let form_token = Params::parse(&body)
         .ok()
@@ -59,13 +63,17 @@ async fn answer(state: &AppState, token: Option<String>, _: bool) -> Response {
 fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     let value = match error {
         Some((code, description)) => {
-            format!("Bearer realm=\"justiam\", error=\"{code}\", error_description=\"{description}\"")
+            format!(
+                "Bearer realm=\"justiam\", error=\"{code}\", error_description=\"{description}\""
+            )
         }
         None => "Bearer realm=\"justiam\"".to_owned(),
     };
     let mut response = status.into_response();
     if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     // Browsers must be able to read the challenge of a cross-origin `fetch`.
     response.headers_mut().insert(

@@ -77,7 +77,12 @@ async fn login_response(
 async fn application_csp(state: &AppState, next: &str) -> Option<String> {
     let query = next.strip_prefix("/oauth2/authorize?")?;
     let params: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let (client_id, redirect_uri) = (get("client_id")?, get("redirect_uri")?);
     let app = state.iam.application_by_client_id(client_id).await.ok()??;
     if !state.iam.redirect_uri_allowed(&app, redirect_uri) {
@@ -89,7 +94,12 @@ async fn application_csp(state: &AppState, next: &str) -> Option<String> {
     let safe = origin
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'.' | b'-' | b'[' | b']'));
-    safe.then(|| super::CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}")))
+    safe.then(|| {
+        super::CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origin}"),
+        )
+    })
 }
 
 async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<Response, UiError> {

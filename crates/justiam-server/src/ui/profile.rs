@@ -108,7 +108,8 @@ async fn revoke_application(
         .iam
         .revoke_my_application(&form.user.principal, id, &form.user.meta)
         .await?;
-    let notice = Some("The application's access was revoked. It must ask you to sign in again.".to_owned());
+    let notice =
+        Some("The application's access was revoked. It must ask you to sign in again.".to_owned());
     Ok(render(
         profile_page(&state, &form.user, FieldErrors::default(), notice).await?,
     ))

@@ -8,12 +8,14 @@
 mod assertions;
 mod fixtures;
 mod json;
+mod oidc;
 mod refusals;
 mod tokens;
 
 pub use assertions::*;
 pub use fixtures::*;
 pub use json::*;
+pub use oidc::*;
 pub use refusals::*;
 pub use tokens::*;
 

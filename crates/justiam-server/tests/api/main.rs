@@ -16,6 +16,8 @@ mod inventory;
 mod leaks;
 mod multinode;
 mod observability;
+mod oidc;
+mod oidc_refusals;
 mod openapi;
 mod races;
 mod readme;

@@ -93,11 +93,17 @@ impl Iam {
     ) -> CoreResult<AuthorizeOutcome> {
         // 1. Who is asking, and where the answer goes: until both are known good, never redirect.
         let Some(client_id) = request.client_id.as_deref().filter(|c| !c.is_empty()) else {
-            return Ok(page("The request names no application (client_id is missing)."));
+            return Ok(page(
+                "The request names no application (client_id is missing).",
+            ));
         };
         let app = match self.application_by_client_id(client_id).await? {
             Some(app) if app.signs_in() => app,
-            _ => return Ok(page("No application with this client_id is registered here.")),
+            _ => {
+                return Ok(page(
+                    "No application with this client_id is registered here.",
+                ));
+            }
         };
         let Some(redirect_uri) = request.redirect_uri.as_deref().filter(|r| !r.is_empty()) else {
             return Ok(page("The request has no redirect_uri."));
@@ -128,7 +134,10 @@ impl Iam {
             }
         }
         if request.request.is_some() {
-            return Ok(refuse("request_not_supported", "request objects are not supported"));
+            return Ok(refuse(
+                "request_not_supported",
+                "request objects are not supported",
+            ));
         }
         if request.request_uri.is_some() {
             return Ok(refuse(
@@ -148,7 +157,10 @@ impl Iam {
         }
         let scopes = scope_words(request.scope.as_deref().unwrap_or_default());
         if scopes.is_empty() {
-            return Ok(refuse("invalid_scope", "scope is required (for example `openid`)"));
+            return Ok(refuse(
+                "invalid_scope",
+                "scope is required (for example `openid`)",
+            ));
         }
         if let Some(bad) = scopes
             .iter()

@@ -29,9 +29,8 @@ pub enum ClientCredentials {
 impl ClientCredentials {
     pub fn client_id(&self) -> &str {
         match self {
-            ClientCredentials::Secret { client_id, .. } | ClientCredentials::Public { client_id } => {
-                client_id
-            }
+            ClientCredentials::Secret { client_id, .. }
+            | ClientCredentials::Public { client_id } => client_id,
         }
     }
 }
@@ -83,19 +82,22 @@ impl Iam {
                 .await?
                 .filter(Application::signs_in)
                 .ok_or_else(OAuthError::invalid_client),
-            ClientCredentials::Public { client_id } => match self
-                .application_by_client_id(client_id)
-                .await?
-            {
-                // A confidential client must prove itself; a public one cannot.
-                Some(app) if app.signs_in() && !app.is_confidential() => Ok(app),
-                _ => Err(OAuthError::invalid_client()),
-            },
+            ClientCredentials::Public { client_id } => {
+                match self.application_by_client_id(client_id).await? {
+                    // A confidential client must prove itself; a public one cannot.
+                    Some(app) if app.signs_in() && !app.is_confidential() => Ok(app),
+                    _ => Err(OAuthError::invalid_client()),
+                }
+            }
         }
     }
 
     /// The token endpoint, after client authentication.
-    pub async fn token(&self, app: &Application, request: &TokenRequest) -> OAuthResult<TokenResponse> {
+    pub async fn token(
+        &self,
+        app: &Application,
+        request: &TokenRequest,
+    ) -> OAuthResult<TokenResponse> {
         match request.grant_type.as_deref() {
             Some("authorization_code") if app.has_grant_type("authorization_code") => {
                 self.exchange_code(app, request).await
@@ -115,7 +117,11 @@ impl Iam {
         }
     }
 
-    async fn exchange_code(&self, app: &Application, request: &TokenRequest) -> OAuthResult<TokenResponse> {
+    async fn exchange_code(
+        &self,
+        app: &Application,
+        request: &TokenRequest,
+    ) -> OAuthResult<TokenResponse> {
         let code = request
             .code
             .as_deref()
@@ -131,7 +137,9 @@ impl Iam {
             .ok_or_else(|| OAuthError::invalid_grant("the code is not valid"))?;
         if stored.application_id != app.id {
             // Another client's code: refused, and left for its owner.
-            return Err(OAuthError::invalid_grant("the code was issued to another client"));
+            return Err(OAuthError::invalid_grant(
+                "the code was issued to another client",
+            ));
         }
         // Single use: only one redemption marks it; a replay revokes what the first one got.
         if stored.used_at.is_some() || !oauth::use_code(&self.db.pool, &digest, now).await? {
@@ -150,17 +158,21 @@ impl Iam {
         match (&stored.code_challenge, request.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) => {
                 let valid_verifier = (43..=128).contains(&verifier.len())
-                    && verifier
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+                    && verifier.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+                    });
                 if !valid_verifier
                     || !bool::from(s256(verifier).as_bytes().ct_eq(challenge.as_bytes()))
                 {
-                    return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+                    return Err(OAuthError::invalid_grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
                 }
             }
             (Some(_), None) => {
-                return Err(OAuthError::invalid_grant("code_verifier is required (PKCE)"));
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier is required (PKCE)",
+                ));
             }
             (None, Some(_)) => {
                 return Err(OAuthError::invalid_grant(
@@ -182,7 +194,11 @@ impl Iam {
         self.issue_tokens(&grant, now).await
     }
 
-    async fn refresh(&self, app: &Application, request: &TokenRequest) -> OAuthResult<TokenResponse> {
+    async fn refresh(
+        &self,
+        app: &Application,
+        request: &TokenRequest,
+    ) -> OAuthResult<TokenResponse> {
         let value = request
             .refresh_token
             .as_deref()

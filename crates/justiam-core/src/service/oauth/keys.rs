@@ -95,8 +95,9 @@ impl Iam {
         Ok(())
     }
 
-    /// Reads the published keys into memory.
-    pub(crate) async fn reload_keys(&self) -> CoreResult<()> {
+    /// Reads the published keys into memory (at start, on the TTL, on an unknown `kid`).
+    /// Public so that a test can stand for the 30 s refresh after `justiam keys rotate`.
+    pub async fn reload_keys(&self) -> CoreResult<()> {
         let now = now_millis();
         let stored = signing_keys::published(&self.db.pool, now).await?;
         let mut set = KeySet {
@@ -106,7 +107,8 @@ impl Iam {
         for key in stored {
             let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(anyhow::Error::from)?;
             if key.rotated_at.is_none() && set.active.is_none() {
-                let signing = SigningKey::from_pkcs8(&key.kid, &key.private_der).map_err(key_error)?;
+                let signing =
+                    SigningKey::from_pkcs8(&key.kid, &key.private_der).map_err(key_error)?;
                 set.active = Some(Arc::new(signing));
             }
             set.published.push(jwk);
@@ -147,7 +149,11 @@ impl Iam {
     }
 
     /// Signs `claims` with the active key.
-    pub(crate) async fn sign_jws(&self, typ: &str, claims: &serde_json::Value) -> CoreResult<String> {
+    pub(crate) async fn sign_jws(
+        &self,
+        typ: &str,
+        claims: &serde_json::Value,
+    ) -> CoreResult<String> {
         let key = self.active_signing_key().await?;
         jws::sign(&key, typ, claims).map_err(key_error)
     }
@@ -189,12 +195,9 @@ impl Iam {
                 .await?;
         }
         signing_keys::delete_retired(&mut *tx, now).await?;
-        let retired = signing_keys::retire_active(
-            &mut *tx,
-            now,
-            now + LONGEST_TOKEN_MS + RETIRE_MARGIN_MS,
-        )
-        .await?;
+        let retired =
+            signing_keys::retire_active(&mut *tx, now, now + LONGEST_TOKEN_MS + RETIRE_MARGIN_MS)
+                .await?;
         signing_keys::insert(&mut *tx, &new.jwk.kid, &new.private_der, &jwk, now).await?;
         let entry = AuditEntry {
             at: now,

@@ -188,7 +188,8 @@ impl Iam {
     pub async fn revoke(&self, caller: &Application, value: &str) -> OAuthResult<()> {
         if value.starts_with(REFRESH_PREFIX) {
             if token::check_format_with_prefix(REFRESH_PREFIX, value).is_ok()
-                && let Some(stored) = oauth::get_refresh(&self.db.pool, &token::digest(value)).await?
+                && let Some(stored) =
+                    oauth::get_refresh(&self.db.pool, &token::digest(value)).await?
                 && stored.application_id == caller.id
             {
                 oauth::revoke_family(&self.db.pool, stored.family_id, now_millis()).await?;
@@ -227,7 +228,9 @@ impl Iam {
                     .await?
                     .filter(|c| c.iss == self.issuer())
                     .ok_or_else(|| {
-                        OAuthError::invalid_request("id_token_hint is not an ID token of this provider")
+                        OAuthError::invalid_request(
+                            "id_token_hint is not an ID token of this provider",
+                        )
                     })?;
                 Some(claims)
             }
@@ -244,7 +247,10 @@ impl Iam {
                 "client_id does not match the audience of id_token_hint",
             ));
         }
-        let client = client_id.filter(|c| !c.is_empty()).map(str::to_owned).or(hinted_client);
+        let client = client_id
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .or(hinted_client);
         let redirect = match post_logout_redirect_uri.filter(|u| !u.is_empty()) {
             None => None,
             Some(uri) => {
@@ -271,7 +277,10 @@ impl Iam {
             && let Some(session) = self.sso_session(cookie).await?
         {
             // A hint for someone else does not sign this browser's user out of their session.
-            if hint.as_ref().is_none_or(|h| h.sub == session.user.id.to_string()) {
+            if hint
+                .as_ref()
+                .is_none_or(|h| h.sub == session.user.id.to_string())
+            {
                 ended.push(session.id);
             }
         }
