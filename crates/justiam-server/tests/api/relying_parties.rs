@@ -8,9 +8,9 @@
 //! tests skip loudly, or fail under `JUSTIAM_TEST_REQUIRE_ALL=1`.
 //!
 //! In the headless flows this test is the browser: the relying party prints its authorization
-//! URL, the [`UserAgent`] below follows it like a browser (cookies, redirects, the login form with
-//! its CSRF field), and hands the URL the provider redirected to back to the relying party, which
-//! does everything else with its library.
+//! URL, the OpenID Connect tests' [`Browser`] (`common/oidc.rs`: cookies, redirects, the login form
+//! with its CSRF field) follows it, and the URL the provider redirected to goes back to the relying
+//! party, which does everything else with its library.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::common::{Backend, TestServer, free_port, raw};
+use crate::common::{Backend, Browser, TestServer, free_port, raw};
 use crate::ui::{Session, browser_available};
 
 const USER_EMAIL: &str = "ada@example.com";
@@ -230,13 +230,40 @@ async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> Option<String> 
         .expect("read the relying party's stdout")
 }
 
-/// Runs `library` as `app`'s relying party, with `agent` as the user's browser.
+/// The user's part in `browser`: follows `authorization_url` through the login page (when it
+/// shows) until the provider sends the browser back to `redirect_uri`. Returns that URL and whether
+/// the password was asked.
+async fn sign_in(
+    browser: &mut Browser,
+    authorization_url: &str,
+    redirect_uri: &str,
+) -> (String, bool) {
+    let page = browser.get(authorization_url).await;
+    let mut page = browser.follow(page).await;
+    let password_asked = page.status == StatusCode::OK && page.body.contains("type=\"password\"");
+    if password_asked {
+        page = browser.sign_in(&page, USER_EMAIL, USER_PASSWORD).await;
+    }
+    let callback = page.location().unwrap_or_else(|| {
+        panic!(
+            "not sent back to the application: {} {}",
+            page.status, page.body
+        )
+    });
+    assert!(
+        callback.starts_with(&format!("{redirect_uri}?")),
+        "sent to {callback}, not to {redirect_uri}"
+    );
+    (callback, password_asked)
+}
+
+/// Runs `library` as `app`'s relying party, with `browser` as the user's.
 async fn run_flow(
     tools: &Tools,
     library: Library,
     issuer: &str,
     app: &App,
-    agent: &mut UserAgent,
+    browser: &mut Browser,
 ) -> Flow {
     let mut command = tools.command(library.program());
     command
@@ -262,12 +289,10 @@ async fn run_flow(
         let url = start["authorization_url"]
             .as_str()
             .expect("authorization_url");
-        let authorized = agent
-            .authorize(url, &app.redirect_uri, USER_EMAIL, USER_PASSWORD)
-            .await;
-        password_asked = authorized.password_asked;
+        let (callback, asked) = sign_in(browser, url, &app.redirect_uri).await;
+        password_asked = asked;
         stdin
-            .write_all(format!("{}\n", authorized.callback).as_bytes())
+            .write_all(format!("{callback}\n").as_bytes())
             .await
             .expect("hand the callback to the relying party");
         stdin.flush().await.expect("flush");
@@ -322,7 +347,7 @@ async fn full_flow(backend: Backend, library: Library) {
         .expect("create user");
     let issuer = issuer(&server).await;
     let name = format!("{library:?}").to_lowercase();
-    // Nothing listens at these redirect URIs: the user agent stops where the provider sends it.
+    // Nothing listens at these redirect URIs: the browser stops where the provider sends it.
     let confidential = register(
         &server,
         &format!("{name}-confidential"),
@@ -339,10 +364,10 @@ async fn full_flow(backend: Backend, library: Library) {
         "http://127.0.0.1:9/public/signed-out",
     )
     .await;
-    let mut agent = UserAgent::new();
+    let mut browser = Browser::new(&server);
 
     // A confidential client: password asked, everything verified by the library.
-    let flow = run_flow(&tools, library, &issuer, &confidential, &mut agent).await;
+    let flow = run_flow(&tools, library, &issuer, &confidential, &mut browser).await;
     let result = flow.result();
     assert!(flow.password_asked, "a first sign-in asks for the password");
     let id_token = &result["id_token"];
@@ -390,7 +415,7 @@ async fn full_flow(backend: Backend, library: Library) {
     }
 
     // A public client (PKCE, no secret) in the same browser: signed in by the SSO session.
-    let flow = run_flow(&tools, library, &issuer, &public, &mut agent).await;
+    let flow = run_flow(&tools, library, &issuer, &public, &mut browser).await;
     let result = flow.result();
     assert!(!flow.password_asked, "the SSO session signs the user in");
     assert_eq!(result["id_token"]["claims"]["sub"], subject.as_str());
@@ -410,7 +435,7 @@ async fn full_flow(backend: Backend, library: Library) {
         client_secret: Some(format!("justiam_cs_{}", "0".repeat(38))),
         ..confidential
     };
-    let flow = run_flow(&tools, library, &issuer, &wrong, &mut agent).await;
+    let flow = run_flow(&tools, library, &issuer, &wrong, &mut browser).await;
     let refusal = flow.refusal();
     assert!(flow.result.is_none());
     assert!(
@@ -554,243 +579,4 @@ impl Session {
             .await
             .is_ok_and(|u| u.as_str().starts_with(prefix))
     }
-}
-
-/// A browser without a screen: follows redirects and keeps cookies like one, and fills in the
-/// login form (with the CSRF field and cookie it carries) the way a person would.
-struct UserAgent {
-    http: reqwest::Client,
-    cookies: Vec<Cookie>,
-}
-
-struct Cookie {
-    host: String,
-    path: String,
-    name: String,
-    value: String,
-}
-
-/// Where the provider sent the browser back to the application.
-struct Authorized {
-    /// The redirect URI with `code` and `state` (or `error`).
-    callback: String,
-    password_asked: bool,
-}
-
-impl UserAgent {
-    fn new() -> UserAgent {
-        UserAgent {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("HTTP client"),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self, url: &Url) -> String {
-        self.cookies
-            .iter()
-            .filter(|c| Some(c.host.as_str()) == url.host_str() && url.path().starts_with(&c.path))
-            .map(|c| format!("{}={}", c.name, c.value))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// Keeps (or, with `Max-Age=0`, drops) what `Set-Cookie` says.
-    fn keep_cookies(&mut self, url: &Url, headers: &reqwest::header::HeaderMap) {
-        for line in headers.get_all(reqwest::header::SET_COOKIE) {
-            let Ok(line) = line.to_str() else { continue };
-            let mut parts = line.split(';').map(str::trim);
-            let Some((name, value)) = parts.next().and_then(|p| p.split_once('=')) else {
-                continue;
-            };
-            let mut path = "/".to_owned();
-            let mut expired = false;
-            for attribute in parts {
-                let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
-                if key.eq_ignore_ascii_case("path") {
-                    path = val.to_owned();
-                } else if key.eq_ignore_ascii_case("max-age") {
-                    expired = val.parse::<i64>().is_ok_and(|age| age <= 0);
-                }
-            }
-            let host = url.host_str().unwrap_or_default().to_owned();
-            self.cookies
-                .retain(|c| !(c.host == host && c.path == path && c.name == name));
-            if !expired {
-                self.cookies.push(Cookie {
-                    host,
-                    path,
-                    name: name.to_owned(),
-                    value: value.to_owned(),
-                });
-            }
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        url: &Url,
-        form: Option<&[(String, String)]>,
-    ) -> (StatusCode, Option<Url>, String) {
-        let mut request = self.http.request(method, url.clone());
-        let cookies = self.cookie_header(url);
-        if !cookies.is_empty() {
-            request = request.header(reqwest::header::COOKIE, cookies);
-        }
-        if let Some(fields) = form {
-            request = request.form(fields);
-        }
-        let answer = request.send().await.expect("the provider answers");
-        self.keep_cookies(url, answer.headers());
-        let status = answer.status();
-        let location = answer
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .map(|l| url.join(l).expect("Location is a URL reference"));
-        let body = answer.text().await.unwrap_or_default();
-        (status, location, body)
-    }
-
-    /// Follows `authorization_url` until the provider redirects to `redirect_uri`, signing in on the
-    /// login page when it shows.
-    async fn authorize(
-        &mut self,
-        authorization_url: &str,
-        redirect_uri: &str,
-        email: &str,
-        password: &str,
-    ) -> Authorized {
-        let mut url = Url::parse(authorization_url).expect("authorization URL");
-        let mut form: Option<Vec<(String, String)>> = None;
-        let mut password_asked = false;
-        for _ in 0..20 {
-            let (status, location, body) = match form.take() {
-                Some(fields) => self.send(Method::POST, &url, Some(&fields)).await,
-                None => self.send(Method::GET, &url, None).await,
-            };
-            if let Some(next) = location.filter(|_| status.is_redirection()) {
-                let mut bare = next.clone();
-                bare.set_query(None);
-                bare.set_fragment(None);
-                if bare.as_str() == redirect_uri {
-                    return Authorized {
-                        callback: next.to_string(),
-                        password_asked,
-                    };
-                }
-                url = next;
-                continue;
-            }
-            if let Some(login) = LoginForm::parse(&body) {
-                assert!(
-                    !password_asked,
-                    "the login form came back after signing in ({status} at {url}):\n{body}"
-                );
-                password_asked = true;
-                url = url.join(&login.action).expect("form action");
-                form = Some(login.filled(email, password));
-                continue;
-            }
-            panic!("{status} at {url}: neither a redirect nor the login form:\n{body}");
-        }
-        panic!("more than 20 steps from {authorization_url}");
-    }
-}
-
-/// The login page's form: where it posts and its fields.
-struct LoginForm {
-    action: String,
-    /// `(name, type, value)` of each input.
-    inputs: Vec<(String, String, String)>,
-}
-
-impl LoginForm {
-    /// The form with a password field in `html`, if any.
-    fn parse(html: &str) -> Option<LoginForm> {
-        html.split("<form").skip(1).find_map(|rest| {
-            let (open, inner) = rest.split_once('>')?;
-            let inner = inner.split("</form>").next()?;
-            let inputs: Vec<_> = inner
-                .split("<input")
-                .skip(1)
-                .filter_map(|tag| {
-                    let tag = tag.split('>').next()?;
-                    Some((
-                        attribute(tag, "name")?,
-                        attribute(tag, "type").unwrap_or_else(|| "text".to_owned()),
-                        attribute(tag, "value").unwrap_or_default(),
-                    ))
-                })
-                .collect();
-            inputs
-                .iter()
-                .any(|(_, kind, _)| kind == "password")
-                .then(|| LoginForm {
-                    action: attribute(open, "action").unwrap_or_default(),
-                    inputs,
-                })
-        })
-    }
-
-    /// The fields as a person submits them: the email and password typed in, the rest as served.
-    fn filled(self, email: &str, password: &str) -> Vec<(String, String)> {
-        self.inputs
-            .into_iter()
-            .map(|(name, kind, value)| {
-                let value = match kind.as_str() {
-                    "password" => password.to_owned(),
-                    "email" => email.to_owned(),
-                    _ => value,
-                };
-                (name, value)
-            })
-            .collect()
-    }
-}
-
-/// The value of `name="…"` in a tag, HTML entities decoded.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let value = tag[start..].split('"').next()?;
-    Some(decode_entities(value))
-}
-
-fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let Some(end) = rest.find(';') else { break };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
