@@ -454,6 +454,50 @@ async fn openid_client_full_flow(backend: Backend) {
 
 crate::on_both_databases!(authlib_full_flow, openid_client_full_flow);
 
+/// A user without first and last name, as Authlib sees them: claims the provider has no value for
+/// are left out, not sent empty.
+///
+/// FAILS with the provider as of `oidc` 625ccf6: with scope `profile` it sends
+/// `"given_name": ""` and `"family_name": ""` (ID token and userinfo alike) for a user whose names
+/// are unset. OpenID Connect Core 1.0 §5.3.2: "If a Claim is not returned, that Claim Name SHOULD
+/// be omitted from the JSON object representing the Claims; it SHOULD NOT be present with a null
+/// or empty string value." (`crates/justiam-core/src/service/oauth/claims.rs` inserts them
+/// unconditionally.) Relying parties then show or store an empty name instead of falling back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_without_a_value_are_left_out() {
+    let Some(tools) = Tools::find(&[Runtime::Python]) else {
+        return;
+    };
+    let server = TestServer::start(Backend::Sqlite).await;
+    server.create_user(USER_EMAIL, USER_PASSWORD).await;
+    let issuer = issuer(&server).await;
+    let app = register(
+        &server,
+        "nameless",
+        "oidc",
+        "http://127.0.0.1:9/callback",
+        "http://127.0.0.1:9/signed-out",
+    )
+    .await;
+    let mut browser = Browser::new(&server);
+    let flow = run_flow(&tools, Library::Authlib, &issuer, &app, &mut browser).await;
+    let result = flow.result();
+    for (what, claims) in [
+        ("ID token", &result["id_token"]["claims"]),
+        ("userinfo", &result["userinfo"]),
+    ] {
+        let empty: Vec<&String> = claims
+            .as_object()
+            .expect("claims object")
+            .iter()
+            .filter(|(_, v)| v.is_null() || v.as_str() == Some(""))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(empty.is_empty(), "{what} sends {empty:?} empty: {claims}");
+        assert_eq!(claims["email"], USER_EMAIL, "{what}");
+    }
+}
+
 /// One of the Authlib web apps (`tests/rp/authlib_app.py`) the browser test clicks through.
 struct WebApp {
     base: String,
