@@ -109,3 +109,53 @@ justiam_readme_tools_setup() {
   fi
   command -v curl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1
 }
+
+# The relying parties of tests/api/relying_parties.rs, real and unmodified, pinned in
+# crates/justiam-server/tests/rp/:
+#   requirements.txt   Authlib, joserfc, requests (+ what they pull in) → tests/rp/.venv
+#   package-lock.json  the npm openid-client (needs Node.js ≥ 20)        → tests/rp/node_modules
+# Each is installed only when missing or when its pin file changed since the last install (a copy
+# of the pin file inside the installed directory records what is there). Node.js itself comes from
+# Debian's `nodejs` and `npm` when missing and the script runs as root. Returns non-zero when
+# either side is still missing.
+justiam_relying_parties_setup() {
+  local dir=crates/justiam-server/tests/rp missing=0
+  if [ -x "$dir/.venv/bin/python" ] && cmp -s "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"; then
+    echo "tools: Authlib and joserfc already in $dir/.venv"
+  else
+    echo "tools: installing Authlib, joserfc and requests (pinned) into $dir/.venv"
+    if python3 -m venv "$dir/.venv" >/dev/null \
+      && "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"; then
+      cp "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"
+    else
+      echo "tools: could not install the Python relying party (python3-venv missing? no PyPI?)"
+      missing=1
+    fi
+  fi
+
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "tools: node/npm not found; installing Debian's nodejs and npm"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null \
+        || { apt-get update -q >/dev/null \
+          && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null; }
+    fi
+  fi
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "tools: Node.js ≥ 20 and npm are needed for openid-client (found: $(node --version 2>/dev/null || echo none))"
+    missing=1
+  elif cmp -s "$dir/package-lock.json" "$dir/node_modules/.justiam-package-lock.json"; then
+    echo "tools: openid-client already in $dir/node_modules (node $(node --version))"
+  else
+    echo "tools: installing openid-client (pinned by package-lock.json) into $dir/node_modules"
+    if (cd "$dir" && npm ci --silent --no-audit --no-fund); then
+      cp "$dir/package-lock.json" "$dir/node_modules/.justiam-package-lock.json"
+    else
+      echo "tools: npm ci failed (no npm registry?)"
+      missing=1
+    fi
+  fi
+  return "$missing"
+}

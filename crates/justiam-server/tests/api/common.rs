@@ -294,6 +294,14 @@ pub fn stop_gracefully(child: &mut std::process::Child) {
     }
 }
 
+/// A loopback port nothing listens on right now, for a process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// The permission bits of a file (`0o600`, …).
 #[cfg(unix)]
 pub fn mode(path: &std::path::Path) -> u32 {

@@ -21,6 +21,7 @@ mod oidc_refusals;
 mod openapi;
 mod races;
 mod readme;
+mod relying_parties;
 mod rotation;
 mod self_inspection;
 mod smoke;

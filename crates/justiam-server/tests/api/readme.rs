@@ -18,6 +18,8 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
+use crate::common::free_port;
+
 /// Building the release binary from nothing takes minutes on a small machine.
 const BUILD_AND_START: Duration = Duration::from_secs(60 * 60);
 
@@ -155,13 +157,6 @@ impl Drop for Server {
                 .status();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

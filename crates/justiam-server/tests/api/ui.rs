@@ -30,7 +30,7 @@ fn chromedriver_path() -> Option<&'static str> {
 
 /// Whether the browser tests can run; without Chromium they skip loudly, or fail under
 /// `JUSTIAM_TEST_REQUIRE_ALL=1`.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     if std::path::Path::new(CHROMIUM).exists() && chromedriver_path().is_some() {
         return true;
     }
@@ -46,23 +46,20 @@ fn browser_available() -> bool {
 }
 
 /// One chromedriver and one browser session; both end when this is dropped or closed.
-struct Session {
+pub(crate) struct Session {
     browser: Option<Browser>,
     _driver: tokio::process::Child,
     _profile: tempfile::TempDir,
 }
 
 impl Session {
-    async fn start() -> Session {
+    pub(crate) async fn start() -> Session {
         Session::start_with(&[]).await
     }
 
     /// A session whose Chromium also gets `extra` arguments (`--force-dark-mode`, a window size).
-    async fn start_with(extra: &[&str]) -> Session {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-            listener.local_addr().expect("addr").port()
-        };
+    pub(crate) async fn start_with(extra: &[&str]) -> Session {
+        let port = crate::common::free_port();
         let driver = tokio::process::Command::new(chromedriver_path().expect("chromedriver"))
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -115,21 +112,21 @@ impl Session {
         }
     }
 
-    fn b(&self) -> &Browser {
+    pub(crate) fn b(&self) -> &Browser {
         self.browser.as_ref().expect("open session")
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         if let Some(browser) = self.browser.take() {
             let _ = browser.close().await;
         }
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.b().goto(url).await.expect("navigate");
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub(crate) async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self
             .b()
             .wait()
@@ -156,23 +153,23 @@ impl Session {
             .is_empty()
     }
 
-    async fn fill(&self, css: &str, value: &str) {
+    pub(crate) async fn fill(&self, css: &str, value: &str) {
         let input = self.find(css).await;
         input.clear().await.expect("clear");
         input.send_keys(value).await.expect("type");
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.find(css).await.click().await.expect("click");
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("text")
     }
 
     /// Waits up to 10 s for an element matching `css` whose text contains `needle`: after a click
     /// the old page may still be showing, and its elements must not answer for the new one.
-    async fn wait_for_text(&self, css: &str, needle: &str) {
+    pub(crate) async fn wait_for_text(&self, css: &str, needle: &str) {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let mut seen = Vec::new();
@@ -199,7 +196,7 @@ impl Session {
         self.text("body").await
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.b().current_url().await.expect("url").path().to_owned()
     }
 
@@ -220,7 +217,7 @@ impl Session {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots");
         let _ = std::fs::create_dir_all(&dir);
