@@ -441,6 +441,14 @@ def cmd_table(a):
             rows.append(("server CPU per request, bare axum", f"{floor['cpu_us_per_req']:.1f} µs",
                          "", "", "", "", ""))
 
+    sign = g("sign")
+    if sign:
+        rows.append(("**Signatures (one thread, no I/O)**", "", "", "", "", "", ""))
+        rows.append(("CPU per ID-token signature (RS256, RSA-2048, aws-lc-rs)",
+                     f"{sign['rs256_id_token_us']:.0f} µs", "", "",
+                     f"{sign['ratio']:.0f}× a portal JWT (HS256, {sign['hs256_portal_jwt_us']:.1f} µs)",
+                     "", ""))
+
     for db, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
         if not g(f"{db}.healthz"):
             continue
