@@ -20,6 +20,7 @@ use justiam_types::application::{
 };
 use uuid::Uuid;
 
+use self::claim_lines::ClaimLines;
 use super::kit::session;
 use super::kit::view::sentence;
 use super::kit::{
@@ -28,6 +29,8 @@ use super::kit::{
 };
 use super::users::{no_user_with, user_by_email};
 use crate::app::AppState;
+
+mod claim_lines;
 
 /// The cookie that carries a new client secret from the form's answer to the page showing it
 /// once (`HttpOnly`, `SameSite=Strict`, two minutes, only on that page's path).
@@ -115,6 +118,8 @@ pub struct AppForm {
     pub access_restricted: bool,
     pub show_in_dashboard: bool,
     pub launch_url: String,
+    /// One claim mapping per line (see [`ClaimLines`]).
+    pub claim_mappings: String,
 }
 
 impl AppForm {
@@ -134,6 +139,7 @@ impl AppForm {
             access_restricted: false,
             show_in_dashboard: true,
             launch_url: String::new(),
+            claim_mappings: String::new(),
         }
     }
 
@@ -153,6 +159,7 @@ impl AppForm {
             access_restricted: a.access_restricted,
             show_in_dashboard: a.show_in_dashboard,
             launch_url: a.launch_url.clone().unwrap_or_default(),
+            claim_mappings: ClaimLines::format(&a.claim_mappings),
         }
     }
 
@@ -175,6 +182,7 @@ impl AppForm {
             access_restricted: f.checked("access_restricted"),
             show_in_dashboard: f.checked("show_in_dashboard"),
             launch_url: value(f, "launch_url"),
+            claim_mappings: f.raw("claim_mappings").to_owned(),
         }
     }
 
@@ -222,9 +230,19 @@ impl AppForm {
         }
     }
 
-    fn to_create(&self) -> Result<CreateApplication, FieldErrors> {
+    fn claim_lines(&self) -> Result<ClaimLines, FieldErrors> {
+        ClaimLines::parse(&self.claim_mappings).map_err(|message| {
+            let mut errors = FieldErrors::default();
+            errors.add("claim_mappings", message);
+            errors
+        })
+    }
+
+    /// The service's input and the claim mappings' lines, to tell its refusals by line.
+    fn to_create(&self) -> Result<(CreateApplication, ClaimLines), FieldErrors> {
         let app_type = self.app_type()?;
-        Ok(CreateApplication {
+        let claims = self.claim_lines()?;
+        let input = CreateApplication {
             name: self.name.clone(),
             app_type: Some(app_type),
             friendly_name: Some(self.friendly_name.clone()),
@@ -244,12 +262,28 @@ impl AppForm {
             access_restricted: Some(self.access_restricted),
             show_in_dashboard: Some(self.show_in_dashboard),
             launch_url: Some(self.launch_url.clone()).filter(|u| !u.is_empty()),
-            claim_mappings: None,
-        })
+            claim_mappings: Some(claims.mappings.clone()),
+        };
+        Ok((input, claims))
     }
 
-    fn to_update(&self, app_type: ApplicationType) -> Result<UpdateApplication, FieldErrors> {
-        Ok(UpdateApplication {
+    fn to_update(
+        &self,
+        current: &Application,
+    ) -> Result<(UpdateApplication, ClaimLines), FieldErrors> {
+        let app_type = current.app_type;
+        // Mappings left as they were are not sent: saving the other fields never rewrites one
+        // the box cannot write exactly (a claim holding `=` or `@`, a value with edge spaces).
+        let unchanged = Self::lines(&self.claim_mappings)
+            == Self::lines(&ClaimLines::format(&current.claim_mappings));
+        let (claim_mappings, claims) = if unchanged {
+            let claims = ClaimLines::parse(&self.claim_mappings).unwrap_or_default();
+            (None, claims)
+        } else {
+            let claims = self.claim_lines()?;
+            (Some(claims.mappings.clone()), claims)
+        };
+        let input = UpdateApplication {
             name: Some(self.name.clone()),
             friendly_name: Some(self.friendly_name.clone()),
             description: Some(self.description.clone()),
@@ -267,44 +301,40 @@ impl AppForm {
             access_restricted: Some(self.access_restricted),
             show_in_dashboard: Some(self.show_in_dashboard),
             launch_url: Some(self.launch_url.clone()),
-            // Claim mappings are edited through the API; the form leaves them as they are.
-            claim_mappings: None,
-        })
+            claim_mappings,
+        };
+        Ok((input, claims))
     }
 }
 
 /// A refusal of the application form, next to its field: `redirect_uris[2]` belongs to the
 /// `redirect_uris` box, a rule across fields to the field it names, a taken name to the name, an
-/// unsupported type to the type.
-fn form_errors(error: CoreError) -> Result<FieldErrors, UiError> {
-    let mut errors = FieldErrors::default();
-    match error {
+/// unsupported type to the type; a claim mapping's refusal names the line it is on.
+fn form_errors(error: CoreError, claims: &ClaimLines) -> Result<FieldErrors, UiError> {
+    let field_of = |path: &str| {
+        path.split([' ', '[', '.'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (field, message) = match error {
         // A rule across fields names its field first (`require_pkce cannot be false …`).
         CoreError::Conflict {
             code: "inconsistent_application",
             message,
-        } => {
-            let field = message
-                .split([' ', '[', '.'])
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            // Claim mappings are not on the form: their clash is with the scopes chosen there.
-            let rename = [("claim_mappings", "allowed_scopes")];
-            return FieldErrors::from_core(
-                CoreError::Validation { field, message },
-                "name",
-                &rename,
-            );
-        }
-        CoreError::Conflict { message, .. } => errors.add("name", sentence(&message)),
-        CoreError::BadRequest { message, .. } => errors.add("type", sentence(&message)),
-        CoreError::Validation { field, message } => {
-            let field = field.split('[').next().unwrap_or_default().to_owned();
-            return FieldErrors::from_core(CoreError::Validation { field, message }, "name", &[]);
-        }
+        } => (field_of(&message), message),
+        CoreError::Conflict { message, .. } => ("name".to_owned(), message),
+        CoreError::BadRequest { message, .. } => ("type".to_owned(), message),
+        CoreError::Validation { field, message } => (field_of(&field), message),
         other => return Err(other.into()),
-    }
+    };
+    let message = if field == "claim_mappings" {
+        claims.explain(&message)
+    } else {
+        message
+    };
+    let mut errors = FieldErrors::default();
+    errors.add(&field, sentence(&message));
     Ok(errors)
 }
 
@@ -365,11 +395,11 @@ async fn create_application(
     let user = &form.user;
     let typed = AppForm::read(&form.fields);
     let result = match typed.to_create() {
-        Ok(input) => state
+        Ok((input, claims)) => state
             .iam
             .create_application(&user.principal, input, &user.meta)
             .await
-            .map_err(form_errors),
+            .map_err(|e| form_errors(e, &claims)),
         Err(errors) => Err(Ok(errors)),
     };
     match result {
@@ -549,14 +579,7 @@ async fn app_page(
         token_expiry: a.token_expiry,
         show_in_dashboard: a.show_in_dashboard,
         launch_url: a.launch_url.clone(),
-        claim_mappings: a
-            .claim_mappings
-            .iter()
-            .map(|m| match &m.required_scope {
-                Some(scope) => format!("{} = {} (with scope {scope})", m.claim, m.value),
-                None => format!("{} = {}", m.claim, m.value),
-            })
-            .collect(),
+        claim_mappings: a.claim_mappings.iter().map(ClaimLines::line).collect(),
         secret_hint: a.secret_hint.clone(),
         confidential: a.is_confidential(),
         created: when(a.created_at),
@@ -608,12 +631,12 @@ async fn update_application(
     let user = &form.user;
     let current = state.iam.get_application(&user.principal, id).await?;
     let typed = AppForm::read(&form.fields);
-    let result = match typed.to_update(current.app_type) {
-        Ok(input) => state
+    let result = match typed.to_update(&current) {
+        Ok((input, claims)) => state
             .iam
             .update_application(&user.principal, id, input, &user.meta)
             .await
-            .map_err(form_errors),
+            .map_err(|e| form_errors(e, &claims)),
         Err(errors) => Err(Ok(errors)),
     };
     match result {

@@ -1,18 +1,19 @@
 //! Administration → Applications in the browser: create an application, its client secret shown
-//! once, rotate it with a grace period, grant access, add and assign an app mapping, edit, and
-//! delete after a confirmation — each step checked against what the core then answers.
+//! once, rotate it with a grace period, grant access, edit its claim mappings, add and assign an
+//! app mapping, edit, and delete after a confirmation — each step checked against what the core
+//! or the API then answers.
 
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{Session, browser_available};
-use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer, raw};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn applications_in_the_browser() {
+async fn applications_in_the_browser(backend: Backend) {
     if !browser_available() {
         return;
     }
-    let server = TestServer::start(Backend::Sqlite).await;
+    let server = TestServer::start(backend).await;
     let bob = server
         .create_user("bob@example.com", "bob-password-1")
         .await;
@@ -30,6 +31,7 @@ async fn applications_in_the_browser() {
     s.fill("#app-redirect-uris", "http://grafana.example.com/cb")
         .await;
     s.click("#grant-refresh").await;
+    s.fill("#app-claim-mappings", "tenant = acme").await;
     s.click("#create-application").await;
     s.wait_for_text("#redirect-error", "loopback").await;
     assert_eq!(
@@ -37,6 +39,7 @@ async fn applications_in_the_browser() {
         "Grafana",
         "what was typed is kept"
     );
+    assert_eq!(s.value("#app-claim-mappings").await, "tenant = acme");
     s.fill("#app-redirect-uris", "https://grafana.example.com/cb")
         .await;
     s.click("#create-application").await;
@@ -54,6 +57,10 @@ async fn applications_in_the_browser() {
         .expect("created");
     assert_eq!(app.redirect_uris, ["https://grafana.example.com/cb"]);
     assert_eq!(app.grant_types, ["authorization_code", "refresh_token"]);
+    assert_eq!(
+        serde_json::to_value(&app.claim_mappings).expect("json"),
+        json!([{"claim": "tenant", "value": "acme"}])
+    );
     let authenticates = |secret: String| {
         let client_id = client_id.clone();
         async move {
@@ -108,6 +115,65 @@ async fn applications_in_the_browser() {
     let admin_id = server.admin().await.me().await.expect("me").user.id;
     assert!(!iam.may_sign_in(&app, admin_id).await.expect("read"));
 
+    // Claim mappings: two lines, one only with a custom scope that its line makes allowed.
+    let admin = server.admin().await;
+    let app_path = format!("/api/v1/applications/{}", app.id);
+    s.fill("#app-scopes", "openid profile email hr.read").await;
+    s.fill(
+        "#app-claim-mappings",
+        "team = grafana\n\nlevel @ hr.read = ${email}",
+    )
+    .await;
+    s.click("#save-application").await;
+    s.wait_for_text("#app-claim-mappings-list", "level @ hr.read = ${email}")
+        .await;
+    assert!(
+        s.text("#app-claim-mappings-list")
+            .await
+            .contains("team = grafana")
+    );
+    let stored_mappings = json!([
+        {"claim": "team", "value": "grafana"},
+        {"claim": "level", "value": "${email}", "required_scope": "hr.read"},
+    ]);
+    let stored = raw(&admin, Method::GET, &app_path, None).await;
+    assert_eq!(stored.status, StatusCode::OK);
+    assert_eq!(stored.json["claim_mappings"], stored_mappings);
+    assert_eq!(
+        stored.json["allowed_scopes"],
+        json!(["openid", "profile", "email", "hr.read"])
+    );
+    assert_eq!(
+        s.value("#app-claim-mappings").await,
+        "team = grafana\nlevel @ hr.read = ${email}",
+        "the box shows what is stored, one line each"
+    );
+
+    // A claim JustIAM sets itself is refused beside the box, by its line, with the text kept.
+    let typed = "team = grafana\n\nsub = x";
+    s.fill("#app-claim-mappings", typed).await;
+    s.click("#save-application").await;
+    s.wait_for_text("#claims-error", "Line 3").await;
+    let said = s.text("#claims-error").await;
+    assert!(
+        said.contains("\"sub\" is set by JustIAM itself and cannot be mapped"),
+        "{said}"
+    );
+    assert_eq!(s.value("#app-claim-mappings").await, typed);
+    // A line that is no mapping at all is named in plain words.
+    s.fill("#app-claim-mappings", "team = grafana\nlevel: high")
+        .await;
+    s.click("#save-application").await;
+    s.wait_for_text("#claims-error", "Line 2 is not a mapping")
+        .await;
+    let stored = raw(&admin, Method::GET, &app_path, None).await;
+    assert_eq!(
+        stored.json["claim_mappings"], stored_mappings,
+        "a refused form changes nothing"
+    );
+    s.goto(&format!("{base}/ui/admin/applications/{}", app.id))
+        .await;
+
     // An app mapping, assigned to bob.
     s.fill("#mapping-value", "Editor").await;
     s.click("#create-mapping").await;
@@ -132,12 +198,8 @@ async fn applications_in_the_browser() {
     s.close().await;
 
     // The API agrees nothing is left.
-    let list = crate::common::raw(
-        &server.admin().await,
-        reqwest::Method::GET,
-        "/api/v1/applications",
-        None,
-    )
-    .await;
+    let list = raw(&admin, Method::GET, "/api/v1/applications", None).await;
     assert_eq!(list.json["total"], json!(0));
 }
+
+crate::on_both_databases!(applications_in_the_browser);
