@@ -19,6 +19,8 @@ mod tokens;
 mod walk;
 // Pages of one resource each, sharing this module's browser session.
 mod applications;
+/// Refusals of the service said in the forms' words.
+mod wording;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -955,7 +957,7 @@ async fn one_session_user_roles_and_role_form_in_the_browser() {
     s.click("#assign-user-role").await;
     s.wait_for_text(
         "#role-error",
-        "You cannot grant the permission `users.delete` because you do not hold it yourself",
+        "You cannot grant the permission “users.delete” because you do not hold it yourself.",
     )
     .await;
     s.screenshot("user-role-refused").await;

@@ -100,20 +100,163 @@ impl FieldErrors {
     }
 }
 
-/// `name must be …` → `Name must be …`, with underscores as spaces in the first word.
+/// The words the forms show for the API's names. The service words a refusal for the API
+/// (`expires_in_days must be an integer between 1 and 365`, part of the API's contract); a person
+/// reads the label of the field they filled in, so every message a page shows goes through
+/// [`sentence`], which puts these labels in place of the API's names.
+const LABELS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("description", "Description"),
+    ("email", "Email"),
+    ("password", "Password"),
+    ("current_password", "Current password"),
+    ("new_password", "New password"),
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("expires_in_days", "Expiry"),
+    ("grace_period_seconds", "Grace period"),
+    ("permissions", "Permissions"),
+    ("role_id", "Role"),
+    ("user_id", "User"),
+    ("group_id", "Group"),
+    ("mapping_id", "Mapping"),
+    ("friendly_name", "Friendly name"),
+    ("redirect_uris", "Redirect URIs"),
+    ("post_logout_redirect_uris", "Post-logout redirect URIs"),
+    ("allowed_scopes", "Allowed scopes"),
+    ("grant_types", "Grant types"),
+    ("authorization_code", "Authorization code"),
+    ("refresh_token", "Refresh token"),
+    ("require_pkce", "Require PKCE"),
+    ("token_expiry", "Token lifetime"),
+    ("launch_url", "Dashboard link"),
+    ("claim_mappings", "Claim mappings"),
+    ("required_scope", "Required scope"),
+    ("variable_name", "Variable"),
+];
+
+/// The unit of a field whose API rule is a bare range (`… between 1 and 365`).
+const UNITS: &[(&str, &str)] = &[
+    ("expires_in_days", "days"),
+    ("grace_period_seconds", "seconds"),
+    ("token_expiry", "seconds"),
+];
+
+fn label(name: &str) -> Option<&'static str> {
+    LABELS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+}
+
+/// A message of the service as a sentence for people, the one place the UI words refusals:
+/// `expires_in_days must be an integer between 1 and 365` → `Expiry must be between 1 and 365
+/// days.` The API's names become the forms' labels (the first word of a message names its field;
+/// elsewhere only snake_case names are taken for fields, so plain words stay), `` `x` `` becomes
+/// “x”, and the sentence starts with a capital and ends with a full stop. What the person typed
+/// (in `"…"`) is left as it is.
 pub fn sentence(message: &str) -> String {
-    let message = message
-        .replacen("expires_in_days", "The expiry", 1)
-        .replacen("grace_period_seconds", "The grace period", 1)
-        .replacen("current_password", "The current password", 1)
-        .replacen("new_password", "The new password", 1)
-        .replacen("first_name", "The first name", 1)
-        .replacen("last_name", "The last name", 1)
-        .replacen("role_id", "The role", 1);
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => message,
+    let mut out = String::with_capacity(message.len() + 16);
+    let mut rest = message;
+    let mut first = true;
+    let mut unit = None;
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let word = &rest[..end];
+            rest = &rest[end..];
+            let named = label(word).filter(|_| first || word.contains('_'));
+            match named {
+                Some(l) if first => {
+                    out.push_str(l);
+                    unit = UNITS.iter().find(|(n, _)| *n == word).map(|(_, u)| *u);
+                }
+                Some(l) => out.push_str(&mid_sentence(l)),
+                None => out.push_str(word),
+            }
+            // `redirect_uris[2]`: the third line of the box.
+            if named.is_some() {
+                rest = index_as_line(rest, &mut out);
+            }
+        } else if c == '"' || c == '`' {
+            // Quoted: the person's input (kept) or a name such as a permission (in “…”).
+            let close = rest[1..].find(c).map(|i| i + 1);
+            let (quoted, after) = match close {
+                Some(i) => (&rest[..=i], &rest[i + 1..]),
+                None => (rest, ""),
+            };
+            if c == '`' && quoted.len() >= 2 {
+                out.push('“');
+                out.push_str(&quoted[1..quoted.len() - 1]);
+                out.push('”');
+            } else {
+                out.push_str(quoted);
+            }
+            rest = after;
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        first = false;
+    }
+    let mut out = match unit {
+        Some(unit) => with_unit(&out, unit),
+        None => out,
+    };
+    let mut chars = out.chars();
+    if let Some(c) = chars.next().filter(char::is_ascii_lowercase) {
+        out = c.to_uppercase().chain(chars).collect();
+    }
+    if !out.is_empty() && !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// A label inside a sentence: `Dashboard link` → `dashboard link`, `Require PKCE` stays in capitals
+/// where it is an abbreviation.
+fn mid_sentence(label: &str) -> String {
+    let mut chars = label.chars();
+    match (chars.next(), label.chars().nth(1)) {
+        (Some(c), Some(next)) if next.is_ascii_lowercase() => {
+            c.to_lowercase().chain(chars).collect()
+        }
+        _ => label.to_owned(),
+    }
+}
+
+/// After a field's name, `[2]` (the API's index into a list) is said as ` (line 3)`, and a
+/// following `.` (a member of that entry) as a space.
+fn index_as_line<'a>(rest: &'a str, out: &mut String) -> &'a str {
+    let Some(inner) = rest.strip_prefix('[') else {
+        return rest;
+    };
+    let Some(close) = inner.find(']') else {
+        return rest;
+    };
+    let Ok(index) = inner[..close].parse::<u64>() else {
+        return rest;
+    };
+    out.push_str(&format!(" (line {})", index.saturating_add(1)));
+    let after = &inner[close + 1..];
+    match after.strip_prefix('.') {
+        Some(member) => {
+            out.push(' ');
+            member
+        }
+        None => after,
+    }
+}
+
+/// `Expiry must be an integer between 1 and 365` → `Expiry must be between 1 and 365 days`.
+fn with_unit(message: &str, unit: &str) -> String {
+    let message = message.replacen(" an integer between ", " between ", 1);
+    let bare_range = message
+        .rsplit_once(" between ")
+        .is_some_and(|(_, range)| range.split(" and ").all(|n| n.parse::<i64>().is_ok()));
+    if bare_range {
+        format!("{message} {unit}")
+    } else {
+        message
     }
 }
 
@@ -467,6 +610,74 @@ mod tests {
             CoreError::Database(sqlx::Error::RowNotFound),
             CoreError::Internal(anyhow::anyhow!("boom")),
         ]
+    }
+
+    #[test]
+    fn refusals_are_worded_with_the_forms_labels() {
+        for (api, shown) in [
+            (
+                "expires_in_days must be an integer between 1 and 365",
+                "Expiry must be between 1 and 365 days.",
+            ),
+            (
+                "grace_period_seconds must be between 0 and 604800",
+                "Grace period must be between 0 and 604800 seconds.",
+            ),
+            (
+                "token_expiry must be between 60 and 86400 seconds",
+                "Token lifetime must be between 60 and 86400 seconds.",
+            ),
+            (
+                "name must be at most 100 characters",
+                "Name must be at most 100 characters.",
+            ),
+            (
+                "new_password must be at least 12 characters",
+                "New password must be at least 12 characters.",
+            ),
+            (
+                "give exactly one of user_id and group_id",
+                "Give exactly one of user and group.",
+            ),
+            (
+                "grant_types must include authorization_code (refresh_token alone issues nothing)",
+                "Grant types must include authorization code (refresh token alone issues nothing).",
+            ),
+            (
+                "redirect_uris[1] repeats \"https://a.example/cb\"",
+                "Redirect URIs (line 2) repeats \"https://a.example/cb\".",
+            ),
+            (
+                "claim_mappings[0].required_scope \"x_y\" is not in allowed_scopes",
+                "Claim mappings (line 1) required scope \"x_y\" is not in allowed scopes.",
+            ),
+            (
+                "you cannot grant the permission `users.delete` because you do not hold it yourself",
+                "You cannot grant the permission “users.delete” because you do not hold it yourself.",
+            ),
+            ("token not found", "Token not found."),
+            ("Already a sentence.", "Already a sentence."),
+            ("", ""),
+        ] {
+            assert_eq!(sentence(api), shown, "{api}");
+        }
+    }
+
+    #[test]
+    fn a_validation_error_is_said_next_to_its_field_in_words() {
+        let errors = FieldErrors::from_core(
+            CoreError::validation(
+                "grace_period_seconds",
+                "grace_period_seconds must be an integer between 0 and 86400",
+            ),
+            "name",
+            &[("grace_period_seconds", "grace")],
+        )
+        .expect("a field error");
+        assert_eq!(
+            errors.get("grace"),
+            Some("Grace period must be between 0 and 86400 seconds.")
+        );
     }
 
     #[test]
