@@ -251,10 +251,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _form_field(html, name):
+def _form_field(page, name):
+    import html
+
     marker = f'name="{name}" value="'
-    at = html.index(marker) + len(marker)
-    return html[at : html.index('"', at)]
+    at = page.index(marker) + len(marker)
+    return html.unescape(page[at : page.index('"', at)])
 
 
 def cmd_oidc_flow(a):
@@ -291,7 +293,7 @@ def cmd_oidc_flow(a):
                 form = urllib.parse.urlencode(
                     {
                         "csrf_token": _form_field(page, "csrf_token"),
-                        "next": _form_field(page, "next").replace("&amp;", "&"),
+                        "next": _form_field(page, "next"),
                         "email": a.email,
                         "password": a.password,
                     }
