@@ -117,6 +117,8 @@ fn pages(seeded: &Seeded) -> Vec<(&'static str, String)> {
         ("groups", "/ui/admin/groups".to_owned()),
         ("group", format!("/ui/admin/groups/{}", seeded.group)),
         ("roles", "/ui/admin/roles".to_owned()),
+        ("applications", "/ui/admin/applications".to_owned()),
+        ("new-application", "/ui/admin/applications/new".to_owned()),
         ("audit", "/ui/admin/audit".to_owned()),
         ("inventory", "/ui/admin/tokens".to_owned()),
         ("token", format!("/ui/admin/tokens/{}", seeded.token)),
