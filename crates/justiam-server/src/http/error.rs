@@ -170,7 +170,20 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        close_if_body_unread(self.status, headers);
         response
+    }
+}
+
+/// `413` and `415` are answered before the body is read to its end: the rest of it is still on
+/// the wire, so the connection cannot carry another request and the client must not reuse it
+/// (RFC 9112 §9.6). Without the header a pooling client races the server's close.
+pub fn close_if_body_unread(status: StatusCode, headers: &mut axum::http::HeaderMap) {
+    if matches!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE
+    ) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
 }
 

@@ -589,6 +589,14 @@ async fn malformed_bytes_sizes_and_content_types(backend: Backend) {
                 Err(e) => panic!("{context}: {e}"),
             };
             let got = response.status().as_u16();
+            if matches!(got, 413 | 415) {
+                // The body was left unread: the client is told not to reuse the connection.
+                assert_eq!(
+                    response.headers().get("connection").map(|v| v.as_bytes()),
+                    Some(&b"close"[..]),
+                    "{context}"
+                );
+            }
             let bytes = response
                 .bytes()
                 .await

@@ -389,6 +389,7 @@ impl IntoResponse for UiError {
                 retry_after,
             } => {
                 let mut response = error_page(None, status, &title, &message);
+                crate::http::error::close_if_body_unread(status, response.headers_mut());
                 if let Some(seconds) = retry_after {
                     response
                         .headers_mut()
