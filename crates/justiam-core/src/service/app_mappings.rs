@@ -3,6 +3,7 @@
 use justiam_types::application::{CreateAppMapping, UpdateAppMapping};
 use uuid::Uuid;
 
+use super::cache::Invalidation;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
@@ -136,7 +137,8 @@ impl Iam {
             &mapping_audit(principal, meta, "app_mapping.updated", &mapping),
         )
         .await?;
-        tx.commit().await?;
+        // The mapping's value is in the `roles` claim of every holder's cached userinfo.
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(mapping)
     }
 
@@ -168,7 +170,7 @@ impl Iam {
             &mapping_audit(principal, meta, "app_mapping.deleted", &mapping),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(())
     }
 
@@ -249,7 +251,11 @@ impl Iam {
             details.insert(holder_type.to_owned(), serde_json::json!(holder_id));
         }
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        let scope = match holder {
+            MappingHolder::User(id) => Invalidation::User(id),
+            MappingHolder::Group(_) => Invalidation::All,
+        };
+        self.commit_and_invalidate(tx, scope).await?;
         Ok(())
     }
 }

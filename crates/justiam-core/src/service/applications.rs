@@ -8,6 +8,7 @@ use justiam_types::application::{CreateApplication, CreateApplicationGrant, Upda
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::cache::Invalidation;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
@@ -17,8 +18,8 @@ use crate::model::application::{
 };
 use crate::model::{
     Application, ApplicationGrant, ApplicationType, Description, EntityName, PageRequest,
-    Permission, parse_claim_mappings, parse_friendly_name, parse_grace_period, parse_grant_types,
-    parse_launch_url, parse_redirect_uris, parse_scopes, parse_token_expiry,
+    Permission, User, parse_claim_mappings, parse_friendly_name, parse_grace_period,
+    parse_grant_types, parse_launch_url, parse_redirect_uris, parse_scopes, parse_token_expiry,
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
@@ -271,7 +272,9 @@ impl Iam {
             &app_audit(principal, meta, "application.updated", id, details),
         )
         .await?;
-        tx.commit().await?;
+        // Restricting access or changing claim mappings changes what its live access tokens
+        // answer at userinfo, on every node.
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(app)
     }
 
@@ -306,7 +309,7 @@ impl Iam {
             &app_audit(principal, meta, "application.deleted", id, details),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_and_invalidate(tx, Invalidation::All).await?;
         Ok(())
     }
 
@@ -466,7 +469,8 @@ impl Iam {
             ),
         )
         .await?;
-        tx.commit().await?;
+        let scope = grant.user_id.map_or(Invalidation::All, Invalidation::User);
+        self.commit_and_invalidate(tx, scope).await?;
         Ok(())
     }
 }
@@ -525,19 +529,21 @@ impl Iam {
     /// application is `access_restricted`, is granted it directly or through a group. Asked at
     /// every authorization and every refresh, so a removed grant holds at once.
     pub async fn may_sign_in(&self, app: &Application, user_id: Uuid) -> CoreResult<bool> {
-        if !app.signs_in() {
-            return Ok(false);
+        match users::get(&self.db.pool, user_id).await? {
+            Some(user) => self.may_sign_in_as(app, &user).await,
+            None => Ok(false),
         }
-        let Some(user) = users::get(&self.db.pool, user_id).await? else {
-            return Ok(false);
-        };
-        if !user.is_active || user.is_service_account {
+    }
+
+    /// [`Iam::may_sign_in`] for a user already read.
+    pub async fn may_sign_in_as(&self, app: &Application, user: &User) -> CoreResult<bool> {
+        if !app.signs_in() || !user.is_active || user.is_service_account {
             return Ok(false);
         }
         if !app.access_restricted {
             return Ok(true);
         }
-        Ok(applications::is_granted(&self.db.pool, app.id, user_id).await?)
+        Ok(applications::is_granted(&self.db.pool, app.id, user.id).await?)
     }
 
     /// `(variable_name, value)` of the application's app mappings the user holds, directly or

@@ -1,6 +1,8 @@
 //! The in-process cache of verified credentials: the token hot path without I/O.
 //!
-//! An entry maps a PAT digest (or a portal session id) to the [`Principal`] it resolved to. Every
+//! An entry maps a PAT digest (or a portal session id) to the [`Principal`] it resolved to, or
+//! an OpenID Connect access token's digest to its userinfo answer (the claims depend on the user,
+//! their groups and the application, all of which invalidate like credentials). Every
 //! write that could change what a credential may do calls [`AuthCache::invalidate`] once it has
 //! committed, with the narrowest scope that covers the change: one user's credentials (a token
 //! revoked, a user deactivated, a membership changed) or all of them (a role or group changed). On
@@ -19,11 +21,12 @@
 //! per credential per thread and TTL instead of per node, and up to `capacity` entries per thread.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use serde_json::{Map, Value};
 use thread_local::ThreadLocal;
-
 use uuid::Uuid;
 
 use crate::authz::Principal;
@@ -34,6 +37,28 @@ use crate::token::TokenDigest;
 pub enum CacheKey {
     Pat(TokenDigest),
     Session(Uuid),
+    /// The digest of an access token issued to an application, for `/oauth2/userinfo`.
+    Userinfo(TokenDigest),
+}
+
+/// The claims `/oauth2/userinfo` answers with, shared so a hit copies nothing.
+pub type UserinfoClaims = Arc<Map<String, Value>>;
+
+/// What a key resolved to.
+#[derive(Debug, Clone)]
+enum Resolved {
+    Principal(Principal),
+    Userinfo { user: Uuid, claims: UserinfoClaims },
+}
+
+impl Resolved {
+    /// The user whose invalidation ends the entry.
+    fn owner(&self) -> Uuid {
+        match self {
+            Resolved::Principal(principal) => principal.id(),
+            Resolved::Userinfo { user, .. } => *user,
+        }
+    }
 }
 
 /// What a committed change may have altered.
@@ -68,7 +93,7 @@ pub struct Ticket(u64);
 
 #[derive(Debug)]
 struct Entry {
-    principal: Principal,
+    resolved: Resolved,
     valid_until: Millis,
     ticket: Ticket,
 }
@@ -143,13 +168,10 @@ impl AuthCache {
     }
 
     pub fn get(&self, key: &CacheKey, now: Millis) -> Option<Principal> {
-        if !self.enabled.load(Ordering::Acquire) {
-            return None;
+        match self.lookup(key, now)? {
+            Resolved::Principal(principal) => Some(principal),
+            Resolved::Userinfo { .. } => None,
         }
-        let entries = read(self.shard());
-        let entry = entries.by_key.get(key)?;
-        (entry.valid_until > now && entries.is_current(entry.ticket, entry.principal.id()))
-            .then(|| entry.principal.clone())
     }
 
     pub fn put(
@@ -160,11 +182,64 @@ impl AuthCache {
         ticket: Ticket,
         now: Millis,
     ) {
+        self.insert(
+            key,
+            Resolved::Principal(principal),
+            valid_until,
+            ticket,
+            now,
+        );
+    }
+
+    /// The userinfo answer for the access token of this digest.
+    pub fn get_userinfo(&self, digest: TokenDigest, now: Millis) -> Option<UserinfoClaims> {
+        match self.lookup(&CacheKey::Userinfo(digest), now)? {
+            Resolved::Userinfo { claims, .. } => Some(claims),
+            Resolved::Principal(_) => None,
+        }
+    }
+
+    pub fn put_userinfo(
+        &self,
+        digest: TokenDigest,
+        user: Uuid,
+        claims: UserinfoClaims,
+        valid_until: Millis,
+        ticket: Ticket,
+        now: Millis,
+    ) {
+        self.insert(
+            CacheKey::Userinfo(digest),
+            Resolved::Userinfo { user, claims },
+            valid_until,
+            ticket,
+            now,
+        );
+    }
+
+    fn lookup(&self, key: &CacheKey, now: Millis) -> Option<Resolved> {
+        if !self.enabled.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = read(self.shard());
+        let entry = entries.by_key.get(key)?;
+        (entry.valid_until > now && entries.is_current(entry.ticket, entry.resolved.owner()))
+            .then(|| entry.resolved.clone())
+    }
+
+    fn insert(
+        &self,
+        key: CacheKey,
+        resolved: Resolved,
+        valid_until: Millis,
+        ticket: Ticket,
+        now: Millis,
+    ) {
         if !self.enabled.load(Ordering::Acquire) {
             return;
         }
         let mut entries = write(self.shard());
-        if !entries.is_current(ticket, principal.id()) {
+        if !entries.is_current(ticket, resolved.owner()) {
             // Read before a change that has since been committed and invalidated.
             return;
         }
@@ -175,7 +250,7 @@ impl AuthCache {
         entries.by_key.insert(
             key,
             Entry {
-                principal,
+                resolved,
                 valid_until,
                 ticket,
             },
@@ -228,7 +303,7 @@ impl AuthCache {
         self.shards.iter().any(|shard| {
             let entries = read(shard);
             entries.by_key.get(key).is_some_and(|entry| {
-                entry.valid_until > now && entries.is_current(entry.ticket, entry.principal.id())
+                entry.valid_until > now && entries.is_current(entry.ticket, entry.resolved.owner())
             })
         })
     }

@@ -132,7 +132,12 @@ impl Iam {
             serde_json::json!({ "changed": changed }),
         );
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        if input.name.is_some() {
+            // The name is in the `groups` claim of its members' cached userinfo answers.
+            self.commit_and_invalidate(tx, Invalidation::All).await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(group)
     }
 

@@ -7,6 +7,7 @@ use justiam_types::{CreateAdminRole, CreateUser};
 use reqwest::Method;
 
 use crate::common::*;
+use crate::oidc::sign_in_with;
 
 /// Polls `check` on node B until it holds, and returns how long that took (at most 3 s).
 async fn within<F, Fut>(what: &str, mut check: F) -> Duration
@@ -225,4 +226,29 @@ async fn two_nodes_on_one_postgres_behave_as_one_server() {
         assert_error(&locked, 429, "too_many_requests", "");
         assert!(locked.header("retry-after").is_some());
     }
+
+    // 6. An application's access restricted through A: B's remembered userinfo answer for one
+    //    of its access tokens stops within a second.
+    let rp = register(&a, "wiki", |_| {}).await;
+    let tokens = sign_in_with(&a, &rp, "owner@example.com", "user-password-1").await;
+    let access = tokens["access_token"].as_str().expect("access token");
+    assert_eq!(userinfo(&b, access).await.0, 200);
+    let key = justiam_core::service::cache::CacheKey::Userinfo(justiam_core::token::digest(access));
+    assert!(b.iam().cache.holds(&key, justiam_core::time::now_millis()));
+    let restrict = justiam_types::application::UpdateApplication {
+        access_restricted: Some(true),
+        ..Default::default()
+    };
+    admin_a
+        .update_application(rp.app.id, &restrict)
+        .await
+        .expect("restrict on A");
+    let took = within("restricted application", || async {
+        userinfo(&b, access).await.0 == 401
+    })
+    .await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the restriction reached B after {took:?}"
+    );
 }

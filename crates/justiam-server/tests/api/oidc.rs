@@ -25,6 +25,7 @@ on_both_databases!(
     signed_in_applications_are_listed_and_revoked,
     a_token_signed_before_keys_rotate_still_verifies_and_new_ones_carry_the_new_kid,
     logout_without_a_hint_asks_the_user_first,
+    userinfo_answers_from_memory_but_never_after_a_change,
 );
 
 /// Signs `email` (with [`PASSWORD`]) in to `rp` and redeems the code: the token answer.
@@ -123,8 +124,12 @@ fn keys_of(value: &Value) -> std::collections::BTreeSet<String> {
     keys(value)
 }
 
-/// Alice, in group `engineers`, which holds the app mapping `tier=gold` of `rp`.
-async fn alice_with_group_and_mapping(server: &TestServer, rp: &Rp) -> justiam_types::User {
+/// Alice, in group `engineers`, which holds the app mapping `tier=gold` of `rp`: Alice, the
+/// group's id and the mapping's id.
+async fn alice_with_group_and_mapping(
+    server: &TestServer,
+    rp: &Rp,
+) -> (justiam_types::User, uuid::Uuid, uuid::Uuid) {
     let alice = server.create_user(ALICE, PASSWORD).await;
     let admin = server.admin().await;
     admin
@@ -176,7 +181,7 @@ async fn alice_with_group_and_mapping(server: &TestServer, rp: &Rp) -> justiam_t
         )
         .await
         .expect("assign");
-    alice
+    (alice, group.id, mapping.id)
 }
 
 async fn code_flow_signs_in_through_the_login_page_and_tokens_verify(backend: Backend) {
@@ -196,7 +201,7 @@ async fn code_flow_signs_in_through_the_login_page_and_tokens_verify(backend: Ba
         ]);
     })
     .await;
-    let alice = alice_with_group_and_mapping(&server, &rp).await;
+    let (alice, _, _) = alice_with_group_and_mapping(&server, &rp).await;
 
     // The browser: authorize → login page → sign in → back at authorize → the callback.
     let mut browser = Browser::new(&server);
@@ -807,5 +812,92 @@ async fn logout_without_a_hint_asks_the_user_first(backend: Backend) {
     assert_eq!(
         callback_params(&after).get("error").map(String::as_str),
         Some("login_required")
+    );
+}
+
+/// Userinfo answers are kept in memory until the token expires; every change to what they say
+/// (the user, a group's name, a mapping, the application's access) shows at the next call.
+async fn userinfo_answers_from_memory_but_never_after_a_change(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let rp = register(&server, "cached", |app| {
+        app.claim_mappings = Some(vec![ClaimMapping {
+            claim: "tier".to_owned(),
+            value: "${tier}".to_owned(),
+            required_scope: None,
+        }]);
+    })
+    .await;
+    let (alice, group_id, mapping_id) = alice_with_group_and_mapping(&server, &rp).await;
+    let tokens = sign_in_and_redeem(&server, &rp, ALICE).await;
+    let access = tokens["access_token"].as_str().expect("access token");
+    let admin = server.admin().await;
+    let info = || async {
+        let (status, _, info) = userinfo(&server, access).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+        info
+    };
+    let first = info().await;
+    assert_eq!(first["groups"], serde_json::json!(["engineers"]));
+    let key = justiam_core::service::cache::CacheKey::Userinfo(justiam_core::token::digest(access));
+    let now = justiam_core::time::now_millis();
+    assert!(server.iam().cache.holds(&key, now), "the answer is cached");
+    assert_eq!(info().await, first, "answered again from memory");
+
+    admin
+        .update_group(
+            group_id,
+            &justiam_types::UpdateGroup {
+                name: Some("platform".to_owned()),
+                description: None,
+            },
+        )
+        .await
+        .expect("rename group");
+    assert_eq!(info().await["groups"], serde_json::json!(["platform"]));
+
+    admin
+        .update_user(
+            alice.id,
+            &UpdateUser {
+                first_name: Some("Alicia".to_owned()),
+                ..UpdateUser::default()
+            },
+        )
+        .await
+        .expect("rename user");
+    assert_eq!(info().await["name"], "Alicia Liddell");
+
+    admin
+        .update_app_mapping(
+            mapping_id,
+            &justiam_types::application::UpdateAppMapping {
+                value: Some("platinum".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("mapping value");
+    let now_info = info().await;
+    assert_eq!(now_info["roles"], serde_json::json!(["platinum"]));
+    assert_eq!(now_info["tier"], "platinum");
+
+    // Access restricted, and Alice holds no grant: the token answers nothing any more.
+    admin
+        .update_application(
+            rp.app.id,
+            &justiam_types::application::UpdateApplication {
+                access_restricted: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("restrict");
+    let (status, headers, _) = userinfo(&server, access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .expect("header")
+            .contains("invalid_token")
     );
 }

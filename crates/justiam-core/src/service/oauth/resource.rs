@@ -1,11 +1,14 @@
 //! Userinfo (OIDC Core §5.3), introspection (RFC 7662), revocation (RFC 7009) and RP-initiated
 //! logout (OpenID Connect RP-Initiated Logout 1.0).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::super::Iam;
+use super::super::cache::UserinfoClaims;
 use super::{OAuthError, OAuthResult, REFRESH_PREFIX, scope_words, secs};
 use crate::error::CoreResult;
 use crate::model::{Application, User};
@@ -86,11 +89,10 @@ impl Iam {
         let Ok(user_id) = Uuid::parse_str(&claims.sub) else {
             return Ok(None);
         };
-        let user = match users::get(&self.db.pool, user_id).await? {
-            Some(user) if user.is_active && !user.is_service_account => user,
-            _ => return Ok(None),
+        let Some(user) = users::get(&self.db.pool, user_id).await? else {
+            return Ok(None);
         };
-        if !self.may_sign_in(&app, user.id).await? {
+        if !self.may_sign_in_as(&app, &user).await? {
             return Ok(None);
         }
         Ok(Some((claims, app, user)))
@@ -98,12 +100,27 @@ impl Iam {
 
     /// `GET/POST /oauth2/userinfo`: the claims of the token's scopes; `None` answers
     /// `401 invalid_token`.
-    pub async fn userinfo(&self, access_token: &str) -> CoreResult<Option<Map<String, Value>>> {
+    ///
+    /// The answer is kept in the credential cache until the token expires: a relying party that
+    /// asks at every request costs no signature check and no database read. Whatever could change
+    /// it (the user, their groups, the application, its grants and mappings) invalidates it on
+    /// every node, like a PAT.
+    pub async fn userinfo(&self, access_token: &str) -> CoreResult<Option<UserinfoClaims>> {
+        let now = now_millis();
+        let digest = token::digest(access_token);
+        if let Some(claims) = self.cache.get_userinfo(digest, now) {
+            return Ok(Some(claims));
+        }
+        let ticket = self.cache.ticket();
         let Some((claims, app, user)) = self.live_access_token(access_token).await? else {
             return Ok(None);
         };
         let scopes = scope_words(&claims.scope);
-        Ok(Some(self.user_claims(&app, &user, &scopes).await?))
+        let answer = Arc::new(self.user_claims(&app, &user, &scopes).await?);
+        let expires_at = claims.exp.saturating_mul(1_000);
+        self.cache
+            .put_userinfo(digest, user.id, answer.clone(), expires_at, ticket, now);
+        Ok(Some(answer))
     }
 
     /// `POST /oauth2/introspect` by the authenticated client `caller`.
