@@ -23,7 +23,9 @@ use crate::model::{
 };
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{applications, groups, is_unique_violation, new_id, users};
+use crate::store::{
+    applications, groups, is_foreign_key_violation, is_unique_violation, new_id, users,
+};
 use crate::time::{Millis, now_millis};
 use crate::token::{self, CLIENT_SECRET_PREFIX, TokenDigest};
 
@@ -416,6 +418,16 @@ impl Iam {
                     "conflict",
                     "this user or group is already granted the application",
                 ));
+            }
+            // The application, user or group was deleted between the checks above and this
+            // insert: the answer those checks would give now.
+            Err(e) if is_foreign_key_violation(&e) => {
+                drop(tx);
+                self.application(application_id).await?;
+                return Err(match input.user_id {
+                    Some(_) => CoreError::unknown_reference("user_id", "user"),
+                    None => CoreError::unknown_reference("group_id", "group"),
+                });
             }
             other => other?,
         }

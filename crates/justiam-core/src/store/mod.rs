@@ -43,6 +43,11 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
+/// A row referred to by the write was deleted after it was checked (a concurrent delete).
+pub fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+}
+
 /// A `LIKE` pattern matching `needle` as a substring, case-insensitively (use with `ESCAPE '\'`
 /// and `lower(column)`).
 pub fn contains_pattern(needle: &str) -> String {

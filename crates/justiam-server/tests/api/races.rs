@@ -462,3 +462,67 @@ where
 }
 
 crate::on_both_databases!(concurrent_wrong_passwords_get_no_more_guesses_than_the_limit);
+
+/// A grant sent while another administrator deletes its user: the grant is made (and goes with
+/// the user) or refused as naming no user — never a `500`, never a grant left behind.
+async fn a_grant_racing_the_users_deletion_gets_a_clear_answer(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let rp = register(&server, "racing", |app| app.access_restricted = Some(true)).await;
+    let admin = server.admin().await;
+    let mut refused = 0;
+    for round in 0..20 {
+        let user = server
+            .create_user(&format!("racer{round}@example.com"), "user-password-1")
+            .await;
+        let barrier = Arc::new(Barrier::new(2));
+        let grant = {
+            let (admin, barrier) = (admin.clone(), barrier.clone());
+            let path = format!("/api/v1/applications/{}/grants", rp.app.id);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                raw(
+                    &admin,
+                    Method::POST,
+                    &path,
+                    Some(json!({"user_id": user.id})),
+                )
+                .await
+            })
+        };
+        let delete = {
+            let (admin, barrier) = (admin.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                admin.delete_user(user.id).await
+            })
+        };
+        let granted = tokio::time::timeout(WAIT, grant)
+            .await
+            .expect("grant answered")
+            .expect("grant task");
+        tokio::time::timeout(WAIT, delete)
+            .await
+            .expect("delete answered")
+            .expect("delete task")
+            .expect("the deletion succeeds");
+        match granted.status.as_u16() {
+            201 => {}
+            409 => {
+                assert_error(&granted, 409, "unknown_reference", "user_id");
+                refused += 1;
+            }
+            other => panic!("round {round}: grant answered {other}: {}", granted.json),
+        }
+    }
+    let left = admin
+        .list_application_grants(rp.app.id, &ListParams::default())
+        .await
+        .expect("grants");
+    assert!(
+        left.data.is_empty(),
+        "grants outlived their users: {left:?}"
+    );
+    eprintln!("{refused} of 20 grants were refused as naming no user");
+}
+
+crate::on_both_databases!(a_grant_racing_the_users_deletion_gets_a_clear_answer);
