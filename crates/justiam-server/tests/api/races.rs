@@ -71,8 +71,13 @@ async fn create_at_once(
 /// service account: exactly 100 succeed, every other one is `409 token_limit_reached`, and the
 /// list and the database agree.
 async fn two_hundred_creations_never_exceed_the_limit(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let node_b = server.another_node(|_| {}).await;
+    // Creations for one owner are serialised, so the last of 200 waits for the 199 before it: on
+    // a loaded machine longer than the default 3 s for a database connection (a `503`, right for
+    // a client but not what this test is about).
+    let patient =
+        |args: &mut justiam_server::config::ServeArgs| args.db.db_acquire_timeout_seconds = 60;
+    let server = TestServer::start_with(backend, patient).await;
+    let node_b = server.another_node(patient).await;
     let (user, client) = server.user_client("crowd@example.com").await;
     let client_b = node_b.anonymous().with_token(
         node_b
