@@ -35,6 +35,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
+        (name = "mfa", description = "Multi-factor authentication: the second step of a login, step-up, authenticator apps, recovery codes"),
     ),
 )]
 pub struct ApiDoc;
