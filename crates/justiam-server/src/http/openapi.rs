@@ -256,6 +256,8 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("assign_user_app_mapping"),
             by_id("unassign_user_app_mapping"),
             ("add_application_grant", Body("user_id")),
+            by_id("get_user_mfa"),
+            by_id("reset_user_mfa"),
         ],
     ),
     (

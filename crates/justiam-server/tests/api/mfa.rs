@@ -786,3 +786,89 @@ on_both_databases!(
     removing_and_resetting_the_second_factor,
     the_totp_secret_is_sealed_at_rest_and_a_key_rotation_keeps_it,
 );
+
+/// Runs the real binary at `LOG_LEVEL=debug` through enrollment, a two-step login with a code and
+/// with a recovery code, and a step-up: neither stdout nor stderr shows the TOTP secret, the
+/// otpauth URI, a recovery code, an mfa_token or the JWT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_never_contain_mfa_secrets() {
+    let Some(python) = pyotp() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let password = "log-test-password-1";
+    let server = LoggedServer::start(&[
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("j.db").display()),
+        ),
+        ("PORT", "0".to_owned()),
+        ("BIND_ADDR", "127.0.0.1".to_owned()),
+        ("LOG_LEVEL", "debug".to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL.to_owned()),
+        ("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", password.to_owned()),
+    ]);
+    let anonymous = Client::new(&server.url);
+    let login = anonymous.login(ADMIN_EMAIL, password).await.expect("login");
+    let admin = anonymous.with_token(login.token.clone());
+    let enrolled = raw(&admin, Method::POST, "/api/v1/mfa/totp/enroll", None).await;
+    let secret = enrolled.json["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{} {}", enrolled.status, enrolled.json))
+        .to_owned();
+    let uri = enrolled.json["qr_code_uri"]
+        .as_str()
+        .expect("uri")
+        .to_owned();
+    let app = Authenticator::new(&python, &uri);
+    away_from_a_step_boundary().await;
+    let confirmed = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/mfa/totp/confirm",
+        Some(json!({"code": app.codes(&[-30]).remove(0)})),
+    )
+    .await;
+    let recovery: Vec<String> =
+        serde_json::from_value(confirmed.json["recovery_codes"].clone()).expect("codes");
+    let first = anonymous
+        .start_login(ADMIN_EMAIL, password)
+        .await
+        .expect("login");
+    let justiam_types::mfa::LoginResult::MfaRequired(challenge) = first else {
+        panic!("second step expected")
+    };
+    let second = anonymous
+        .verify_mfa(&challenge.mfa_token, &app.now())
+        .await
+        .expect("verify");
+    let third = anonymous
+        .start_login(ADMIN_EMAIL, password)
+        .await
+        .expect("login");
+    let justiam_types::mfa::LoginResult::MfaRequired(again) = third else {
+        panic!("second step expected")
+    };
+    let _ = anonymous.verify_mfa(&again.mfa_token, "000000").await;
+    anonymous
+        .verify_mfa(&again.mfa_token, &recovery[0])
+        .await
+        .expect("recovery code");
+    let (stdout, stderr) = server.stop();
+    let logs = format!("{stdout}\n{stderr}");
+    assert!(
+        logs.contains("DEBUG") || logs.contains("debug"),
+        "debug level is on"
+    );
+    for (what, value) in [
+        ("TOTP secret", secret.as_str()),
+        ("otpauth URI", uri.as_str()),
+        ("mfa_token", challenge.mfa_token.as_str()),
+        ("second mfa_token", again.mfa_token.as_str()),
+        ("recovery code", recovery[0].as_str()),
+        ("recovery code (other)", recovery[9].as_str()),
+        ("JWT", second.token.as_str()),
+        ("first JWT", login.token.as_str()),
+    ] {
+        assert!(!logs.contains(value), "the {what} is in the logs");
+    }
+    assert!(!logs.contains(&challenge.mfa_token["justiam_mfa_".len()..][..16]));
+}
