@@ -377,7 +377,7 @@ async fn login_enroll(State(state): State<AppState>, form: LoginForm) -> Result<
     };
     let result = state
         .iam
-        .confirm_totp(&who, &f.raw("code"), &form.meta)
+        .confirm_totp(&who, f.raw("code"), &form.meta)
         .await;
     crate::http::mfa::observe(&state, &result);
     let mut page = EnrollStepPage {
