@@ -52,6 +52,11 @@ impl ApiError {
         self.status
     }
 
+    /// The machine `code`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// The message for the client (never a server-side detail).
     pub fn message(&self) -> &str {
         &self.message

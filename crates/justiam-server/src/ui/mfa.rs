@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/profile/mfa/totp/confirm", post(confirm))
         .route("/ui/profile/mfa/totp/remove", post(remove))
         .route("/ui/profile/mfa/recovery-codes", post(regenerate))
+        .route("/ui/profile/mfa/reauth", post(reauth))
 }
 
 /// The secret of a new enrollment, as the page shows it.
@@ -187,6 +188,31 @@ async fn regenerate(State(state): State<AppState>, form: UiForm) -> Result<Respo
             let mut page = current(&state, &form.user).await?;
             page.recovery = Some(RecoveryCodesView::new(codes));
             page.notice = Some("New recovery codes: the old ones no longer work.".to_owned());
+            Ok(render(page))
+        }
+        Err(error) => refused(&state, &form, error).await,
+    }
+}
+
+/// "Confirm it is you": a code checked in this session, so that minting tokens and secrets is
+/// allowed for `MFA_REAUTH_MINUTES` (the forms that are not asked in place send people here).
+async fn reauth(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
+    let result = state
+        .iam
+        .reauthenticate_mfa(
+            &form.user.principal,
+            form.fields.raw("code"),
+            &form.user.meta,
+        )
+        .await;
+    crate::http::mfa::observe(&state, &result);
+    match result {
+        Ok(()) => {
+            let mut page = current(&state, &form.user).await?;
+            page.notice = Some(format!(
+                "Confirmed. For the next {} minutes you can create tokens and application secrets.",
+                state.iam.settings.mfa.reauth.as_secs().div_ceil(60)
+            ));
             Ok(render(page))
         }
         Err(error) => refused(&state, &form, error).await,

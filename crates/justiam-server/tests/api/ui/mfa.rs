@@ -133,6 +133,12 @@ async fn two_factor_sign_in_step_up_and_an_application_in_the_browser(backend: B
     s.click("#create-token").await;
     let token = s.created_token().await;
     assert!(token.starts_with("justiam_pat_"), "{token}");
+    // The forms not asked in place (rotation, application secrets) send people to "Confirm it
+    // is you", which refuses a wrong code in the page's words.
+    s.goto(&format!("{base}/ui/profile/mfa")).await;
+    s.fill("#reauth-code", "000000").await;
+    s.click("#reauth").await;
+    s.wait_for_text("#mfa-error", "not right").await;
 
     // Sign out, then sign in to the application: the login page asks for both steps (a recovery
     // code here: the authenticator's next codes were used above) and the application gets its code.
