@@ -463,7 +463,11 @@ impl Iam {
         let user = users::get(&self.db.pool, id)
             .await?
             .ok_or_else(|| CoreError::not_found("user"))?;
-        if id != principal.id() {
+        if id == principal.id() {
+            // One's own, without a code, only right after a check: else a stolen session of a
+            // holder of `users.update` would shed the second factor that protects it.
+            self.require_recent_mfa(principal, now_millis()).await?;
+        } else {
             // Removing someone's second factor disarms them: as deactivating them.
             self.require_can_act_on(principal, &user).await?;
         }

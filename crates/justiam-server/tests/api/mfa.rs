@@ -777,7 +777,72 @@ async fn sqlite_keeps_a_generated_key_in_the_data_directory() {
     drop(again);
 }
 
+/// `MFA_POLICY=disabled`: nothing is asked (an enrolled user signs in with the password, mints
+/// without a step-up), nothing can be enrolled; back on `optional`, the enrollment counts again.
+async fn a_disabled_policy_asks_and_offers_nothing(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    let server = TestServer::start(backend).await;
+    let (user, client) = server.user_client("off@example.com").await;
+    let (app, _) = enroll(&client, &python).await;
+    let disabled = server
+        .another_node(|args| args.mfa_policy = justiam_server::config::MfaPolicyArg::Disabled)
+        .await;
+    let first = start_login(&disabled, &user.email).await;
+    assert_eq!(first.status, 200, "{}", first.json);
+    let jwt = first.json["token"]
+        .as_str()
+        .expect("a JWT at once")
+        .to_owned();
+    let signed_in = disabled.anonymous().with_token(jwt);
+    let minted = raw(
+        &signed_in,
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(json!({"name": "x", "expires_in_days": 1})),
+    )
+    .await;
+    assert_eq!(minted.status, 201, "{}", minted.json);
+    let status = raw(&signed_in, Method::GET, "/api/v1/me/mfa", None).await;
+    assert_eq!(status.json["policy"], "disabled");
+    let (_, other) = disabled.user_client("other@example.com").await;
+    let refused = raw(&other, Method::POST, "/api/v1/mfa/totp/enroll", None).await;
+    assert_error(&refused, 409, "mfa_disabled", "MFA_POLICY");
+    // The first node (optional) still asks the enrolled user.
+    away_from_a_step_boundary().await;
+    let token = mfa_token(&server, &user.email).await;
+    assert_eq!(verify(&server, &token, &app.now()).await.status, 200);
+}
+
+/// Resetting one's own second factor with `users.update` needs a recent check, as minting does.
+async fn resetting_ones_own_second_factor_needs_a_recent_check(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let (admin_app, _) = enroll(&admin, &python).await;
+    let admin_id = admin.me().await.expect("me").user.id;
+    age_mfa_check(&server, admin_id, 16).await;
+    let path = format!("/api/v1/users/{admin_id}/mfa");
+    assert_error(
+        &raw(&admin, Method::DELETE, &path, None).await,
+        403,
+        "mfa_reauth_required",
+        "reauth",
+    );
+    away_from_a_step_boundary().await;
+    let ok = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/auth/mfa/reauth",
+        Some(json!({"code": admin_app.now()})),
+    )
+    .await;
+    assert_eq!(ok.status, 204, "{}", ok.json);
+    assert_eq!(raw(&admin, Method::DELETE, &path, None).await.status, 204);
+}
+
 on_both_databases!(
+    a_disabled_policy_asks_and_offers_nothing,
+    resetting_ones_own_second_factor_needs_a_recent_check,
     pyotp_enrolls_and_signs_in_within_one_step_either_side,
     a_recovery_code_signs_in_once,
     wrong_codes_lock_the_second_step_from_any_address,
