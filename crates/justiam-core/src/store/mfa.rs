@@ -284,12 +284,19 @@ pub async fn session_mfa_at<'e>(
     db: impl Executor<'e, Database = Any>,
     id: Uuid,
 ) -> Result<Option<Millis>, sqlx::Error> {
+    Ok(session_mfa(db, id).await?.flatten())
+}
+
+/// Session `id`'s second-factor check: `None` when there is no such session, `Some(None)` when
+/// it was opened with the password alone.
+pub async fn session_mfa<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: Uuid,
+) -> Result<Option<Option<Millis>>, sqlx::Error> {
     let row = sqlx::query("SELECT mfa_at FROM sessions WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(db)
         .await?;
-    Ok(row
-        .map(|row| row.try_get::<Option<Millis>, _>("mfa_at"))
-        .transpose()?
-        .flatten())
+    row.map(|row| row.try_get::<Option<Millis>, _>("mfa_at"))
+        .transpose()
 }

@@ -170,7 +170,40 @@ async fn two_factor_sign_in_step_up_and_an_application_in_the_browser(backend: B
         Some("st4te"),
         "{landed}"
     );
-    assert!(query.get("code").is_some_and(|c| !c.is_empty()), "{landed}");
+    let code = query.get("code").expect("an authorization code");
+    // The application learns how the user signed in: `amr` (RFC 8176) in the ID token.
+    let secret = app.json["client_secret"].as_str().expect("client secret");
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token JSON");
+    let id_token = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let payload = id_token.split('.').nth(1).expect("payload");
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("claims");
+    assert_eq!(
+        claims["amr"],
+        serde_json::json!(["pwd", "otp", "mfa"]),
+        "{claims}"
+    );
     // The SSO session records the second factor: a second authorization needs no sign-in.
     s.goto(&authorize.replace("st4te", "again")).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
