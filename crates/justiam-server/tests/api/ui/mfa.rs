@@ -218,8 +218,50 @@ async fn two_factor_sign_in_step_up_and_an_application_in_the_browser(backend: B
     s.close().await;
 }
 
+/// `MFA_ENFORCE_ENROLLMENT`: a user without a second factor sets one up on the login page itself
+/// (QR code, key, confirm, recovery codes), then signs in with password and code.
+async fn an_enforced_enrollment_on_the_login_page(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    if !browser_available() {
+        return;
+    }
+    let setup = TestServer::start(backend).await;
+    setup.create_user(EMAIL, PASSWORD).await;
+    let server = setup
+        .another_node(|args| args.mfa_enforce_enrollment = true)
+        .await;
+    let base = server.url.clone();
+    let s = Session::start().await;
+    s.goto(&format!("{base}/ui/login")).await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#totp-setup figure.qr svg").await;
+    let shown = s.text("#totp-secret").await.replace(' ', "");
+    let phone = Authenticator::new(&python, &format!("otpauth://totp/x?secret={shown}"));
+    s.fill("#code", "000000").await;
+    s.click("#confirm-totp").await;
+    s.wait_for_text("#mfa-error", "not right").await;
+    away_from_a_step_boundary().await;
+    s.fill("#code", &phone.codes(&[-30]).remove(0)).await;
+    s.click("#confirm-totp").await;
+    s.wait_for_text("#recovery-codes", "Save these codes now")
+        .await;
+    s.click("#continue-sign-in").await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.fill("#code", &phone.now()).await;
+    s.click("#verify-code").await;
+    s.find("#logout").await;
+    s.close().await;
+}
+
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-crate::on_both_databases!(two_factor_sign_in_step_up_and_an_application_in_the_browser);
+crate::on_both_databases!(
+    two_factor_sign_in_step_up_and_an_application_in_the_browser,
+    an_enforced_enrollment_on_the_login_page,
+);
