@@ -121,9 +121,9 @@ justiam_readme_tools_setup() {
 justiam_relying_parties_setup() {
   local dir=crates/justiam-server/tests/rp missing=0
   if [ -x "$dir/.venv/bin/python" ] && cmp -s "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"; then
-    echo "tools: Authlib and joserfc already in $dir/.venv"
+    echo "tools: Authlib, joserfc and pyotp already in $dir/.venv"
   else
-    echo "tools: installing Authlib, joserfc and requests (pinned) into $dir/.venv"
+    echo "tools: installing Authlib, joserfc, requests and pyotp (pinned) into $dir/.venv"
     if python3 -m venv "$dir/.venv" >/dev/null \
       && "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"; then
       cp "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"

@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal};
 use clap::Args;
 use justiam_client::{Client, Holder, ListParams};
 use justiam_types::Page;
+use justiam_types::mfa::LoginResult;
 use uuid::Uuid;
 
 use super::config::{self, SavedLogin};
@@ -93,7 +94,8 @@ pub struct LoginArgs {
     /// Email of the account; asked for when omitted on a terminal.
     #[arg(long, env = "JUSTIAM_EMAIL")]
     pub email: Option<String>,
-    /// Read the password from the first line of standard input instead of asking for it.
+    /// Read the password from the first line of standard input instead of asking for it (and,
+    /// when the account has a second factor, its code from the second line).
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -156,8 +158,23 @@ pub async fn login(args: LoginArgs) -> Result<(), Failure> {
     } else {
         prompt_secret(&format!("Password for {email} at {endpoint}: "))?
     };
-    let answer = Client::new(&endpoint).login(&email, &password).await?;
+    let client = Client::new(&endpoint);
+    let first = client.start_login(&email, &password).await?;
     drop(password);
+    let answer = match first {
+        LoginResult::Session(session) => session,
+        LoginResult::MfaRequired(challenge) => {
+            let code = if args.password_stdin {
+                read_stdin_line("code of the authenticator app (second line)")?
+            } else {
+                eprint!("Code from your authenticator app (or a recovery code): ");
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                line.trim().to_owned()
+            };
+            client.verify_mfa(&challenge.mfa_token, &code).await?
+        }
+    };
     let saved = SavedLogin {
         endpoint: endpoint.clone(),
         token: answer.token,

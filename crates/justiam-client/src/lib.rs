@@ -6,6 +6,9 @@ use justiam_types::application::{
     CreateAppMapping, CreateApplication, CreateApplicationGrant, CreatedApplication,
     RotateApplicationSecret, UpdateAppMapping, UpdateApplication,
 };
+use justiam_types::mfa::{
+    LoginResult, MfaCode, MfaStatus, RecoveryCodes, TotpEnrollment, VerifyMfa,
+};
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, AuditRecord, ChangePassword, CreateAdminRole,
     CreateGroup, CreateToken, CreateUser, CreatedToken, ErrorBody, Group, LoginRequest,
@@ -113,12 +116,95 @@ impl Client {
 
     // --- authentication -------------------------------------------------------------------------
 
+    /// A password login of an account without a second factor; for one with a second factor it
+    /// fails with `mfa_required` (use [`Client::start_login`] and [`Client::verify_mfa`]).
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse> {
+        match self.start_login(email, password).await? {
+            LoginResult::Session(session) => Ok(session),
+            LoginResult::MfaRequired(_) => Err(Error::Api {
+                status: StatusCode::UNAUTHORIZED,
+                body: ErrorBody {
+                    code: "mfa_required".to_owned(),
+                    message: "this account has a second factor: the login needs a code".to_owned(),
+                    details: None,
+                },
+            }),
+        }
+    }
+
+    /// The first step of a login: a session, or the second step's `mfa_token`.
+    pub async fn start_login(&self, email: &str, password: &str) -> Result<LoginResult> {
         let body = LoginRequest {
             email: email.to_owned(),
             password: password.to_owned(),
         };
         self.send(self.request(Method::POST, "/api/v1/auth/login").json(&body))
+            .await
+    }
+
+    /// The second step of a login: a TOTP code or a recovery code.
+    pub async fn verify_mfa(&self, mfa_token: &str, code: &str) -> Result<LoginResponse> {
+        let body = VerifyMfa {
+            mfa_token: mfa_token.to_owned(),
+            code: code.to_owned(),
+        };
+        self.send(
+            self.request(Method::POST, "/api/v1/auth/mfa/verify")
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Step-up: checks a code again in this session.
+    pub async fn reauthenticate_mfa(&self, code: &str) -> Result<()> {
+        let body = MfaCode {
+            code: code.to_owned(),
+        };
+        self.send_empty(
+            self.request(Method::POST, "/api/v1/auth/mfa/reauth")
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn enroll_totp(&self) -> Result<TotpEnrollment> {
+        self.send(self.request(Method::POST, "/api/v1/mfa/totp/enroll"))
+            .await
+    }
+
+    pub async fn confirm_totp(&self, code: &str) -> Result<RecoveryCodes> {
+        let body = MfaCode {
+            code: code.to_owned(),
+        };
+        self.send(
+            self.request(Method::POST, "/api/v1/mfa/totp/confirm")
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn my_mfa(&self) -> Result<MfaStatus> {
+        self.send(self.request(Method::GET, "/api/v1/me/mfa")).await
+    }
+
+    pub async fn remove_my_totp(&self, code: &str) -> Result<()> {
+        let body = MfaCode {
+            code: code.to_owned(),
+        };
+        self.send_empty(
+            self.request(Method::DELETE, "/api/v1/me/mfa/totp")
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn regenerate_recovery_codes(&self) -> Result<RecoveryCodes> {
+        self.send(self.request(Method::POST, "/api/v1/me/mfa/recovery-codes"))
+            .await
+    }
+
+    pub async fn reset_user_mfa(&self, user_id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/users/{user_id}/mfa")))
             .await
     }
 

@@ -38,6 +38,9 @@ pub enum CoreError {
     /// Missing, malformed, unknown, expired or revoked credential.
     #[error("the access token is missing, malformed, expired or revoked")]
     InvalidToken,
+    /// A refused credential other than a bearer token (`invalid_mfa_code`, `invalid_mfa_token`).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
     #[error("invalid email or password")]
     InvalidCredentials,
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
@@ -78,6 +81,13 @@ impl CoreError {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
             code,
             message: message.into(),
         }

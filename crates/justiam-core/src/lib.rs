@@ -14,10 +14,12 @@ pub mod jwt;
 pub mod model;
 pub mod oidc;
 pub mod password;
+pub mod sealing;
 pub mod secret;
 pub mod service;
 mod store;
 pub mod time;
 pub mod token;
+pub mod totp;
 
 pub use error::CoreError;

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use justiam_core::database::PoolSettings;
 use justiam_core::secret::Secret;
+use justiam_core::service::mfa::{MfaPolicy, MfaSettings};
 use justiam_core::service::oauth::OAuthSettings;
 use justiam_core::service::{Settings, ThrottleSettings};
 
@@ -151,6 +152,49 @@ pub struct ServeArgs {
     /// Lifetime of an authorization code, in seconds (at most 60, RFC 6749 §4.1.2).
     #[arg(long, env = "OAUTH_CODE_TTL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub oauth_code_ttl_seconds: u64,
+    /// Multi-factor authentication: `disabled` (never offered or asked), `optional` (users choose;
+    /// whoever enrolled is asked at every sign-in) or `required` (every user must enroll: a login
+    /// without a second factor may only enroll one, and nobody may remove theirs).
+    #[arg(long, env = "MFA_POLICY", value_enum, default_value_t = MfaPolicyArg::Optional)]
+    pub mfa_policy: MfaPolicyArg,
+    /// `true`: a login without a second factor answers `mfa_enrollment_required` with a token
+    /// that can only enroll one (always so with MFA_POLICY=required).
+    #[arg(long, env = "MFA_ENFORCE_ENROLLMENT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub mfa_enforce_enrollment: bool,
+    /// Minutes a second-factor check counts for minting a token or an application secret; older,
+    /// the request is refused `403 mfa_reauth_required` until a code is given again.
+    #[arg(long, env = "MFA_REAUTH_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub mfa_reauth_minutes: u64,
+    /// Key that seals TOTP secrets at rest (AES-256-GCM): 32 random bytes as base64 or 64 hex
+    /// digits. Generated once into the data directory for the embedded SQLite default; required
+    /// with PostgreSQL (every node must hold the same key).
+    #[arg(long, env = "MFA_ENCRYPTION_KEY", hide_env_values = true)]
+    pub mfa_encryption_key: Option<String>,
+    /// The previous MFA_ENCRYPTION_KEY during a rotation: it only opens secrets, which are sealed
+    /// again under the new key at start. Remove it once every node runs with the new key.
+    #[arg(long, env = "MFA_ENCRYPTION_KEY_PREVIOUS", hide_env_values = true)]
+    pub mfa_encryption_key_previous: Option<String>,
+    /// The issuer authenticator apps show beside the account (in the otpauth URI).
+    #[arg(long, env = "MFA_TOTP_ISSUER", default_value = "JustIAM")]
+    pub mfa_totp_issuer: String,
+}
+
+/// `MFA_POLICY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MfaPolicyArg {
+    Disabled,
+    Optional,
+    Required,
+}
+
+impl From<MfaPolicyArg> for MfaPolicy {
+    fn from(arg: MfaPolicyArg) -> Self {
+        match arg {
+            MfaPolicyArg::Disabled => MfaPolicy::Disabled,
+            MfaPolicyArg::Optional => MfaPolicy::Optional,
+            MfaPolicyArg::Required => MfaPolicy::Required,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -174,6 +218,14 @@ impl ServeArgs {
                 code_ttl: Duration::from_secs(self.oauth_code_ttl_seconds),
                 refresh_ttl: Duration::from_secs(u64::from(self.oauth_refresh_ttl_days) * 86_400),
                 sso_session: Duration::from_secs(u64::from(self.session_duration_days) * 86_400),
+            },
+            // The sealing key is read by `server::start` (it may live in the data directory).
+            mfa: MfaSettings {
+                policy: self.mfa_policy.into(),
+                enforce_enrollment: self.mfa_enforce_enrollment,
+                reauth: Duration::from_secs(self.mfa_reauth_minutes * 60),
+                issuer: self.mfa_totp_issuer.clone(),
+                ..MfaSettings::default()
             },
         }
     }

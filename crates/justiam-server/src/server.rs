@@ -9,6 +9,7 @@ use anyhow::{Context, anyhow, bail};
 use justiam_core::database::{Backend, Db, PoolSettings};
 use justiam_core::jwt::JwtSigner;
 use justiam_core::password::Hasher;
+use justiam_core::sealing::{KeyRing, generate_key_text, parse_key};
 use justiam_core::secret::Secret;
 use justiam_core::service::{Iam, NewUser};
 use justiam_types::CreateUser;
@@ -136,6 +137,52 @@ fn jwt_secret(args: &ServeArgs, backend: Backend) -> anyhow::Result<Secret> {
     Ok(Secret::new(secret))
 }
 
+/// The key ring sealing TOTP secrets: `MFA_ENCRYPTION_KEY` (and `MFA_ENCRYPTION_KEY_PREVIOUS`
+/// during a rotation), or for SQLite a key generated once into the data directory (`0600`), as the
+/// JWT key. Required with PostgreSQL: every node must open what another sealed.
+fn mfa_keys(args: &ServeArgs, backend: Backend) -> anyhow::Result<KeyRing> {
+    let previous = args
+        .mfa_encryption_key_previous
+        .as_deref()
+        .map(|text| parse_key("MFA_ENCRYPTION_KEY_PREVIOUS", text))
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    if let Some(text) = &args.mfa_encryption_key {
+        let key = parse_key("MFA_ENCRYPTION_KEY", text).map_err(|e| anyhow!(e))?;
+        return Ok(KeyRing::new(&key, previous.as_ref()));
+    }
+    let data_dir = match (backend, sqlite_path(&args.db.database_url)) {
+        (Backend::Sqlite, Some(path)) => path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        (Backend::Sqlite, None) => {
+            let text =
+                generate_key_text().map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
+            let key = parse_key("MFA_ENCRYPTION_KEY", &text).map_err(|e| anyhow!(e))?;
+            return Ok(KeyRing::new(&key, previous.as_ref()));
+        }
+        (Backend::Postgres, _) => bail!(
+            "MFA_ENCRYPTION_KEY is required with PostgreSQL: every node must open the TOTP secrets another \
+             sealed (set it to 32 random bytes, e.g. `openssl rand -base64 32`)"
+        ),
+    };
+    let file = data_dir.join("mfa_encryption_key");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text =
+                generate_key_text().map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
+            write_private(&file, &text)
+                .map_err(|e| anyhow!("cannot write {}: {e}", file.display()))?;
+            text
+        }
+        Err(e) => bail!("cannot read {}: {e}", file.display()),
+    };
+    let key = parse_key(&file.display().to_string(), &text).map_err(|e| anyhow!(e))?;
+    Ok(KeyRing::new(&key, previous.as_ref()))
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -232,6 +279,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let started = std::time::Instant::now();
     let db = open_database(&args.db.database_url, &args.db.pool_settings()).await?;
     let secret = jwt_secret(args, db.backend())?;
+    let mut settings = args.settings();
+    settings.mfa.keys = mfa_keys(args, db.backend())?;
     let listener = TcpListener::bind(args.bind())
         .await
         .with_context(|| format!("cannot listen on {}", args.bind()))?;
@@ -245,7 +294,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         db,
         hasher,
         JwtSigner::new(secret.expose().as_bytes(), args.issuer(addr.port())),
-        args.settings(),
+        settings,
     );
     iam.prepare()
         .await

@@ -159,6 +159,8 @@ impl Iam {
         };
         app.check()?;
         let secret = if app.is_confidential() {
+            // A client secret is a long-lived credential: minting one is a step-up action.
+            self.require_recent_mfa(principal, now).await?;
             let (secret, digest) = new_client_secret()?;
             app.secret_hint = Some(token::hint(secret.expose()));
             Some((secret, digest))
@@ -338,8 +340,9 @@ impl Iam {
                 ),
             ));
         }
-        let (secret, digest) = new_client_secret()?;
         let now = now_millis();
+        self.require_recent_mfa(principal, now).await?;
+        let (secret, digest) = new_client_secret()?;
         let previous_valid_until = (grace > 0).then(|| now + grace * 1000);
         let hint = token::hint(secret.expose());
         let mut tx = self.db.pool.begin().await?;

@@ -4,6 +4,7 @@ use super::cache::Invalidation;
 use uuid::Uuid;
 
 use super::cache::CacheKey;
+use super::mfa::{ENROLLMENT_TOKEN_PREFIX, MFA_TOKEN_PREFIX, MfaMethod};
 use super::{Iam, audit_by};
 use crate::authz::{Credential, Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
@@ -20,6 +21,26 @@ pub struct LoginOutcome {
     pub jwt: Secret,
     pub expires_at: Millis,
     pub user: User,
+    /// When the second factor was checked in this login (`None`: password only).
+    pub mfa_at: Option<Millis>,
+}
+
+/// Where a password login stands.
+pub enum LoginStep {
+    /// Signed in.
+    Done(LoginOutcome),
+    /// The password was right; the second factor is asked with this `mfa_token`
+    /// ([`Iam::verify_mfa_login`]).
+    MfaRequired {
+        mfa_token: Secret,
+        expires_at: Millis,
+    },
+    /// The password was right, but a second factor must be enrolled first: this token can only
+    /// enroll and confirm one (`MFA_ENFORCE_ENROLLMENT`, `MFA_POLICY=required`).
+    EnrollmentRequired {
+        enrollment_token: Secret,
+        expires_at: Millis,
+    },
 }
 
 /// Why a bearer credential was refused. Every refusal answers the same `401 invalid_token`; the
@@ -198,13 +219,80 @@ impl Iam {
     }
 
     /// Password login. Unknown emails, service accounts and wrong passwords get the same answer in
-    /// about the same time; repeated failures per account and per address are throttled.
+    /// about the same time; repeated failures per account and per address are throttled. With a
+    /// second factor enrolled (or enrollment enforced) the login is not done yet: see [`LoginStep`].
     pub async fn login(
         &self,
         email: &str,
         password: &Secret,
         meta: &RequestMeta,
+    ) -> CoreResult<LoginStep> {
+        let (user, pair_key) = self.check_password(email, password, meta).await?;
+        let now = now_millis();
+        if self.mfa_enrolled(&user).await? {
+            // The password was right: its counter for this address starts again; the second
+            // step is counted on its own key.
+            throttle::reset(&self.db.pool, &pair_key).await?;
+            let (mfa_token, expires_at) = self
+                .issue_challenge(user.id, MFA_TOKEN_PREFIX, "login", now)
+                .await?;
+            return Ok(LoginStep::MfaRequired {
+                mfa_token,
+                expires_at,
+            });
+        }
+        if self.enrollment_enforced() {
+            throttle::reset(&self.db.pool, &pair_key).await?;
+            let (enrollment_token, expires_at) = self
+                .issue_challenge(user.id, ENROLLMENT_TOKEN_PREFIX, "enrollment", now)
+                .await?;
+            return Ok(LoginStep::EnrollmentRequired {
+                enrollment_token,
+                expires_at,
+            });
+        }
+        let outcome = self.open_session(user, Some(&pair_key), None, meta).await?;
+        Ok(LoginStep::Done(outcome))
+    }
+
+    /// The second step of a login: the `mfa_token` of [`LoginStep::MfaRequired`] and a TOTP code
+    /// or a recovery code. The token works once; wrong codes are throttled per account.
+    pub async fn verify_mfa_login(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        meta: &RequestMeta,
     ) -> CoreResult<LoginOutcome> {
+        let invalid_token = || {
+            CoreError::unauthorized(
+                "invalid_mfa_token",
+                "mfa_token is unknown, expired or already used: sign in again with the password",
+            )
+        };
+        let user = self
+            .challenge_user(mfa_token, MFA_TOKEN_PREFIX, "login")
+            .await?
+            .ok_or_else(invalid_token)?;
+        let Some(method) = self.check_second_factor(&user, code, true, meta).await? else {
+            return Err(CoreError::unauthorized(
+                "invalid_mfa_code",
+                "code is not a current code of the authenticator app, nor an unused recovery code",
+            ));
+        };
+        if !self.take_challenge(mfa_token).await? {
+            return Err(invalid_token());
+        }
+        self.open_session(user, None, Some(method), meta).await
+    }
+
+    /// Checks email and password (throttled, audited); returns the user and the throttle key of
+    /// this account and address.
+    async fn check_password(
+        &self,
+        email: &str,
+        password: &Secret,
+        meta: &RequestMeta,
+    ) -> CoreResult<(User, String)> {
         // Addresses are stored normalised (`Email::parse`): the one typed here is compared the
         // same way, so a look-alike reaches the same account — and counts against its throttle.
         let email = &Email::normalize(email);
@@ -294,7 +382,19 @@ impl Iam {
                 "this account is deactivated",
             ));
         }
+        Ok((user, pair_key))
+    }
 
+    /// Opens a portal session for `user`, who has signed in (with `mfa` when a second factor was
+    /// checked), and signs its JWT.
+    async fn open_session(
+        &self,
+        user: User,
+        pair_key: Option<&str>,
+        mfa: Option<MfaMethod>,
+        meta: &RequestMeta,
+    ) -> CoreResult<LoginOutcome> {
+        let now = now_millis();
         let expires_at = now + self.settings.token_duration.as_millis() as i64;
         let session = Session {
             id: new_id(),
@@ -307,9 +407,15 @@ impl Iam {
         };
         let mut tx = self.db.pool.begin().await?;
         sessions::insert(&mut *tx, &session).await?;
+        let mfa_at = mfa.map(|_| now);
+        if let Some(at) = mfa_at {
+            crate::store::mfa::set_session_mfa_at(&mut *tx, session.id, at).await?;
+        }
         // Only this address's counter: the account-wide one runs out with its window, so that a
         // login of the owner does not hand an attacker a fresh budget of fast guesses.
-        throttle::reset(&mut *tx, &pair_key).await?;
+        if let Some(pair_key) = pair_key {
+            throttle::reset(&mut *tx, pair_key).await?;
+        }
         let entry = AuditEntry {
             at: now,
             actor_id: Some(user.id),
@@ -320,6 +426,7 @@ impl Iam {
             target_id: Some(session.id),
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
+            details: mfa.map(|m| serde_json::json!({ "mfa": m.as_str() })),
             ..AuditEntry::default()
         };
         audit::insert(&mut *tx, &entry).await?;
@@ -336,12 +443,13 @@ impl Iam {
             jwt: Secret::new(self.jwt.sign(&claims)),
             expires_at,
             user,
+            mfa_at,
         })
     }
 
     /// Counts a login attempt for `key`; past `max` attempts in the window, only one attempt per
     /// `block_for(attempts)` gets through, the others are `429` with `Retry-After`.
-    async fn admit_login_attempt(
+    pub(crate) async fn admit_login_attempt(
         &self,
         key: &str,
         max: i64,
@@ -470,7 +578,7 @@ impl Iam {
     }
 }
 
-fn throttled(until: Millis, now: Millis) -> CoreError {
+pub(crate) fn throttled(until: Millis, now: Millis) -> CoreError {
     CoreError::Throttled {
         retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
     }

@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 pub mod cache;
 mod groups;
+pub mod mfa;
 pub mod oauth;
 mod ops;
 mod roles;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use applications::RotatedSecret;
-pub use auth::{LoginOutcome, Refusal};
+pub use auth::{LoginOutcome, LoginStep, Refusal};
 pub use ops::{PoolStats, TokenStats};
 pub use tokens::{IssuedToken, TokenOwner, resolve_token_permissions};
 pub use usage::UsageRecorder;
@@ -77,6 +78,8 @@ pub struct Settings {
     pub auth_cache_ttl: Duration,
     /// The OpenID Connect provider's lifetimes.
     pub oauth: oauth::OAuthSettings,
+    /// Multi-factor authentication: policy, step-up window, the key sealing TOTP secrets.
+    pub mfa: mfa::MfaSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             auth_cache_capacity: 100_000,
             auth_cache_ttl: Duration::from_secs(30),
             oauth: oauth::OAuthSettings::default(),
+            mfa: mfa::MfaSettings::default(),
         }
     }
 }
@@ -213,6 +217,7 @@ impl Iam {
     /// (idempotent).
     pub async fn prepare(&self) -> crate::error::CoreResult<()> {
         crate::store::roles::seed_builtin(&self.db.pool).await?;
+        self.reseal_mfa_secrets().await?;
         self.ensure_signing_key().await?;
         self.reload_keys().await
     }
@@ -249,6 +254,9 @@ impl Iam {
             tracing::warn!(%error, "could not purge expired sessions");
         }
         self.purge_retired_keys(now).await;
+        if let Err(error) = crate::store::mfa::purge_expired_challenges(&self.db.pool, now).await {
+            tracing::warn!(%error, "could not purge expired MFA challenges");
+        }
         self.purge_oauth(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {

@@ -154,6 +154,7 @@ impl Iam {
     ) -> CoreResult<IssuedToken> {
         let owner = self.token_owner(principal, owner).await?;
         refuse_self_minting(principal, owner.id)?;
+        self.require_recent_mfa(principal, now_millis()).await?;
         let spec = TokenSpec {
             name: TokenName::parse(&input.name)?.as_str().to_owned(),
             expires_in_days: check_expires_in_days(input.expires_in_days)?,
@@ -181,6 +182,7 @@ impl Iam {
         }
         let owner = self.token_owner(principal, owner).await?;
         refuse_self_minting(principal, owner.id)?;
+        self.require_recent_mfa(principal, now_millis()).await?;
         let grace = input.grace_period_seconds.unwrap_or(0);
         if !(0..=MAX_GRACE_PERIOD_SECONDS).contains(&grace) {
             return Err(CoreError::validation(

@@ -350,6 +350,7 @@ pub struct SsoRow {
     pub id: Uuid,
     pub user_id: Uuid,
     pub auth_time: Millis,
+    pub mfa_at: Option<Millis>,
 }
 
 pub async fn insert_sso_session<'e>(
@@ -381,7 +382,7 @@ pub async fn find_sso_session<'e>(
     now: Millis,
 ) -> Result<Option<SsoRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, user_id, auth_time, created_at FROM sessions \
+        "SELECT id, user_id, auth_time, created_at, mfa_at FROM sessions \
          WHERE secret_digest = $1 AND kind = 'sso' AND expires_at > $2",
     )
     .bind(digest.as_slice())
@@ -395,6 +396,7 @@ pub async fn find_sso_session<'e>(
             id: super::uuid(&row, "id")?,
             user_id: super::uuid(&row, "user_id")?,
             auth_time: auth_time.unwrap_or(created_at),
+            mfa_at: row.try_get("mfa_at")?,
         })
     })
     .transpose()

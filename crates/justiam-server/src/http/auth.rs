@@ -7,8 +7,10 @@ use axum::response::IntoResponse;
 use justiam_core::CoreError;
 use justiam_core::model::{PermissionSet, User};
 use justiam_core::secret::Secret;
+use justiam_core::service::LoginStep;
 use justiam_core::time::to_datetime;
-use justiam_types::{ChangePassword, LoginRequest, LoginResponse, Me};
+use justiam_types::mfa::{LoginResult, MfaChallenge};
+use justiam_types::{ChangePassword, ErrorBody, LoginRequest, LoginResponse, Me};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,12 +26,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()), request_body = LoginRequest, responses((status = 200, description = "A portal JWT bound to a new session", body = LoginResponse)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()), request_body = LoginRequest, responses(
+    (status = 200, description = "A portal JWT bound to a new session or, when the account has a second factor, `mfa_required` with the `mfa_token` for `POST /api/v1/auth/mfa/verify`", body = LoginResult),
+    (status = 403, description = "`mfa_enrollment_required`: a second factor must be set up first; `details.enrollment_token` may only call `POST /api/v1/mfa/totp/enroll` and `/confirm`", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
     StrictJson(body): StrictJson<LoginRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let result = state
         .iam
         .login(&body.email, &Secret::new(body.password), &meta)
@@ -41,16 +45,45 @@ async fn login(
         Err(_) => "error",
     };
     state.metrics.observe_authentication("password", label);
-    let outcome = result?;
-    let response = LoginResponse {
-        token: outcome.jwt.into_exposed(),
-        expires_at: to_datetime(outcome.expires_at),
-        user: outcome.user.to_wire(),
-    };
-    Ok((
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-        Json(response),
-    ))
+    let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    match result? {
+        LoginStep::Done(outcome) => {
+            let response = LoginResponse {
+                token: outcome.jwt.into_exposed(),
+                expires_at: to_datetime(outcome.expires_at),
+                user: outcome.user.to_wire(),
+            };
+            Ok((no_store, Json(response)).into_response())
+        }
+        LoginStep::MfaRequired {
+            mfa_token,
+            expires_at,
+        } => {
+            let challenge = MfaChallenge {
+                mfa_required: true,
+                mfa_token: mfa_token.into_exposed(),
+                expires_at: to_datetime(expires_at),
+                methods: vec!["totp".to_owned(), "recovery_code".to_owned()],
+            };
+            Ok((no_store, Json(challenge)).into_response())
+        }
+        LoginStep::EnrollmentRequired {
+            enrollment_token,
+            expires_at,
+        } => {
+            let refusal = ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment_required",
+                "this server requires a second factor: set up an authenticator app with \
+                 details.enrollment_token (POST /api/v1/mfa/totp/enroll, then /confirm), then sign in again",
+            )
+            .with_details(serde_json::json!({
+                "enrollment_token": enrollment_token.expose(),
+                "expires_at": to_datetime(expires_at),
+            }));
+            Ok((no_store, refusal).into_response())
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "logout", tag = "auth", responses((status = 204, description = "The session behind the JWT has ended")))]

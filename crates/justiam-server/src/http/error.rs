@@ -52,6 +52,11 @@ impl ApiError {
         self.status
     }
 
+    /// The machine `code`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// The message for the client (never a server-side detail).
     pub fn message(&self) -> &str {
         &self.message
@@ -82,6 +87,7 @@ impl From<CoreError> for ApiError {
                 .with_details(json!({ "permission": p.as_str(), "field": "permissions" })),
             CoreError::Forbidden { code, .. } => Self::new(S::FORBIDDEN, code, message),
             CoreError::InvalidToken => Self::new(S::UNAUTHORIZED, "invalid_token", message),
+            CoreError::Unauthorized { code, .. } => Self::new(S::UNAUTHORIZED, code, message),
             CoreError::InvalidCredentials => {
                 Self::new(S::UNAUTHORIZED, "invalid_credentials", message)
             }
@@ -135,7 +141,10 @@ impl ApiError {
     /// authentication).
     fn challenge(&self) -> Option<&'static str> {
         match (self.status, self.code) {
-            (StatusCode::UNAUTHORIZED, "invalid_credentials") => None,
+            (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials" | "invalid_mfa_code" | "invalid_mfa_token",
+            ) => None,
             (StatusCode::UNAUTHORIZED, "unauthorized") => Some(CHALLENGE_WITHOUT_CREDENTIAL),
             (StatusCode::UNAUTHORIZED, _) => Some(CHALLENGE_REFUSED_CREDENTIAL),
             _ => None,

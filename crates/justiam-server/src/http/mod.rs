@@ -6,6 +6,7 @@ mod auth;
 pub mod error;
 pub(crate) mod extract;
 mod groups;
+pub(crate) mod mfa;
 pub(crate) mod observe;
 mod openapi;
 mod ops;
@@ -37,6 +38,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(applications::routes())
         .merge(signed_in::routes())
+        .merge(mfa::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records

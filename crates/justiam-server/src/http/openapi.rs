@@ -35,6 +35,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
+        (name = "mfa", description = "Multi-factor authentication: the second step of a login, step-up, authenticator apps, recovery codes"),
     ),
 )]
 pub struct ApiDoc;
@@ -255,6 +256,8 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("assign_user_app_mapping"),
             by_id("unassign_user_app_mapping"),
             ("add_application_grant", Body("user_id")),
+            by_id("get_user_mfa"),
+            by_id("reset_user_mfa"),
         ],
     ),
     (

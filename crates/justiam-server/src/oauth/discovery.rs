@@ -30,7 +30,7 @@ pub async fn configuration(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "groups", "roles", "offline_access"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "amr",
             "email", "email_verified", "name", "given_name", "family_name", "preferred_username",
             "groups", "roles"
         ],

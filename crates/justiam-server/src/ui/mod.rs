@@ -18,6 +18,7 @@ mod audit;
 mod auth;
 mod groups;
 mod kit;
+mod mfa;
 mod profile;
 mod roles;
 mod sessions;
@@ -149,6 +150,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/ui/admin", get(admin))
         .merge(auth::routes())
         .merge(profile::routes())
+        .merge(mfa::routes())
         .merge(tokens::routes())
         .merge(users::routes())
         .merge(groups::routes())

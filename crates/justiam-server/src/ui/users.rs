@@ -29,6 +29,10 @@ pub fn routes() -> Router<AppState> {
             "/ui/admin/users/{id}/delete",
             get(delete_user_confirm).post(delete_user),
         )
+        .route(
+            "/ui/admin/users/{id}/mfa/reset",
+            get(reset_mfa_confirm).post(reset_mfa),
+        )
 }
 
 pub(super) fn no_user_with(email: &str) -> String {
@@ -171,6 +175,10 @@ pub struct HeldRoleView {
 struct UserPage {
     nav: Option<Nav>,
     user: UserView,
+    /// Whether the user has an authenticator app (`None`: a service account, which signs in never).
+    mfa: Option<bool>,
+    /// `users.update`: may reset the user's second factor.
+    can_reset_mfa: bool,
     first_name: String,
     last_name: String,
     roles: Option<Vec<HeldRoleView>>,
@@ -259,8 +267,15 @@ async fn user_page(
         Ok(found) => Some(found.into_iter().map(|g| (g.id, g.name)).collect()),
         Err(_) => None,
     };
+    let mfa = if target.is_service_account {
+        None
+    } else {
+        Some(state.iam.user_mfa(p, id).await?.totp_enrolled)
+    };
     Ok(UserPage {
         nav: Some(Nav::new(user, "users")),
+        mfa,
+        can_reset_mfa: p.has(Permission::UsersUpdate),
         user: UserView::of(&target),
         first_name: target.first_name.clone(),
         last_name: target.last_name.clone(),
@@ -359,6 +374,35 @@ async fn delete_user(
         .delete_user(&user.principal, id, &user.meta)
         .await?;
     redirect("/ui/admin/users?done=deleted")
+}
+
+async fn reset_mfa_confirm(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let target = state.iam.get_user(&user.principal, id).await?;
+    Ok(render(ConfirmPage {
+        nav: Some(Nav::new(&user, "users")),
+        title: format!("Reset the second factor of {}?", target.email),
+        message: "Their authenticator app and recovery codes stop working. They sign in with the password alone until they set up a new one (at once, when the server requires it). Do this only after making sure who asked.".to_owned(),
+        action: format!("/ui/admin/users/{id}/mfa/reset"),
+        button: "Reset MFA".to_owned(),
+        back: format!("/ui/admin/users/{id}"),
+    }))
+}
+
+async fn reset_mfa(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    state
+        .iam
+        .reset_user_mfa(&user.principal, id, &user.meta)
+        .await?;
+    redirect(&format!("/ui/admin/users/{id}?done=mfa_reset"))
 }
 
 /// The user's page again with a refusal of one of its role forms (`chosen` kept selected): 400.

@@ -1141,3 +1141,52 @@ async fn backup_refuses_postgres_and_points_to_pg_dump() {
     assert!(!run.stderr.contains("secret"), "{run:?}");
     assert!(!target.exists());
 }
+
+/// Issue 17: `justiam login` asks for the code after the password when the account has a second
+/// factor; with `--password-stdin` the code is the second line. A wrong code is an authentication
+/// failure (3), a missing one a usage error (2), and nothing is saved by either.
+async fn login_asks_for_the_second_factor(backend: Backend) {
+    let Some(python) = crate::mfa::pyotp() else {
+        return;
+    };
+    let server = TestServer::start(backend).await;
+    let email = "two-step@example.com";
+    let password = "user-password-1";
+    server.create_user(email, password).await;
+    let client = server.login(email, password).await;
+    let (phone, _) = crate::mfa::enroll(&client, &python).await;
+    let me = Machine::new(&server.url);
+    let url = me.endpoint.as_str();
+    let login = [
+        "login",
+        "--endpoint",
+        url,
+        "--email",
+        email,
+        "--password-stdin",
+    ];
+    let credentials = me.config_dir().join("credentials.json");
+
+    let run = me
+        .run_with(&login, &[], Some(&format!("{password}\n")))
+        .await
+        .expect(2);
+    assert!(run.stderr.contains("code"), "{run:?}");
+    assert!(!credentials.exists());
+    let run = me
+        .run_with(&login, &[], Some(&format!("{password}\n000000\n")))
+        .await
+        .expect(3);
+    assert!(run.stderr.contains("invalid_mfa_code"), "{run:?}");
+    assert!(!credentials.exists());
+
+    crate::mfa::away_from_a_step_boundary().await;
+    let code = phone.now();
+    me.run_with(&login, &[], Some(&format!("{password}\n{code}\n")))
+        .await
+        .expect(0);
+    let whoami = me.run(&["whoami", "-o", "json"]).await.expect(0).json();
+    assert_eq!(whoami["email"], email);
+}
+
+crate::on_both_databases!(login_asks_for_the_second_factor);

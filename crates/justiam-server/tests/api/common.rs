@@ -32,6 +32,8 @@ use serde_json::Value;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// `MFA_ENCRYPTION_KEY` of test servers (32 bytes, base64).
+pub const TEST_MFA_KEY: &str = "bWZhLXRlc3Qta2V5LW1mYS10ZXN0LWtleS0wMDAwMDA=";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -136,6 +138,13 @@ pub fn test_args(database_url: String) -> ServeArgs {
         session_duration_days: 7,
         oauth_refresh_ttl_days: 30,
         oauth_code_ttl_seconds: 60,
+        mfa_policy: justiam_server::config::MfaPolicyArg::Optional,
+        mfa_enforce_enrollment: false,
+        mfa_reauth_minutes: 15,
+        // PostgreSQL needs one; SQLite would keep one in the data directory.
+        mfa_encryption_key: Some(TEST_MFA_KEY.to_owned()),
+        mfa_encryption_key_previous: None,
+        mfa_totp_issuer: "JustIAM".to_owned(),
     }
 }
 

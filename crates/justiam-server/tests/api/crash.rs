@@ -40,6 +40,7 @@ impl Process {
             .env("PORT", "0")
             .env("BIND_ADDR", "127.0.0.1")
             .env("JWT_SECRET", JWT_SECRET)
+            .env("MFA_ENCRYPTION_KEY", crate::common::TEST_MFA_KEY)
             .env("LOG_LEVEL", "warn")
             .env("JUSTIAM_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("JUSTIAM_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)

@@ -593,6 +593,7 @@ async fn a_forged_request_id_cannot_forge_log_fields(backend: Backend) {
         .env_clear()
         .env("DATABASE_URL", &database_url)
         .env("JWT_SECRET", "log-test-secret-log-test-secret-0001")
+        .env("MFA_ENCRYPTION_KEY", TEST_MFA_KEY)
         .env("PORT", "0")
         .env("BIND_ADDR", "127.0.0.1")
         .env("LOG_FORMAT", "text")

@@ -281,6 +281,8 @@ async fn code_flow_signs_in_through_the_login_page_and_tokens_verify(backend: Ba
     let iat = claims["iat"].as_i64().expect("iat");
     assert!((iat - now).abs() < 30 && exp - iat == 3600, "{claims}");
     assert!(claims["auth_time"].as_i64().is_some_and(|t| t <= now + 1));
+    // RFC 8176: signed in with the password alone (tests/api/ui/mfa.rs has the second factor).
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert_eq!(claims["email"], ALICE);
     assert_eq!(claims["email_verified"], true);
     assert_eq!(claims["name"], "Alice Liddell");

@@ -19,6 +19,8 @@ mod tokens;
 mod walk;
 // Pages of one resource each, sharing this module's browser session.
 mod applications;
+/// Issue 17: two-factor sign-in, step-up and the authorization flow.
+mod mfa;
 /// Refusals of the service said in the forms' words.
 mod wording;
 

@@ -231,7 +231,16 @@ impl Iam {
 
         // 3. Who is signed in, and recently enough.
         let now = now_millis();
+        // A session opened with the password alone does not sign in a user who has a second
+        // factor now (they enrolled after): the login page asks for both.
+        let second_factor_missing = match &session {
+            Some(s) if s.mfa_at.is_none() => self.mfa_enrolled(&s.user).await?,
+            _ => false,
+        };
         let fresh_sign_in_needed = |session: &SsoSession| -> Option<i64> {
+            if second_factor_missing {
+                return Some(now);
+            }
             if let Some(after) = request.auth_after {
                 // Back from the login page: this sign-in is the one asked for.
                 return (session.auth_time < after).then_some(after);

@@ -270,6 +270,22 @@ impl Iam {
         Ok(user)
     }
 
+    /// `amr` (RFC 8176) of the sign-in behind an SSO session: `pwd`, with `otp` and `mfa` when its
+    /// second factor was checked. Left out when the session is gone (a refresh after sign-out):
+    /// the factors are then not known any more, and no claim is better than a wrong one.
+    async fn amr(&self, session_id: Option<Uuid>) -> OAuthResult<Option<Value>> {
+        let Some(id) = session_id else {
+            return Ok(None);
+        };
+        Ok(crate::store::mfa::session_mfa(&self.db.pool, id)
+            .await
+            .map_err(CoreError::from)?
+            .map(|mfa_at| match mfa_at {
+                Some(_) => json!(["pwd", "otp", "mfa"]),
+                None => json!(["pwd"]),
+            }))
+    }
+
     async fn issue_tokens(&self, grant: &Grant<'_>, now: Millis) -> OAuthResult<TokenResponse> {
         let app = grant.app;
         let iat = secs(now);
@@ -308,6 +324,9 @@ impl Iam {
             }
             if let Some(sid) = &sid {
                 claims.insert("sid".into(), json!(sid));
+            }
+            if let Some(amr) = self.amr(grant.session_id).await? {
+                claims.insert("amr".into(), amr);
             }
             if let Some(nonce) = &grant.nonce {
                 claims.insert("nonce".into(), json!(nonce));

@@ -23,14 +23,17 @@ pub struct SsoSession {
     pub user: User,
     /// When the user last typed their password, unix milliseconds.
     pub auth_time: Millis,
+    /// When the second factor was checked at that sign-in (`None`: password only).
+    pub mfa_at: Option<Millis>,
 }
 
 impl Iam {
-    /// Opens an SSO session for `user`, who has just signed in; returns the cookie value and its
-    /// lifetime in seconds.
+    /// Opens an SSO session for `user`, who has just signed in (with a second factor checked at
+    /// `mfa_at`); returns the cookie value and its lifetime in seconds.
     pub async fn start_sso_session(
         &self,
         user: &User,
+        mfa_at: Option<Millis>,
         meta: &RequestMeta,
     ) -> CoreResult<(Secret, i64)> {
         let value = token::generate_with_prefix(SSO_PREFIX)
@@ -46,8 +49,12 @@ impl Iam {
             user_agent: meta.user_agent.clone(),
             kind: "sso",
         };
-        oauth::insert_sso_session(&self.db.pool, &session, &token::digest(value.expose()), now)
-            .await?;
+        let mut tx = self.db.pool.begin().await?;
+        oauth::insert_sso_session(&mut *tx, &session, &token::digest(value.expose()), now).await?;
+        if let Some(at) = mfa_at {
+            crate::store::mfa::set_session_mfa_at(&mut *tx, session.id, at).await?;
+        }
+        tx.commit().await?;
         Ok((value, lifetime / 1000))
     }
 
@@ -72,6 +79,7 @@ impl Iam {
             id: row.id,
             user,
             auth_time: row.auth_time,
+            mfa_at: row.mfa_at,
         }))
     }
 

@@ -104,6 +104,7 @@ pub fn notice_of(q: &HashMap<String, String>) -> Option<String> {
             "added" => "Added.",
             "removed" => "Removed.",
             "assigned" => "The role was assigned.",
+            "mfa_reset" => "The second factor was reset: the user signs in with the password alone (or sets up a new one when it is required).",
             "unassigned" => "The role assignment was removed.",
             _ => "Done.",
         }

@@ -338,6 +338,13 @@ impl From<CoreError> for UiError {
         let answer = crate::http::ApiError::from(error);
         let status = answer.status();
         let (title, message) = match (status, missing) {
+            (StatusCode::FORBIDDEN, None) if answer.code() == "mfa_reauth_required" => (
+                "Confirm it is you",
+                "This creates a long-lived credential, which needs a recent code of your authenticator app. \
+                 Enter one under Profile → Two-factor authentication → Confirm it is you, then do this again. \
+                 (A personal access token cannot confirm a second factor: sign in to do this.)"
+                    .to_owned(),
+            ),
             (StatusCode::FORBIDDEN, Some(p)) => (
                 "You do not have access to this page",
                 format!(

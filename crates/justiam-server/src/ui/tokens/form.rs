@@ -139,6 +139,8 @@ pub struct TokenForm {
     pub read_only: bool,
     /// The picker: the resources the owner holds permissions on.
     pub resources: Vec<ResourceChoice>,
+    /// Ask for a code of the authenticator app (the step-up before minting a token).
+    pub step_up: bool,
     pub errors: FieldErrors,
 }
 
@@ -185,6 +187,7 @@ pub async fn token_form(
         scope: if admin_owner { "" } else { "full" }.to_owned(),
         read_only: picker::read_only_offered(held),
         resources: picker::resources(held),
+        step_up: false,
         errors: FieldErrors::default(),
     })
 }
@@ -494,4 +497,19 @@ pub async fn rotate_with_form(
         }
     }
     bad_request(page)
+}
+
+impl TokenForm {
+    /// Keeps the form for another try when `error` is the step-up's: the code field appears with
+    /// the message. `false` for any other error.
+    pub fn ask_step_up(&mut self, error: &justiam_core::CoreError) -> bool {
+        match crate::ui::mfa::step_up_message(error) {
+            Some(message) => {
+                self.step_up = true;
+                self.errors.add("mfa_code", message);
+                true
+            }
+            None => false,
+        }
+    }
 }

@@ -105,17 +105,23 @@ async fn create_token(State(state): State<AppState>, form: UiForm) -> Result<Res
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };
-    match state
-        .iam
-        .create_token(&user.principal, TokenOwner::Caller, input, &user.meta)
-        .await
-    {
+    let result = match crate::ui::mfa::step_up(&state, &form).await {
+        Ok(()) => {
+            state
+                .iam
+                .create_token(&user.principal, TokenOwner::Caller, input, &user.meta)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
         Ok(issued) => Ok(show_once(
             &state,
             issued.value.expose(),
             &issued.record.name,
             "me",
         )),
+        Err(e) if page.form.ask_step_up(&e) => bad_request(page),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
             bad_request(page)

@@ -110,22 +110,28 @@ async fn create_sa_token(
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };
-    match state
-        .iam
-        .create_token(
-            &user.principal,
-            TokenOwner::ServiceAccount(id),
-            input,
-            &user.meta,
-        )
-        .await
-    {
+    let result = match crate::ui::mfa::step_up(&state, &form).await {
+        Ok(()) => {
+            state
+                .iam
+                .create_token(
+                    &user.principal,
+                    TokenOwner::ServiceAccount(id),
+                    input,
+                    &user.meta,
+                )
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match result {
         Ok(issued) => Ok(show_once(
             &state,
             issued.value.expose(),
             &issued.record.name,
             &id.to_string(),
         )),
+        Err(e) if page.form.ask_step_up(&e) => bad_request(page),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
             bad_request(page)

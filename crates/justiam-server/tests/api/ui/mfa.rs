@@ -1,0 +1,267 @@
+//! Issue 17 in Chromium: set up an authenticator app by reading the secret the page shows, sign
+//! out, sign in with the code, create a token (the step-up asked in place once the check is older
+//! than MFA_REAUTH_MINUTES), the recovery codes, and signing in to an application through
+//! `/oauth2/authorize` with the second step. pyotp plays the phone.
+
+use super::{Session, browser_available};
+use crate::common::{Backend, TestServer};
+use crate::mfa::{Authenticator, away_from_a_step_boundary, pyotp};
+
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "ada-password-1";
+
+async fn two_factor_sign_in_step_up_and_an_application_in_the_browser(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    server.create_user(EMAIL, PASSWORD).await;
+    // An application whose redirect URI is a page of the server itself, so the browser lands on
+    // something that answers.
+    let admin = server.admin().await;
+    let redirect = format!("{base}/healthz");
+    let app = crate::common::raw(
+        &admin,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        Some(serde_json::json!({ "name": "wiki", "redirect_uris": [redirect] })),
+    )
+    .await;
+    assert_eq!(app.status, 201, "{}", app.json);
+    let client_id = app.json["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+
+    let s = Session::start().await;
+    s.login(&server, EMAIL, PASSWORD).await;
+
+    // Profile → Two-factor authentication → Set up Authenticator App: a QR code and the secret.
+    s.goto(&format!("{base}/ui/profile")).await;
+    s.click("#mfa-link").await;
+    s.click("#setup-totp").await;
+    s.find("#totp-setup figure.qr svg").await;
+    let shown = s.text("#totp-secret").await.replace(' ', "");
+    assert_eq!(shown.len(), 32, "{shown}");
+    s.screenshot("mfa-setup").await;
+    let phone = Authenticator::new(
+        &python,
+        &format!("otpauth://totp/JustIAM:{EMAIL}?secret={shown}&issuer=JustIAM"),
+    );
+    away_from_a_step_boundary().await;
+    s.fill("#setup-code", &phone.codes(&[-30]).remove(0)).await;
+    s.click("#confirm-totp").await;
+    s.wait_for_text("#recovery-codes", "Save these codes now")
+        .await;
+    let mut recovery = Vec::new();
+    for code in s
+        .b()
+        .find_all(fantoccini::Locator::Css(".recovery-code"))
+        .await
+        .expect("codes")
+    {
+        recovery.push(code.text().await.expect("text"));
+    }
+    assert_eq!(recovery.len(), 10);
+    let download = s
+        .find("#download-recovery-codes")
+        .await
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("a data: link");
+    assert!(download.starts_with("data:text/plain"), "{download}");
+    assert!(
+        download.contains(&recovery[0]),
+        "the download holds the codes"
+    );
+    assert_eq!(
+        s.find("#download-recovery-codes")
+            .await
+            .attr("download")
+            .await
+            .expect("attr")
+            .as_deref(),
+        Some("justiam-recovery-codes.txt")
+    );
+    s.screenshot("mfa-recovery-codes").await;
+    s.wait_for_text("#mfa-state", "Set up on").await;
+
+    // Sign out; signing in now asks for the code after the password.
+    s.click("#logout").await;
+    s.find("#email").await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#code").await;
+    assert!(
+        s.b()
+            .source()
+            .await
+            .expect("source")
+            .contains("name=\"mfa_token\"")
+    );
+    s.fill("#code", "000000").await;
+    s.click("#verify-code").await;
+    s.wait_for_text("#mfa-error", "not right").await;
+    away_from_a_step_boundary().await;
+    s.fill("#code", &phone.now()).await;
+    s.click("#verify-code").await;
+    s.find("#logout").await;
+
+    // A token: allowed at first (the sign-in checked the factor) …
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.fill("#token-name", "first").await;
+    s.click("#create-token").await;
+    s.find("#token-value").await;
+    // … but once the check is older than MFA_REAUTH_MINUTES, the form asks for the code and goes on.
+    sqlx::query("UPDATE sessions SET mfa_at = mfa_at - 16 * 60000")
+        .execute(server.pool())
+        .await
+        .expect("age the check");
+    server.after_direct_sql();
+    s.goto(&format!("{base}/ui/tokens/new")).await;
+    s.fill("#token-name", "second").await;
+    s.click("#create-token").await;
+    s.wait_for_text("#mfa-code-error", "Confirm it is you")
+        .await;
+    s.screenshot("mfa-step-up").await;
+    away_from_a_step_boundary().await;
+    s.fill("#step-up-code", &phone.codes(&[30]).remove(0)).await;
+    s.click("#create-token").await;
+    let token = s.created_token().await;
+    assert!(token.starts_with("justiam_pat_"), "{token}");
+    // The forms not asked in place (rotation, application secrets) send people to "Confirm it
+    // is you", which refuses a wrong code in the page's words.
+    s.goto(&format!("{base}/ui/profile/mfa")).await;
+    s.fill("#reauth-code", "000000").await;
+    s.click("#reauth").await;
+    s.wait_for_text("#mfa-error", "not right").await;
+
+    // Sign out, then sign in to the application: the login page asks for both steps (a recovery
+    // code here: the authenticator's next codes were used above) and the application gets its code.
+    s.click("#logout").await;
+    s.find("#email").await;
+    let authorize = format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=st4te&nonce=n0nce",
+        url_encode(&redirect)
+    );
+    s.goto(&authorize).await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#code").await;
+    s.fill("#code", &recovery[0]).await;
+    s.click("#verify-code").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let landed = loop {
+        let url = s.b().current_url().await.expect("url");
+        if url.path() == "/healthz" {
+            break url;
+        }
+        assert!(std::time::Instant::now() < deadline, "still at {url}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let query: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.get("state").map(String::as_str),
+        Some("st4te"),
+        "{landed}"
+    );
+    let code = query.get("code").expect("an authorization code");
+    // The application learns how the user signed in: `amr` (RFC 8176) in the ID token.
+    let secret = app.json["client_secret"].as_str().expect("client secret");
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token JSON");
+    let id_token = tokens["id_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{tokens}"));
+    let payload = id_token.split('.').nth(1).expect("payload");
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("claims");
+    assert_eq!(
+        claims["amr"],
+        serde_json::json!(["pwd", "otp", "mfa"]),
+        "{claims}"
+    );
+    // The SSO session records the second factor: a second authorization needs no sign-in.
+    s.goto(&authorize.replace("st4te", "again")).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let url = s.b().current_url().await.expect("url");
+        if url.path() == "/healthz" && url.as_str().contains("state=again") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "asked again: {url}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    s.close().await;
+}
+
+/// `MFA_ENFORCE_ENROLLMENT`: a user without a second factor sets one up on the login page itself
+/// (QR code, key, confirm, recovery codes), then signs in with password and code.
+async fn an_enforced_enrollment_on_the_login_page(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    if !browser_available() {
+        return;
+    }
+    let setup = TestServer::start(backend).await;
+    setup.create_user(EMAIL, PASSWORD).await;
+    let server = setup
+        .another_node(|args| args.mfa_enforce_enrollment = true)
+        .await;
+    let base = server.url.clone();
+    let s = Session::start().await;
+    s.goto(&format!("{base}/ui/login")).await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#totp-setup figure.qr svg").await;
+    let shown = s.text("#totp-secret").await.replace(' ', "");
+    let phone = Authenticator::new(&python, &format!("otpauth://totp/x?secret={shown}"));
+    s.fill("#code", "000000").await;
+    s.click("#confirm-totp").await;
+    s.wait_for_text("#mfa-error", "not right").await;
+    away_from_a_step_boundary().await;
+    s.fill("#code", &phone.codes(&[-30]).remove(0)).await;
+    s.click("#confirm-totp").await;
+    s.wait_for_text("#recovery-codes", "Save these codes now")
+        .await;
+    s.click("#continue-sign-in").await;
+    s.fill("#email", EMAIL).await;
+    s.fill("#password", PASSWORD).await;
+    s.click("#sign-in").await;
+    s.fill("#code", &phone.now()).await;
+    s.click("#verify-code").await;
+    s.find("#logout").await;
+    s.close().await;
+}
+
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+crate::on_both_databases!(
+    two_factor_sign_in_step_up_and_an_application_in_the_browser,
+    an_enforced_enrollment_on_the_login_page,
+);
