@@ -54,6 +54,9 @@ impl TestServer {
             &database_url,
             "--jwt-secret",
             "test-secret-test-secret-test-secret-0123",
+            // Required with PostgreSQL, like the JWT secret.
+            "--mfa-encryption-key",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
             "--port",
             "0",
             "--bind-addr",
