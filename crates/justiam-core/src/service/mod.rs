@@ -7,8 +7,11 @@ mod applications;
 mod auth;
 pub mod cache;
 mod groups;
+mod notices;
 pub mod oauth;
 mod ops;
+pub mod outbox;
+mod password_reset;
 mod roles;
 mod tokens;
 mod usage;
@@ -77,6 +80,15 @@ pub struct Settings {
     pub auth_cache_ttl: Duration,
     /// The OpenID Connect provider's lifetimes.
     pub oauth: oauth::OAuthSettings,
+    /// Mail goes out (`SMTP_HOST` is set); without it nothing is written to the outbox and the
+    /// features that need mail say so.
+    pub mail_enabled: bool,
+    /// How long a password-reset link works.
+    pub password_reset_ttl: Duration,
+    /// Days before expiry at which a token's owner is warned (`7,1`).
+    pub token_expiry_warning_days: Vec<i64>,
+    /// How often the token notices are looked for.
+    pub notification_interval: Duration,
 }
 
 impl Default for Settings {
@@ -90,6 +102,10 @@ impl Default for Settings {
             auth_cache_capacity: 100_000,
             auth_cache_ttl: Duration::from_secs(30),
             oauth: oauth::OAuthSettings::default(),
+            mail_enabled: false,
+            password_reset_ttl: Duration::from_secs(3600),
+            token_expiry_warning_days: vec![7, 1],
+            notification_interval: Duration::from_secs(300),
         }
     }
 }
@@ -106,8 +122,10 @@ pub struct Iam {
     pub cache: AuthCache,
     /// The OpenID Connect signing keys (see [`oauth::keys`]).
     keys: oauth::keys::KeyRing,
-    /// Tells this node's invalidation notices from other nodes'.
+    /// Tells this node's invalidation notices from other nodes', and its outbox claims.
     node_id: String,
+    /// Wakes the outbox worker when a message was queued on this node.
+    outbox_wake: tokio::sync::Notify,
 }
 
 /// The PostgreSQL channel on which nodes tell each other to drop cached credentials.
@@ -132,6 +150,7 @@ impl Iam {
             cache,
             keys: oauth::keys::KeyRing::default(),
             node_id,
+            outbox_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -250,6 +269,7 @@ impl Iam {
         }
         self.purge_retired_keys(now).await;
         self.purge_oauth(now).await;
+        self.purge_outbox(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {
             Ok(0) => {}

@@ -14,6 +14,7 @@ pub mod applications;
 pub mod audit;
 pub mod groups;
 pub mod oauth;
+pub mod outbox;
 pub mod roles;
 pub mod sessions;
 pub mod signing_keys;
