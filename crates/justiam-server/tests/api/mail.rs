@@ -13,8 +13,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::common::{
-    ADMIN_EMAIL, Backend, Received, SmtpServer, TestServer, assert_error, count_rows, raw,
-    user_with,
+    ADMIN_EMAIL, Backend, Browser, Received, SmtpServer, TestServer, assert_error, count_rows,
+    hidden, raw, unescape, user_with,
 };
 
 /// Settings that send mail to `smtp` in clear text (it is on loopback).
@@ -579,7 +579,150 @@ async fn without_smtp_mail_features_say_so(backend: Backend) {
     assert_eq!(outbox_gauge(&server, "mail", "pending").await, 0);
 }
 
+/// The pages a person without a session uses: "Forgot password?" on the login page, the form that
+/// asks for the link, and "Choose a new password" that the link opens.
+async fn forgot_password_pages(backend: Backend) {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let server = TestServer::start_with(backend, mail_to(&smtp)).await;
+    server
+        .create_user("ada@example.com", "user-password-1")
+        .await;
+    let mut browser = Browser::new(&server);
+    let login = browser.get("/ui/login").await;
+    assert!(
+        login.body.contains("href=\"/ui/forgot-password\""),
+        "{}",
+        login.body
+    );
+
+    let mut ask = async |email: &str| {
+        let form = browser.get("/ui/forgot-password").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = hidden(&form.body, "csrf_token");
+        browser
+            .post_form(
+                "/ui/forgot-password",
+                &[("csrf_token", &csrf), ("email", email)],
+            )
+            .await
+    };
+    let known = ask("ada@example.com").await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.status, StatusCode::OK, "{}", known.body);
+    assert_eq!(unknown.status, StatusCode::OK, "{}", unknown.body);
+    let said =
+        |page: &crate::common::Page, email: &str| unescape(&page.body).replace(email, "ADDRESS");
+    assert!(
+        said(&known, "ada@example.com").contains("If ADDRESS is the address of an account, a link")
+    );
+    let strip_csrf = |text: String| {
+        let csrf = hidden(&text, "csrf_token");
+        text.replace(&csrf, "")
+    };
+    assert_eq!(
+        strip_csrf(said(&known, "ada@example.com")),
+        strip_csrf(said(&unknown, "nobody@example.com")),
+        "the same page for an account and for none"
+    );
+    // A form without its double-submit token is refused.
+    let forged = browser
+        .post_form(
+            "/ui/forgot-password",
+            &[("csrf_token", "x"), ("email", "ada@example.com")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let mails = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let link = mails[0].reset_link().expect("link");
+    let path = &link[link.find("/ui/").expect("path")..];
+    let page = browser.get(path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Choose a new password"));
+    let csrf = hidden(&page.body, "csrf_token");
+    let token = hidden(&page.body, "token");
+    let differ = browser
+        .post_form(
+            "/ui/password-reset",
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token),
+                ("new_password", "new-password-1"),
+                ("confirm_password", "new-password-2"),
+            ],
+        )
+        .await;
+    assert_eq!(differ.status, StatusCode::BAD_REQUEST);
+    assert!(differ.body.contains("The two passwords differ"));
+    let csrf = hidden(&differ.body, "csrf_token");
+    let set = browser
+        .post_form(
+            "/ui/password-reset",
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token),
+                ("new_password", "new-password-1"),
+                ("confirm_password", "new-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        set.location().as_deref(),
+        Some("/ui/login?done=reset"),
+        "{}",
+        set.body
+    );
+    let signed_out = browser.follow(set).await;
+    assert!(
+        signed_out.body.contains("Your new password is set"),
+        "{}",
+        signed_out.body
+    );
+    server.login("ada@example.com", "new-password-1").await;
+    // The link worked once.
+    let again = browser.get(path).await;
+    let csrf = hidden(&again.body, "csrf_token");
+    let spent = browser
+        .post_form(
+            "/ui/password-reset",
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token),
+                ("new_password", "new-password-3"),
+                ("confirm_password", "new-password-3"),
+            ],
+        )
+        .await;
+    assert_eq!(spent.status, StatusCode::BAD_REQUEST);
+    assert!(
+        spent.body.contains("already used or expired"),
+        "{}",
+        spent.body
+    );
+
+    // Without mail, no link on the login page, and the page says why.
+    let quiet = TestServer::start(backend).await;
+    let mut browser = Browser::new(&quiet);
+    assert!(
+        !browser
+            .get("/ui/login")
+            .await
+            .body
+            .contains("forgot-password")
+    );
+    let off = browser.get("/ui/forgot-password").await;
+    assert!(
+        off.body.contains("This server sends no mail"),
+        "{}",
+        off.body
+    );
+}
+
 crate::on_both_databases!(
+    forgot_password_pages,
     password_reset_by_mail,
     unknown_and_known_addresses_answer_alike,
     administrator_sends_a_reset,
