@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Seconds between two looks for tokens whose expiry warning is due (also done at start).
     #[arg(long, env = "NOTIFICATION_INTERVAL_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
     pub notification_interval_seconds: u64,
+    /// Let webhooks target loopback, link-local and private addresses (checked at creation and
+    /// again at every delivery, against the address the name resolves to). For labs and tests.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_targets: bool,
 }
 
 /// How `SMTP_HOST` is reached.
@@ -233,6 +237,7 @@ impl ServeArgs {
             password_reset_ttl: Duration::from_secs(self.password_reset_ttl_minutes * 60),
             token_expiry_warning_days: self.token_expiry_warning_days.clone(),
             notification_interval: Duration::from_secs(self.notification_interval_seconds),
+            webhook_allow_private_targets: self.webhook_allow_private_targets,
         }
     }
 

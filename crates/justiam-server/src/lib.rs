@@ -11,3 +11,4 @@ pub mod outbox;
 pub mod server;
 pub mod telemetry;
 pub mod ui;
+pub mod webhook;

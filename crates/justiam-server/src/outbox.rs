@@ -37,7 +37,7 @@ pub async fn run(iam: Arc<Iam>, mailer: Option<Mailer>, mut shutdown: watch::Rec
             let iam = iam.clone();
             let mailer = mailer.clone();
             attempts.spawn(async move {
-                let outcome = attempt(&row, mailer.as_ref()).await;
+                let outcome = attempt(&iam, &row, mailer.as_ref()).await;
                 if let Err(error) = iam.finish_outbox(row.id, &outcome).await {
                     tracing::warn!(id = %row.id, %error, "cannot record an outbox attempt");
                 }
@@ -59,9 +59,10 @@ pub async fn run(iam: Arc<Iam>, mailer: Option<Mailer>, mut shutdown: watch::Rec
 }
 
 /// One attempt at one row.
-async fn attempt(row: &Claimed, mailer: Option<&Mailer>) -> Outcome {
+async fn attempt(iam: &Iam, row: &Claimed, mailer: Option<&Mailer>) -> Outcome {
     let result = match row.kind.as_str() {
         "mail" => send_mail(row, mailer).await,
+        "webhook" => send_webhook(iam, row).await,
         other => Err(Failure::permanent(format!("unknown outbox kind {other:?}"))),
     };
     match result {
@@ -92,7 +93,7 @@ async fn attempt(row: &Claimed, mailer: Option<&Mailer>) -> Outcome {
 }
 
 /// Why an attempt failed.
-pub(crate) struct Failure {
+pub struct Failure {
     pub message: String,
     pub permanent: bool,
     /// The HTTP status a webhook target answered.
@@ -107,16 +108,35 @@ impl Failure {
             status: None,
         }
     }
+
+    pub fn retry(message: String, status: Option<i64>) -> Self {
+        Self {
+            message,
+            permanent: false,
+            status,
+        }
+    }
+}
+
+async fn send_webhook(iam: &Iam, row: &Claimed) -> Result<Option<i64>, Failure> {
+    let id = uuid::Uuid::parse_str(&row.recipient)
+        .map_err(|_| Failure::permanent("the delivery names no webhook".to_owned()))?;
+    let target = match iam.webhook_target(id).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return Err(Failure::permanent("the webhook was deleted".to_owned())),
+        Err(error) => return Err(Failure::permanent(format!("{error:#}"))),
+    };
+    let allow_private = iam.settings.webhook_allow_private_targets;
+    crate::webhook::deliver(&target.url, &target.secret, &row.payload, allow_private).await
 }
 
 async fn send_mail(row: &Claimed, mailer: Option<&Mailer>) -> Result<Option<i64>, Failure> {
     let Some(mailer) = mailer else {
         // Written while SMTP_HOST was set, read by a node without it: another node may send it.
-        return Err(Failure {
-            message: "mail is off on this node (no SMTP_HOST)".to_owned(),
-            permanent: false,
-            status: None,
-        });
+        return Err(Failure::retry(
+            "mail is off on this node (no SMTP_HOST)".to_owned(),
+            None,
+        ));
     };
     let mail: Mail = serde_json::from_str(&row.payload)
         .map_err(|e| Failure::permanent(format!("unreadable mail payload: {e}")))?;

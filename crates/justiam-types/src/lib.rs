@@ -8,6 +8,7 @@ pub mod application;
 pub mod permission;
 pub mod rules;
 pub mod timestamp;
+pub mod webhook;
 pub mod whole_number;
 
 pub use permission::{Permission, PermissionSet};

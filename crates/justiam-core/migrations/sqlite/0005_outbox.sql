@@ -58,3 +58,21 @@ CREATE TABLE token_notices (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (token_id, notice)
 );
+
+-- Webhooks (`is_admin` only): where events are POSTed, signed with the webhook's secret.
+CREATE TABLE webhooks (
+    id            TEXT PRIMARY KEY,
+    -- http(s) target; its address is checked at creation and again at every delivery.
+    url           TEXT NOT NULL,
+    -- Event types and families (`token.created`, `application.*`), space-separated with a space at
+    -- both ends, so that `LIKE '% type %'` finds the subscribers of an event.
+    events        TEXT NOT NULL,
+    -- The signing secret sealed with AES-256-GCM under a key derived from JWT_SECRET
+    -- (base64 of nonce + ciphertext): a copy of the database alone cannot sign deliveries.
+    secret_sealed TEXT NOT NULL,
+    -- The secret's last characters, to tell secrets apart.
+    secret_hint   TEXT NOT NULL,
+    created_by    TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);

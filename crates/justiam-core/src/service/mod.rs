@@ -16,6 +16,7 @@ mod roles;
 mod tokens;
 mod usage;
 mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +90,8 @@ pub struct Settings {
     pub token_expiry_warning_days: Vec<i64>,
     /// How often the token notices are looked for.
     pub notification_interval: Duration,
+    /// Webhooks may target loopback, link-local and private addresses (tests, labs).
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             password_reset_ttl: Duration::from_secs(3600),
             token_expiry_warning_days: vec![7, 1],
             notification_interval: Duration::from_secs(300),
+            webhook_allow_private_targets: false,
         }
     }
 }

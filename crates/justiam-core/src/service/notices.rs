@@ -1,4 +1,4 @@
-//! Token notices by mail: a token was created, was revoked as leaked, or expires within one of the
+//! Token notices by mail (and the `token.expiring` webhook event): a token was created, was revoked as leaked, or expires within one of the
 //! `TOKEN_EXPIRY_WARNING_DAYS`. A person's token tells its owner; a service account's tells the
 //! user who created it. No notice holds the token's value.
 //!
@@ -79,9 +79,6 @@ impl Iam {
     ///
     /// `now` is a parameter so that the tests can move time forward; the server passes the clock.
     pub async fn scan_token_notices(&self, now: Millis) -> CoreResult<usize> {
-        if !self.mail_enabled() {
-            return Ok(0);
-        }
         let mut thresholds = self.settings.token_expiry_warning_days.clone();
         thresholds.sort_unstable();
         let Some(widest) = thresholds.last().copied() else {
@@ -137,6 +134,18 @@ impl Iam {
             outbox::record_notice(&mut *tx, token_id, &notice_name(*days), now).await?;
         }
         let days = (left + DAY_MS - 1) / DAY_MS;
+        let token = &found.token;
+        let data = serde_json::json!({
+            "token": {
+                "id": token.id,
+                "name": token.name,
+                "hint": token.token_hint,
+                "expires_at": crate::time::to_datetime(token.expires_at),
+            },
+            "owner": { "id": found.owner.id, "email": found.owner.email },
+            "days_left": days,
+        });
+        self.emit_event(&mut tx, "token.expiring", data, now).await?;
         self.queue_token_notice(
             &mut tx,
             &found.token,
@@ -154,9 +163,6 @@ impl Iam {
         self: std::sync::Arc<Self>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        if !self.mail_enabled() {
-            return;
-        }
         let mut tick = tokio::time::interval(self.settings.notification_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -21,6 +21,7 @@ pub mod signing_keys;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;

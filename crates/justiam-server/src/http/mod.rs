@@ -14,6 +14,7 @@ mod signed_in;
 pub mod throttle;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::http::header;
@@ -37,6 +38,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(applications::routes())
         .merge(signed_in::routes())
+        .merge(webhooks::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records

@@ -35,6 +35,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
+        (name = "webhooks", description = "Webhooks (is_admin): signed event deliveries and their log"),
     ),
 )]
 pub struct ApiDoc;

@@ -149,6 +149,7 @@ pub fn test_args(database_url: String) -> ServeArgs {
         password_reset_ttl_minutes: 60,
         token_expiry_warning_days: vec![7, 1],
         notification_interval_seconds: 300,
+        webhook_allow_private_targets: false,
     }
 }
 
