@@ -77,10 +77,13 @@ pub async fn check_target(raw: &str, allow_private: bool) -> Result<CheckedTarge
     let port = url
         .port_or_known_default()
         .ok_or_else(|| refuse("must name a port".to_owned()))?;
-    let resolved = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
-        .await
-        .map_err(|_| refuse(format!("host {host} did not resolve within 5 seconds")))?
-        .map_err(|e| refuse(format!("host {host} does not resolve ({e})")))?;
+    let resolved = tokio::time::timeout(
+        RESOLVE_TIMEOUT,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| refuse(format!("host {host} did not resolve within 5 seconds")))?
+    .map_err(|e| refuse(format!("host {host} does not resolve ({e})")))?;
     let addrs: Vec<SocketAddr> = resolved.collect();
     let allowed = addrs
         .iter()
@@ -184,12 +187,28 @@ mod tests {
     #[test]
     fn private_addresses() {
         for private in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::",
         ] {
             assert!(is_private(private.parse().expect("ip")), "{private}");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
     }
@@ -214,9 +233,7 @@ mod tests {
     #[tokio::test]
     async fn targets_are_checked() {
         let loopback = check_target("http://127.0.0.1:9/x", false).await;
-        assert!(
-            loopback.is_err_and(|e| e.to_string().contains("WEBHOOK_ALLOW_PRIVATE_TARGETS")),
-        );
+        assert!(loopback.is_err_and(|e| e.to_string().contains("WEBHOOK_ALLOW_PRIVATE_TARGETS")),);
         assert!(check_target("http://127.0.0.1:9/x", true).await.is_ok());
         assert!(check_target("http://localhost:9/x", false).await.is_err());
         assert!(check_target("ftp://example.com/", true).await.is_err());

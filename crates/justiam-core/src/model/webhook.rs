@@ -120,7 +120,14 @@ mod tests {
     #[test]
     fn urls_and_events() {
         assert!(parse_webhook_url("https://hooks.example.com/x?y=1").is_ok());
-        for bad in ["ftp://x/", "file:///etc/passwd", "https://u:p@x/", "https://x/#f", "/relative", ""] {
+        for bad in [
+            "ftp://x/",
+            "file:///etc/passwd",
+            "https://u:p@x/",
+            "https://x/#f",
+            "/relative",
+            "",
+        ] {
             assert!(parse_webhook_url(bad).is_err(), "{bad}");
         }
         let events = parse_events(&["user.*".into(), "token.created".into(), "user.*".into()]);

@@ -145,7 +145,8 @@ impl Iam {
             "owner": { "id": found.owner.id, "email": found.owner.email },
             "days_left": days,
         });
-        self.emit_event(&mut tx, "token.expiring", data, now).await?;
+        self.emit_event(&mut tx, "token.expiring", data, now)
+            .await?;
         self.queue_token_notice(
             &mut tx,
             &found.token,

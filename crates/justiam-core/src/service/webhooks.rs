@@ -20,8 +20,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::{Webhook, WebhookDelivery, parse_events, parse_webhook_url};
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::webhooks::{self, Event, RETRY_FOR, WebhookRow};
 use crate::store::new_id;
+use crate::store::webhooks::{self, Event, RETRY_FOR, WebhookRow};
 use crate::time::{Millis, now_millis};
 use crate::token;
 

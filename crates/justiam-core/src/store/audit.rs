@@ -48,8 +48,7 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<()
     .await?;
     if let Some(event) = super::webhooks::event_of_audit(id, e) {
         let now = crate::time::now_millis();
-        super::webhooks::fan_out(conn, &event, None, now, now + super::webhooks::RETRY_FOR)
-            .await?;
+        super::webhooks::fan_out(conn, &event, None, now, now + super::webhooks::RETRY_FOR).await?;
     }
     Ok(())
 }

@@ -190,11 +190,12 @@ pub async fn fan_out(
                 .event_type
                 .split_once('.')
                 .map_or(event.event_type, |(family, _)| family);
-            let rows = sqlx::query("SELECT id FROM webhooks WHERE events LIKE $1 OR events LIKE $2")
-                .bind(format!("% {} %", event.event_type))
-                .bind(format!("% {family}.* %"))
-                .fetch_all(&mut *conn)
-                .await?;
+            let rows =
+                sqlx::query("SELECT id FROM webhooks WHERE events LIKE $1 OR events LIKE $2")
+                    .bind(format!("% {} %", event.event_type))
+                    .bind(format!("% {family}.* %"))
+                    .fetch_all(&mut *conn)
+                    .await?;
             rows.iter()
                 .map(|row| row.try_get::<String, _>("id"))
                 .collect::<Result<_, _>>()?

@@ -10,10 +10,10 @@ use justiam_core::model::{Webhook as Model, WebhookDelivery as DeliveryModel};
 use justiam_core::secret::Secret;
 use justiam_core::service::webhooks::WebhookInput as Input;
 use justiam_core::time::to_datetime;
+use justiam_types::Page;
 use justiam_types::webhook::{
     CreatedWebhook, Webhook, WebhookDelivery, WebhookInput, WebhookTestSent,
 };
-use justiam_types::Page;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;

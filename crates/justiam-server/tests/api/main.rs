@@ -31,3 +31,4 @@ mod tokens;
 mod transport;
 mod ui;
 mod users;
+mod webhooks;
