@@ -26,7 +26,11 @@ pub struct AuditEntry {
 /// Writes an audit entry and, when its action is a webhook event, one delivery per subscribed
 /// webhook: in the caller's transaction, so that an event is delivered exactly when its change
 /// is committed.
-pub async fn insert(conn: &mut sqlx::AnyConnection, e: &AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn insert<'a>(
+    conn: impl super::Connection<'a>,
+    e: &AuditEntry,
+) -> Result<(), sqlx::Error> {
+    let conn = conn.connection();
     let id = super::new_id();
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_email, credential, credential_id, action, target_type, \

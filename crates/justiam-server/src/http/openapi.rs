@@ -256,6 +256,7 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("assign_user_app_mapping"),
             by_id("unassign_user_app_mapping"),
             ("add_application_grant", Body("user_id")),
+            by_id("send_password_reset"),
         ],
     ),
     (
@@ -315,6 +316,16 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             ("assign_group_app_mapping", Body("mapping_id")),
             ("unassign_user_app_mapping", Path("mapping_id")),
             ("unassign_group_app_mapping", Path("mapping_id")),
+        ],
+    ),
+    (
+        "create_webhook",
+        &[
+            by_id("get_webhook"),
+            by_id("update_webhook"),
+            by_id("delete_webhook"),
+            by_id("list_webhook_deliveries"),
+            by_id("send_webhook_test"),
         ],
     ),
     ("create_own_token", OWN_TOKEN),
