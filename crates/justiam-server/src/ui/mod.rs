@@ -24,6 +24,7 @@ mod roles;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -158,6 +159,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(audit::routes())
         .merge(sessions::routes())
         .merge(password_reset::routes())
+        .merge(webhooks::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn_with_state(
             state,
@@ -195,6 +197,7 @@ async fn admin(user: UiUser) -> Result<Response, UiError> {
         (nav.applications, "/ui/admin/applications"),
         (nav.audit, "/ui/admin/audit"),
         (nav.sessions, "/ui/admin/sessions"),
+        (nav.webhooks, "/ui/admin/webhooks"),
     ]
     .into_iter()
     .find(|(may, _)| *may);

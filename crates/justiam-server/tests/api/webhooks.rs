@@ -561,7 +561,273 @@ async fn the_target_is_checked_again_at_delivery(backend: Backend) {
     );
 }
 
+/// `justiam webhook …` against a live server, with the receiver checking what arrives.
+async fn the_cli_manages_webhooks(backend: Backend) {
+    let (url, receiver) = receiver(Behaviour::Ok).await;
+    let server = TestServer::start_with(backend, allow_private).await;
+    let admin = server.admin().await;
+    let token = admin
+        .create_token(
+            None,
+            &justiam_types::CreateToken {
+                name: "cli".into(),
+                expires_in_days: 1,
+                permissions: None,
+            },
+        )
+        .await
+        .expect("admin token")
+        .token;
+    let home = tempfile::tempdir().expect("home");
+    let cli = |args: Vec<String>, stdin: Option<&'static str>| {
+        let endpoint = server.url.clone();
+        let token = token.clone();
+        let home = home.path().to_owned();
+        async move {
+            let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_justiam"));
+            command
+                .args(&args)
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join("xdg"))
+                .env("JUSTIAM_ENDPOINT", endpoint)
+                .env("JUSTIAM_TOKEN", token)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = command.spawn().expect("spawn justiam");
+            if let Some(mut pipe) = child.stdin.take() {
+                use tokio::io::AsyncWriteExt;
+                if let Some(text) = stdin {
+                    pipe.write_all(text.as_bytes()).await.expect("stdin");
+                }
+            }
+            let out = child.wait_with_output().await.expect("justiam runs");
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    let args = |list: &[&str]| list.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+
+    let (code, out, err) = cli(
+        args(&[
+            "webhook",
+            "create",
+            "--url",
+            &url,
+            "--event",
+            "user.created,login.failed",
+            "--secret-stdin",
+            "-o",
+            "json",
+        ]),
+        Some("cli-secret-0123456789abcdef\n"),
+    )
+    .await;
+    assert_eq!(code, 0, "{out} {err}");
+    let created: Value = serde_json::from_str(&out).expect("JSON");
+    assert!(
+        created.get("secret").is_none(),
+        "a given secret is not printed"
+    );
+    let id = created["id"].as_str().expect("id").to_owned();
+    let (code, out, _) = cli(args(&["webhook", "list"]), None).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&id) && out.contains("login.failed user.created"),
+        "{out}"
+    );
+    let (code, out, err) = cli(args(&["webhook", "test", &id]), None).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Queued a test event"), "{out}");
+    let hits = receiver.wait_for(1, Duration::from_secs(10)).await;
+    verify("cli-secret-0123456789abcdef", &hits[0]).expect("signed with the secret given on stdin");
+    wait_delivery(&admin, &id, Duration::from_secs(10), |d| {
+        d["status"] == "sent"
+    })
+    .await;
+    let (code, out, _) = cli(args(&["webhook", "deliveries", &id]), None).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("webhook.test") && out.contains("sent") && out.contains("204"),
+        "{out}"
+    );
+    // A generated secret is printed once, with a warning.
+    let (code, out, err) = cli(
+        args(&["webhook", "create", "--url", &url, "--event", "token.*"]),
+        None,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("secret:") && out.contains("whsec_"), "{out}");
+    assert!(err.contains("shown only this once"), "{err}");
+    // Refusals are the server's, on one line.
+    let (code, _, err) = cli(
+        args(&[
+            "webhook",
+            "create",
+            "--url",
+            "ftp://hooks.example.com/x",
+            "--event",
+            "token.*",
+        ]),
+        None,
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("url must use http or https"), "{err}");
+    let (code, _, _) = cli(args(&["webhook", "delete", &id]), None).await;
+    assert_eq!(code, 0);
+    let (code, _, err) = cli(args(&["webhook", "get", &id]), None).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("not found") || err.contains("webhook"),
+        "{err}"
+    );
+}
+
+/// Administration → Webhooks in the web UI: create (the secret shown once), the delivery log, the
+/// "Send test event" button, deletion; closed to anyone but an administrator.
+async fn the_webhooks_page(backend: Backend) {
+    use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, hidden};
+    let (url, receiver) = receiver(Behaviour::Ok).await;
+    let server = TestServer::start_with(backend, allow_private).await;
+    let mut browser = Browser::new(&server);
+    let login = browser.get("/ui/login").await;
+    let home = browser.sign_in(&login, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(
+        home.body.contains("id=\"nav-webhooks\""),
+        "the Webhooks link in the navigation"
+    );
+    let page = browser.get("/ui/admin/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = hidden(&page.body, "csrf_token");
+    let refused = browser
+        .post_form(
+            "/ui/admin/webhooks",
+            &[
+                ("csrf_token", &csrf),
+                ("url", "http://10.0.0.1/"),
+                ("events", "token.*"),
+                ("secret", ""),
+            ],
+        )
+        .await;
+    let created = browser
+        .post_form(
+            "/ui/admin/webhooks",
+            &[
+                ("csrf_token", &csrf),
+                ("url", &url),
+                ("events", "user.created token.*"),
+                ("secret", ""),
+            ],
+        )
+        .await;
+    // 10.0.0.1 is refused only where private targets are; this server allows them, so both exist.
+    assert_eq!(refused.status, StatusCode::OK);
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert!(
+        created.body.contains("Copy the signing secret now"),
+        "{}",
+        created.body
+    );
+    let secret = created.body[created.body.find("whsec_").expect("the secret, once")..]
+        .chars()
+        .take(38)
+        .collect::<String>();
+    let again = browser.get("/ui/admin/webhooks").await;
+    assert!(!again.body.contains(&secret), "shown only once");
+    let bad = browser
+        .post_form(
+            "/ui/admin/webhooks",
+            &[
+                ("csrf_token", &csrf),
+                ("url", &url),
+                ("events", "token.made"),
+                ("secret", ""),
+            ],
+        )
+        .await;
+    assert!(
+        bad.body.contains("events-error"),
+        "the refusal is said next to the field: {}",
+        bad.body
+    );
+
+    let admin = server.admin().await;
+    let list = raw(&admin, Method::GET, "/api/v1/webhooks", None).await;
+    let id = list.json["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|w| w["url"] == json!(url)))
+        .and_then(|w| w["id"].as_str())
+        .expect("the webhook made in the UI")
+        .to_owned();
+    let detail = browser.get(&format!("/ui/admin/webhooks/{id}")).await;
+    let csrf = hidden(&detail.body, "csrf_token");
+    let tested = browser
+        .post_form(
+            &format!("/ui/admin/webhooks/{id}/test"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    let shown = browser.follow(tested).await;
+    assert!(
+        shown.body.contains("A test event is queued"),
+        "{}",
+        shown.body
+    );
+    let hits = receiver.wait_for(1, Duration::from_secs(10)).await;
+    verify(&secret, &hits[0]).expect("signed with the secret shown once");
+    wait_delivery(&admin, &id, Duration::from_secs(10), |d| {
+        d["status"] == "sent"
+    })
+    .await;
+    let log = browser.get(&format!("/ui/admin/webhooks/{id}")).await;
+    assert!(
+        log.body.contains("webhook.test") && log.body.contains(">sent<"),
+        "{}",
+        log.body
+    );
+    let confirm = browser
+        .get(&format!("/ui/admin/webhooks/{id}/delete"))
+        .await;
+    assert!(confirm.body.contains("Delete this webhook?"));
+    let csrf = hidden(&confirm.body, "csrf_token");
+    let deleted = browser
+        .post_form(
+            &format!("/ui/admin/webhooks/{id}/delete"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        deleted.location().as_deref(),
+        Some("/ui/admin/webhooks?done=deleted")
+    );
+
+    // Anyone else: no link, and the page refuses.
+    let all: Vec<String> = justiam_types::Permission::ALL
+        .iter()
+        .map(|p| p.as_str().to_owned())
+        .collect();
+    user_with(&server, &admin, "strong@example.com", &all).await;
+    let mut other = Browser::new(&server);
+    let login = other.get("/ui/login").await;
+    let home = other
+        .sign_in(&login, "strong@example.com", "user-password-1")
+        .await;
+    assert!(!home.body.contains("nav-webhooks"));
+    assert_eq!(
+        other.get("/ui/admin/webhooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 crate::on_both_databases!(
+    the_webhooks_page,
+    the_cli_manages_webhooks,
     managing_webhooks,
     events_are_delivered_signed,
     a_failing_target_gets_the_event_once_it_recovers,
