@@ -18,7 +18,7 @@ use crate::common::{
 };
 
 /// Settings that send mail to `smtp` in clear text (it is on loopback).
-fn mail_to(smtp: &SmtpServer) -> impl FnOnce(&mut ServeArgs) + '_ {
+pub(crate) fn mail_to(smtp: &SmtpServer) -> impl FnOnce(&mut ServeArgs) + '_ {
     move |args| {
         args.mail.smtp_host = Some("127.0.0.1".to_owned());
         args.mail.smtp_port = Some(smtp.port);

@@ -19,6 +19,8 @@ mod tokens;
 mod walk;
 // Pages of one resource each, sharing this module's browser session.
 mod applications;
+/// "Forgot password?" with a real SMTP server.
+mod mail;
 /// Refusals of the service said in the forms' words.
 mod wording;
 
