@@ -112,7 +112,8 @@ justiam_readme_tools_setup() {
 
 # The relying parties of tests/api/relying_parties.rs, real and unmodified, pinned in
 # crates/justiam-server/tests/rp/:
-#   requirements.txt   Authlib, joserfc, requests (+ what they pull in) → tests/rp/.venv
+#   requirements.txt   Authlib, joserfc, requests (+ what they pull in) → tests/rp/.venv, and
+#                      aiosmtpd, the SMTP server of the mail tests (tests/api/mail.rs)
 #   package-lock.json  the npm openid-client (needs Node.js ≥ 20)        → tests/rp/node_modules
 # Each is installed only when missing or when its pin file changed since the last install (a copy
 # of the pin file inside the installed directory records what is there). Node.js itself comes from
@@ -123,7 +124,7 @@ justiam_relying_parties_setup() {
   if [ -x "$dir/.venv/bin/python" ] && cmp -s "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"; then
     echo "tools: Authlib, joserfc and pyotp already in $dir/.venv"
   else
-    echo "tools: installing Authlib, joserfc, requests and pyotp (pinned) into $dir/.venv"
+    echo "tools: installing Authlib, joserfc, requests, pyotp and aiosmtpd (pinned) into $dir/.venv"
     if python3 -m venv "$dir/.venv" >/dev/null \
       && "$dir/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$dir/requirements.txt"; then
       cp "$dir/requirements.txt" "$dir/.venv/justiam-requirements.txt"

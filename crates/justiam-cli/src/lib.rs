@@ -16,6 +16,7 @@ mod roles;
 mod session;
 mod tokens;
 mod users;
+mod webhooks;
 
 use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::Shell;
@@ -124,6 +125,8 @@ pub enum ClientCommand {
     /// App role mappings and their assignment to users and groups.
     #[command(name = "app-mapping")]
     AppMapping(app_mappings::AppMappingArgs),
+    /// Webhooks (administrators): signed event deliveries and their log.
+    Webhook(webhooks::WebhookArgs),
     /// Print a shell completion script, e.g. `justiam completions bash > /etc/bash_completion.d/justiam`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -158,6 +161,9 @@ pub async fn run(command: ClientCommand, root: fn() -> clap::Command) -> Result<
         ClientCommand::App(args) => apps::run(&Context::new(&args.client)?, args.command).await,
         ClientCommand::AppMapping(args) => {
             app_mappings::run(&Context::new(&args.client)?, args.command).await
+        }
+        ClientCommand::Webhook(args) => {
+            webhooks::run(&Context::new(&args.client)?, args.command).await
         }
         ClientCommand::Completions { shell } => {
             let mut command = root();

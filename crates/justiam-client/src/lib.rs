@@ -9,6 +9,9 @@ use justiam_types::application::{
 use justiam_types::mfa::{
     LoginResult, MfaCode, MfaStatus, RecoveryCodes, TotpEnrollment, VerifyMfa,
 };
+use justiam_types::webhook::{
+    CreatedWebhook, Webhook, WebhookDelivery, WebhookInput, WebhookTestSent,
+};
 use justiam_types::{
     AddGroupMember, AdminRole, AssignAdminRole, AuditRecord, ChangePassword, CreateAdminRole,
     CreateGroup, CreateToken, CreateUser, CreatedToken, ErrorBody, Group, LoginRequest,
@@ -735,6 +738,48 @@ impl Client {
 
     pub async fn version(&self) -> Result<Version> {
         self.send(self.request(Method::GET, "/api/v1/version"))
+            .await
+    }
+
+    // --- webhooks ---------------------------------------------------------------------------------
+
+    pub async fn list_webhooks(&self) -> Result<Page<Webhook>> {
+        self.send(self.request(Method::GET, "/api/v1/webhooks"))
+            .await
+    }
+
+    /// Creates a webhook; the answer carries the secret when the server generated it.
+    pub async fn create_webhook(&self, body: &WebhookInput) -> Result<CreatedWebhook> {
+        self.send(self.request(Method::POST, "/api/v1/webhooks").json(body))
+            .await
+    }
+
+    pub async fn get_webhook(&self, id: Uuid) -> Result<Webhook> {
+        self.send(self.request(Method::GET, &format!("/api/v1/webhooks/{id}")))
+            .await
+    }
+
+    /// Replaces URL and events (and the secret when `body.secret` is set).
+    pub async fn update_webhook(&self, id: Uuid, body: &WebhookInput) -> Result<Webhook> {
+        self.send(
+            self.request(Method::PUT, &format!("/api/v1/webhooks/{id}"))
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn delete_webhook(&self, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/webhooks/{id}")))
+            .await
+    }
+
+    pub async fn webhook_deliveries(&self, id: Uuid) -> Result<Vec<WebhookDelivery>> {
+        self.send(self.request(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries")))
+            .await
+    }
+
+    pub async fn send_webhook_test(&self, id: Uuid) -> Result<WebhookTestSent> {
+        self.send(self.request(Method::POST, &format!("/api/v1/webhooks/{id}/test")))
             .await
     }
 

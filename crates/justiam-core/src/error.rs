@@ -45,6 +45,9 @@ pub enum CoreError {
     InvalidCredentials,
     #[error("too many attempts; retry in {retry_after_secs} seconds")]
     Throttled { retry_after_secs: u64 },
+    /// A feature this server cannot offer as configured (`mail_disabled`: no SMTP_HOST).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error")]

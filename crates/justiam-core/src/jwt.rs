@@ -65,6 +65,14 @@ impl JwtSigner {
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
     }
 
+    /// A 32-byte key for another purpose, derived from the JWT secret (HMAC-SHA256 of `label`):
+    /// every node shares it without another setting (used to seal webhook secrets).
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     pub fn sign(&self, claims: &Claims) -> String {
         let payload = serde_json::to_vec(claims).unwrap_or_default();
         let mut token = String::with_capacity(256);

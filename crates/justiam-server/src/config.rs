@@ -177,6 +177,22 @@ pub struct ServeArgs {
     /// The issuer authenticator apps show beside the account (in the otpauth URI).
     #[arg(long, env = "MFA_TOTP_ISSUER", default_value = "JustIAM")]
     pub mfa_totp_issuer: String,
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// Lifetime of a password-reset link, in minutes.
+    #[arg(long, env = "PASSWORD_RESET_TTL_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(5..=10080))]
+    pub password_reset_ttl_minutes: u64,
+    /// Days before a token expires at which its owner is mailed a warning, comma-separated (each
+    /// warning goes out once per token).
+    #[arg(long, env = "TOKEN_EXPIRY_WARNING_DAYS", value_delimiter = ',', default_value = "7,1", value_parser = clap::value_parser!(i64).range(1..=365))]
+    pub token_expiry_warning_days: Vec<i64>,
+    /// Seconds between two looks for tokens whose expiry warning is due (also done at start).
+    #[arg(long, env = "NOTIFICATION_INTERVAL_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub notification_interval_seconds: u64,
+    /// Let webhooks target loopback, link-local and private addresses (checked at creation and
+    /// again at every delivery, against the address the name resolves to). For labs and tests.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_targets: bool,
 }
 
 /// `MFA_POLICY`.
@@ -194,6 +210,48 @@ impl From<MfaPolicyArg> for MfaPolicy {
             MfaPolicyArg::Optional => MfaPolicy::Optional,
             MfaPolicyArg::Required => MfaPolicy::Required,
         }
+    }
+}
+
+/// How `SMTP_HOST` is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (refused if the server does not offer it); port 587.
+    Starttls,
+    /// TLS from the first byte ("SMTPS"); port 465.
+    Tls,
+    /// No encryption: only for a relay on this machine (a loopback SMTP_HOST).
+    None,
+}
+
+/// Outgoing mail. Without `SMTP_HOST` no mail is sent, and what needs it says so.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// SMTP server that sends JustIAM's mail (password resets, token notices). Unset: mail is off.
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port. Default: 587 with starttls, 465 with tls, 25 with none.
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP user name, if the server wants one (with SMTP_PASSWORD).
+    #[arg(long, env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The From: address of JustIAM's mail, e.g. `JustIAM <iam@example.com>`.
+    #[arg(long, env = "SMTP_FROM", default_value = "JustIAM <justiam@localhost>")]
+    pub smtp_from: String,
+    /// Transport security towards SMTP_HOST.
+    #[arg(long, env = "SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+}
+
+impl MailArgs {
+    pub fn enabled(&self) -> bool {
+        self.smtp_host
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty())
     }
 }
 
@@ -227,6 +285,11 @@ impl ServeArgs {
                 issuer: self.mfa_totp_issuer.clone(),
                 ..MfaSettings::default()
             },
+            mail_enabled: self.mail.enabled(),
+            password_reset_ttl: Duration::from_secs(self.password_reset_ttl_minutes * 60),
+            token_expiry_warning_days: self.token_expiry_warning_days.clone(),
+            notification_interval: Duration::from_secs(self.notification_interval_seconds),
+            webhook_allow_private_targets: self.webhook_allow_private_targets,
         }
     }
 

@@ -45,6 +45,9 @@ enum Command {
     },
     /// Copy the SQLite database consistently while the server runs (PostgreSQL: use pg_dump).
     Backup(operator::backup::BackupArgs),
+    /// Outgoing mail.
+    #[command(subcommand)]
+    Mail(MailCommand),
     #[command(flatten)]
     Client(justiam_cli::ClientCommand),
 }
@@ -81,6 +84,18 @@ enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// Send a test mail now with the SMTP_* settings, and say what the SMTP server answered.
+    Test {
+        #[command(flatten)]
+        mail: justiam_server::config::MailArgs,
+        /// Where the test mail goes.
+        #[arg(long)]
+        to: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -109,6 +124,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(&args).await,
         Command::Backup(args) => Ok(operator::backup::run(&args).await?),
+        Command::Mail(MailCommand::Test { mail, to }) => operator::mail::test(&mail, &to).await,
         Command::Client(command) => Ok(justiam_cli::run(command, Cli::command).await?),
         Command::Openapi { yaml } => {
             let doc = justiam_server::http::openapi_document();

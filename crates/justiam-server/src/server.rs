@@ -21,6 +21,8 @@ use crate::app::{self, AppContext, AppState};
 use crate::config::{ServeArgs, redact_url, sqlite_path};
 use crate::http::throttle::FailureThrottle;
 use crate::listener::{self, ListenSettings};
+use crate::mail::Mailer;
+use crate::outbox;
 use crate::telemetry::logging;
 use crate::telemetry::metrics::{Audience, Metrics};
 
@@ -285,6 +287,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind()))?;
     let addr = listener.local_addr()?;
+    // A mail setting that cannot work is refused before anything listens.
+    let mailer = Mailer::from_args(&args.mail)?;
     let hasher = Hasher::new(
         std::thread::available_parallelism()
             .map(usize::from)
@@ -358,15 +362,24 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         stopped.clone(),
     ));
     let listener_task = tokio::spawn(iam.clone().run_invalidation_listener(stopped.clone()));
+    let outbox_task = tokio::spawn(outbox::run(iam.clone(), mailer, stopped.clone()));
+    let notices_task = tokio::spawn(iam.clone().run_notices(stopped.clone()));
     let background = tokio::spawn(iam.clone().run_background(stopped));
     tracing::info!(
         %addr,
         metrics_addr = metrics_addr.map(tracing::field::display),
         database = iam.backend_name(),
+        mail = if iam.mail_enabled() { "on" } else { "off (no SMTP_HOST)" },
         ready_ms = started.elapsed().as_millis() as u64,
         "JustIAM is ready"
     );
-    tasks.extend([http_task, background, listener_task]);
+    tasks.extend([
+        http_task,
+        background,
+        listener_task,
+        outbox_task,
+        notices_task,
+    ]);
     Ok(Running {
         addr,
         metrics_addr,

@@ -9,6 +9,7 @@ pub mod mfa;
 pub mod permission;
 pub mod rules;
 pub mod timestamp;
+pub mod webhook;
 pub mod whole_number;
 
 pub use permission::{Permission, PermissionSet};
@@ -172,6 +173,31 @@ pub struct ChangePassword {
 impl std::fmt::Debug for ChangePassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ChangePassword { .. }")
+    }
+}
+
+/// `POST /api/v1/auth/password-reset`: mail a reset link to this address, if it is an account's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(value_type = rules::LoginEmail)]
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: the token of the mailed link and the new password.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The `token` parameter of the link in the mail.
+    #[schema(min_length = 1, max_length = 64)]
+    pub token: String,
+    #[schema(value_type = rules::Password)]
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordResetConfirm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordResetConfirm { .. }")
     }
 }
 

@@ -16,7 +16,7 @@ use crate::diag;
 use crate::resources::{
     AdminRoleResource, AppMappingResource, ApplicationGrantResource, ApplicationResource,
     GroupAdminRoleResource, GroupMemberResource, GroupResource, ServiceAccountTokenResource,
-    UserResource,
+    UserResource, WebhookResource,
 };
 use crate::schema::{Optional, schema, sensitive, string};
 
@@ -201,6 +201,7 @@ impl Provider for JustIamProvider {
             "application" => ApplicationResource::new(s.clone()),
             "application_grant" => ApplicationGrantResource(s.clone()),
             "app_mapping" => AppMappingResource::new(s.clone()),
+            "webhook" => WebhookResource::new(s.clone()),
         })
     }
 

@@ -1431,3 +1431,125 @@ async fn clear_diagnostics() {
 
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_on_sqlite() {
+    webhooks(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_on_postgres() {
+    if postgres_url().is_none() {
+        if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!("JUSTIAM_TEST_POSTGRES_URL is not set but JUSTIAM_TEST_REQUIRE_ALL=1");
+        }
+        eprintln!("SKIPPED: Terraform webhooks on PostgreSQL (set JUSTIAM_TEST_POSTGRES_URL)");
+        return;
+    }
+    webhooks(Backend::Postgres).await;
+}
+
+fn webhook_config(events: &str, secret: Option<&str>) -> String {
+    let secret = secret
+        .map(|s| format!("  secret = \"{s}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "provider \"justiam\" {{}}\n\
+         resource \"justiam_webhook\" \"hook\" {{\n  url    = \"https://93.184.216.34/justiam\"\n  events = {events}\n{secret}}}\n\
+         output \"id\" {{\n  value = justiam_webhook.hook.id\n}}\n\
+         output \"secret\" {{\n  value     = justiam_webhook.hook.secret\n  sensitive = true\n}}\n"
+    )
+}
+
+/// `justiam_webhook`: a generated secret kept in the state, an empty second plan, events changed
+/// through the API shown and undone, a secret set from the configuration, import into a fresh
+/// state, deletion through the API re-created, destroy.
+async fn webhooks(backend: Backend) {
+    let Some(terraform) = terraform_binary() else {
+        return;
+    };
+    let mut server = TestServer::start(backend).await;
+    let (_, admin) = server.admin_jwt().await;
+    let pat = admin
+        .create_my_token("terraform", 1)
+        .await
+        .expect("admin PAT")
+        .token;
+    let tf = Tf::new(&terraform)
+        .with_env("JUSTIAM_ENDPOINT", &server.url)
+        .with_env("JUSTIAM_TOKEN", &pat);
+    // Events nobody causes here, so that nothing is delivered to the (unreachable) target.
+    tf.config(&webhook_config(r#"["login.failed"]"#, None));
+    tf.apply().await;
+    let id = uuid(&tf.outputs().await["id"]["value"]);
+    let secret = tf.output_raw("secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret:?}");
+    let hook = admin.get_webhook(id).await.expect("the webhook exists");
+    assert_eq!(hook.secret_hint, hint_of(&secret));
+    assert_eq!(hook.events, ["login.failed"]);
+    tf.assert_no_changes().await;
+
+    // Drift: events changed through the API show in the plan, and apply puts them back.
+    let changed = justiam_types::webhook::WebhookInput {
+        url: hook.url.clone(),
+        events: vec!["token.*".into()],
+        secret: None,
+    };
+    admin.update_webhook(id, &changed).await.expect("update");
+    let plan = tf.plan().await;
+    assert_eq!(plan.code, 2, "the drift shows:\n{}", plan.text());
+    assert!(plan.stdout.contains("token.*"), "{}", plan.text());
+    tf.apply().await;
+    assert_eq!(
+        admin.get_webhook(id).await.expect("get").events,
+        ["login.failed"]
+    );
+    tf.assert_no_changes().await;
+
+    // A secret from the configuration replaces the generated one in place.
+    tf.config(&webhook_config(
+        r#"["login.failed"]"#,
+        Some("terraform-secret-0123456789"),
+    ));
+    tf.apply().await;
+    assert_eq!(
+        uuid(&tf.outputs().await["id"]["value"]),
+        id,
+        "updated in place"
+    );
+    assert_eq!(
+        admin.get_webhook(id).await.expect("get").secret_hint,
+        hint_of("terraform-secret-0123456789")
+    );
+    tf.assert_no_changes().await;
+
+    // Import into a fresh state: the secret cannot be read back, everything else matches.
+    let fresh = Tf::new(&terraform)
+        .with_env("JUSTIAM_ENDPOINT", &server.url)
+        .with_env("JUSTIAM_TOKEN", &pat);
+    fresh.config(&webhook_config(r#"["login.failed"]"#, None));
+    fresh
+        .ok(&[
+            "import",
+            "-no-color",
+            "justiam_webhook.hook",
+            &id.to_string(),
+        ])
+        .await;
+    fresh.assert_no_changes().await;
+    let imported = fresh.state_attributes("justiam_webhook.hook").await;
+    assert_eq!(
+        imported["secret"],
+        Value::Null,
+        "the secret is not importable"
+    );
+    assert_eq!(imported["url"], "https://93.184.216.34/justiam");
+
+    // Deleted through the API: planned again.
+    admin.delete_webhook(id).await.expect("delete");
+    let plan = tf.plan().await;
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(plan.stdout.contains("will be created"), "{}", plan.text());
+    tf.ok(&["destroy", "-auto-approve", "-no-color"]).await;
+    server.stop().await;
+}

@@ -16,6 +16,7 @@ mod role;
 mod session;
 mod token;
 mod user;
+mod webhook;
 
 pub use app_mapping::{AppMapping, MappingHolder, parse_mapping_value, parse_variable_name};
 pub use application::{
@@ -38,3 +39,4 @@ pub use token::{
     TokenWithOwner,
 };
 pub use user::User;
+pub use webhook::{EVENT_TYPES, Webhook, WebhookDelivery, parse_events, parse_webhook_url};

@@ -293,23 +293,7 @@ impl Iam {
         password: &Secret,
         meta: &RequestMeta,
     ) -> CoreResult<(User, String)> {
-        // Addresses are stored normalised (`Email::parse`): the one typed here is compared the
-        // same way, so a look-alike reaches the same account — and counts against its throttle.
-        let email = &Email::normalize(email);
-        // No account's email holds a control character (and PostgreSQL text cannot hold a NUL),
-        // nor an invisible one.
-        if email.chars().any(char::is_control) {
-            return Err(CoreError::validation(
-                "email",
-                "email must not contain control characters",
-            ));
-        }
-        if email.chars().any(Email::is_invisible) {
-            return Err(CoreError::validation(
-                "email",
-                "email must not contain invisible or bidirectional control characters",
-            ));
-        }
+        let email = &typed_email(email)?;
         let now = now_millis();
         let account = email.trim().to_lowercase();
         let account_key = format!("account:{account}");
@@ -362,7 +346,7 @@ impl Iam {
                     user_agent: meta.user_agent.clone(),
                     ..AuditEntry::default()
                 };
-                audit::insert(&self.db.pool, &entry).await?;
+                audit::insert(&mut *self.db.pool.acquire().await?, &entry).await?;
                 return Err(CoreError::InvalidCredentials);
             }
             (_, None) => return Err(CoreError::InvalidCredentials),
@@ -545,7 +529,7 @@ impl Iam {
         let hash = self.hasher.hash(new).await?;
         let mut tx = self.db.pool.begin().await?;
         users::set_password_hash(&mut *tx, user_id, &hash, now_millis()).await?;
-        let ended = sessions::delete_for_user(&mut *tx, user_id, Some(session_id)).await?;
+        let ended = end_sign_ins(&mut tx, user_id, Some(session_id), now_millis()).await?;
         let entry = AuditEntry {
             target_type: Some("user"),
             target_id: Some(user_id),
@@ -578,10 +562,45 @@ impl Iam {
     }
 }
 
+/// An email address typed to sign in or to reset a password, normalised as stored ones are
+/// (`Email::parse`), so that a look-alike reaches the same account — and counts against its
+/// throttle. No account's email holds a control character (and PostgreSQL text cannot hold a
+/// NUL), nor an invisible one.
+pub(crate) fn typed_email(email: &str) -> CoreResult<String> {
+    let email = Email::normalize(email);
+    if email.chars().any(char::is_control) {
+        return Err(CoreError::validation(
+            "email",
+            "email must not contain control characters",
+        ));
+    }
+    if email.chars().any(Email::is_invisible) {
+        return Err(CoreError::validation(
+            "email",
+            "email must not contain invisible or bidirectional control characters",
+        ));
+    }
+    Ok(email)
+}
+
 pub(crate) fn throttled(until: Millis, now: Millis) -> CoreError {
     CoreError::Throttled {
         retry_after_secs: ((until - now + 999) / 1000).max(1) as u64,
     }
+}
+
+/// Ends a user's portal sessions (but `keep`) and revokes the refresh tokens issued under them:
+/// what a password change or reset does to the sign-ins made with the old password. Returns how
+/// many sessions ended.
+pub(crate) async fn end_sign_ins(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: Millis,
+) -> CoreResult<u64> {
+    let ended = sessions::delete_for_user(&mut **tx, user_id, keep).await?;
+    crate::store::oauth::revoke_for_user(&mut **tx, user_id, keep, now).await?;
+    Ok(ended)
 }
 
 pub(crate) fn interactive_auth_required(message: &str) -> CoreError {

@@ -543,7 +543,7 @@ impl Iam {
                     user_agent: meta.user_agent.clone(),
                     ..AuditEntry::default()
                 };
-                audit::insert(&self.db.pool, &entry).await?;
+                audit::insert(&mut *self.db.pool.acquire().await?, &entry).await?;
             }
         }
         Ok(method)

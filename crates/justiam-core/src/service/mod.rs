@@ -8,12 +8,16 @@ mod auth;
 pub mod cache;
 mod groups;
 pub mod mfa;
+mod notices;
 pub mod oauth;
 mod ops;
+pub mod outbox;
+mod password_reset;
 mod roles;
 mod tokens;
 mod usage;
 mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +84,17 @@ pub struct Settings {
     pub oauth: oauth::OAuthSettings,
     /// Multi-factor authentication: policy, step-up window, the key sealing TOTP secrets.
     pub mfa: mfa::MfaSettings,
+    /// Mail goes out (`SMTP_HOST` is set); without it nothing is written to the outbox and the
+    /// features that need mail say so.
+    pub mail_enabled: bool,
+    /// How long a password-reset link works.
+    pub password_reset_ttl: Duration,
+    /// Days before expiry at which a token's owner is warned (`7,1`).
+    pub token_expiry_warning_days: Vec<i64>,
+    /// How often the token notices are looked for.
+    pub notification_interval: Duration,
+    /// Webhooks may target loopback, link-local and private addresses (tests, labs).
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +109,11 @@ impl Default for Settings {
             auth_cache_ttl: Duration::from_secs(30),
             oauth: oauth::OAuthSettings::default(),
             mfa: mfa::MfaSettings::default(),
+            mail_enabled: false,
+            password_reset_ttl: Duration::from_secs(3600),
+            token_expiry_warning_days: vec![7, 1],
+            notification_interval: Duration::from_secs(300),
+            webhook_allow_private_targets: false,
         }
     }
 }
@@ -110,8 +130,10 @@ pub struct Iam {
     pub cache: AuthCache,
     /// The OpenID Connect signing keys (see [`oauth::keys`]).
     keys: oauth::keys::KeyRing,
-    /// Tells this node's invalidation notices from other nodes'.
+    /// Tells this node's invalidation notices from other nodes', and its outbox claims.
     node_id: String,
+    /// Wakes the outbox worker when a message was queued on this node.
+    outbox_wake: tokio::sync::Notify,
 }
 
 /// The PostgreSQL channel on which nodes tell each other to drop cached credentials.
@@ -136,6 +158,7 @@ impl Iam {
             cache,
             keys: oauth::keys::KeyRing::default(),
             node_id,
+            outbox_wake: tokio::sync::Notify::new(),
         })
     }
 
@@ -258,6 +281,7 @@ impl Iam {
             tracing::warn!(%error, "could not purge expired MFA challenges");
         }
         self.purge_oauth(now).await;
+        self.purge_outbox(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {
             Ok(0) => {}

@@ -3,6 +3,7 @@
 //! self-inspection, leak response and the operator inventory.
 
 use super::cache::Invalidation;
+use super::outbox::TokenNoticeKind;
 use std::sync::Arc;
 
 use justiam_types::{CreateToken, RotateToken, rules};
@@ -164,7 +165,7 @@ impl Iam {
             )?,
             replaces: None,
         };
-        self.issue(principal, owner.id, spec, meta).await
+        self.issue(principal, &owner, spec, meta).await
     }
 
     /// Issues a replacement with the same name and permissions and revokes the old token, at once
@@ -205,17 +206,18 @@ impl Iam {
             permissions: old.permissions,
             replaces: Some((old.id, now + grace * 1000)),
         };
-        self.issue(principal, owner.id, spec, meta).await
+        self.issue(principal, &owner, spec, meta).await
     }
 
     /// Creates a token (and, for a rotation, retires its predecessor) in one transaction.
     async fn issue(
         &self,
         principal: &Principal,
-        owner_id: Uuid,
+        owner: &User,
         spec: TokenSpec,
         meta: &RequestMeta,
     ) -> CoreResult<IssuedToken> {
+        let owner_id = owner.id;
         let now = now_millis();
         let value = token::generate()
             .map_err(|e| CoreError::Internal(anyhow::anyhow!("OS randomness: {e}")))?;
@@ -294,6 +296,8 @@ impl Iam {
             ..audit_by(principal, meta, action)
         };
         audit::insert(&mut *tx, &entry).await?;
+        self.queue_token_notice(&mut tx, &record, owner, TokenNoticeKind::Created)
+            .await?;
         if spec.replaces.is_some() {
             // The predecessor's revocation time changed.
             self.commit_and_invalidate(tx, Invalidation::User(owner_id))
@@ -301,6 +305,7 @@ impl Iam {
         } else {
             tx.commit().await?;
         }
+        self.wake_outbox();
         Ok(IssuedToken { record, value })
     }
 
@@ -599,8 +604,15 @@ impl Iam {
             ..AuditEntry::default()
         };
         audit::insert(&mut *tx, &entry).await?;
+        // The owner is told why their token stopped working.
+        if let Some(found) = tokens::get_with_owner(&mut *tx, token_id).await? {
+            let notice = TokenNoticeKind::RevokedAsLeaked;
+            self.queue_token_notice(&mut tx, &found.token, &found.owner, notice)
+                .await?;
+        }
         self.commit_and_invalidate(tx, Invalidation::User(owner_id))
             .await?;
+        self.wake_outbox();
         tracing::info!(%token_id, %owner_id, "revoked a token reported as leaked");
         Ok(())
     }

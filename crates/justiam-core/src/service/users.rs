@@ -96,7 +96,7 @@ impl Iam {
             })),
             ..audit_by(principal, meta, "user.created")
         };
-        audit::insert(&self.db.pool, &entry).await?;
+        audit::insert(&mut *self.db.pool.acquire().await?, &entry).await?;
         Ok(user)
     }
 
@@ -115,7 +115,7 @@ impl Iam {
             ),
             ..AuditEntry::default()
         };
-        audit::insert(&self.db.pool, &entry).await?;
+        audit::insert(&mut *self.db.pool.acquire().await?, &entry).await?;
         Ok(user)
     }
 

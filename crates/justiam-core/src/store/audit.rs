@@ -23,15 +23,20 @@ pub struct AuditEntry {
     pub details: Option<serde_json::Value>,
 }
 
-pub async fn insert<'e>(
-    db: impl Executor<'e, Database = Any>,
+/// Writes an audit entry and, when its action is a webhook event, one delivery per subscribed
+/// webhook: in the caller's transaction, so that an event is delivered exactly when its change
+/// is committed.
+pub async fn insert<'a>(
+    conn: impl super::Connection<'a>,
     e: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
+    let conn = conn.connection();
+    let id = super::new_id();
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_email, credential, credential_id, action, target_type, \
          target_id, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(super::new_id().to_string())
+    .bind(id.to_string())
     .bind(e.at)
     .bind(e.actor_id.map(|id| id.to_string()))
     .bind(e.actor_email.as_deref())
@@ -43,8 +48,12 @@ pub async fn insert<'e>(
     .bind(e.ip.as_deref())
     .bind(e.user_agent.as_deref())
     .bind(e.details.as_ref().map(|d| d.to_string()))
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
+    if let Some(event) = super::webhooks::event_of_audit(id, e) {
+        let now = crate::time::now_millis();
+        super::webhooks::fan_out(conn, &event, None, now, now + super::webhooks::RETRY_FOR).await?;
+    }
     Ok(())
 }
 

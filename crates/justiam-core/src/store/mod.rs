@@ -15,15 +15,35 @@ pub mod audit;
 pub mod groups;
 pub mod mfa;
 pub mod oauth;
+pub mod outbox;
 pub mod roles;
 pub mod sessions;
 pub mod signing_keys;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+/// A connection to run several statements on: a transaction (`&mut tx`, `&mut *tx`) or a
+/// connection taken from the pool. Generic so that callers write either form.
+pub trait Connection<'a> {
+    fn connection(self) -> &'a mut sqlx::AnyConnection;
+}
+
+impl<'a> Connection<'a> for &'a mut sqlx::AnyConnection {
+    fn connection(self) -> &'a mut sqlx::AnyConnection {
+        self
+    }
+}
+
+impl<'a, 'c> Connection<'a> for &'a mut sqlx::Transaction<'c, sqlx::Any> {
+    fn connection(self) -> &'a mut sqlx::AnyConnection {
+        self
+    }
+}
 
 /// Reads a boolean column: PostgreSQL BOOLEAN or SQLite INTEGER 0/1.
 pub fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {

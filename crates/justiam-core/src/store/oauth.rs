@@ -217,6 +217,26 @@ pub async fn revoke_for_user_app<'e>(
     Ok(done.rows_affected())
 }
 
+/// Revokes the live refresh tokens of a user, but those issued under session `keep`.
+pub async fn revoke_for_user<'e>(
+    db: impl Executor<'e, Database = Any>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    let keep = keep.map(|id| id.to_string()).unwrap_or_default();
+    let done = sqlx::query(
+        "UPDATE oauth_refresh_tokens SET revoked_at = $1 \
+         WHERE user_id = $2 AND revoked_at IS NULL AND (session_id IS NULL OR session_id <> $3)",
+    )
+    .bind(now)
+    .bind(user_id.to_string())
+    .bind(keep)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Revokes the live refresh tokens issued under one SSO session (RP-initiated logout).
 pub async fn revoke_for_session<'e>(
     db: impl Executor<'e, Database = Any>,

@@ -1,4 +1,4 @@
-//! `/auth/login`, `/auth/logout`, `/me`, `/me/password`.
+//! `/auth/login`, `/auth/logout`, `/auth/password-reset[/confirm]`, `/me`, `/me/password`.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +10,10 @@ use justiam_core::secret::Secret;
 use justiam_core::service::LoginStep;
 use justiam_core::time::to_datetime;
 use justiam_types::mfa::{LoginResult, MfaChallenge};
-use justiam_types::{ChangePassword, ErrorBody, LoginRequest, LoginResponse, Me};
+use justiam_types::{
+    ChangePassword, ErrorBody, LoginRequest, LoginResponse, Me, PasswordResetConfirm,
+    PasswordResetRequest,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,6 +27,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(confirm_password_reset))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()), request_body = LoginRequest, responses(
@@ -158,6 +163,36 @@ async fn change_password(
     state
         .iam
         .change_password(&principal, &current, &new, &meta)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", operation_id = "request_password_reset", tag = "auth", security(()), request_body = PasswordResetRequest, responses(
+    (status = 202, description = "Accepted whatever the address: if it is an active account's, a single-use reset link is mailed to it"),
+    (status = 503, description = "`mail_disabled`: this server sends no mail (no SMTP_HOST)"),
+))]
+async fn request_password_reset(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    StrictJson(body): StrictJson<PasswordResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.iam.request_password_reset(&body.email, &meta).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", operation_id = "confirm_password_reset", tag = "auth", security(()), request_body = PasswordResetConfirm, responses(
+    (status = 204, description = "Password set; every session and refresh token of the account ended"),
+    (status = 400, description = "`invalid_reset_token`: unknown, used or expired link; or a password breaking the rules"),
+))]
+async fn confirm_password_reset(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    StrictJson(body): StrictJson<PasswordResetConfirm>,
+) -> Result<StatusCode, ApiError> {
+    let new = Secret::new(body.new_password);
+    state
+        .iam
+        .confirm_password_reset(&body.token, &new, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

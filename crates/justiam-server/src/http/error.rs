@@ -95,6 +95,7 @@ impl From<CoreError> for ApiError {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(S::TOO_MANY_REQUESTS, "too_many_requests", message)
             },
+            CoreError::Unavailable { code, .. } => Self::new(S::SERVICE_UNAVAILABLE, code, message),
             CoreError::Database(e) if is_unavailable(&e) => {
                 tracing::error!(request_id = current_request_id().as_str(), error = %e, "database unavailable");
                 Self::new(

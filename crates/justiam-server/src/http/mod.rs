@@ -15,6 +15,7 @@ mod signed_in;
 pub mod throttle;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::http::header;
@@ -39,6 +40,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(applications::routes())
         .merge(signed_in::routes())
         .merge(mfa::routes())
+        .merge(webhooks::routes())
         .merge(ops::api_routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records

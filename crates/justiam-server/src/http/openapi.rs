@@ -36,6 +36,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
         (name = "mfa", description = "Multi-factor authentication: the second step of a login, step-up, authenticator apps, recovery codes"),
+        (name = "webhooks", description = "Webhooks (is_admin): signed event deliveries and their log"),
     ),
 )]
 pub struct ApiDoc;
@@ -258,6 +259,7 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             ("add_application_grant", Body("user_id")),
             by_id("get_user_mfa"),
             by_id("reset_user_mfa"),
+            by_id("send_password_reset"),
         ],
     ),
     (
@@ -317,6 +319,16 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             ("assign_group_app_mapping", Body("mapping_id")),
             ("unassign_user_app_mapping", Path("mapping_id")),
             ("unassign_group_app_mapping", Path("mapping_id")),
+        ],
+    ),
+    (
+        "create_webhook",
+        &[
+            by_id("get_webhook"),
+            by_id("update_webhook"),
+            by_id("delete_webhook"),
+            by_id("list_webhook_deliveries"),
+            by_id("send_webhook_test"),
         ],
     ),
     ("create_own_token", OWN_TOKEN),

@@ -1,4 +1,4 @@
-//! `/users` and `/users/{id}`.
+//! `/users`, `/users/{id}` and `/users/{id}/password-reset`.
 
 use axum::Json;
 use axum::extract::State;
@@ -17,6 +17,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(read, update, remove))
+        .routes(routes!(send_password_reset))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", operation_id = "list_users", tag = "users", params(ListParamsDoc), responses((status = 200, body = Page<User>)))]
@@ -86,4 +87,20 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     state.iam.delete_user(&principal, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/users/{id}/password-reset", operation_id = "send_password_reset", tag = "users", params(("id" = Uuid, Path, description = "User id")), responses(
+    (status = 202, description = "A single-use reset link is mailed to the user"),
+    (status = 404, description = "No such user, or the caller may not see users"),
+    (status = 409, description = "`not_a_person` (a service account) or `account_disabled`"),
+    (status = 503, description = "`mail_disabled`: this server sends no mail (no SMTP_HOST)"),
+))]
+async fn send_password_reset(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Meta(meta): Meta,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.iam.send_password_reset(&principal, id, &meta).await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -3,6 +3,7 @@
 //! `migrate`, `admin create` and `openapi` are short enough to live in `main.rs`.
 
 pub mod backup;
+pub mod mail;
 
 #[cfg(test)]
 mod reference;

@@ -70,6 +70,14 @@ struct PoolLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabels {
+    /// `mail` or `webhook`.
+    kind: String,
+    /// `pending`, `sending`, `sent` or `failed`.
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -82,6 +90,7 @@ pub struct Metrics {
     tokens_expiring: Gauge,
     db_connections: Family<PoolLabels, Gauge>,
     usage_writes: Counter,
+    outbox: Family<OutboxLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -130,6 +139,12 @@ impl Metrics {
             "Token rows written by the batched last_used_at recorder",
             usage_writes.clone(),
         );
+        let outbox = Family::<OutboxLabels, Gauge>::default();
+        registry.register(
+            "outbox_messages",
+            "Mails and webhook deliveries in the outbox (all nodes) by kind and status; sent and failed ones are kept 30 days",
+            outbox.clone(),
+        );
         Self {
             registry,
             traffic,
@@ -137,6 +152,7 @@ impl Metrics {
             tokens_expiring,
             db_connections,
             usage_writes,
+            outbox,
         }
     }
 
@@ -172,6 +188,26 @@ impl Metrics {
                 self.tokens_expiring.set(stats.expiring);
             }
             Err(error) => tracing::warn!(%error, "cannot count tokens for metrics"),
+        }
+        match iam.outbox_stats().await {
+            Ok(stats) => {
+                // Every series is shown, at 0 when the outbox holds none of it.
+                for kind in ["mail", "webhook"] {
+                    for status in ["pending", "sending", "sent", "failed"] {
+                        let count = stats
+                            .counts
+                            .iter()
+                            .find(|(k, s, _)| k == kind && s == status)
+                            .map_or(0, |(_, _, n)| *n);
+                        let labels = OutboxLabels {
+                            kind: kind.to_owned(),
+                            status: status.to_owned(),
+                        };
+                        self.outbox.get_or_create(&labels).set(count);
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot count the outbox for metrics"),
         }
         let pool = iam.pool_stats();
         let idle = pool.idle as i64;

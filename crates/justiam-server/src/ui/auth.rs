@@ -59,6 +59,8 @@ struct LoginPage {
     next: String,
     error: Option<String>,
     notice: Option<String>,
+    /// Offers "Forgot password?" (only when mail can carry the link).
+    mail_enabled: bool,
 }
 
 /// Where to go after signing in: the page asked for when it is acceptable, else the profile.
@@ -90,6 +92,7 @@ async fn login_response(
         next,
         error,
         notice,
+        mail_enabled: state.iam.mail_enabled(),
     };
     let response = (status, [(header::SET_COOKIE, cookie)], render(page)).into_response();
     Ok(with_application_csp(state, &csp_next, response).await)
@@ -136,6 +139,10 @@ async fn login_page(State(state): State<AppState>, Query(q): Params) -> Result<R
     let notice = match q.get("done").map(String::as_str) {
         Some("logout") => Some("You are signed out.".to_owned()),
         Some("password") => Some("Your password was changed. Sign in with the new one.".to_owned()),
+        Some("reset") => Some(
+            "Your new password is set and every session ended. Sign in with the new password."
+                .to_owned(),
+        ),
         _ => None,
     };
     login_response(

@@ -19,11 +19,13 @@ mod auth;
 mod groups;
 mod kit;
 mod mfa;
+mod password_reset;
 mod profile;
 mod roles;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -158,6 +160,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(applications::routes())
         .merge(audit::routes())
         .merge(sessions::routes())
+        .merge(password_reset::routes())
+        .merge(webhooks::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn_with_state(
             state,
@@ -195,6 +199,7 @@ async fn admin(user: UiUser) -> Result<Response, UiError> {
         (nav.applications, "/ui/admin/applications"),
         (nav.audit, "/ui/admin/audit"),
         (nav.sessions, "/ui/admin/sessions"),
+        (nav.webhooks, "/ui/admin/webhooks"),
     ]
     .into_iter()
     .find(|(may, _)| *may);

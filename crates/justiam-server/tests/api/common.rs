@@ -11,6 +11,7 @@ mod json;
 mod logged;
 mod oidc;
 mod refusals;
+mod smtp;
 mod tokens;
 
 pub use assertions::*;
@@ -19,12 +20,13 @@ pub use json::*;
 pub use logged::*;
 pub use oidc::*;
 pub use refusals::*;
+pub use smtp::*;
 pub use tokens::*;
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use justiam_client::{Client, RawResponse};
-use justiam_server::config::{DbArgs, ServeArgs};
+use justiam_server::config::{DbArgs, MailArgs, ServeArgs, SmtpTls};
 use justiam_server::server::{self, Running};
 use justiam_types::{CreateUser, User};
 use reqwest::Method;
@@ -145,6 +147,18 @@ pub fn test_args(database_url: String) -> ServeArgs {
         mfa_encryption_key: Some(TEST_MFA_KEY.to_owned()),
         mfa_encryption_key_previous: None,
         mfa_totp_issuer: "JustIAM".to_owned(),
+        mail: MailArgs {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "JustIAM <justiam@localhost>".to_owned(),
+            smtp_tls: SmtpTls::Starttls,
+        },
+        password_reset_ttl_minutes: 60,
+        token_expiry_warning_days: vec![7, 1],
+        notification_interval_seconds: 300,
+        webhook_allow_private_targets: false,
     }
 }
 

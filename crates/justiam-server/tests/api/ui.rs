@@ -21,6 +21,8 @@ mod walk;
 mod applications;
 /// Issue 17: two-factor sign-in, step-up and the authorization flow.
 mod mfa;
+/// "Forgot password?" with a real SMTP server.
+mod mail;
 /// Refusals of the service said in the forms' words.
 mod wording;
 

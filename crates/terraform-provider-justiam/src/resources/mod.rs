@@ -12,6 +12,7 @@ mod link;
 mod object;
 mod service_account_token;
 mod user;
+mod webhook;
 
 pub use admin_role::AdminRoleResource;
 pub use app_mapping::AppMappingResource;
@@ -22,6 +23,7 @@ pub use group_admin_role::GroupAdminRoleResource;
 pub use group_member::GroupMemberResource;
 pub use service_account_token::ServiceAccountTokenResource;
 pub use user::UserResource;
+pub use webhook::WebhookResource;
 
 use std::future::Future;
 

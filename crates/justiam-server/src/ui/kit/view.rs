@@ -26,6 +26,8 @@ pub struct Nav {
     /// The token inventory: every token for an administrator, service accounts' for a holder of
     /// `service_accounts.tokens`.
     pub inventory: bool,
+    /// Webhooks: administrators (`is_admin`) only.
+    pub webhooks: bool,
 }
 
 impl Nav {
@@ -42,6 +44,7 @@ impl Nav {
             audit: p.has(Permission::AuditView),
             sessions: p.has(Permission::SessionsView),
             inventory: p.has(Permission::ServiceAccountsTokens),
+            webhooks: p.is_admin(),
         }
     }
 }
