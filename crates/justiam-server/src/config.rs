@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use justiam_core::database::PoolSettings;
 use justiam_core::secret::Secret;
+use justiam_core::service::machine::MachineSettings;
 use justiam_core::service::oauth::OAuthSettings;
 use justiam_core::service::{Settings, ThrottleSettings};
 
@@ -151,6 +152,14 @@ pub struct ServeArgs {
     /// Lifetime of an authorization code, in seconds (at most 60, RFC 6749 §4.1.2).
     #[arg(long, env = "OAUTH_CODE_TTL_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub oauth_code_ttl_seconds: u64,
+    /// Lifetime of a service account's access token (client credentials, token exchange), in
+    /// seconds. Short on purpose: such a token cannot be revoked alone.
+    #[arg(long, env = "SERVICE_TOKEN_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub service_token_ttl_seconds: u64,
+    /// Let workload identity federation fetch the keys of an `http://` issuer on a loopback
+    /// address (127.0.0.1, ::1, localhost): for tests only; every other issuer must be https.
+    #[arg(long, env = "FEDERATION_ALLOW_HTTP_LOOPBACK", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub federation_allow_http_loopback: bool,
 }
 
 impl ServeArgs {
@@ -174,6 +183,10 @@ impl ServeArgs {
                 code_ttl: Duration::from_secs(self.oauth_code_ttl_seconds),
                 refresh_ttl: Duration::from_secs(u64::from(self.oauth_refresh_ttl_days) * 86_400),
                 sso_session: Duration::from_secs(u64::from(self.session_duration_days) * 86_400),
+            },
+            machine: MachineSettings {
+                service_token_ttl: Duration::from_secs(self.service_token_ttl_seconds),
+                federation_allow_http_loopback: self.federation_allow_http_loopback,
             },
         }
     }

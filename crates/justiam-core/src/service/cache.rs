@@ -34,6 +34,8 @@ use crate::token::TokenDigest;
 pub enum CacheKey {
     Pat(TokenDigest),
     Session(Uuid),
+    /// A service-account access token, by the digest of the whole token.
+    Access(TokenDigest),
 }
 
 /// What a committed change may have altered.

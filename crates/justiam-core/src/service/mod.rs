@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 pub mod cache;
 mod groups;
+pub mod machine;
 pub mod oauth;
 mod ops;
 mod roles;
@@ -77,6 +78,8 @@ pub struct Settings {
     pub auth_cache_ttl: Duration,
     /// The OpenID Connect provider's lifetimes.
     pub oauth: oauth::OAuthSettings,
+    /// Service-account access tokens and workload identity federation.
+    pub machine: machine::MachineSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             auth_cache_capacity: 100_000,
             auth_cache_ttl: Duration::from_secs(30),
             oauth: oauth::OAuthSettings::default(),
+            machine: machine::MachineSettings::default(),
         }
     }
 }
@@ -106,6 +110,10 @@ pub struct Iam {
     pub cache: AuthCache,
     /// The OpenID Connect signing keys (see [`oauth::keys`]).
     keys: oauth::keys::KeyRing,
+    /// Audit entries of grants, written in batches (see [`machine::GrantLog`]).
+    grant_log: machine::GrantLog,
+    /// Outside issuers' keys (see [`machine::federation`]).
+    issuers: machine::federation::IssuerKeys,
     /// Tells this node's invalidation notices from other nodes'.
     node_id: String,
 }
@@ -131,6 +139,8 @@ impl Iam {
             usage: UsageRecorder::default(),
             cache,
             keys: oauth::keys::KeyRing::default(),
+            grant_log: machine::GrantLog::default(),
+            issuers: machine::federation::IssuerKeys::default(),
             node_id,
         })
     }
@@ -223,12 +233,19 @@ impl Iam {
     pub async fn run_background(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.usage_flush_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut grants = tokio::time::interval(machine::GRANT_LOG_INTERVAL);
+        grants.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_purge = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = grants.tick() => {
+                    self.flush_grant_log().await;
+                    continue;
+                }
                 _ = shutdown.changed() => {
                     self.usage.flush(&self.db.pool).await;
+                    self.flush_grant_log().await;
                     return;
                 }
             }
@@ -250,6 +267,7 @@ impl Iam {
         }
         self.purge_retired_keys(now).await;
         self.purge_oauth(now).await;
+        self.purge_machine(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {
             Ok(0) => {}

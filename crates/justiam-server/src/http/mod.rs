@@ -6,6 +6,7 @@ mod auth;
 pub mod error;
 pub(crate) mod extract;
 mod groups;
+mod machine;
 pub(crate) mod observe;
 mod openapi;
 mod ops;
@@ -37,7 +38,8 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes())
         .merge(applications::routes())
         .merge(signed_in::routes())
-        .merge(ops::api_routes());
+        .merge(ops::api_routes())
+        .merge(machine::routes());
     // The API's paths are written out whole (`/api/v1/...`) and merged, not nested: a nested
     // router strips the prefix off every request's URI (a new `Uri` per request) and records
     // the nesting in the request's extensions.

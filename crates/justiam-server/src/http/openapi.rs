@@ -19,7 +19,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         title = "JustIAM",
         description = "Identity and access management for people and machines: users, service accounts, \
                        groups, admin roles, audit, and personal access tokens (`justiam_pat_…`). \
-                       Authenticate with `Authorization: Bearer <portal JWT or personal access token>`.",
+                       Authenticate with `Authorization: Bearer <portal JWT, personal access token or service-account access token>`.",
         license(name = "Apache-2.0"),
     ),
     components(schemas(justiam_types::ErrorBody)),
@@ -35,6 +35,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "audit", description = "The audit log"),
         (name = "sessions", description = "Portal sessions"),
         (name = "operations", description = "Probes and version"),
+        (name = "machine identity", description = "OAuth clients and federated credentials of service accounts"),
     ),
 )]
 pub struct ApiDoc;

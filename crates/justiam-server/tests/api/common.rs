@@ -9,6 +9,7 @@ mod assertions;
 mod fixtures;
 mod json;
 mod logged;
+mod machine;
 mod oidc;
 mod refusals;
 mod tokens;
@@ -17,6 +18,7 @@ pub use assertions::*;
 pub use fixtures::*;
 pub use json::*;
 pub use logged::*;
+pub use machine::*;
 pub use oidc::*;
 pub use refusals::*;
 pub use tokens::*;
@@ -136,6 +138,8 @@ pub fn test_args(database_url: String) -> ServeArgs {
         session_duration_days: 7,
         oauth_refresh_ttl_days: 30,
         oauth_code_ttl_seconds: 60,
+        service_token_ttl_seconds: 600,
+        federation_allow_http_loopback: false,
     }
 }
 

@@ -14,6 +14,7 @@ mod fine_grained;
 mod hostile;
 mod inventory;
 mod leaks;
+mod machine_identity;
 mod multinode;
 mod observability;
 mod oidc;
