@@ -10,6 +10,7 @@ mod cli;
 mod conventions;
 mod crash;
 mod escalation;
+mod federation;
 mod fine_grained;
 mod hostile;
 mod inventory;
