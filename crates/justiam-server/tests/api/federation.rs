@@ -645,3 +645,110 @@ async fn federated_credentials_are_validated_listed_and_deleted(backend: Backend
         ]
     );
 }
+
+/// Two nodes on one PostgreSQL: deleting the federated credential, or deactivating the account,
+/// through node A makes a live access token fail on node B within a second, although B had it
+/// cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_reaches_the_other_node_within_a_second() {
+    if !postgres_available() {
+        return;
+    }
+    let shared = |args: &mut justiam_server::config::ServeArgs| {
+        args.oidc_issuer = Some("https://iam.example.test".to_owned());
+        args.federation_allow_http_loopback = true;
+    };
+    let a = TestServer::start_with(Backend::Postgres, shared).await;
+    let b = a.another_node(shared).await;
+    let started = Instant::now();
+    while !b.iam().cache.is_enabled() {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "B's invalidation listener"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let key = OutsideKey::es256("k8s");
+    let issuer = Issuer::start(vec![key.jwk()]).await;
+    let account = a.create_service_account("deployer@example.com").await;
+    let fc = create_fc(
+        &a,
+        account.id,
+        json!({
+            "name": "pods", "issuer": issuer.url, "audience": "justiam",
+            "subject": "system:serviceaccount:ci:deployer",
+        }),
+    )
+    .await;
+    let exchange_on_a = || async {
+        let token = key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"));
+        let (status, body) = exchange(&a, &token, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    };
+    let within_a_second = |what: &'static str, token: String| {
+        let b = &b;
+        async move {
+            let started = Instant::now();
+            loop {
+                if me_as(b, &token).await.status == StatusCode::UNAUTHORIZED {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(1),
+                    "{what}: node B still accepts the token"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // 1. Deleting the federated credential.
+    let token = exchange_on_a().await;
+    assert_eq!(me_as(&b, &token).await.status, StatusCode::OK);
+    assert_eq!(
+        me_as(&b, &token).await.status,
+        StatusCode::OK,
+        "cached on B"
+    );
+    let deleted = raw(
+        &a.admin().await,
+        Method::DELETE,
+        &format!(
+            "/api/v1/users/{}/federated-credentials/{}",
+            account.id,
+            fc["id"].as_str().expect("id")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    within_a_second("federated credential deleted", token).await;
+
+    // 2. Deactivating the account (a client's token this time).
+    create_fc(
+        &a,
+        account.id,
+        json!({
+            "name": "pods again", "issuer": issuer.url, "audience": "justiam",
+            "subject": "system:serviceaccount:ci:deployer",
+        }),
+    )
+    .await;
+    let token = exchange_on_a().await;
+    let (client_id, secret, _) = secret_client(&a, account.id).await;
+    let client_token = access_token(&a, &client_id, &secret).await;
+    for t in [&token, &client_token] {
+        assert_eq!(me_as(&b, t).await.status, StatusCode::OK);
+    }
+    let off = raw(
+        &a.admin().await,
+        Method::PUT,
+        &format!("/api/v1/users/{}", account.id),
+        Some(json!({"is_active": false})),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK);
+    within_a_second("account deactivated", token).await;
+    within_a_second("account deactivated (client token)", client_token).await;
+}

@@ -22,6 +22,7 @@ on_both_databases!(
     private_key_jwt_with_ec_and_rsa_keys,
     private_key_jwt_refusals,
     a_token_cannot_mint_credentials_for_its_own_account,
+    authlib_fetches_client_credentials_tokens_unmodified,
 );
 
 async fn audit_actions(server: &TestServer, prefix: &str) -> Vec<(String, Option<String>, Value)> {
@@ -832,7 +833,9 @@ async fn private_key_jwt_refusals(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let public_x = key.jwk()["x"].as_str().expect("x").to_owned();
-    let cases: Vec<(&str, String, Vec<(&str, String)>)> = vec![
+    // (what, the assertion, extra form parameters)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
         (
             "the same assertion again (replayed jti)",
             used.clone(),
@@ -1015,4 +1018,83 @@ async fn a_token_cannot_mint_credentials_for_its_own_account(backend: Backend) {
     assert_eq!(answers.len(), 3);
     // It may manage another service account's clients, with the permission.
     create_sa_client(&client, other.id, json!({"name": "for other"})).await;
+}
+
+/// Authlib's `OAuth2Session.fetch_token(grant_type="client_credentials")`, unmodified, with
+/// `client_secret_basic`, `client_secret_post` and its `PrivateKeyJWT`; the token then works on
+/// `GET /api/v1/me` as the service account.
+async fn authlib_fetches_client_credentials_tokens_unmodified(backend: Backend) {
+    use crate::relying_parties::{Runtime, Tools};
+    let Some(tools) = Tools::find(&[Runtime::Python]) else {
+        return;
+    };
+    let server = TestServer::start(backend).await;
+    let issuer = server.iam().issuer().to_owned();
+    let sa = server.create_service_account("authlib@example.com").await;
+    let (client_id, secret, _) = secret_client(&server, sa.id).await;
+    let key = OutsideKey::rs256("authlib");
+    let key_client = key_client(
+        &server,
+        sa.id,
+        json!({"name": "authlib key", "auth_method": "private_key_jwt", "public_key_pem": key.pem()}),
+    )
+    .await;
+    for (method, id, env) in [
+        (
+            "client_secret_basic",
+            &client_id,
+            ("CLIENT_SECRET", secret.clone()),
+        ),
+        (
+            "client_secret_post",
+            &client_id,
+            ("CLIENT_SECRET", secret.clone()),
+        ),
+        (
+            "private_key_jwt",
+            &key_client,
+            ("CLIENT_PRIVATE_KEY", key.private_pem()),
+        ),
+    ] {
+        let output = tools
+            .command("authlib_client_credentials.py")
+            .args([
+                "--issuer",
+                &issuer,
+                "--api",
+                &server.url,
+                "--client-id",
+                id,
+                "--method",
+                method,
+            ])
+            .env(env.0, env.1)
+            .output()
+            .await
+            .expect("run the Authlib client");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{method}: {stderr}");
+        let result: Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+        assert_eq!(
+            result["token"]["token_type"], "Bearer",
+            "{method}: {result}"
+        );
+        assert_eq!(result["token"]["expires_in"], 600, "{method}");
+        assert_eq!(
+            result["me"]["id"],
+            json!(sa.id.to_string()),
+            "{method}: {result}"
+        );
+        assert_eq!(result["me"]["is_service_account"], true, "{method}");
+    }
+    // Each authenticated as the method says.
+    let audit = audit_actions(&server, "oauth.client_credentials").await;
+    let methods: Vec<&str> = audit
+        .iter()
+        .map(|(_, _, d)| d["client_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        methods,
+        [client_id.as_str(), client_id.as_str(), key_client.as_str()]
+    );
 }

@@ -88,6 +88,17 @@ impl OutsideKey {
         format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n")
     }
 
+    /// The private key as PEM (PKCS#8), for a client library that signs its own assertions.
+    pub fn private_pem(&self) -> String {
+        use aws_lc_rs::encoding::AsDer;
+        let der = match &self.pair {
+            Pair::Ec(pair) => pair.to_pkcs8v1().expect("pkcs8").as_ref().to_vec(),
+            Pair::Rsa(pair) => pair.as_der().expect("pkcs8").as_ref().to_vec(),
+        };
+        let body = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+    }
+
     /// A compact JWS of `claims` with `header` (merged over `alg` and `kid`).
     pub fn sign_with_header(&self, header: Value, claims: &Value) -> String {
         let mut full = json!({ "alg": self.alg, "kid": self.kid, "typ": "JWT" });
