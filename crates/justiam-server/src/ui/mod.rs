@@ -18,6 +18,7 @@ mod audit;
 mod auth;
 mod groups;
 mod kit;
+mod machine;
 mod profile;
 mod roles;
 mod sessions;
@@ -156,6 +157,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(applications::routes())
         .merge(audit::routes())
         .merge(sessions::routes())
+        .merge(machine::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn_with_state(
             state,

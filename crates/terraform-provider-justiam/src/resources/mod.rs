@@ -5,11 +5,13 @@ mod admin_role;
 mod app_mapping;
 mod application;
 mod application_grant;
+mod federated_credential;
 mod group;
 mod group_admin_role;
 mod group_member;
 mod link;
 mod object;
+mod service_account_client;
 mod service_account_token;
 mod user;
 
@@ -17,9 +19,11 @@ pub use admin_role::AdminRoleResource;
 pub use app_mapping::AppMappingResource;
 pub use application::{ApplicationResource, ClaimMappingState, claim_mappings_of};
 pub use application_grant::ApplicationGrantResource;
+pub use federated_credential::FederatedCredentialResource;
 pub use group::GroupResource;
 pub use group_admin_role::GroupAdminRoleResource;
 pub use group_member::GroupMemberResource;
+pub use service_account_client::ServiceAccountClientResource;
 pub use service_account_token::ServiceAccountTokenResource;
 pub use user::UserResource;
 
