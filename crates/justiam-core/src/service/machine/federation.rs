@@ -355,7 +355,8 @@ impl Iam {
         let issuer = unverified_claims::<SubjectClaims>(token)
             .and_then(|c| c.iss)
             .ok_or_else(|| refused("not a JWT with an iss"))?;
-        if !machine::issuer_is_trusted(&self.db.pool, &issuer).await? {
+        let candidates = machine::federated_for_issuer(&self.db.pool, &issuer).await?;
+        if candidates.is_empty() {
             return Err(refused("no federated credential trusts this issuer"));
         }
         let allow_http = self.settings.machine.federation_allow_http_loopback;
@@ -383,7 +384,6 @@ impl Iam {
         if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECS) {
             return Err(refused("not yet valid"));
         }
-        let candidates = machine::federated_for_issuer(&self.db.pool, &issuer).await?;
         let mut matching: Vec<&FederatedCredential> =
             candidates.iter().filter(|fc| claims.matches(fc)).collect();
         if let Some(wanted) = request.service_account.as_deref() {

@@ -17,7 +17,7 @@ use crate::model::machine::ServiceAccountClient;
 use crate::oidc::jws::{self, JwsError, TYP_ACCESS};
 use crate::service::resolve_token_permissions;
 use crate::store::audit::AuditEntry;
-use crate::store::{machine, new_id, users};
+use crate::store::{machine, new_id};
 use crate::time::now_millis;
 use crate::token::{self, CLIENT_SECRET_PREFIX};
 
@@ -91,13 +91,13 @@ impl Iam {
     async fn authenticate_service_client(
         &self,
         auth: &ClientAuthentication,
-    ) -> OAuthResult<ServiceAccountClient> {
+    ) -> OAuthResult<(ServiceAccountClient, User)> {
         match auth {
             ClientAuthentication::Secret { client_id, secret } => {
                 let well_formed =
                     token::check_format_with_prefix(CLIENT_SECRET_PREFIX, secret).is_ok();
                 let presented = token::digest(secret);
-                let Some((client, digest)) =
+                let Some((client, digest, account)) =
                     machine::client_for_grant(&self.db.pool, client_id).await?
                 else {
                     return Err(OAuthError::invalid_client());
@@ -105,7 +105,7 @@ impl Iam {
                 let matches = digest.is_some_and(|d| bool::from(d.ct_eq(&presented)));
                 // `&`, not `&&`: the digest is always compared.
                 if well_formed & matches {
-                    Ok(client)
+                    Ok((client, account))
                 } else {
                     Err(OAuthError::invalid_client())
                 }
@@ -127,7 +127,7 @@ impl Iam {
         &self,
         client_id: Option<&str>,
         assertion: &str,
-    ) -> OAuthResult<ServiceAccountClient> {
+    ) -> OAuthResult<(ServiceAccountClient, User)> {
         let refused = |why: &str| {
             tracing::debug!(reason = why, "client assertion refused");
             OAuthError::invalid_client()
@@ -139,7 +139,7 @@ impl Iam {
         if client_id.is_some_and(|id| id != claimed) {
             return Err(refused("client_id differs from the assertion's iss"));
         }
-        let (client, _) = machine::client_for_grant(&self.db.pool, claimed)
+        let (client, _, account) = machine::client_for_grant(&self.db.pool, claimed)
             .await?
             .ok_or_else(|| refused("unknown client"))?;
         if client.jwks.is_empty() {
@@ -180,7 +180,7 @@ impl Iam {
         if !machine::use_token_id(&self.db.pool, &space, jti, kept_until).await? {
             return Err(refused("jti replayed"));
         }
-        Ok(client)
+        Ok((client, account))
     }
 
     /// `grant_type=client_credentials` for a service-account client.
@@ -190,9 +190,8 @@ impl Iam {
         scope: Option<&str>,
         meta: &RequestMeta,
     ) -> OAuthResult<ServiceTokenResponse> {
-        let client = self.authenticate_service_client(auth).await?;
-        let account = users::get(&self.db.pool, client.user_id)
-            .await?
+        let (client, account) = self.authenticate_service_client(auth).await?;
+        let account = Some(account)
             .filter(|u| u.is_active && u.is_service_account)
             .ok_or_else(|| {
                 OAuthError::refused(

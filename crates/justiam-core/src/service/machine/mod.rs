@@ -74,6 +74,8 @@ impl Default for MachineSettings {
 #[derive(Debug, Default)]
 pub struct GrantLog {
     pending: Mutex<Vec<AuditEntry>>,
+    /// One batch written at a time: a flush returns once everything queued before it is written.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl GrantLog {
@@ -101,6 +103,7 @@ impl Iam {
     /// Writes the queued grant audit entries in one transaction, and notes when each client or
     /// federated credential was last used (one write per credential per batch at most).
     pub async fn flush_grant_log(&self) {
+        let _one_at_a_time = self.grant_log.writing.lock().await;
         let batch = self.grant_log.take();
         if batch.is_empty() {
             return;
