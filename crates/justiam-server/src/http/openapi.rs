@@ -256,6 +256,14 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("assign_user_app_mapping"),
             by_id("unassign_user_app_mapping"),
             ("add_application_grant", Body("user_id")),
+            by_id("list_service_account_clients"),
+            by_id("create_service_account_client"),
+            by_id("get_service_account_client"),
+            by_id("delete_service_account_client"),
+            by_id("list_federated_credentials"),
+            by_id("create_federated_credential"),
+            by_id("get_federated_credential"),
+            by_id("delete_federated_credential"),
         ],
     ),
     (
@@ -321,6 +329,20 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
     ("rotate_own_token", OWN_TOKEN),
     ("create_service_account_token", ACCOUNT_TOKEN),
     ("rotate_service_account_token", ACCOUNT_TOKEN),
+    (
+        "create_service_account_client",
+        &[
+            ("get_service_account_client", Nested("client_id")),
+            ("delete_service_account_client", Nested("client_id")),
+        ],
+    ),
+    (
+        "create_federated_credential",
+        &[
+            ("get_federated_credential", Nested("fc_id")),
+            ("delete_federated_credential", Nested("fc_id")),
+        ],
+    ),
 ];
 
 /// Adds [`LINKS`] to the `201` answers of the creating operations.

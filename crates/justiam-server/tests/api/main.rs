@@ -15,6 +15,7 @@ mod fine_grained;
 mod hostile;
 mod inventory;
 mod leaks;
+mod machine_cli;
 mod machine_identity;
 mod multinode;
 mod observability;
