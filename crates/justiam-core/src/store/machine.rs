@@ -179,17 +179,22 @@ pub async fn client_for_grant<'e>(
     )))
 }
 
+/// Deletes a client; its `(client_id, name)` when there was one. The write comes first: on
+/// SQLite a transaction that reads before it writes can fail when another writer got in between.
 pub async fn delete_client<'e>(
     db: impl Executor<'e, Database = Any>,
     user_id: Uuid,
     id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM service_account_clients WHERE user_id = $1 AND id = $2")
-        .bind(user_id.to_string())
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() > 0)
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM service_account_clients WHERE user_id = $1 AND id = $2 RETURNING client_id, name",
+    )
+    .bind(user_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| Ok((r.try_get("client_id")?, r.try_get("name")?)))
+        .transpose()
 }
 
 /// Notes a use, at most one write a minute per row (a busy client does not write per grant).
@@ -321,17 +326,22 @@ pub async fn federated_for_issuer<'e>(
     rows.iter().map(fc_from_row).collect()
 }
 
+/// Deletes a federated credential; its `(name, issuer)` when there was one (write first, as
+/// [`delete_client`]).
 pub async fn delete_federated<'e>(
     db: impl Executor<'e, Database = Any>,
     user_id: Uuid,
     id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM federated_credentials WHERE user_id = $1 AND id = $2")
-        .bind(user_id.to_string())
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() > 0)
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM federated_credentials WHERE user_id = $1 AND id = $2 RETURNING name, issuer",
+    )
+    .bind(user_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| Ok((r.try_get("name")?, r.try_get("issuer")?)))
+        .transpose()
 }
 
 /// Records `jti` of `issuer` as used until `expires_at`; `false` when it was already (a replay),

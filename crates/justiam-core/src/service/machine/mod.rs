@@ -273,17 +273,16 @@ impl Iam {
     ) -> CoreResult<()> {
         let owner = self.managed_service_account(principal, user_id).await?;
         let mut tx = self.db.pool.begin().await?;
-        let client = machine::get_client(&mut *tx, owner.id, id)
+        let (client_id, name) = machine::delete_client(&mut *tx, owner.id, id)
             .await?
             .ok_or_else(|| CoreError::not_found("client"))?;
-        machine::delete_client(&mut *tx, owner.id, id).await?;
         let entry = AuditEntry {
             target_type: Some("service_account_client"),
             target_id: Some(id),
             details: Some(serde_json::json!({
                 "service_account_id": owner.id,
-                "client_id": client.client_id,
-                "name": client.name,
+                "client_id": client_id,
+                "name": name,
             })),
             ..audit_by(principal, meta, "client.deleted")
         };
@@ -377,17 +376,16 @@ impl Iam {
     ) -> CoreResult<()> {
         let owner = self.managed_service_account(principal, user_id).await?;
         let mut tx = self.db.pool.begin().await?;
-        let fc = machine::get_federated(&mut *tx, owner.id, id)
+        let (name, issuer) = machine::delete_federated(&mut *tx, owner.id, id)
             .await?
             .ok_or_else(|| CoreError::not_found("federated credential"))?;
-        machine::delete_federated(&mut *tx, owner.id, id).await?;
         let entry = AuditEntry {
             target_type: Some("federated_credential"),
             target_id: Some(id),
             details: Some(serde_json::json!({
                 "service_account_id": owner.id,
-                "name": fc.name,
-                "issuer": fc.issuer,
+                "name": name,
+                "issuer": issuer,
             })),
             ..audit_by(principal, meta, "federated_credential.deleted")
         };
