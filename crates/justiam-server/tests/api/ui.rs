@@ -19,6 +19,8 @@ mod tokens;
 mod walk;
 // Pages of one resource each, sharing this module's browser session.
 mod applications;
+/// A service account's clients and federated credentials (issue 16).
+mod machine;
 /// Refusals of the service said in the forms' words.
 mod wording;
 
