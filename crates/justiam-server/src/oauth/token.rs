@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use justiam_core::service::machine::{
     ClientAuthentication, ExchangeRequest, JWT_BEARER_ASSERTION, JWT_BEARER_GRANT,
-    TOKEN_EXCHANGE_GRANT,
+    ServiceTokenResponse, TOKEN_EXCHANGE_GRANT,
 };
 use justiam_core::service::oauth::{ClientCredentials, OAuthError, TokenRequest};
 
@@ -30,18 +30,19 @@ pub async fn token(
     };
     match params.get("grant_type") {
         Some("client_credentials") => {
+            let kind = match params.get("client_assertion") {
+                Some(_) => "private_key_jwt",
+                None => "client_secret",
+            };
             let auth = match service_client(&headers, &params) {
                 Ok(auth) => auth,
-                Err(error) => return refusal(error),
+                Err(error) => return observed(&state, kind, Err(error)),
             };
-            return match state
+            let answer = state
                 .iam
                 .client_credentials_grant(&auth, params.get("scope"), &meta)
-                .await
-            {
-                Ok(answer) => json_answer(&answer),
-                Err(error) => refusal(error),
-            };
+                .await;
+            return observed(&state, kind, answer);
         }
         Some(grant @ (TOKEN_EXCHANGE_GRANT | JWT_BEARER_GRANT)) => {
             let subject_token = match grant {
@@ -55,10 +56,8 @@ pub async fn token(
                 scope: params.owned("scope"),
                 service_account: params.owned("service_account"),
             };
-            return match state.iam.exchange_token(&request, &meta).await {
-                Ok(answer) => json_answer(&answer),
-                Err(error) => refusal(error),
-            };
+            let answer = state.iam.exchange_token(&request, &meta).await;
+            return observed(&state, "workload_token", answer);
         }
         _ => {}
     }
@@ -75,6 +74,24 @@ pub async fn token(
         scope: params.owned("scope"),
     };
     match state.iam.token(&app, &request).await {
+        Ok(answer) => json_answer(&answer),
+        Err(error) => refusal(error),
+    }
+}
+
+/// Counts a machine grant in `justiam_authentications_total` (credential `kind`), then answers.
+fn observed(
+    state: &AppState,
+    kind: &'static str,
+    answer: Result<ServiceTokenResponse, OAuthError>,
+) -> Response {
+    let outcome = match &answer {
+        Ok(_) => "ok",
+        Err(OAuthError::Refused { .. }) => "invalid",
+        Err(OAuthError::Failed(_)) => "error",
+    };
+    state.metrics.observe_authentication(kind, outcome);
+    match answer {
         Ok(answer) => json_answer(&answer),
         Err(error) => refusal(error),
     }

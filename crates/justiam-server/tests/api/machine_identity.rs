@@ -449,6 +449,21 @@ async fn client_credentials_refusals(backend: Backend) {
         );
     }
 
+    // Grants are counted by how the client authenticated; the refusals as one outcome on the
+    // public /metrics.
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        r#"justiam_authentications_total{credential="client_secret",outcome="ok"} 1"#,
+        r#"justiam_authentications_total{credential="client_secret",outcome="refused"} 9"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+
     // A deactivated account's client gets nothing.
     let admin = server.admin().await;
     let off = raw(
