@@ -23,6 +23,7 @@
 """
 
 import argparse
+import base64
 import hashlib
 import http.client
 import json
@@ -401,6 +402,72 @@ def scaled(small, large, healthz_small, healthz_large):
     return raw, relative
 
 
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _der_ecdsa_to_raw(der):
+    """An ECDSA signature as `openssl dgst` writes it (DER) in the `r || s` form of JWS."""
+    def integer(at):
+        assert der[at] == 0x02
+        length = der[at + 1]
+        value = der[at + 2:at + 2 + length].lstrip(b"\x00")
+        return value.rjust(32, b"\x00"), at + 2 + length
+    at = 2 if der[1] < 0x80 else 3
+    r, at = integer(at)
+    s, _ = integer(at)
+    return r + s
+
+
+def cmd_issuer(a):
+    """An OpenID Connect issuer on 127.0.0.1 for the token-exchange step: an ES256 key made with
+    the openssl CLI, discovery and JWKS served over plain http (the server runs with
+    FEDERATION_ALLOW_HTTP_LOOPBACK=true), and one workload token without `jti` (so that the one
+    token can be exchanged again and again) written to --token-file before serving."""
+    import http.server
+    import tempfile
+    issuer = f"http://127.0.0.1:{a.port}"
+    work = tempfile.mkdtemp(prefix="justiam-issuer.")
+    key = os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", key], check=True, capture_output=True)
+    spki = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
+                          check=True, capture_output=True).stdout
+    point = spki[-64:]
+    jwk = {"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": "bench",
+           "x": _b64url(point[:32]), "y": _b64url(point[32:])}
+    now = int(time.time())
+    header = _b64url(json.dumps({"alg": "ES256", "kid": "bench", "typ": "JWT"}).encode())
+    claims = _b64url(json.dumps({"iss": issuer, "sub": a.subject, "aud": a.audience,
+                                 "iat": now, "exp": now + 3600}).encode())
+    signed = f"{header}.{claims}".encode()
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signed,
+                         check=True, capture_output=True).stdout
+    token = f"{header}.{claims}.{_b64url(_der_ecdsa_to_raw(der))}"
+    documents = {
+        "/.well-known/openid-configuration": {"issuer": issuer, "jwks_uri": f"{issuer}/keys"},
+        "/keys": {"keys": [jwk]},
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            doc = documents.get(self.path)
+            body = json.dumps(doc or {}).encode()
+            self.send_response(200 if doc else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    with open(a.token_file, "w") as f:
+        f.write(token)
+    server.serve_forever()
+
+
 def cmd_table(a):
     res = {}
     with open(a.results) as f:
@@ -467,6 +534,20 @@ def cmd_table(a):
             rows.append(("refresh-token grants/s (rotation, ID + access token signed)",
                          fmt_rps(rg["rps"]), "", "", f"{rg['cpu_us_per_grant']:.0f} µs CPU/grant",
                          "", ""))
+        # Machine identity (issue 16): grants, exchanges, and a service account's access token on
+        # the API beside the /healthz measured right before it.
+        wrk_row("`/healthz` (baseline of access tokens)", f"{db}.healthz_machine")
+        wrk_row("service-account access token `GET /api/v1/me`", f"{db}.access_token",
+                f"{db}.healthz_machine", "≥ 60% of /healthz", 0.60)
+        for key, label in (("client_credentials", "`client_credentials` grants (client_secret_post)"),
+                           ("token_exchange", "token exchanges (RFC 8693, ES256 workload token)")):
+            e = g(f"{db}.{key}")
+            if e:
+                errs = e["errors_status"] + e["errors_connect"] + e["errors_read"] + e["errors_timeout"]
+                cpu = f"{e['cpu_us_per_req']:.0f} µs CPU/grant" if "cpu_us_per_req" in e else ""
+                rows.append((label, fmt_rps(e["ok_rps"]) + (f" ({errs} errors)" if errs else ""),
+                             fmt_ms(e["p50_us"]), fmt_ms(e["p99_us"]), cpu, "≥ 5,000/s",
+                             verdict(e["ok_rps"] >= 5000)))
         e = g(f"{db}.pat")
         if e and "cpu_us_per_req" in e:
             h = g(f"{db}.healthz")
@@ -587,6 +668,11 @@ def main():
     for flag in ("--base", "--client-id", "--client-secret", "--refresh-tokens"):
         s.add_argument(flag, required=True)
     s.add_argument("--seconds", type=float, default=10)
+    s = sub.add_parser("issuer")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--token-file", required=True)
+    s.add_argument("--subject", default="bench-workload")
+    s.add_argument("--audience", default="justiam")
     s = sub.add_parser("table")
     s.add_argument("--results", required=True)
     a = p.parse_args()
@@ -601,6 +687,7 @@ def main():
         "http-loop": cmd_http_loop,
         "oidc-flow": cmd_oidc_flow,
         "refresh-loop": cmd_refresh_loop,
+        "issuer": cmd_issuer,
         "table": cmd_table,
     }[a.cmd](a)
 

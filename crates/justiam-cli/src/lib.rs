@@ -11,6 +11,7 @@ mod apps;
 mod config;
 mod error;
 mod groups;
+mod machine;
 mod output;
 mod roles;
 mod session;

@@ -106,6 +106,13 @@ pub enum ServiceAccountCommand {
     /// The tokens of a service account (needs the permission service_accounts.tokens).
     #[command(subcommand)]
     Token(ServiceAccountTokenCommand),
+    /// The OAuth clients of a service account: short-lived tokens by client credentials.
+    #[command(subcommand)]
+    Client(super::machine::ClientCommand),
+    /// The federated credentials of a service account: tokens of GitHub Actions, GitLab CI,
+    /// Kubernetes or any OpenID Connect issuer exchanged for short-lived tokens.
+    #[command(subcommand)]
+    Federated(super::machine::FederatedCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,6 +314,10 @@ pub async fn run_service_account(
             };
             let id = user_id(&ctx.client, &account).await?;
             tokens::run_for(ctx, Some(id), command).await
+        }
+        ServiceAccountCommand::Client(command) => super::machine::run_client(ctx, command).await,
+        ServiceAccountCommand::Federated(command) => {
+            super::machine::run_federated(ctx, command).await
         }
     }
 }

@@ -6,6 +6,10 @@ use justiam_types::application::{
     CreateAppMapping, CreateApplication, CreateApplicationGrant, CreatedApplication,
     RotateApplicationSecret, UpdateAppMapping, UpdateApplication,
 };
+use justiam_types::machine::{
+    CreateFederatedCredential, CreateServiceAccountClient, CreatedServiceAccountClient,
+    FederatedCredential, ServiceAccountClient,
+};
 use justiam_types::mfa::{
     LoginResult, MfaCode, MfaStatus, RecoveryCodes, TotpEnrollment, VerifyMfa,
 };
@@ -590,6 +594,104 @@ impl Client {
             self.request(Method::POST, &format!("/api/v1/applications/{id}/secret"))
                 .json(body),
         )
+        .await
+    }
+
+    /// `GET /api/v1/users/{id}/clients`: a service account's OAuth clients.
+    pub async fn list_service_account_clients(
+        &self,
+        account: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<ServiceAccountClient>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/users/{account}/clients"))
+                .query(params),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/users/{id}/clients`: the answer carries a `client_secret` client's secret,
+    /// the one time it is shown.
+    pub async fn create_service_account_client(
+        &self,
+        account: Uuid,
+        client: &CreateServiceAccountClient,
+    ) -> Result<CreatedServiceAccountClient> {
+        self.send(
+            self.request(Method::POST, &format!("/api/v1/users/{account}/clients"))
+                .json(client),
+        )
+        .await
+    }
+
+    pub async fn get_service_account_client(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<ServiceAccountClient> {
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/users/{account}/clients/{id}"),
+        ))
+        .await
+    }
+
+    pub async fn delete_service_account_client(&self, account: Uuid, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/users/{account}/clients/{id}"),
+        ))
+        .await
+    }
+
+    /// `GET /api/v1/users/{id}/federated-credentials`.
+    pub async fn list_federated_credentials(
+        &self,
+        account: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<FederatedCredential>> {
+        self.send(
+            self.request(
+                Method::GET,
+                &format!("/api/v1/users/{account}/federated-credentials"),
+            )
+            .query(params),
+        )
+        .await
+    }
+
+    pub async fn create_federated_credential(
+        &self,
+        account: Uuid,
+        credential: &CreateFederatedCredential,
+    ) -> Result<FederatedCredential> {
+        self.send(
+            self.request(
+                Method::POST,
+                &format!("/api/v1/users/{account}/federated-credentials"),
+            )
+            .json(credential),
+        )
+        .await
+    }
+
+    pub async fn get_federated_credential(
+        &self,
+        account: Uuid,
+        id: Uuid,
+    ) -> Result<FederatedCredential> {
+        self.send(self.request(
+            Method::GET,
+            &format!("/api/v1/users/{account}/federated-credentials/{id}"),
+        ))
+        .await
+    }
+
+    pub async fn delete_federated_credential(&self, account: Uuid, id: Uuid) -> Result<()> {
+        self.send_empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/users/{account}/federated-credentials/{id}"),
+        ))
         .await
     }
 

@@ -13,6 +13,12 @@ pub enum Credential {
     Jwt { session_id: Uuid },
     /// A personal access token.
     Pat { token_id: Uuid, expires_at: Millis },
+    /// A service account's short-lived access token, obtained through its OAuth client or
+    /// federated credential `credential_id`.
+    Access {
+        credential_id: Uuid,
+        expires_at: Millis,
+    },
 }
 
 impl Credential {
@@ -21,15 +27,33 @@ impl Credential {
         match self {
             Credential::Jwt { .. } => "jwt",
             Credential::Pat { .. } => "pat",
+            Credential::Access { .. } => "access_token",
         }
     }
 
-    /// The token id for PATs (audit `credential_id`).
+    /// The token id for PATs, the client or federated credential for access tokens (audit
+    /// `credential_id`).
     pub fn token_id(&self) -> Option<Uuid> {
         match self {
             Credential::Pat { token_id, .. } => Some(*token_id),
+            Credential::Access { credential_id, .. } => Some(*credential_id),
             Credential::Jwt { .. } => None,
         }
+    }
+
+    /// When the credential stops working on its own (tokens; a portal session's end is elsewhere).
+    pub fn expires_at(&self) -> Option<Millis> {
+        match self {
+            Credential::Pat { expires_at, .. } | Credential::Access { expires_at, .. } => {
+                Some(*expires_at)
+            }
+            Credential::Jwt { .. } => None,
+        }
+    }
+
+    /// A bearer token rather than a login: it cannot mint credentials for its own user.
+    pub fn is_token(&self) -> bool {
+        !matches!(self, Credential::Jwt { .. })
     }
 }
 

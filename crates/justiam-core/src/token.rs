@@ -102,14 +102,23 @@ pub fn looks_like_pat(value: &str) -> bool {
 pub enum Bearer<'a> {
     /// Claims to be a personal access token (starts with [`PREFIX`]; not yet checked).
     Pat(&'a str),
+    /// Starts with the header every service-account access token has (`{"alg":"ES256",…`):
+    /// taken for one of those.
+    Access(&'a str),
     /// Anything else: taken for a portal session JWT.
     Jwt(&'a str),
 }
+
+/// The base64url of `{"alg":"ES256",`, with which the header of every service-account access token
+/// begins (15 bytes: exactly 20 characters, unaffected by what follows). Portal JWTs are HS256.
+pub const ACCESS_TOKEN_HEAD: &str = "eyJhbGciOiJFUzI1NiIs";
 
 impl<'a> Bearer<'a> {
     pub fn of(value: &'a str) -> Self {
         if looks_like_pat(value) {
             Bearer::Pat(value)
+        } else if value.starts_with(ACCESS_TOKEN_HEAD) {
+            Bearer::Access(value)
         } else {
             Bearer::Jwt(value)
         }
@@ -120,6 +129,7 @@ impl<'a> Bearer<'a> {
     pub fn kind(self) -> &'static str {
         match self {
             Bearer::Pat(_) => "pat",
+            Bearer::Access(_) => "access_token",
             Bearer::Jwt(_) => "jwt",
         }
     }
@@ -242,6 +252,15 @@ mod tests {
             assert!(matches!(bearer, Bearer::Jwt(v) if v == jwt), "{jwt:?}");
             assert_eq!(bearer.kind(), "jwt", "{jwt:?}");
         }
+    }
+
+    #[test]
+    fn the_access_token_head_is_the_es256_header_start() {
+        use base64::Engine;
+        let header = r#"{"alg":"ES256","kid":"k","typ":"at+jwt"}"#;
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header);
+        assert!(encoded.starts_with(ACCESS_TOKEN_HEAD), "{encoded}");
+        assert!(matches!(Bearer::of(&encoded), Bearer::Access(_)));
     }
 
     proptest! {

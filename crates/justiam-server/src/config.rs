@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use ipnet::IpNet;
 use justiam_core::database::PoolSettings;
 use justiam_core::secret::Secret;
+use justiam_core::service::machine::MachineSettings;
 use justiam_core::service::mfa::{MfaPolicy, MfaSettings};
 use justiam_core::service::oauth::OAuthSettings;
 use justiam_core::service::{Settings, ThrottleSettings};
@@ -193,6 +194,14 @@ pub struct ServeArgs {
     /// again at every delivery, against the address the name resolves to). For labs and tests.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private_targets: bool,
+    /// Lifetime of a service account's access token (client credentials, token exchange), in
+    /// seconds. Short on purpose: such a token cannot be revoked alone.
+    #[arg(long, env = "SERVICE_TOKEN_TTL_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub service_token_ttl_seconds: u64,
+    /// Let workload identity federation fetch the keys of an `http://` issuer on a loopback
+    /// address (127.0.0.1, ::1, localhost): for tests only; every other issuer must be https.
+    #[arg(long, env = "FEDERATION_ALLOW_HTTP_LOOPBACK", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub federation_allow_http_loopback: bool,
 }
 
 /// `MFA_POLICY`.
@@ -290,6 +299,10 @@ impl ServeArgs {
             token_expiry_warning_days: self.token_expiry_warning_days.clone(),
             notification_interval: Duration::from_secs(self.notification_interval_seconds),
             webhook_allow_private_targets: self.webhook_allow_private_targets,
+            machine: MachineSettings {
+                service_token_ttl: Duration::from_secs(self.service_token_ttl_seconds),
+                federation_allow_http_loopback: self.federation_allow_http_loopback,
+            },
         }
     }
 

@@ -5,6 +5,7 @@
 //! change here is an API change.
 
 pub mod application;
+pub mod machine;
 pub mod mfa;
 pub mod permission;
 pub mod rules;

@@ -15,8 +15,8 @@ use crate::data_sources::{AdminRoleData, ApplicationData, GroupData, UserData};
 use crate::diag;
 use crate::resources::{
     AdminRoleResource, AppMappingResource, ApplicationGrantResource, ApplicationResource,
-    GroupAdminRoleResource, GroupMemberResource, GroupResource, ServiceAccountTokenResource,
-    UserResource, WebhookResource,
+    FederatedCredentialResource, GroupAdminRoleResource, GroupMemberResource, GroupResource,
+    ServiceAccountClientResource, ServiceAccountTokenResource, UserResource, WebhookResource,
 };
 use crate::schema::{Optional, schema, sensitive, string};
 
@@ -95,8 +95,9 @@ impl Provider for JustIamProvider {
                     "token",
                     sensitive(string(
                         Optional,
-                        "A personal access token (`justiam_pat_…`) or a portal JWT. Defaults to \
-                         the `JUSTIAM_TOKEN` environment variable.",
+                        "A personal access token (`justiam_pat_…`), a service account's access \
+                         token (client credentials or token exchange, docs/machine-identity.md) or \
+                         a portal JWT. Defaults to the `JUSTIAM_TOKEN` environment variable.",
                     )),
                 ),
             ],
@@ -202,6 +203,8 @@ impl Provider for JustIamProvider {
             "application_grant" => ApplicationGrantResource(s.clone()),
             "app_mapping" => AppMappingResource::new(s.clone()),
             "webhook" => WebhookResource::new(s.clone()),
+            "service_account_client" => ServiceAccountClientResource(s.clone()),
+            "federated_credential" => FederatedCredentialResource(s.clone()),
         })
     }
 

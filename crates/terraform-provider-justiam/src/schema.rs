@@ -32,6 +32,15 @@ pub fn string_set(constraint: AttributeConstraint, description: &str) -> Attribu
     )
 }
 
+/// A map of strings (claim conditions).
+pub fn string_map(constraint: AttributeConstraint, description: &str) -> Attribute {
+    attribute(
+        AttributeType::Map(Box::new(AttributeType::String)),
+        constraint,
+        description,
+    )
+}
+
 /// A list of objects whose fields are all strings (read-only lists in data sources: a provider's
 /// object types cannot have optional fields, so configurable lists are blocks, see [`list_block`]).
 pub fn string_object_list(

@@ -1553,3 +1553,280 @@ async fn webhooks(backend: Backend) {
     tf.ok(&["destroy", "-auto-approve", "-no-color"]).await;
     server.stop().await;
 }
+
+// --- machine identity (issue 16) -------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_identity_on_sqlite() {
+    machine_identity(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_identity_on_postgres() {
+    if postgres_url().is_none() {
+        if std::env::var("JUSTIAM_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+            panic!("JUSTIAM_TEST_POSTGRES_URL is not set but JUSTIAM_TEST_REQUIRE_ALL=1");
+        }
+        eprintln!(
+            "SKIPPED: Terraform machine identity on PostgreSQL (set JUSTIAM_TEST_POSTGRES_URL)"
+        );
+        return;
+    }
+    machine_identity(Backend::Postgres).await;
+}
+
+fn machine_config(deployer: Uuid, ec_jwk: &str, branch: &str) -> String {
+    format!(
+        r#"provider "justiam" {{}}
+resource "justiam_service_account_client" "ci" {{
+  service_account_id = "{deployer}"
+  name               = "ci"
+}}
+resource "justiam_service_account_client" "signer" {{
+  service_account_id = "{deployer}"
+  name               = "signer"
+  auth_method        = "private_key_jwt"
+  jwks               = jsonencode({{ keys = [{ec_jwk}] }})
+}}
+resource "justiam_federated_credential" "gha" {{
+  service_account_id = "{deployer}"
+  name               = "acme/app"
+  issuer             = "https://token.actions.githubusercontent.com"
+  audience           = "https://justiam.example.com"
+  claims = {{
+    repository = "acme/app"
+    ref        = "refs/heads/{branch}"
+  }}
+}}
+output "ci_secret" {{
+  value     = justiam_service_account_client.ci.client_secret
+  sensitive = true
+}}
+output "ci_id" {{ value = justiam_service_account_client.ci.id }}
+output "signer_id" {{ value = justiam_service_account_client.signer.id }}
+output "gha_id" {{ value = justiam_federated_credential.gha.id }}
+"#
+    )
+}
+
+/// `justiam_service_account_client` and `justiam_federated_credential`: create, an empty second
+/// plan, drift (deleted through the API) re-created, a changed condition replaces, import into a
+/// fresh state with an empty plan, destroy — with Terraform itself authenticated by a service
+/// account's short-lived access token from the client credentials grant.
+async fn machine_identity(backend: Backend) {
+    let Some(terraform) = terraform_binary() else {
+        return;
+    };
+    let mut server = TestServer::start(backend).await;
+    let (_, admin) = server.admin_jwt().await;
+    let service_account = |email: &str| justiam_types::CreateUser {
+        email: email.to_owned(),
+        is_service_account: Some(true),
+        ..Default::default()
+    };
+    // Terraform's own identity: an administrator service account with a client.
+    let robot = admin
+        .create_user(&service_account("terraform@example.com"))
+        .await
+        .expect("robot");
+    admin
+        .update_user(
+            robot.id,
+            &justiam_types::UpdateUser {
+                is_admin: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("make the robot an administrator");
+    let robot_client = admin
+        .create_service_account_client(
+            robot.id,
+            &justiam_types::machine::CreateServiceAccountClient {
+                name: "terraform".into(),
+                description: String::new(),
+                auth_method: Default::default(),
+                jwks: None,
+                public_key_pem: None,
+            },
+        )
+        .await
+        .expect("robot client");
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", server.url))
+        .basic_auth(
+            &robot_client.client.client_id,
+            robot_client.client_secret.as_deref(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token endpoint")
+        .json()
+        .await
+        .expect("token JSON");
+    let access = answer["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+
+    let deployer = admin
+        .create_user(&service_account("deployer@example.com"))
+        .await
+        .expect("deployer");
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", server.url))
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("jwks json");
+    // Any valid P-256 public key will do as the signer's key: the server's own.
+    let ec_jwk = jwks["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["kty"] == "EC"))
+        .map(|k| {
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": k["x"], "y": k["y"]}).to_string()
+        })
+        .expect("an EC key");
+
+    let tf = Tf::new(&terraform)
+        .with_env("JUSTIAM_ENDPOINT", &server.url)
+        .with_env("JUSTIAM_TOKEN", &access);
+    tf.config(&machine_config(deployer.id, &ec_jwk, "main"));
+    let run = tf.apply().await;
+    assert!(
+        run.stdout
+            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{}",
+        run.text()
+    );
+    let secret = tf.output_raw("ci_secret").await;
+    assert!(secret.starts_with("justiam_cs_"), "{secret:?}");
+    let pair = |id: &str| -> (Uuid, Uuid) {
+        let (a, b) = id.split_once('/').expect("pair id");
+        (
+            Uuid::parse_str(a).expect("uuid"),
+            Uuid::parse_str(b).expect("uuid"),
+        )
+    };
+    let outputs = tf.outputs().await;
+    let (_, ci) = pair(outputs["ci_id"]["value"].as_str().expect("ci id"));
+    let (_, gha) = pair(outputs["gha_id"]["value"].as_str().expect("gha id"));
+    let client = admin
+        .get_service_account_client(deployer.id, ci)
+        .await
+        .expect("ci exists");
+    assert_eq!(
+        client.secret_hint.as_deref(),
+        Some(hint_of(&secret).as_str())
+    );
+    let signer = tf
+        .state_attributes("justiam_service_account_client.signer")
+        .await;
+    assert_eq!(signer["client_secret"], Value::Null);
+    assert_eq!(signer["auth_method"], "private_key_jwt");
+    let fc = admin
+        .get_federated_credential(deployer.id, gha)
+        .await
+        .expect("gha exists");
+    assert_eq!(
+        fc.claims.get("ref").map(String::as_str),
+        Some("refs/heads/main")
+    );
+
+    // A second plan is empty.
+    tf.assert_no_changes().await;
+
+    // Deleted through the API: the next plan re-creates it.
+    admin
+        .delete_service_account_client(deployer.id, ci)
+        .await
+        .expect("delete ci");
+    admin
+        .delete_federated_credential(deployer.id, gha)
+        .await
+        .expect("delete gha");
+    let run = tf.plan().await;
+    assert_eq!(run.code, 2, "{}", run.text());
+    assert!(run.stdout.contains("2 to add"), "{}", run.text());
+    tf.apply().await;
+    tf.assert_no_changes().await;
+    let clients = admin
+        .list_service_account_clients(deployer.id, &all())
+        .await
+        .expect("clients");
+    assert_eq!(clients.total, 2);
+
+    // A changed condition replaces the credential.
+    tf.config(&machine_config(deployer.id, &ec_jwk, "release/*"));
+    let run = tf.plan().await;
+    assert!(
+        run.stdout.contains("must be replaced")
+            && run.stdout.contains("1 to add, 0 to change, 1 to destroy"),
+        "{}",
+        run.text()
+    );
+    tf.apply().await;
+    tf.assert_no_changes().await;
+
+    // Import into a fresh state. The API does not give a key back as it was written, so the first
+    // plan only records the configuration's key in the state (an in-place change that calls
+    // nothing), then the plan is empty; the secret itself is not in the imported state.
+    let outputs = tf.outputs().await;
+    let secret = tf.output_raw("ci_secret").await;
+    let fresh = Tf::new(&terraform)
+        .with_env("JUSTIAM_ENDPOINT", &server.url)
+        .with_env("JUSTIAM_TOKEN", &access);
+    fresh.config(&machine_config(deployer.id, &ec_jwk, "release/*"));
+    for (address, id) in [
+        ("justiam_service_account_client.ci", "ci_id"),
+        ("justiam_service_account_client.signer", "signer_id"),
+        ("justiam_federated_credential.gha", "gha_id"),
+    ] {
+        let id = outputs[id]["value"].as_str().expect("id");
+        fresh.ok(&["import", "-no-color", address, id]).await;
+    }
+    let run = fresh.plan().await;
+    assert!(
+        run.stdout.contains("0 to add, 1 to change, 0 to destroy")
+            && run
+                .stdout
+                .contains("justiam_service_account_client.signer will be updated in-place"),
+        "{}",
+        run.text()
+    );
+    fresh.apply().await;
+    fresh.assert_no_changes().await;
+    let imported = fresh
+        .state_attributes("justiam_service_account_client.ci")
+        .await;
+    assert_eq!(
+        imported["client_secret"],
+        Value::Null,
+        "not known after import"
+    );
+    assert_eq!(imported["secret_hint"], Value::from(hint_of(&secret)));
+    let run = fresh
+        .run(&[
+            "import",
+            "-no-color",
+            "justiam_federated_credential.x",
+            "not-an-id",
+        ])
+        .await;
+    assert_ne!(run.code, 0);
+
+    // Destroy.
+    tf.ok(&["destroy", "-auto-approve", "-no-color"]).await;
+    let clients = admin
+        .list_service_account_clients(deployer.id, &all())
+        .await
+        .expect("clients");
+    assert_eq!(clients.total, 0);
+    let fcs = admin
+        .list_federated_credentials(deployer.id, &all())
+        .await
+        .expect("fcs");
+    assert_eq!(fcs.total, 0);
+    server.stop().await;
+}

@@ -7,6 +7,7 @@ pub mod application;
 mod audit;
 mod email;
 mod group;
+pub mod machine;
 mod names;
 mod page;
 mod permission;
@@ -27,6 +28,7 @@ pub use application::{
 pub use audit::{AuditFilter, AuditRecord};
 pub use email::Email;
 pub use group::Group;
+pub(crate) use names::bounded_text;
 pub use names::{Description, EntityName, PersonName, TokenName};
 pub use page::PageRequest;
 pub use permission::{

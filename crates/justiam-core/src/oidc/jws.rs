@@ -1,15 +1,16 @@
-//! JWS compact serialisation, RS256 only (RFC 7515, RFC 7518 §3.3).
+//! JWS compact serialisation, RS256 and ES256 only (RFC 7515, RFC 7518 §3.3, §3.4).
 //!
-//! The header is `{"alg":"RS256","kid":…,"typ":…}`; verification reads the header, refuses any
-//! `alg` but `RS256` (so `none` and the HMAC family never pass), finds the key by `kid` and checks the
-//! signature before any claim is read.
+//! The header is `{"alg":"RS256"|"ES256","kid":…,"typ":…}`; verification reads the header, refuses
+//! any `alg` but those two (so `none` and the HMAC family never pass), finds the key by `kid`,
+//! requires the key to be of the header's algorithm, and checks the signature before any claim is
+//! read.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::keys::{ALG, Jwk, KeyError, SigningKey, verify};
+use super::keys::{ALG, ALG_ES256, Jwk, KeyError, SigningKey, verify};
 
 /// `typ` of ID tokens.
 pub const TYP_JWT: &str = "JWT";
@@ -27,7 +28,7 @@ pub struct Header {
 
 /// Signs `claims` (any JSON object) with `key`.
 pub fn sign(key: &SigningKey, typ: &str, claims: &serde_json::Value) -> Result<String, KeyError> {
-    let header = serde_json::json!({ "alg": ALG, "kid": key.kid, "typ": typ });
+    let header = serde_json::json!({ "alg": key.alg(), "kid": key.kid, "typ": typ });
     let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut token);
@@ -46,7 +47,7 @@ pub fn header(token: &str) -> Option<Header> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwsError {
-    /// Bad shape, an algorithm other than RS256, a wrong `typ`, or a bad signature.
+    /// Bad shape, an algorithm other than RS256 or ES256, a wrong `typ`, or a bad signature.
     Invalid,
     /// A `kid` that no published key has.
     UnknownKey,
@@ -66,7 +67,7 @@ pub fn verify_with<T: DeserializeOwned>(
         return Err(JwsError::Invalid);
     };
     let header = header(token).ok_or(JwsError::Invalid)?;
-    if header.alg != ALG || header.typ.as_deref() != Some(typ) {
+    if !matches!(header.alg.as_str(), ALG | ALG_ES256) || header.typ.as_deref() != Some(typ) {
         return Err(JwsError::Invalid);
     }
     let kid = header.kid.ok_or(JwsError::Invalid)?;
@@ -75,7 +76,52 @@ pub fn verify_with<T: DeserializeOwned>(
         .decode(signature_b64)
         .map_err(|_| JwsError::Invalid)?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
-    if !verify(&jwk, &token.as_bytes()[..signed_len], &signature) {
+    if !verify(
+        &jwk,
+        &header.alg,
+        &token.as_bytes()[..signed_len],
+        &signature,
+    ) {
+        return Err(JwsError::Invalid);
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| JwsError::Invalid)?;
+    serde_json::from_slice(&payload).map_err(|_| JwsError::Invalid)
+}
+
+/// Verifies a JWS made elsewhere (a client assertion, a federated workload's token): RS256 or
+/// ES256 only, any `typ`; the key is the one `keys` holds under the header's `kid`, or, when the
+/// header names none, any of them of the header's algorithm. Returns the claims.
+pub fn verify_outside<T: DeserializeOwned>(token: &str, keys: &[Jwk]) -> Result<T, JwsError> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwsError::Invalid);
+    };
+    let header = header(token).ok_or(JwsError::Invalid)?;
+    if !matches!(header.alg.as_str(), ALG | ALG_ES256) {
+        return Err(JwsError::Invalid);
+    }
+    let candidates: Vec<&Jwk> = match header.kid.as_deref() {
+        Some(kid) => keys.iter().filter(|k| k.kid == kid).collect(),
+        None => keys
+            .iter()
+            .filter(|k| k.algorithm() == Some(header.alg.as_str()))
+            .collect(),
+    };
+    if candidates.is_empty() {
+        return Err(JwsError::UnknownKey);
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| JwsError::Invalid)?;
+    let signed = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
+    if !candidates
+        .iter()
+        .any(|jwk| verify(jwk, &header.alg, signed, &signature))
+    {
         return Err(JwsError::Invalid);
     }
     let payload = URL_SAFE_NO_PAD
@@ -108,7 +154,7 @@ mod tests {
             Some(JwsError::Invalid)
         );
         let (_, rest) = token.split_once('.').expect("dot");
-        for alg in ["none", "HS256", "RS512", "rs256"] {
+        for alg in ["none", "HS256", "RS512", "rs256", "ES256"] {
             let forged = URL_SAFE_NO_PAD
                 .encode(json!({"alg": alg, "kid": jwk.kid, "typ": "JWT"}).to_string());
             assert_eq!(

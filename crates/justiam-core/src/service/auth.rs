@@ -90,8 +90,8 @@ impl From<sqlx::Error> for Refusal {
 }
 
 impl Iam {
-    /// Resolves a bearer credential (PAT or portal JWT, told apart by [`Bearer::of`] where it was
-    /// read) to the caller with their current permissions: from the in-process cache when it holds
+    /// Resolves a bearer credential (PAT, service-account access token or portal JWT, told apart
+    /// by [`Bearer::of`] where it was read) to the caller with their current permissions: from the in-process cache when it holds
     /// a valid entry, else from the database.
     pub async fn authenticate(
         &self,
@@ -109,6 +109,22 @@ impl Iam {
                     None => {
                         let ticket = self.cache.ticket();
                         let (principal, valid_until) = self.authenticate_pat(&key, now).await?;
+                        self.cache
+                            .put(key, principal.clone(), valid_until, ticket, now);
+                        principal
+                    }
+                }
+            }
+            Bearer::Access(value) => {
+                // The digest of the whole token, signature included: a hit is a token that was
+                // checked before, so the signature need not be checked again.
+                let key = CacheKey::Access(token::digest(value));
+                match self.cache.get(&key, now) {
+                    Some(principal) => principal,
+                    None => {
+                        let ticket = self.cache.ticket();
+                        let (principal, valid_until, _) =
+                            self.authenticate_access_token(value, now).await?;
                         self.cache
                             .put(key, principal.clone(), valid_until, ticket, now);
                         principal
@@ -199,7 +215,11 @@ impl Iam {
         Ok(self.principal(user, Credential::Jwt { session_id }).await?)
     }
 
-    async fn principal(&self, user: User, credential: Credential) -> CoreResult<Principal> {
+    pub(super) async fn principal(
+        &self,
+        user: User,
+        credential: Credential,
+    ) -> CoreResult<Principal> {
         let permissions = self.user_permissions(&user).await?;
         Ok(Principal {
             user: std::sync::Arc::new(user),

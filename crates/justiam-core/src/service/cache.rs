@@ -39,6 +39,8 @@ pub enum CacheKey {
     Session(Uuid),
     /// The digest of an access token issued to an application, for `/oauth2/userinfo`.
     Userinfo(TokenDigest),
+    /// A service-account access token, by the digest of the whole token.
+    Access(TokenDigest),
 }
 
 /// The claims `/oauth2/userinfo` answers with, shared so a hit copies nothing.

@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 pub mod cache;
 mod groups;
+pub mod machine;
 pub mod mfa;
 mod notices;
 pub mod oauth;
@@ -95,6 +96,8 @@ pub struct Settings {
     pub notification_interval: Duration,
     /// Webhooks may target loopback, link-local and private addresses (tests, labs).
     pub webhook_allow_private_targets: bool,
+    /// Service-account access tokens and workload identity federation.
+    pub machine: machine::MachineSettings,
 }
 
 impl Default for Settings {
@@ -114,6 +117,7 @@ impl Default for Settings {
             token_expiry_warning_days: vec![7, 1],
             notification_interval: Duration::from_secs(300),
             webhook_allow_private_targets: false,
+            machine: machine::MachineSettings::default(),
         }
     }
 }
@@ -130,6 +134,10 @@ pub struct Iam {
     pub cache: AuthCache,
     /// The OpenID Connect signing keys (see [`oauth::keys`]).
     keys: oauth::keys::KeyRing,
+    /// Audit entries of grants, written in batches (see [`machine::GrantLog`]).
+    grant_log: machine::GrantLog,
+    /// Outside issuers' keys (see [`machine::federation`]).
+    issuers: machine::federation::IssuerKeys,
     /// Tells this node's invalidation notices from other nodes', and its outbox claims.
     node_id: String,
     /// Wakes the outbox worker when a message was queued on this node.
@@ -157,6 +165,8 @@ impl Iam {
             usage: UsageRecorder::default(),
             cache,
             keys: oauth::keys::KeyRing::default(),
+            grant_log: machine::GrantLog::default(),
+            issuers: machine::federation::IssuerKeys::default(),
             node_id,
             outbox_wake: tokio::sync::Notify::new(),
         })
@@ -251,12 +261,19 @@ impl Iam {
     pub async fn run_background(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.settings.usage_flush_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut grants = tokio::time::interval(machine::GRANT_LOG_INTERVAL);
+        grants.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_purge = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = grants.tick() => {
+                    self.flush_grant_log().await;
+                    continue;
+                }
                 _ = shutdown.changed() => {
                     self.usage.flush(&self.db.pool).await;
+                    self.flush_grant_log().await;
                     return;
                 }
             }
@@ -282,6 +299,7 @@ impl Iam {
         }
         self.purge_oauth(now).await;
         self.purge_outbox(now).await;
+        self.purge_machine(now).await;
         let before = now - self.settings.audit_retention.as_millis() as i64;
         match crate::store::audit::purge_before(&self.db.pool, before).await {
             Ok(0) => {}

@@ -642,9 +642,10 @@ fn may_see_service_account_tokens(principal: &Principal, service_account: &User)
     !service_account.is_admin || principal.is_admin()
 }
 
-/// A token must not mint tokens for its own user, or a leaked one could renew itself forever.
-fn refuse_self_minting(principal: &Principal, owner_id: Uuid) -> CoreResult<()> {
-    if matches!(principal.credential, Credential::Pat { .. }) && owner_id == principal.id() {
+/// A token (a PAT, a service account's access token) must not mint credentials for its own user,
+/// or a leaked one could renew itself forever.
+pub(crate) fn refuse_self_minting(principal: &Principal, owner_id: Uuid) -> CoreResult<()> {
+    if principal.credential.is_token() && owner_id == principal.id() {
         return Err(interactive_auth_required(
             "a personal access token cannot create or rotate tokens for its own user; log in to do it",
         ));

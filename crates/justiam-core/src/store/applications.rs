@@ -53,7 +53,10 @@ fn app_type(text: &str) -> Result<ApplicationType, sqlx::Error> {
     })
 }
 
-fn digest_column(row: &AnyRow, column: &str) -> Result<Option<TokenDigest>, sqlx::Error> {
+pub(crate) fn digest_column(
+    row: &AnyRow,
+    column: &str,
+) -> Result<Option<TokenDigest>, sqlx::Error> {
     let bytes: Option<Vec<u8>> = row.try_get(column)?;
     bytes
         .map(|b| {

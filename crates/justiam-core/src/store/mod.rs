@@ -13,6 +13,7 @@ pub mod app_mappings;
 pub mod applications;
 pub mod audit;
 pub mod groups;
+pub mod machine;
 pub mod mfa;
 pub mod oauth;
 pub mod outbox;

@@ -7,6 +7,8 @@ use crate::time::Millis;
 /// A stored key: the active one (no `rotated_at`) or one still published until `retire_after`.
 pub struct StoredKey {
     pub kid: String,
+    /// `RS256` or `ES256`.
+    pub alg: String,
     pub private_der: Vec<u8>,
     pub public_jwk: String,
     pub rotated_at: Option<Millis>,
@@ -18,7 +20,7 @@ pub async fn published<'e>(
     now: Millis,
 ) -> Result<Vec<StoredKey>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT kid, private_der, public_jwk, rotated_at FROM signing_keys \
+        "SELECT kid, alg, private_der, public_jwk, rotated_at FROM signing_keys \
          WHERE retire_after IS NULL OR retire_after > $1 \
          ORDER BY CASE WHEN rotated_at IS NULL THEN 0 ELSE 1 END, created_at DESC, kid DESC",
     )
@@ -29,6 +31,7 @@ pub async fn published<'e>(
         .map(|row| {
             Ok(StoredKey {
                 kid: row.try_get("kid")?,
+                alg: row.try_get("alg")?,
                 private_der: row.try_get("private_der")?,
                 public_jwk: row.try_get("public_jwk")?,
                 rotated_at: row.try_get("rotated_at")?,
@@ -37,8 +40,13 @@ pub async fn published<'e>(
         .collect()
 }
 
-pub async fn count_active<'e>(db: impl Executor<'e, Database = Any>) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM signing_keys WHERE rotated_at IS NULL")
+/// Active keys of algorithm `alg`.
+pub async fn count_active<'e>(
+    db: impl Executor<'e, Database = Any>,
+    alg: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM signing_keys WHERE rotated_at IS NULL AND alg = $1")
+        .bind(alg)
         .fetch_one(db)
         .await?
         .try_get("n")
@@ -47,14 +55,16 @@ pub async fn count_active<'e>(db: impl Executor<'e, Database = Any>) -> Result<i
 pub async fn insert<'e>(
     db: impl Executor<'e, Database = Any>,
     kid: &str,
+    alg: &str,
     private_der: &[u8],
     public_jwk: &str,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at) VALUES ($1, 'RS256', $2, $3, $4)",
+        "INSERT INTO signing_keys (kid, alg, private_der, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(kid)
+    .bind(alg)
     .bind(private_der)
     .bind(public_jwk)
     .bind(now)

@@ -3,7 +3,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use justiam_core::authz::{Credential, Principal, RequestMeta};
+use justiam_core::authz::{Principal, RequestMeta};
 use justiam_core::model::PageRequest;
 use justiam_core::service::Refusal;
 use justiam_core::token::Bearer;
@@ -51,10 +51,7 @@ impl FromRequestParts<AppState> for Auth {
         state.metrics.observe_authentication(kind, "ok");
         tracing::debug!(credential = kind, principal_id = %principal.id(), "bearer credential accepted");
         if let Some(record) = parts.extensions.get::<RequestRecord>() {
-            let token_expires_at = match principal.credential {
-                Credential::Pat { expires_at, .. } => Some(expires_at),
-                Credential::Jwt { .. } => None,
-            };
+            let token_expires_at = principal.credential.expires_at();
             record.set_caller(Caller {
                 user_id: principal.id(),
                 credential: kind,

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         title = "JustIAM",
         description = "Identity and access management for people and machines: users, service accounts, \
                        groups, admin roles, audit, and personal access tokens (`justiam_pat_…`). \
-                       Authenticate with `Authorization: Bearer <portal JWT or personal access token>`.",
+                       Authenticate with `Authorization: Bearer <portal JWT, personal access token or service-account access token>`.",
         license(name = "Apache-2.0"),
     ),
     components(schemas(justiam_types::ErrorBody)),
@@ -37,6 +37,7 @@ use utoipa::{IntoParams, Modify, OpenApi};
         (name = "operations", description = "Probes and version"),
         (name = "mfa", description = "Multi-factor authentication: the second step of a login, step-up, authenticator apps, recovery codes"),
         (name = "webhooks", description = "Webhooks (is_admin): signed event deliveries and their log"),
+        (name = "machine identity", description = "OAuth clients and federated credentials of service accounts"),
     ),
 )]
 pub struct ApiDoc;
@@ -260,6 +261,14 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
             by_id("get_user_mfa"),
             by_id("reset_user_mfa"),
             by_id("send_password_reset"),
+            by_id("list_service_account_clients"),
+            by_id("create_service_account_client"),
+            by_id("get_service_account_client"),
+            by_id("delete_service_account_client"),
+            by_id("list_federated_credentials"),
+            by_id("create_federated_credential"),
+            by_id("get_federated_credential"),
+            by_id("delete_federated_credential"),
         ],
     ),
     (
@@ -335,6 +344,20 @@ const LINKS: &[(&str, &[(&str, Takes)])] = &[
     ("rotate_own_token", OWN_TOKEN),
     ("create_service_account_token", ACCOUNT_TOKEN),
     ("rotate_service_account_token", ACCOUNT_TOKEN),
+    (
+        "create_service_account_client",
+        &[
+            ("get_service_account_client", Nested("client_id")),
+            ("delete_service_account_client", Nested("client_id")),
+        ],
+    ),
+    (
+        "create_federated_credential",
+        &[
+            ("get_federated_credential", Nested("fc_id")),
+            ("delete_federated_credential", Nested("fc_id")),
+        ],
+    ),
 ];
 
 /// Adds [`LINKS`] to the `201` answers of the creating operations.

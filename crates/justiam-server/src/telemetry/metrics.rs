@@ -35,7 +35,9 @@ fn method_label(method: &Method) -> &'static str {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct AuthLabels {
-    /// `jwt`, `pat` or `password`.
+    /// `jwt`, `pat`, `access_token` or `password`; at `/oauth2/token`, the machine grants:
+    /// `client_secret`, `private_key_jwt` (client credentials) and `workload_token` (token
+    /// exchange).
     credential: &'static str,
     /// `ok`, `expired`, `revoked`, `invalid`, `throttled` or `error`; for the public, the three
     /// refusals are one, `refused` (see [`Audience`]).

@@ -18,6 +18,7 @@ mod audit;
 mod auth;
 mod groups;
 mod kit;
+mod machine;
 mod mfa;
 mod password_reset;
 mod profile;
@@ -162,6 +163,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(sessions::routes())
         .merge(password_reset::routes())
         .merge(webhooks::routes())
+        .merge(machine::routes())
         .route("/ui/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -9,6 +9,7 @@ mod assertions;
 mod fixtures;
 mod json;
 mod logged;
+mod machine;
 mod oidc;
 mod refusals;
 mod smtp;
@@ -18,6 +19,7 @@ pub use assertions::*;
 pub use fixtures::*;
 pub use json::*;
 pub use logged::*;
+pub use machine::*;
 pub use oidc::*;
 pub use refusals::*;
 pub use smtp::*;
@@ -159,6 +161,8 @@ pub fn test_args(database_url: String) -> ServeArgs {
         token_expiry_warning_days: vec![7, 1],
         notification_interval_seconds: 300,
         webhook_allow_private_targets: false,
+        service_token_ttl_seconds: 600,
+        federation_allow_http_loopback: false,
     }
 }
 

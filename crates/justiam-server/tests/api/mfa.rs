@@ -517,6 +517,46 @@ async fn minting_tokens_and_secrets_needs_a_recent_second_factor(backend: Backen
     )
     .await;
     assert_error(&rotate, 403, "mfa_reauth_required", "reauth");
+
+    // A service account's OAuth client and federated credential (issue 16) are credentials too:
+    // refused to the stale session and to the PAT, made after a fresh check.
+    let client_path = format!("/api/v1/users/{}/clients", sa.id);
+    let federated_path = format!("/api/v1/users/{}/federated-credentials", sa.id);
+    let client_body = json!({"name": "deployer"});
+    let federated_body = json!({
+        "name": "github",
+        "issuer": "https://token.actions.githubusercontent.com",
+        "audience": "justiam",
+        "subject": "repo:acme/app:ref:refs/heads/main",
+    });
+    for caller in [&admin, &by_pat] {
+        for (path, body) in [
+            (&client_path, &client_body),
+            (&federated_path, &federated_body),
+        ] {
+            let refused = raw(caller, Method::POST, path, Some(body.clone())).await;
+            assert_error(&refused, 403, "mfa_reauth_required", "");
+        }
+    }
+    // The current step's code may be spent already (the check above): the next step's is
+    // accepted too (±1 step) and not yet used.
+    away_from_a_step_boundary().await;
+    let next = admin_app.codes(&[1]).remove(0);
+    let ok = raw(
+        &admin,
+        Method::POST,
+        "/api/v1/auth/mfa/reauth",
+        Some(json!({ "code": next })),
+    )
+    .await;
+    assert_eq!(ok.status, 204, "{}", ok.json);
+    for (path, body) in [
+        (&client_path, client_body),
+        (&federated_path, federated_body),
+    ] {
+        let created = raw(&admin, Method::POST, path, Some(body)).await;
+        assert_eq!(created.status, 201, "{path}: {}", created.json);
+    }
 }
 
 async fn the_enrollment_only_token_reaches_nothing_but_enrollment(backend: Backend) {

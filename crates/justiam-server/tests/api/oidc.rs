@@ -91,8 +91,20 @@ async fn discovery_and_jwks_describe_the_provider(backend: Backend) {
         .await
         .expect("json");
     let keys = jwks["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 1, "{jwks}");
-    let key = &keys[0];
+    // One RSA key (ID tokens, applications' access tokens) and one P-256 key (service accounts'
+    // access tokens, issue 16).
+    assert_eq!(keys.len(), 2, "{jwks}");
+    let ec = keys.iter().find(|k| k["kty"] == "EC").expect("an EC key");
+    assert_eq!(
+        keys_of(ec),
+        set(&["kty", "use", "alg", "kid", "crv", "x", "y"]),
+        "no private member is published: {ec}"
+    );
+    assert_eq!(
+        (&ec["crv"], &ec["alg"]),
+        (&Value::from("P-256"), &Value::from("ES256"))
+    );
+    let key = keys.iter().find(|k| k["kty"] == "RSA").expect("an RSA key");
     assert_eq!(
         keys_of(key),
         set(&["kty", "use", "alg", "kid", "n", "e"]),
@@ -717,7 +729,8 @@ async fn a_token_signed_before_keys_rotate_still_verifies_and_new_ones_carry_the
         .json()
         .await
         .expect("json");
-    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2), "{jwks}");
+    // The new RSA and P-256 keys, and the previous two until their tokens have expired.
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(4), "{jwks}");
     verify_against(&jwks, &old_id_token).expect("the old token still verifies");
     let (status, _, _) = userinfo(&server, before["access_token"].as_str().expect("access")).await;
     assert_eq!(

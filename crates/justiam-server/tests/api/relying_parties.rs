@@ -29,7 +29,7 @@ const USER_PASSWORD: &str = "ada-password-1";
 
 /// What runs the relying-party programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Runtime {
+pub(crate) enum Runtime {
     /// `tests/rp/.venv`: Authlib, joserfc, requests.
     Python,
     /// Node.js ≥ 20 with `tests/rp/node_modules`: openid-client.
@@ -37,7 +37,7 @@ enum Runtime {
 }
 
 /// The installed relying-party libraries.
-struct Tools {
+pub(crate) struct Tools {
     dir: PathBuf,
     python: PathBuf,
 }
@@ -45,7 +45,7 @@ struct Tools {
 impl Tools {
     /// The libraries `./scripts/test` installs, for the runtimes a test needs; `None` (after a
     /// loud SKIPPED) when missing, a panic under `JUSTIAM_TEST_REQUIRE_ALL=1`.
-    fn find(needed: &[Runtime]) -> Option<Tools> {
+    pub(crate) fn find(needed: &[Runtime]) -> Option<Tools> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rp");
         let python = dir.join(".venv/bin/python");
         let runs = |program: &Path, args: &[&str]| {
@@ -87,7 +87,7 @@ impl Tools {
         None
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut command = if program.ends_with(".py") {
             let mut c = Command::new(&self.python);
             c.env("PYTHONDONTWRITEBYTECODE", "1");

@@ -19,10 +19,12 @@ mod tokens;
 mod walk;
 // Pages of one resource each, sharing this module's browser session.
 mod applications;
-/// Issue 17: two-factor sign-in, step-up and the authorization flow.
-mod mfa;
+/// A service account's clients and federated credentials (issue 16).
+mod machine;
 /// "Forgot password?" with a real SMTP server.
 mod mail;
+/// Issue 17: two-factor sign-in, step-up and the authorization flow.
+mod mfa;
 /// Refusals of the service said in the forms' words.
 mod wording;
 

@@ -14,7 +14,7 @@ use super::super::Iam;
 use crate::database::Backend;
 use crate::error::{CoreError, CoreResult};
 use crate::oidc::jws::{self, JwsError};
-use crate::oidc::keys::{Jwk, SigningKey};
+use crate::oidc::keys::{ALG, ALG_ES256, Jwk, NewKey, SigningKey};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::signing_keys;
 use crate::time::{Millis, now_millis};
@@ -31,7 +31,10 @@ const KEY_LOCK: i64 = 0x6a75_7374_6b65_7973;
 
 #[derive(Default)]
 struct KeySet {
+    /// RS256: ID tokens and applications' access tokens.
     active: Option<Arc<SigningKey>>,
+    /// ES256: service-account access tokens.
+    active_es256: Option<Arc<SigningKey>>,
     published: Vec<Jwk>,
     loaded_at: Millis,
 }
@@ -70,28 +73,41 @@ fn key_error(error: crate::oidc::keys::KeyError) -> CoreError {
 }
 
 impl Iam {
-    /// Creates the first signing key when there is no active one. Safe when several nodes start
-    /// at once: on PostgreSQL an advisory lock serialises them and the check is repeated inside.
+    /// Creates the first signing keys (RS256 and ES256) when there is no active one of an
+    /// algorithm. Safe when several nodes start at once: on PostgreSQL an advisory lock
+    /// serialises them and the check is repeated inside.
     pub(crate) async fn ensure_signing_key(&self) -> CoreResult<()> {
-        if signing_keys::count_active(&self.db.pool).await? > 0 {
-            return Ok(());
-        }
-        // Generated outside the transaction: it takes a moment, and may be thrown away.
-        let new = SigningKey::generate().map_err(key_error)?;
-        let mut tx = self.db.pool.begin().await?;
-        if self.db.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(KEY_LOCK)
-                .execute(&mut *tx)
+        for (alg, generate) in [
+            (ALG, SigningKey::generate as fn() -> Result<NewKey, _>),
+            (ALG_ES256, SigningKey::generate_es256),
+        ] {
+            if signing_keys::count_active(&self.db.pool, alg).await? > 0 {
+                continue;
+            }
+            // Generated outside the transaction: it takes a moment, and may be thrown away.
+            let new = generate().map_err(key_error)?;
+            let mut tx = self.db.pool.begin().await?;
+            if self.db.backend == Backend::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(KEY_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if signing_keys::count_active(&mut *tx, alg).await? == 0 {
+                let jwk = serde_json::to_string(&new.jwk).map_err(anyhow::Error::from)?;
+                signing_keys::insert(
+                    &mut *tx,
+                    &new.jwk.kid,
+                    alg,
+                    &new.private_der,
+                    &jwk,
+                    now_millis(),
+                )
                 .await?;
+                tracing::info!(kid = %new.jwk.kid, alg, "created the first signing key of its algorithm");
+            }
+            tx.commit().await?;
         }
-        if signing_keys::count_active(&mut *tx).await? == 0 {
-            let jwk = serde_json::to_string(&new.jwk).map_err(anyhow::Error::from)?;
-            signing_keys::insert(&mut *tx, &new.jwk.kid, &new.private_der, &jwk, now_millis())
-                .await?;
-            tracing::info!(kid = %new.jwk.kid, "created the first OpenID Connect signing key");
-        }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -106,10 +122,15 @@ impl Iam {
         };
         for key in stored {
             let jwk: Jwk = serde_json::from_str(&key.public_jwk).map_err(anyhow::Error::from)?;
-            if key.rotated_at.is_none() && set.active.is_none() {
-                let signing =
-                    SigningKey::from_pkcs8(&key.kid, &key.private_der).map_err(key_error)?;
-                set.active = Some(Arc::new(signing));
+            let slot = if key.alg == ALG_ES256 {
+                &mut set.active_es256
+            } else {
+                &mut set.active
+            };
+            if key.rotated_at.is_none() && slot.is_none() {
+                let signing = SigningKey::from_pkcs8(&key.kid, &key.alg, &key.private_der)
+                    .map_err(key_error)?;
+                *slot = Some(Arc::new(signing));
             }
             set.published.push(jwk);
         }
@@ -119,25 +140,32 @@ impl Iam {
 
     async fn fresh_keys(&self) -> CoreResult<Arc<KeySet>> {
         let set = self.keys.current();
-        if set.active.is_some() && now_millis() - set.loaded_at < KEYS_TTL_MS {
+        if set.active.is_some()
+            && set.active_es256.is_some()
+            && now_millis() - set.loaded_at < KEYS_TTL_MS
+        {
             return Ok(set);
         }
         self.reload_keys().await?;
         Ok(self.keys.current())
     }
 
-    /// The key new tokens are signed with.
-    pub(crate) async fn active_signing_key(&self) -> CoreResult<Arc<SigningKey>> {
-        match self.fresh_keys().await?.active.clone() {
+    /// The key new tokens of algorithm `alg` are signed with.
+    pub(crate) async fn active_signing_key(&self, alg: &str) -> CoreResult<Arc<SigningKey>> {
+        let pick = |set: &KeySet| {
+            if alg == ALG_ES256 {
+                set.active_es256.clone()
+            } else {
+                set.active.clone()
+            }
+        };
+        match pick(&*self.fresh_keys().await?) {
             Some(key) => Ok(key),
             None => {
                 // Every key was rotated away by hand in the database: make one rather than stop.
                 self.ensure_signing_key().await?;
                 self.reload_keys().await?;
-                self.keys
-                    .current()
-                    .active
-                    .clone()
+                pick(&self.keys.current())
                     .ok_or_else(|| CoreError::Internal(anyhow::anyhow!("no signing key")))
             }
         }
@@ -148,13 +176,23 @@ impl Iam {
         Ok(self.fresh_keys().await?.published.clone())
     }
 
-    /// Signs `claims` with the active key.
+    /// Signs `claims` with the active RS256 key.
     pub(crate) async fn sign_jws(
         &self,
         typ: &str,
         claims: &serde_json::Value,
     ) -> CoreResult<String> {
-        let key = self.active_signing_key().await?;
+        let key = self.active_signing_key(ALG).await?;
+        jws::sign(&key, typ, claims).map_err(key_error)
+    }
+
+    /// Signs `claims` with the active ES256 key (service-account access tokens).
+    pub(crate) async fn sign_jws_es256(
+        &self,
+        typ: &str,
+        claims: &serde_json::Value,
+    ) -> CoreResult<String> {
+        let key = self.active_signing_key(ALG_ES256).await?;
         jws::sign(&key, typ, claims).map_err(key_error)
     }
 
@@ -181,11 +219,14 @@ impl Iam {
         }
     }
 
-    /// `justiam keys rotate`: a new active key; the previous one stays published until every token
-    /// it could have signed has expired, then is deleted. Returns `(new kid, retired kids)`.
+    /// `justiam keys rotate`: new active keys (RS256 and ES256); the previous ones stay published
+    /// until every token they could have signed has expired, then are deleted. Returns
+    /// `(new RS256 kid, retired kids)`; the new ES256 kid is in the audit entry.
     pub async fn rotate_signing_key(&self) -> CoreResult<(String, Vec<String>)> {
         let new = SigningKey::generate().map_err(key_error)?;
         let jwk = serde_json::to_string(&new.jwk).map_err(anyhow::Error::from)?;
+        let new_es = SigningKey::generate_es256().map_err(key_error)?;
+        let jwk_es = serde_json::to_string(&new_es.jwk).map_err(anyhow::Error::from)?;
         let now = now_millis();
         let mut tx = self.db.pool.begin().await?;
         if self.db.backend == Backend::Postgres {
@@ -198,12 +239,25 @@ impl Iam {
         let retired =
             signing_keys::retire_active(&mut *tx, now, now + LONGEST_TOKEN_MS + RETIRE_MARGIN_MS)
                 .await?;
-        signing_keys::insert(&mut *tx, &new.jwk.kid, &new.private_der, &jwk, now).await?;
+        signing_keys::insert(&mut *tx, &new.jwk.kid, ALG, &new.private_der, &jwk, now).await?;
+        signing_keys::insert(
+            &mut *tx,
+            &new_es.jwk.kid,
+            ALG_ES256,
+            &new_es.private_der,
+            &jwk_es,
+            now,
+        )
+        .await?;
         let entry = AuditEntry {
             at: now,
             action: "signing_key.rotated",
             target_type: Some("signing_key"),
-            details: Some(serde_json::json!({ "kid": new.jwk.kid, "retired": retired })),
+            details: Some(serde_json::json!({
+                "kid": new.jwk.kid,
+                "es256_kid": new_es.jwk.kid,
+                "retired": retired,
+            })),
             ..AuditEntry::default()
         };
         audit::insert(&mut *tx, &entry).await?;

@@ -158,8 +158,8 @@ impl FromRequestParts<AppState> for UiUser {
         let Some(jwt) = cookie(&parts.headers, SESSION_COOKIE).map(Bearer::of) else {
             return Err(login());
         };
-        // The cookie carries a portal session, never a personal access token.
-        if matches!(jwt, Bearer::Pat(_)) {
+        // The cookie carries a portal session, never a personal or service-account token.
+        if !matches!(jwt, Bearer::Jwt(_)) {
             return Err(login());
         }
         let meta = request_meta(parts, state);

@@ -371,33 +371,50 @@ pub fn verify_against(jwks: &Value, jwt: &str) -> Result<(Value, Value), String>
     };
     let header = decode(parts[0])?;
     let claims = decode(parts[1])?;
-    if header["alg"] != "RS256" {
-        return Err(format!("alg {}", header["alg"]));
-    }
     let key = jwks["keys"]
         .as_array()
         .and_then(|keys| keys.iter().find(|k| k["kid"] == header["kid"]))
         .ok_or_else(|| format!("kid {} is not in the JWKS", header["kid"]))?;
+    if key["alg"] != header["alg"] {
+        return Err(format!(
+            "alg {} with a key of {}",
+            header["alg"], key["alg"]
+        ));
+    }
     let component = |name: &str| {
         URL_SAFE_NO_PAD
             .decode(key[name].as_str().unwrap_or_default())
             .map_err(|e| e.to_string())
     };
-    let public = aws_lc_rs::rsa::PublicKeyComponents {
-        n: component("n")?,
-        e: component("e")?,
-    };
     let signature = URL_SAFE_NO_PAD
         .decode(parts[2])
         .map_err(|e| e.to_string())?;
     let signed = format!("{}.{}", parts[0], parts[1]);
-    public
+    match header["alg"].as_str() {
+        Some("RS256") => aws_lc_rs::rsa::PublicKeyComponents {
+            n: component("n")?,
+            e: component("e")?,
+        }
         .verify(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
             signed.as_bytes(),
             &signature,
         )
-        .map_err(|_| "bad signature".to_owned())?;
+        .map_err(|_| "bad signature".to_owned())?,
+        // Service-account access tokens (issue 16): ECDSA P-256, `r || s`.
+        Some("ES256") => {
+            let mut point = vec![4u8];
+            point.extend(component("x")?);
+            point.extend(component("y")?);
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                point,
+            )
+            .verify(signed.as_bytes(), &signature)
+            .map_err(|_| "bad signature".to_owned())?
+        }
+        _ => return Err(format!("alg {}", header["alg"])),
+    }
     Ok((header, claims))
 }
 
