@@ -541,7 +541,7 @@ async fn minting_tokens_and_secrets_needs_a_recent_second_factor(backend: Backen
     // The current step's code may be spent already (the check above): the next step's is
     // accepted too (±1 step) and not yet used.
     away_from_a_step_boundary().await;
-    let next = admin_app.codes(&[1]).remove(0);
+    let next = admin_app.codes(&[30]).remove(0);
     let ok = raw(
         &admin,
         Method::POST,
