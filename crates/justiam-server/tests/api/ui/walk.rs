@@ -198,8 +198,9 @@ async fn every_page_passes_the_accessibility_audit(backend: Backend) {
 }
 
 /// The pages of the second factor pass the same audit, in light and dark mode, on a desktop and
-/// on a phone: Profile → Two-factor authentication, its set-up (the QR code), the recovery codes,
-/// the login page's second step, and a form asking for the step-up in place. A new user for each
+/// on a phone: Profile → Two-factor authentication (before and after the set-up), its set-up (the
+/// QR code), the recovery codes, the login page's second step, and a form asking for the step-up
+/// in place. A new user for each
 /// pass, so that each sets up its own authenticator app.
 async fn the_two_factor_pages_pass_the_accessibility_audit(backend: Backend) {
     let Some(python) = crate::mfa::pyotp() else {
@@ -256,6 +257,9 @@ async fn the_two_factor_pages_pass_the_accessibility_audit(backend: Backend) {
             s.fill("#code", &phone.now()).await;
             s.click("#verify-code").await;
             s.find("#logout").await;
+            s.goto(&format!("{}/ui/profile/mfa", server.url)).await;
+            s.find("#recovery-left").await;
+            audit("mfa-enrolled").await;
             // A step-up asked in place: the check grown older than MFA_REAUTH_MINUTES.
             sqlx::query("UPDATE sessions SET mfa_at = mfa_at - 16 * 60000")
                 .execute(server.pool())
