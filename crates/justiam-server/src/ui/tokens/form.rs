@@ -434,15 +434,13 @@ pub async fn regenerate(
             show_owner,
         )),
         Err(e) => {
-            let mut page = regenerate_confirmation(
-                nav,
-                &state.iam.get_token(&user.principal, owner, id).await?,
-                action,
-                back,
-            );
-            if !page.step_up.ask(&e) {
+            let mut step_up = StepUp::default();
+            if !step_up.ask(&e) {
                 return Err(e.into());
             }
+            let t = state.iam.get_token(&user.principal, owner, id).await?;
+            let mut page = regenerate_confirmation(nav, &t, action, back);
+            page.step_up = step_up;
             bad_request(page)
         }
     }

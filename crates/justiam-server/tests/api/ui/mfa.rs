@@ -301,10 +301,10 @@ async fn asks_in_place(s: &Session, message: &str) {
     );
 }
 
-/// Rotating a token and making a new application secret with a stale check: the forms ask for
-/// the code in place, keep what was chosen, refuse a wrong code beside the field (nothing
-/// rotated), go on with a right one (the new value shown once), and say when there were too
-/// many wrong codes.
+/// Rotating a token, making a new application secret and regenerating an expired token with a
+/// stale check: the forms ask for the code in place, keep what was chosen, refuse a wrong code
+/// beside the field (nothing rotated), go on with a right one (the new value shown once), and say
+/// when there were too many wrong codes.
 async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     let Some(python) = pyotp() else { return };
     if !browser_available() {
@@ -315,6 +315,8 @@ async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     let admin = server.admin().await;
     // A token and a confidential application, made before the second factor is set up.
     let token = admin.create_my_token("deploy", 30).await.expect("token");
+    let expired = admin.create_my_token("nightly", 30).await.expect("token");
+    super::tokens::expire(&server, expired.id).await;
     let app = crate::common::raw(
         &admin,
         reqwest::Method::POST,
@@ -362,8 +364,8 @@ async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     asks_in_place(&s, "That code is not right").await;
     assert_eq!(s.value("#grace").await, "5");
     let tokens = own_tokens(&admin).await;
-    assert_eq!(tokens.len(), 1, "nothing rotated: {tokens:?}");
-    assert_eq!(tokens[0].replaced_by, None);
+    assert_eq!(tokens.len(), 2, "nothing rotated: {tokens:?}");
+    assert!(tokens.iter().all(|t| t.replaced_by.is_none()), "{tokens:?}");
     // A right code: the rotation goes on and the new value is shown once.
     away_from_a_step_boundary().await;
     s.fill("#step-up-code", &phone.codes(&[30]).remove(0)).await;
@@ -371,7 +373,7 @@ async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     let rotated = s.created_token().await;
     assert!(rotated.starts_with("justiam_pat_"), "{rotated}");
     let tokens = own_tokens(&admin).await;
-    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
     let old = tokens
         .iter()
         .find(|t| t.id == token.id)
@@ -419,6 +421,24 @@ async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     assert!(
         authenticates(first_secret).await,
         "the old one keeps working for the grace period chosen"
+    );
+
+    // Regenerate an expired token: the confirmation asks too, and goes on.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/tokens/{}/regenerate", expired.id))
+        .await;
+    s.click("#confirm").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    s.fill("#step-up-code", &recovery[1]).await;
+    s.click("#confirm").await;
+    let regenerated = s.created_token().await;
+    assert!(regenerated.starts_with("justiam_pat_"), "{regenerated}");
+    let tokens = own_tokens(&admin).await;
+    assert!(
+        tokens
+            .iter()
+            .any(|t| t.name == "nightly" && t.id != expired.id),
+        "a new token replaces the expired one: {tokens:?}"
     );
 
     // Too many wrong codes: the field says to wait.
