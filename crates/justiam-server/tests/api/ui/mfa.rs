@@ -301,8 +301,8 @@ async fn asks_in_place(s: &Session, message: &str) {
     );
 }
 
-/// Rotating a token, making a new application secret and regenerating an expired token with a
-/// stale check: the forms ask for the code in place, keep what was chosen, refuse a wrong code
+/// Rotating a token, making a new application secret, regenerating an expired token and creating
+/// an `oidc` application with a stale check: the forms ask for the code in place, keep what was chosen, refuse a wrong code
 /// beside the field (nothing rotated), go on with a right one (the new value shown once), and say
 /// when there were too many wrong codes.
 async fn rotations_ask_for_the_code_in_place(backend: Backend) {
@@ -440,6 +440,29 @@ async fn rotations_ask_for_the_code_in_place(backend: Backend) {
             .any(|t| t.name == "nightly" && t.id != expired.id),
         "a new token replaces the expired one: {tokens:?}"
     );
+
+    // A new `oidc` application (it gets a secret): the form asks, keeping what was typed.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/admin/applications/new")).await;
+    s.fill("#app-name", "Grafana").await;
+    s.fill("#app-redirect-uris", "https://grafana.example.com/cb")
+        .await;
+    s.click("#create-application").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    assert_eq!(
+        s.value("#app-name").await,
+        "Grafana",
+        "what was typed is kept"
+    );
+    assert_eq!(
+        s.value("#app-redirect-uris").await,
+        "https://grafana.example.com/cb"
+    );
+    s.fill("#step-up-code", &recovery[2]).await;
+    s.click("#create-application").await;
+    s.wait_for_path("/secret").await;
+    let made = s.value("#secret-value").await;
+    assert!(made.starts_with("justiam_cs_"), "{made}");
 
     // Too many wrong codes: the field says to wait.
     age_the_check(&server).await;
