@@ -302,9 +302,9 @@ async fn asks_in_place(s: &Session, message: &str) {
 }
 
 /// Rotating a token, making a new application secret, regenerating an expired token and creating
-/// an `oidc` application with a stale check: the forms ask for the code in place, keep what was chosen, refuse a wrong code
-/// beside the field (nothing rotated), go on with a right one (the new value shown once), and say
-/// when there were too many wrong codes.
+/// an `oidc` application with a stale check: the forms ask for the code in place, keep what was
+/// chosen, refuse a wrong code beside the field (nothing rotated), go on with a right one (the new
+/// value shown once), and say when there were too many wrong codes.
 async fn rotations_ask_for_the_code_in_place(backend: Backend) {
     let Some(python) = pyotp() else { return };
     if !browser_available() {
