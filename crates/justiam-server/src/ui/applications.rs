@@ -27,6 +27,7 @@ use super::kit::{
     ConfirmPage, FieldErrors, Fields, Listing, Nav, Pager, Params, UiError, UiForm, UiUser,
     bad_request, field_error, notice_of, redirect, render, value, when,
 };
+use super::mfa::{StepUp, stepped_up};
 use super::users::{no_user_with, user_by_email};
 use crate::app::AppState;
 
@@ -375,6 +376,8 @@ struct NewPage {
     nav: Option<Nav>,
     form: AppForm,
     creating: bool,
+    /// The code, when the secret of an `oidc` application needs the step-up.
+    step_up: StepUp,
     errors: FieldErrors,
 }
 
@@ -384,6 +387,7 @@ async fn new_application(user: UiUser) -> Result<Response, UiError> {
         nav: Some(Nav::new(&user, "applications")),
         form: AppForm::blank(),
         creating: true,
+        step_up: StepUp::default(),
         errors: FieldErrors::default(),
     }))
 }
@@ -394,12 +398,20 @@ async fn create_application(
 ) -> Result<Response, UiError> {
     let user = &form.user;
     let typed = AppForm::read(&form.fields);
+    let mut step_up = StepUp::default();
     let result = match typed.to_create() {
-        Ok((input, claims)) => state
-            .iam
-            .create_application(&user.principal, input, &user.meta)
-            .await
-            .map_err(|e| form_errors(e, &claims)),
+        Ok((input, claims)) => {
+            let creation = state
+                .iam
+                .create_application(&user.principal, input, &user.meta);
+            stepped_up(&state, &form, creation).await.map_err(|e| {
+                if step_up.ask(&e) {
+                    Ok(FieldErrors::default())
+                } else {
+                    form_errors(e, &claims)
+                }
+            })
+        }
         Err(errors) => Err(Ok(errors)),
     };
     match result {
@@ -409,6 +421,7 @@ async fn create_application(
             nav: Some(Nav::new(user, "applications")),
             form: typed,
             creating: true,
+            step_up,
             errors: errors?,
         }),
     }
@@ -502,6 +515,10 @@ struct AppPage {
     updated: String,
     form: AppForm,
     creating: bool,
+    /// The grace period chosen for a new secret, kept while the step-up asks for the code.
+    secret_grace: String,
+    /// The code, when a new secret needs the step-up.
+    step_up: StepUp,
     grants: Vec<GrantRow>,
     /// The application's mappings, with `roles.view`.
     mappings: Option<Vec<MappingRow>>,
@@ -586,6 +603,8 @@ async fn app_page(
         updated: when(a.updated_at),
         form: AppForm::of(&a),
         creating: false,
+        secret_grace: "0".to_owned(),
+        step_up: StepUp::default(),
         grants,
         mappings,
         can_update: p.has(Permission::AppsUpdate),
@@ -655,21 +674,22 @@ async fn rotate_secret(
     form: UiForm,
 ) -> Result<Response, UiError> {
     let user = &form.user;
-    let grace = form
-        .fields
-        .get("grace_period_seconds")
-        .and_then(|g| g.parse::<i64>().ok())
-        .unwrap_or(0);
-    match state
-        .iam
-        .rotate_application_secret(&user.principal, id, Some(grace), &user.meta)
-        .await
-    {
+    let chosen = form.fields.get("grace_period_seconds").unwrap_or("0");
+    let grace = chosen.parse::<i64>().unwrap_or(0);
+    let rotation =
+        state
+            .iam
+            .rotate_application_secret(&user.principal, id, Some(grace), &user.meta);
+    match stepped_up(&state, &form, rotation).await {
         Ok(rotated) => Ok(show_once(&state, id, rotated.secret.expose())),
         Err(e) => {
-            let errors =
-                FieldErrors::from_core(e, "secret", &[("grace_period_seconds", "secret")])?;
-            refused(&state, user, id, errors, None).await
+            let mut page = app_page(&state, user, id, &HashMap::new()).await?;
+            page.secret_grace = chosen.to_owned();
+            if !page.step_up.ask(&e) {
+                page.errors =
+                    FieldErrors::from_core(e, "secret", &[("grace_period_seconds", "secret")])?;
+            }
+            bad_request(page)
         }
     }
 }

@@ -195,7 +195,7 @@ async fn regenerate(State(state): State<AppState>, form: UiForm) -> Result<Respo
 }
 
 /// "Confirm it is you": a code checked in this session, so that minting tokens and secrets is
-/// allowed for `MFA_REAUTH_MINUTES` (the forms that are not asked in place send people here).
+/// allowed for `MFA_REAUTH_MINUTES` ahead of time (the forms that mint one also ask in place).
 async fn reauth(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     let result = state
         .iam
@@ -249,7 +249,7 @@ async fn refused(state: &AppState, form: &UiForm, error: CoreError) -> Result<Re
 /// (as `POST /api/v1/auth/mfa/reauth`) before the action runs, so the action then passes
 /// `require_recent_mfa`. A form without it goes on unchanged, and is refused
 /// `mfa_reauth_required` when a check is due: [`step_up_message`] then makes the form ask.
-pub async fn step_up(state: &AppState, form: &UiForm) -> Result<(), CoreError> {
+async fn step_up(state: &AppState, form: &UiForm) -> Result<(), CoreError> {
     let code = form.fields.raw("mfa_code").trim();
     if code.is_empty() {
         return Ok(());
@@ -268,9 +268,37 @@ pub async fn step_up(state: &AppState, form: &UiForm) -> Result<(), CoreError> {
     })
 }
 
+/// Runs `action` (a credential's minting, not started yet: futures are lazy) after the form's
+/// [`step_up`], so that every form asks in place the same way.
+pub async fn stepped_up<T>(
+    state: &AppState,
+    form: &UiForm,
+    action: impl Future<Output = Result<T, CoreError>>,
+) -> Result<T, CoreError> {
+    step_up(state, form).await?;
+    action.await
+}
+
+/// The code field of a form that mints a credential (`mfa/step_up.html`): shown, with its
+/// message, when the action needs the step-up or the code given was not accepted.
+#[derive(Default)]
+pub struct StepUp {
+    /// Why the code is asked, or what was wrong with the one given; `None`: no field.
+    pub message: Option<String>,
+}
+
+impl StepUp {
+    /// Asks for the code when `error` is the step-up's (due, a wrong code, too many); `false`
+    /// for any other error, which the form says its own way.
+    pub fn ask(&mut self, error: &CoreError) -> bool {
+        self.message = step_up_message(error);
+        self.message.is_some()
+    }
+}
+
 /// What the form says under its code field when the action needs the step-up (or the code given
 /// was wrong); `None` for other errors.
-pub fn step_up_message(error: &CoreError) -> Option<String> {
+fn step_up_message(error: &CoreError) -> Option<String> {
     match error {
         CoreError::Forbidden {
             code: "mfa_reauth_required",

@@ -20,6 +20,7 @@ use crate::ui::kit::{
     ConfirmPage, FieldErrors, Fields, Nav, Params, UiError, UiForm, UiUser, bad_request, encode,
     render, value, when,
 };
+use crate::ui::mfa::{StepUp, stepped_up};
 
 /// One row of a token list.
 pub struct TokenView {
@@ -139,8 +140,8 @@ pub struct TokenForm {
     pub read_only: bool,
     /// The picker: the resources the owner holds permissions on.
     pub resources: Vec<ResourceChoice>,
-    /// Ask for a code of the authenticator app (the step-up before minting a token).
-    pub step_up: bool,
+    /// The code of the authenticator app, when the step-up before minting a token is due.
+    pub step_up: StepUp,
     pub errors: FieldErrors,
 }
 
@@ -187,7 +188,7 @@ pub async fn token_form(
         scope: if admin_owner { "" } else { "full" }.to_owned(),
         read_only: picker::read_only_offered(held),
         resources: picker::resources(held),
-        step_up: false,
+        step_up: StepUp::default(),
         errors: FieldErrors::default(),
     })
 }
@@ -359,51 +360,90 @@ pub fn revoke_confirmation(nav: Nav, t: &Token, action: String, back: String) ->
     }
 }
 
+/// The confirmation of regenerating an expired token ([`regenerate`]), which asks for the code
+/// in place when the step-up is due.
+#[derive(Template)]
+#[template(path = "tokens/regenerate.html")]
+pub struct RegeneratePage {
+    pub confirm: ConfirmPage,
+    pub step_up: StepUp,
+}
+
+/// The template of `confirm.html` reads the confirmation's fields.
+impl std::ops::Deref for RegeneratePage {
+    type Target = ConfirmPage;
+
+    fn deref(&self) -> &ConfirmPage {
+        &self.confirm
+    }
+}
+
 /// The confirmation of regenerating the expired token `t` (posting to `action`): a rotation
 /// without a grace period ([`regenerate`]).
-pub fn regenerate_confirmation(nav: Nav, t: &Token, action: String, back: String) -> ConfirmPage {
+pub fn regenerate_confirmation(
+    nav: Nav,
+    t: &Token,
+    action: String,
+    back: String,
+) -> RegeneratePage {
     let days = t.lifetime_days();
-    ConfirmPage {
-        nav: Some(nav),
-        title: format!("Regenerate the token “{}”?", t.name),
-        message: format!(
-            "A new token named “{}” with the same permissions and the same lifetime ({}, until {}) replaces the one ending in {}, which is revoked. The new value is shown once.",
-            t.name,
-            plural(days, "day"),
-            when(now_millis() + days * DAY_MS),
-            t.token_hint,
-        ),
-        action,
-        button: "Regenerate token".to_owned(),
-        back,
+    RegeneratePage {
+        confirm: ConfirmPage {
+            nav: Some(nav),
+            title: format!("Regenerate the token “{}”?", t.name),
+            message: format!(
+                "A new token named “{}” with the same permissions and the same lifetime ({}, until {}) replaces the one ending in {}, which is revoked. The new value is shown once.",
+                t.name,
+                plural(days, "day"),
+                when(now_millis() + days * DAY_MS),
+                t.token_hint,
+            ),
+            action,
+            button: "Regenerate token".to_owned(),
+            back,
+        },
+        step_up: StepUp::default(),
     }
 }
 
 /// Regenerates token `id` of `owner`: the API's rotation (`POST …/tokens/{id}/rotate`) with no
 /// grace period, so the replacement keeps the name, the permissions and the lifetime and the old
-/// token is revoked at once. The new value is shown once.
+/// token is revoked at once. The new value is shown once; when the step-up is due, the
+/// confirmation (`nav`, posting to `action`, Cancel to `back`) asks for the code.
 pub async fn regenerate(
     state: &AppState,
     form: &UiForm,
     owner: TokenOwner,
     id: Uuid,
     show_owner: &str,
+    (nav, action, back): (Nav, String, String),
 ) -> Result<Response, UiError> {
     let user = &form.user;
     let input = RotateToken {
         expires_in_days: None,
         grace_period_seconds: Some(0),
     };
-    let issued = state
+    let rotation = state
         .iam
-        .rotate_token(&user.principal, owner, id, input, &user.meta)
-        .await?;
-    Ok(show_once(
-        state,
-        issued.value.expose(),
-        &issued.record.name,
-        show_owner,
-    ))
+        .rotate_token(&user.principal, owner, id, input, &user.meta);
+    match stepped_up(state, form, rotation).await {
+        Ok(issued) => Ok(show_once(
+            state,
+            issued.value.expose(),
+            &issued.record.name,
+            show_owner,
+        )),
+        Err(e) => {
+            let mut step_up = StepUp::default();
+            if !step_up.ask(&e) {
+                return Err(e.into());
+            }
+            let t = state.iam.get_token(&user.principal, owner, id).await?;
+            let mut page = regenerate_confirmation(nav, &t, action, back);
+            page.step_up = step_up;
+            bad_request(page)
+        }
+    }
 }
 
 #[derive(Template)]
@@ -418,6 +458,7 @@ pub struct RotatePage {
     pub owner: String,
     pub grace: String,
     pub unit: String,
+    pub step_up: StepUp,
     pub errors: FieldErrors,
 }
 
@@ -431,6 +472,7 @@ impl RotatePage {
             owner,
             grace: "0".to_owned(),
             unit: "minutes".to_owned(),
+            step_up: StepUp::default(),
             errors: FieldErrors::default(),
         }
     }
@@ -477,11 +519,10 @@ pub async fn rotate_with_form(
             expires_in_days: None,
             grace_period_seconds: Some(seconds),
         };
-        match state
+        let rotation = state
             .iam
-            .rotate_token(&user.principal, owner, id, input, &user.meta)
-            .await
-        {
+            .rotate_token(&user.principal, owner, id, input, &user.meta);
+        match stepped_up(state, form, rotation).await {
             Ok(issued) => {
                 return Ok(show_once(
                     state,
@@ -490,6 +531,7 @@ pub async fn rotate_with_form(
                     show_owner,
                 ));
             }
+            Err(e) if page.step_up.ask(&e) => {}
             Err(e) => {
                 page.errors =
                     FieldErrors::from_core(e, "grace", &[("grace_period_seconds", "grace")])?
@@ -497,19 +539,4 @@ pub async fn rotate_with_form(
         }
     }
     bad_request(page)
-}
-
-impl TokenForm {
-    /// Keeps the form for another try when `error` is the step-up's: the code field appears with
-    /// the message. `false` for any other error.
-    pub fn ask_step_up(&mut self, error: &justiam_core::CoreError) -> bool {
-        match crate::ui::mfa::step_up_message(error) {
-            Some(message) => {
-                self.step_up = true;
-                self.errors.add("mfa_code", message);
-                true
-            }
-            None => false,
-        }
-    }
 }

@@ -105,15 +105,10 @@ async fn create_token(State(state): State<AppState>, form: UiForm) -> Result<Res
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };
-    let result = match crate::ui::mfa::step_up(&state, &form).await {
-        Ok(()) => {
-            state
-                .iam
-                .create_token(&user.principal, TokenOwner::Caller, input, &user.meta)
-                .await
-        }
-        Err(error) => Err(error),
-    };
+    let creation = state
+        .iam
+        .create_token(&user.principal, TokenOwner::Caller, input, &user.meta);
+    let result = crate::ui::mfa::stepped_up(&state, &form, creation).await;
     match result {
         Ok(issued) => Ok(show_once(
             &state,
@@ -121,7 +116,7 @@ async fn create_token(State(state): State<AppState>, form: UiForm) -> Result<Res
             &issued.record.name,
             "me",
         )),
-        Err(e) if page.form.ask_step_up(&e) => bad_request(page),
+        Err(e) if page.form.step_up.ask(&e) => bad_request(page),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
             bad_request(page)
@@ -213,5 +208,10 @@ async fn regenerate(
     Path(id): Path<Uuid>,
     form: UiForm,
 ) -> Result<Response, UiError> {
-    form::regenerate(&state, &form, TokenOwner::Caller, id, "me").await
+    let confirmation = (
+        Nav::new(&form.user, "tokens"),
+        format!("/ui/tokens/{id}/regenerate"),
+        "/ui/tokens".to_owned(),
+    );
+    form::regenerate(&state, &form, TokenOwner::Caller, id, "me", confirmation).await
 }

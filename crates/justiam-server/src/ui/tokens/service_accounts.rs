@@ -110,20 +110,13 @@ async fn create_sa_token(
     let Some(input) = read_token_form(&form.fields, &mut page.form) else {
         return bad_request(page);
     };
-    let result = match crate::ui::mfa::step_up(&state, &form).await {
-        Ok(()) => {
-            state
-                .iam
-                .create_token(
-                    &user.principal,
-                    TokenOwner::ServiceAccount(id),
-                    input,
-                    &user.meta,
-                )
-                .await
-        }
-        Err(error) => Err(error),
-    };
+    let creation = state.iam.create_token(
+        &user.principal,
+        TokenOwner::ServiceAccount(id),
+        input,
+        &user.meta,
+    );
+    let result = crate::ui::mfa::stepped_up(&state, &form, creation).await;
     match result {
         Ok(issued) => Ok(show_once(
             &state,
@@ -131,7 +124,7 @@ async fn create_sa_token(
             &issued.record.name,
             &id.to_string(),
         )),
-        Err(e) if page.form.ask_step_up(&e) => bad_request(page),
+        Err(e) if page.form.step_up.ask(&e) => bad_request(page),
         Err(e) => {
             page.form.errors = FieldErrors::from_core(e, "name", &[])?;
             bad_request(page)
@@ -241,12 +234,18 @@ async fn regenerate_sa_token(
     Path((id, token)): Path<(Uuid, Uuid)>,
     form: UiForm,
 ) -> Result<Response, UiError> {
+    let confirmation = (
+        Nav::new(&form.user, "users"),
+        format!("/ui/admin/users/{id}/tokens/{token}/regenerate"),
+        format!("/ui/admin/users/{id}/tokens"),
+    );
     form::regenerate(
         &state,
         &form,
         TokenOwner::ServiceAccount(id),
         token,
         &id.to_string(),
+        confirmation,
     )
     .await
 }

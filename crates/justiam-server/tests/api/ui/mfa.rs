@@ -4,7 +4,7 @@
 //! `/oauth2/authorize` with the second step. pyotp plays the phone.
 
 use super::{Session, browser_available};
-use crate::common::{Backend, TestServer};
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
 use crate::mfa::{Authenticator, away_from_a_step_boundary, pyotp};
 
 const EMAIL: &str = "ada@example.com";
@@ -133,8 +133,8 @@ async fn two_factor_sign_in_step_up_and_an_application_in_the_browser(backend: B
     s.click("#create-token").await;
     let token = s.created_token().await;
     assert!(token.starts_with("justiam_pat_"), "{token}");
-    // The forms not asked in place (rotation, application secrets) send people to "Confirm it
-    // is you", which refuses a wrong code in the page's words.
+    // "Confirm it is you" on the MFA page (a check ahead of time) refuses a wrong code in the
+    // page's words.
     s.goto(&format!("{base}/ui/profile/mfa")).await;
     s.fill("#reauth-code", "000000").await;
     s.click("#reauth").await;
@@ -257,6 +257,242 @@ async fn an_enforced_enrollment_on_the_login_page(backend: Backend) {
     s.close().await;
 }
 
+/// Makes the session's last check of the second factor older than `MFA_REAUTH_MINUTES` (15 in
+/// the tests), as time would.
+async fn age_the_check(server: &TestServer) {
+    sqlx::query("UPDATE sessions SET mfa_at = mfa_at - 16 * 60000")
+        .execute(server.pool())
+        .await
+        .expect("age the check");
+    server.after_direct_sql();
+}
+
+async fn own_tokens(client: &justiam_client::Client) -> Vec<justiam_types::PatRecord> {
+    client
+        .list_my_tokens(&justiam_client::ListParams {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .expect("list own tokens")
+        .data
+}
+
+/// The code field asked in place: its message, and the focus on it.
+async fn asks_in_place(s: &Session, message: &str) {
+    s.wait_for_text("#mfa-code-error", message).await;
+    let field = s.find("#step-up-code").await;
+    for (attr, value) in [
+        ("autocomplete", "one-time-code"),
+        ("inputmode", "numeric"),
+        ("name", "mfa_code"),
+    ] {
+        assert_eq!(
+            field.attr(attr).await.expect("attr").as_deref(),
+            Some(value),
+            "{attr}"
+        );
+    }
+    let focused = s.b().active_element().await.expect("focus");
+    assert_eq!(
+        focused.attr("id").await.expect("id").as_deref(),
+        Some("step-up-code"),
+        "the focus is on the code field"
+    );
+}
+
+/// Rotating a token, making a new application secret, regenerating an expired token and creating
+/// an `oidc` application with a stale check: the forms ask for the code in place, keep what was
+/// chosen, refuse a wrong code beside the field (nothing rotated), go on with a right one (the new
+/// value shown once), and say when there were too many wrong codes.
+async fn rotations_ask_for_the_code_in_place(backend: Backend) {
+    let Some(python) = pyotp() else { return };
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start(backend).await;
+    let base = server.url.clone();
+    let admin = server.admin().await;
+    // A token and a confidential application, made before the second factor is set up.
+    let token = admin.create_my_token("deploy", 30).await.expect("token");
+    let expired = admin.create_my_token("nightly", 30).await.expect("token");
+    super::tokens::expire(&server, expired.id).await;
+    let app = crate::common::raw(
+        &admin,
+        reqwest::Method::POST,
+        "/api/v1/applications",
+        Some(
+            serde_json::json!({ "name": "wiki", "redirect_uris": ["https://wiki.example.com/cb"] }),
+        ),
+    )
+    .await;
+    assert_eq!(app.status, 201, "{}", app.json);
+    let app_id = app.json["id"].as_str().expect("id").to_owned();
+    let client_id = app.json["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_owned();
+    let first_secret = app.json["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let (phone, recovery) = crate::mfa::enroll(&admin, &python).await;
+    // Sign in with password and code, then let the check grow old.
+    let s = Session::start().await;
+    s.goto(&format!("{base}/ui/login")).await;
+    s.fill("#email", ADMIN_EMAIL).await;
+    s.fill("#password", ADMIN_PASSWORD).await;
+    s.click("#sign-in").await;
+    s.find("#code").await;
+    away_from_a_step_boundary().await;
+    s.fill("#code", &phone.now()).await;
+    s.click("#verify-code").await;
+    s.find("#logout").await;
+    age_the_check(&server).await;
+
+    // Rotate the token: the form asks for the code and keeps the grace period typed.
+    s.goto(&format!("{base}/ui/tokens/{}/rotate", token.id))
+        .await;
+    s.fill("#grace", "5").await;
+    s.click("#rotate").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    assert_eq!(s.value("#grace").await, "5", "the grace period is kept");
+    s.screenshot("mfa-step-up-rotate").await;
+    // A wrong code: said beside the field, and nothing rotated.
+    s.fill("#step-up-code", "000000").await;
+    s.click("#rotate").await;
+    asks_in_place(&s, "That code is not right").await;
+    assert_eq!(s.value("#grace").await, "5");
+    let tokens = own_tokens(&admin).await;
+    assert_eq!(tokens.len(), 2, "nothing rotated: {tokens:?}");
+    assert!(tokens.iter().all(|t| t.replaced_by.is_none()), "{tokens:?}");
+    // A right code: the rotation goes on and the new value is shown once.
+    away_from_a_step_boundary().await;
+    s.fill("#step-up-code", &phone.codes(&[30]).remove(0)).await;
+    s.click("#rotate").await;
+    let rotated = s.created_token().await;
+    assert!(rotated.starts_with("justiam_pat_"), "{rotated}");
+    let tokens = own_tokens(&admin).await;
+    assert_eq!(tokens.len(), 3, "{tokens:?}");
+    let old = tokens
+        .iter()
+        .find(|t| t.id == token.id)
+        .expect("the old token");
+    assert!(
+        old.replaced_by.is_some(),
+        "the old one is replaced: {old:?}"
+    );
+
+    // A new application secret, with a stale check again: the same field, the grace kept.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/admin/applications/{app_id}"))
+        .await;
+    let hint = s.text("#secret-hint").await;
+    s.find("#grace")
+        .await
+        .select_by_value("3600")
+        .await
+        .expect("choose a grace period");
+    s.click("#rotate-secret").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    assert_eq!(s.value("#grace").await, "3600", "the grace period is kept");
+    s.fill("#step-up-code", "000000").await;
+    s.click("#rotate-secret").await;
+    asks_in_place(&s, "That code is not right").await;
+    assert_eq!(s.text("#secret-hint").await, hint, "nothing rotated");
+    let iam = server.iam();
+    let authenticates = |secret: String| {
+        let client_id = client_id.clone();
+        async move {
+            iam.authenticate_client(&client_id, &secret)
+                .await
+                .expect("read")
+                .is_some()
+        }
+    };
+    assert!(authenticates(first_secret.clone()).await);
+    // A right code (a recovery code: the app's next codes were used above) and the secret is made.
+    s.fill("#step-up-code", &recovery[0]).await;
+    s.click("#rotate-secret").await;
+    s.wait_for_path("/secret").await;
+    let second = s.value("#secret-value").await;
+    assert!(second.starts_with("justiam_cs_"), "{second}");
+    assert!(authenticates(second).await, "the new secret works");
+    assert!(
+        authenticates(first_secret).await,
+        "the old one keeps working for the grace period chosen"
+    );
+
+    // Regenerate an expired token: the confirmation asks too, and goes on.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/tokens/{}/regenerate", expired.id))
+        .await;
+    s.click("#confirm").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    s.fill("#step-up-code", &recovery[1]).await;
+    s.click("#confirm").await;
+    let regenerated = s.created_token().await;
+    assert!(regenerated.starts_with("justiam_pat_"), "{regenerated}");
+    let tokens = own_tokens(&admin).await;
+    assert!(
+        tokens
+            .iter()
+            .any(|t| t.name == "nightly" && t.id != expired.id),
+        "a new token replaces the expired one: {tokens:?}"
+    );
+
+    // A new `oidc` application (it gets a secret): the form asks, keeping what was typed.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/admin/applications/new")).await;
+    s.fill("#app-name", "Grafana").await;
+    s.fill("#app-redirect-uris", "https://grafana.example.com/cb")
+        .await;
+    s.click("#create-application").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    assert_eq!(
+        s.value("#app-name").await,
+        "Grafana",
+        "what was typed is kept"
+    );
+    assert_eq!(
+        s.value("#app-redirect-uris").await,
+        "https://grafana.example.com/cb"
+    );
+    s.fill("#step-up-code", &recovery[2]).await;
+    s.click("#create-application").await;
+    s.wait_for_path("/secret").await;
+    let made = s.value("#secret-value").await;
+    assert!(made.starts_with("justiam_cs_"), "{made}");
+
+    // Too many wrong codes: the field says to wait.
+    age_the_check(&server).await;
+    s.goto(&format!("{base}/ui/admin/applications/{app_id}"))
+        .await;
+    let hint = s.text("#secret-hint").await;
+    s.click("#rotate-secret").await;
+    asks_in_place(&s, "Confirm it is you").await;
+    let mut tries = 0;
+    loop {
+        // Each answer says the same until the throttle: mark the page to tell the next one.
+        s.b()
+            .execute("document.documentElement.dataset.answered = '1'", vec![])
+            .await
+            .expect("mark the page");
+        s.fill("#step-up-code", "000000").await;
+        s.click("#rotate-secret").await;
+        let said = s.text("html:not([data-answered]) #mfa-code-error").await;
+        if said.contains("Too many wrong codes") {
+            break;
+        }
+        assert!(said.contains("not right"), "{said}");
+        tries += 1;
+        assert!(tries < 10, "never throttled: {said}");
+    }
+    asks_in_place(&s, "Wait").await;
+    assert_eq!(s.text("#secret-hint").await, hint, "nothing rotated");
+    s.close().await;
+}
+
 fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
@@ -264,4 +500,5 @@ fn url_encode(value: &str) -> String {
 crate::on_both_databases!(
     two_factor_sign_in_step_up_and_an_application_in_the_browser,
     an_enforced_enrollment_on_the_login_page,
+    rotations_ask_for_the_code_in_place,
 );

@@ -9,7 +9,7 @@ use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, Backend, TestServer};
 use justiam_types::RotateToken;
 
 /// Moves token `id`'s whole lifetime back so that it expired a minute ago, as time would.
-async fn expire(server: &TestServer, id: uuid::Uuid) {
+pub(super) async fn expire(server: &TestServer, id: uuid::Uuid) {
     sqlx::query(
         "UPDATE personal_access_tokens SET created_at = created_at - (expires_at - $1), \
          expires_at = $1 WHERE id = $2",

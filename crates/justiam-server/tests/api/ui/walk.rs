@@ -197,7 +197,97 @@ async fn every_page_passes_the_accessibility_audit(backend: Backend) {
     );
 }
 
-crate::on_both_databases!(every_page_passes_the_accessibility_audit);
+/// The pages of the second factor pass the same audit, in light and dark mode, on a desktop and
+/// on a phone: Profile → Two-factor authentication (before and after the set-up), its set-up (the
+/// QR code), the recovery codes, the login page's second step, and a form asking for the step-up
+/// in place. A new user for each
+/// pass, so that each sets up its own authenticator app.
+async fn the_two_factor_pages_pass_the_accessibility_audit(backend: Backend) {
+    let Some(python) = crate::mfa::pyotp() else {
+        return;
+    };
+    if !browser_available() {
+        return;
+    }
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let server = TestServer::start(backend).await;
+    let mut failures = Vec::new();
+    for (scheme, args) in [("light", &[][..]), ("dark", &["--force-dark-mode"][..])] {
+        let s = Session::start_with(args).await;
+        for (size, width, height) in [("desktop", 1280, 900), ("phone", 390, 844)] {
+            s.b()
+                .set_window_size(width, height)
+                .await
+                .expect("window size");
+            let email = format!("{scheme}-{size}@example.com");
+            server.create_user(&email, "user-password-1").await;
+            let mut audit = async |name: &str| {
+                s.find("main").await;
+                for v in violations(&s, &axe).await {
+                    failures.push(format!("{scheme} {size} {name}: {v}"));
+                }
+            };
+            s.login(&server, &email, "user-password-1").await;
+            s.goto(&format!("{}/ui/profile/mfa", server.url)).await;
+            audit("mfa").await;
+            s.click("#setup-totp").await;
+            s.find("#totp-setup figure.qr svg").await;
+            audit("mfa-setup").await;
+            let shown = s.text("#totp-secret").await.replace(' ', "");
+            let phone = crate::mfa::Authenticator::new(
+                &python,
+                &format!("otpauth://totp/x?secret={shown}"),
+            );
+            crate::mfa::away_from_a_step_boundary().await;
+            s.fill("#setup-code", &phone.codes(&[-30]).remove(0)).await;
+            s.click("#confirm-totp").await;
+            s.wait_for_text("#recovery-codes", "Save these codes now")
+                .await;
+            audit("mfa-recovery-codes").await;
+            s.click("#logout").await;
+            s.find("#email").await;
+            s.fill("#email", &email).await;
+            s.fill("#password", "user-password-1").await;
+            s.click("#sign-in").await;
+            s.find("#code").await;
+            audit("login-second-step").await;
+            crate::mfa::away_from_a_step_boundary().await;
+            s.fill("#code", &phone.now()).await;
+            s.click("#verify-code").await;
+            s.find("#logout").await;
+            s.goto(&format!("{}/ui/profile/mfa", server.url)).await;
+            s.find("#recovery-left").await;
+            audit("mfa-enrolled").await;
+            // A step-up asked in place: the check grown older than MFA_REAUTH_MINUTES.
+            sqlx::query("UPDATE sessions SET mfa_at = mfa_at - 16 * 60000")
+                .execute(server.pool())
+                .await
+                .expect("age the check");
+            server.after_direct_sql();
+            s.goto(&format!("{}/ui/tokens/new", server.url)).await;
+            s.fill("#token-name", "deploy").await;
+            s.click("#create-token").await;
+            s.wait_for_text("#mfa-code-error", "Confirm it is you")
+                .await;
+            audit("step-up").await;
+            s.click("#logout").await;
+            s.find("#email").await;
+        }
+        s.close().await;
+    }
+    assert!(
+        failures.is_empty(),
+        "axe-core found serious or critical violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+crate::on_both_databases!(
+    every_page_passes_the_accessibility_audit,
+    the_two_factor_pages_pass_the_accessibility_audit,
+);
 
 /// The screenshots of `docs/ui.md`: the main pages at 1280 × 900 and 390 × 844, light and dark,
 /// written to `JUSTIAM_SCREENSHOTS` (`scripts/ui-screenshots` sets it to `docs/images`). Ignored
