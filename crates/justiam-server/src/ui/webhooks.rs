@@ -1,12 +1,16 @@
 //! Administration → Webhooks (`/ui/admin/webhooks`, `is_admin` only), as `/webhooks` of the API:
 //! the list with a creation form (the generated secret shown once), a webhook's page with its
-//! delivery log and the "Send test event" button, and deletion after a confirmation.
+//! delivery log and the "Send test event" button, its edit form (the creation form's fields, the
+//! secret kept unless a new one is typed), and deletion after a confirmation.
+
+use std::future::Future;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use justiam_core::error::CoreResult;
 use justiam_core::model::EVENT_TYPES;
 use justiam_core::secret::Secret;
 use justiam_core::service::webhooks::WebhookInput;
@@ -23,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/admin/webhooks", get(list).post(create))
         .route("/ui/admin/webhooks/{id}", get(detail))
+        .route("/ui/admin/webhooks/{id}/edit", get(edit_form).post(edit))
         .route(
             "/ui/admin/webhooks/{id}/test",
             axum::routing::post(send_test),
@@ -48,10 +53,78 @@ struct ListPage {
     webhooks: Vec<WebhookRow>,
     notice: Option<String>,
     secret: Option<String>,
-    errors: FieldErrors,
+    form: WebhookForm,
+}
+
+/// The URL, events and secret fields of the creation and the edit forms
+/// (`webhooks/_fields.html`): what was typed, and the refusals beside the fields.
+struct WebhookForm {
     url: String,
     events: String,
+    errors: FieldErrors,
     catalogue: String,
+    secret_label: &'static str,
+}
+
+const NEW_SECRET: &str = "Secret (leave empty to generate one)";
+const KEPT_SECRET: &str = "New secret (leave empty to keep the current secret)";
+
+impl WebhookForm {
+    fn new(url: String, events: String, secret_label: &'static str) -> Self {
+        WebhookForm {
+            url,
+            events,
+            errors: FieldErrors::default(),
+            catalogue: EVENT_TYPES.join(", "),
+            secret_label,
+        }
+    }
+}
+
+/// Reads the submitted fields, checks the target as the API does, and hands the input to `save`
+/// (`Iam::create_webhook` or `Iam::update_webhook`, which audit). A refusal comes back as the form,
+/// with the error beside its field and what was typed kept.
+async fn submit<T, F, Fut>(
+    state: &AppState,
+    form: &UiForm,
+    secret_label: &'static str,
+    save: F,
+) -> Result<Result<T, WebhookForm>, UiError>
+where
+    F: FnOnce(WebhookInput) -> Fut,
+    Fut: Future<Output = CoreResult<T>>,
+{
+    let url = value(&form.fields, "url");
+    let events = value(&form.fields, "events");
+    let secret = value(&form.fields, "secret");
+    let allow_private = state.iam.settings.webhook_allow_private_targets;
+    let saved = match check_target(&url, allow_private).await {
+        Ok(_) => {
+            save(WebhookInput {
+                url: url.clone(),
+                events: events.split_whitespace().map(str::to_owned).collect(),
+                secret: (!secret.is_empty()).then(|| Secret::new(secret)),
+            })
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    match saved {
+        Ok(saved) => Ok(Ok(saved)),
+        Err(error) => {
+            let mut typed = WebhookForm::new(url, events, secret_label);
+            typed.errors = FieldErrors::from_core(error, "form", &[])?;
+            Ok(Err(typed))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "webhooks/edit.html")]
+struct EditPage {
+    nav: Option<Nav>,
+    id: Uuid,
+    form: WebhookForm,
 }
 
 struct DeliveryRow {
@@ -83,8 +156,7 @@ async fn list_page(
     user: &UiUser,
     notice: Option<String>,
     secret: Option<String>,
-    errors: FieldErrors,
-    typed: (String, String),
+    form: WebhookForm,
 ) -> Result<Response, UiError> {
     let webhooks = state.iam.list_webhooks(&user.principal).await?;
     Ok(render(ListPage {
@@ -101,10 +173,7 @@ async fn list_page(
             .collect(),
         notice,
         secret,
-        errors,
-        url: typed.0,
-        events: typed.1,
-        catalogue: EVENT_TYPES.join(", "),
+        form,
     }))
 }
 
@@ -119,8 +188,7 @@ async fn list(
         &user,
         notice_of(&q),
         None,
-        FieldErrors::default(),
-        Default::default(),
+        WebhookForm::new(String::new(), String::new(), NEW_SECRET),
     )
     .await
 }
@@ -128,41 +196,59 @@ async fn list(
 async fn create(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     let user = &form.user;
     state.iam.require_webhook_admin(&user.principal)?;
-    let url = value(&form.fields, "url");
-    let events = value(&form.fields, "events");
-    let secret = value(&form.fields, "secret");
-    let typed = (url.clone(), events.clone());
-    let allow_private = state.iam.settings.webhook_allow_private_targets;
-    let created = match check_target(&url, allow_private).await {
-        Ok(_) => {
-            let input = WebhookInput {
-                url,
-                events: events.split_whitespace().map(str::to_owned).collect(),
-                secret: (!secret.is_empty()).then(|| Secret::new(secret)),
-            };
-            state
-                .iam
-                .create_webhook(&user.principal, input, &user.meta)
-                .await
-        }
-        Err(error) => Err(error),
-    };
-    match created {
+    let saved = submit(&state, &form, NEW_SECRET, |input| {
+        state.iam.create_webhook(&user.principal, input, &user.meta)
+    })
+    .await?;
+    match saved {
         Ok(created) => {
             list_page(
                 &state,
                 user,
                 Some("Created.".to_owned()),
                 created.secret.map(Secret::into_exposed),
-                FieldErrors::default(),
-                Default::default(),
+                WebhookForm::new(String::new(), String::new(), NEW_SECRET),
             )
             .await
         }
-        Err(error) => {
-            let errors = FieldErrors::from_core(error, "form", &[])?;
-            list_page(&state, user, None, None, errors, typed).await
-        }
+        Err(typed) => list_page(&state, user, None, None, typed).await,
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(id): Path<Uuid>,
+) -> Result<Response, UiError> {
+    let webhook = state.iam.get_webhook(&user.principal, id).await?;
+    Ok(render(EditPage {
+        nav: Some(Nav::new(&user, "webhooks")),
+        id,
+        form: WebhookForm::new(webhook.url, webhook.events.join(" "), KEPT_SECRET),
+    }))
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    form: UiForm,
+) -> Result<Response, UiError> {
+    let user = &form.user;
+    // 404 for a webhook that is not there, before anything typed is judged.
+    state.iam.get_webhook(&user.principal, id).await?;
+    let saved = submit(&state, &form, KEPT_SECRET, |input| {
+        state
+            .iam
+            .update_webhook(&user.principal, id, input, &user.meta)
+    })
+    .await?;
+    match saved {
+        Ok(_) => redirect(&format!("/ui/admin/webhooks/{id}?done=saved")),
+        Err(typed) => Ok(render(EditPage {
+            nav: Some(Nav::new(user, "webhooks")),
+            id,
+            form: typed,
+        })),
     }
 }
 

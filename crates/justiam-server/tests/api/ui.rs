@@ -25,6 +25,8 @@ mod machine;
 mod mail;
 /// Issue 17: two-factor sign-in, step-up and the authorization flow.
 mod mfa;
+/// Administration → Webhooks: the edit form (issue 18).
+mod webhooks;
 /// Refusals of the service said in the forms' words.
 mod wording;
 

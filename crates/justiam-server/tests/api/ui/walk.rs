@@ -333,3 +333,109 @@ async fn screenshots_of_the_main_pages() {
         s.close().await;
     }
 }
+
+// Issue 18's pages: Administration → Webhooks and the password reset. A block of its own (its
+// own server: mail to a real SMTP server, webhooks allowed to a loopback port that refuses).
+
+/// Each page in `pages`, at desktop and phone size, into `failures` under `scheme`.
+async fn audit_at_both_sizes(
+    s: &Session,
+    axe: &str,
+    base: &str,
+    pages: &[(&str, String)],
+    scheme: &str,
+    failures: &mut Vec<String>,
+) {
+    for (size, width, height) in [("desktop", 1280, 900), ("phone", 390, 844)] {
+        s.b()
+            .set_window_size(width, height)
+            .await
+            .expect("window size");
+        for (name, path) in pages {
+            s.goto(&format!("{base}{path}")).await;
+            s.find("main").await;
+            for v in violations(s, axe).await {
+                failures.push(format!("{scheme} {size} {name}: {v}"));
+            }
+        }
+    }
+}
+
+/// The webhooks' list, a webhook's page with failed deliveries in its log, its edit form, and,
+/// signed out, "Forgot password?" and "Choose a new password" (from a real mailed link when
+/// `aiosmtpd` is there, else its state for an invalid link) pass axe-core, light and dark.
+async fn webhook_and_password_reset_pages_pass_the_accessibility_audit(backend: Backend) {
+    if !browser_available() {
+        return;
+    }
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    let smtp = crate::common::SmtpServer::start().await;
+    let server = TestServer::start_with(backend, |args| {
+        args.webhook_allow_private_targets = true;
+        if let Some(smtp) = &smtp {
+            crate::mail::mail_to(smtp)(args);
+        }
+    })
+    .await;
+    server
+        .create_user("ada@example.com", "user-password-1")
+        .await;
+    let admin = server.admin().await;
+    let webhook = admin
+        .create_webhook(&justiam_types::webhook::WebhookInput {
+            url: "http://127.0.0.1:9/hook".to_owned(),
+            events: vec!["user.*".to_owned()],
+            secret: None,
+        })
+        .await
+        .expect("webhook");
+    let id = webhook.webhook.id;
+    admin.send_webhook_test(id).await.expect("test event");
+    let signed_in = [
+        ("webhooks", "/ui/admin/webhooks".to_owned()),
+        ("webhook", format!("/ui/admin/webhooks/{id}")),
+        ("edit-webhook", format!("/ui/admin/webhooks/{id}/edit")),
+    ];
+    let mut reset_link = None;
+    let mut failures = Vec::new();
+    for (scheme, args) in [("light", &[][..]), ("dark", &["--force-dark-mode"][..])] {
+        let s = Session::start_with(args).await;
+        if reset_link.is_none()
+            && let Some(smtp) = &smtp
+        {
+            s.goto(&format!("{}/ui/forgot-password", server.url)).await;
+            s.fill("#email", "ada@example.com").await;
+            s.click("#send-link").await;
+            s.wait_for_text("#reset-notice", "on its way").await;
+            let mails = smtp.wait_for(1, std::time::Duration::from_secs(20)).await;
+            reset_link = mails.first().and_then(|m| m.reset_link());
+            assert!(
+                reset_link.is_some(),
+                "no reset link in {} mails",
+                mails.len()
+            );
+        }
+        let reset = reset_link
+            .as_deref()
+            .and_then(|link| link.find("/ui/").map(|at| link[at..].to_owned()))
+            .unwrap_or_else(|| "/ui/password-reset?token=not-a-token".to_owned());
+        let signed_out = [
+            ("forgot-password", "/ui/forgot-password".to_owned()),
+            ("choose-password", reset),
+        ];
+        audit_at_both_sizes(&s, &axe, &server.url, &signed_out, scheme, &mut failures).await;
+        s.b().set_window_size(1280, 900).await.expect("window size");
+        s.login(&server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        audit_at_both_sizes(&s, &axe, &server.url, &signed_in, scheme, &mut failures).await;
+        s.close().await;
+    }
+    assert!(
+        failures.is_empty(),
+        "axe-core found serious or critical violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+crate::on_both_databases!(webhook_and_password_reset_pages_pass_the_accessibility_audit);
