@@ -5,10 +5,10 @@ use justiam_types::Page;
 use justiam_types::webhook::{Webhook, WebhookInput};
 use uuid::Uuid;
 
-use super::ClientArgs;
 use super::error::Failure;
 use super::output::{self, fields, time, time_opt};
 use super::session::Context;
+use super::{ClientArgs, PageArgs};
 
 #[derive(Debug, Args)]
 pub struct WebhookArgs {
@@ -20,8 +20,14 @@ pub struct WebhookArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
-    /// List webhooks.
-    List,
+    /// List webhooks, oldest first.
+    List {
+        /// Only webhooks whose URL contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Create a webhook; a generated secret is printed once.
     Create {
         /// The http(s) URL events are POSTed to.
@@ -48,8 +54,15 @@ pub enum WebhookCommand {
     },
     /// Delete a webhook and its waiting deliveries.
     Delete { id: Uuid },
-    /// The last 100 deliveries of a webhook, newest first.
-    Deliveries { id: Uuid },
+    /// A webhook's delivery log, newest first.
+    Deliveries {
+        id: Uuid,
+        /// Only deliveries whose event type contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Queue a `webhook.test` event for this webhook.
     Test { id: Uuid },
 }
@@ -85,8 +98,8 @@ fn read_secret(from_stdin: bool) -> Result<Option<String>, Failure> {
 pub async fn run(ctx: &Context, command: WebhookCommand) -> Result<(), Failure> {
     let client = &ctx.client;
     match command {
-        WebhookCommand::List => {
-            let page: Page<Webhook> = client.list_webhooks().await?;
+        WebhookCommand::List { search, page } => {
+            let page: Page<Webhook> = client.list_webhooks(&page.params(search)).await?;
             output::list(ctx.output, &page, &["ID", "URL", "EVENTS", "SECRET"], |w| {
                 vec![
                     w.id.to_string(),
@@ -146,15 +159,8 @@ pub async fn run(ctx: &Context, command: WebhookCommand) -> Result<(), Failure> 
             client.delete_webhook(id).await?;
             output::note(ctx.output, &format!("Deleted webhook {id}."))
         }
-        WebhookCommand::Deliveries { id } => {
-            let list = client.webhook_deliveries(id).await?;
-            let total = list.len() as u64;
-            let page = Page {
-                limit: list.len().max(1) as u32,
-                data: list,
-                total,
-                page: 1,
-            };
+        WebhookCommand::Deliveries { id, search, page } => {
+            let page = client.webhook_deliveries(id, &page.params(search)).await?;
             output::list(
                 ctx.output,
                 &page,

@@ -845,8 +845,8 @@ impl Client {
 
     // --- webhooks ---------------------------------------------------------------------------------
 
-    pub async fn list_webhooks(&self) -> Result<Page<Webhook>> {
-        self.send(self.request(Method::GET, "/api/v1/webhooks"))
+    pub async fn list_webhooks(&self, params: &ListParams) -> Result<Page<Webhook>> {
+        self.send(self.request(Method::GET, "/api/v1/webhooks").query(params))
             .await
     }
 
@@ -875,9 +875,16 @@ impl Client {
             .await
     }
 
-    pub async fn webhook_deliveries(&self, id: Uuid) -> Result<Vec<WebhookDelivery>> {
-        self.send(self.request(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries")))
-            .await
+    pub async fn webhook_deliveries(
+        &self,
+        id: Uuid,
+        params: &ListParams,
+    ) -> Result<Page<WebhookDelivery>> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/webhooks/{id}/deliveries"))
+                .query(params),
+        )
+        .await
     }
 
     pub async fn send_webhook_test(&self, id: Uuid) -> Result<WebhookTestSent> {

@@ -17,7 +17,7 @@ use super::users::admin_only;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::{Webhook, WebhookDelivery, parse_events, parse_webhook_url};
+use crate::model::{PageRequest, Webhook, WebhookDelivery, parse_events, parse_webhook_url};
 use crate::secret::Secret;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::new_id;
@@ -29,8 +29,6 @@ use crate::token;
 pub const SECRET_PREFIX: &str = "whsec_";
 const SECRET_MIN_CHARS: usize = 16;
 const SECRET_MAX_CHARS: usize = 256;
-/// Deliveries shown by the log.
-pub const DELIVERIES_SHOWN: i64 = 100;
 const SEALING_LABEL: &str = "justiam webhook secret sealing v1";
 
 /// What creating or replacing a webhook takes (the URL's address was checked by the caller).
@@ -199,13 +197,16 @@ impl Iam {
         })
     }
 
-    pub async fn list_webhooks(&self, principal: &Principal) -> CoreResult<Vec<Webhook>> {
+    /// One page of the webhooks whose URL contains `search`, oldest first, and how many match.
+    pub async fn list_webhooks(
+        &self,
+        principal: &Principal,
+        search: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<Webhook>, u64)> {
         self.require_webhook_admin(principal)?;
-        Ok(webhooks::list(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(to_model)
-            .collect())
+        let (rows, total) = webhooks::list(&self.db.pool, search, page).await?;
+        Ok((rows.into_iter().map(to_model).collect(), total))
     }
 
     pub async fn get_webhook(&self, principal: &Principal, id: Uuid) -> CoreResult<Webhook> {
@@ -315,15 +316,18 @@ impl Iam {
             .ok_or_else(|| CoreError::Internal(anyhow::anyhow!("no test delivery was written")))
     }
 
-    /// The webhook's deliveries, newest first (the last [`DELIVERIES_SHOWN`]).
+    /// One page of the webhook's deliveries whose event type contains `search`, newest first,
+    /// and how many match.
     pub async fn webhook_deliveries(
         &self,
         principal: &Principal,
         id: Uuid,
-    ) -> CoreResult<Vec<WebhookDelivery>> {
+        search: Option<&str>,
+        page: PageRequest,
+    ) -> CoreResult<(Vec<WebhookDelivery>, u64)> {
         self.get_webhook(principal, id).await?;
-        let rows = webhooks::deliveries(&self.db.pool, id, DELIVERIES_SHOWN).await?;
-        Ok(rows
+        let (rows, total) = webhooks::deliveries(&self.db.pool, id, search, page).await?;
+        let deliveries = rows
             .into_iter()
             .map(|d| WebhookDelivery {
                 id: d.id,
@@ -337,7 +341,8 @@ impl Iam {
                 last_status: d.last_status,
                 body: d.body,
             })
-            .collect())
+            .collect();
+        Ok((deliveries, total))
     }
 
     /// For the delivery worker: the webhook's URL and secret, `None` when it was deleted.

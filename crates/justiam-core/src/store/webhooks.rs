@@ -1,10 +1,11 @@
 //! Webhooks (`webhooks`) and the fan-out of an event to their outbox rows.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 use uuid::Uuid;
 
 use super::outbox::{self, NewMessage};
+use crate::model::PageRequest;
 use crate::time::Millis;
 
 /// A stored webhook; the sealed secret stays in the store's hands until delivery.
@@ -95,12 +96,32 @@ pub async fn get<'e>(
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn list<'e>(
-    db: impl Executor<'e, Database = Any>,
-) -> Result<Vec<WebhookRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM webhooks ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db).await?;
-    rows.iter().map(from_row).collect()
+/// One page of the webhooks whose URL contains `search`, oldest first, and how many match.
+pub async fn list(
+    pool: &AnyPool,
+    search: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<WebhookRow>, u64), sqlx::Error> {
+    let pattern = search.map(super::contains_pattern).unwrap_or_default();
+    let filter = "($1 = '' OR lower(url) LIKE $1 ESCAPE '\\')";
+    let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM webhooks WHERE {filter}"
+    )))
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhooks WHERE {filter} ORDER BY created_at, id LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&pattern)
+        .bind(i64::from(page.limit))
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+    let webhooks = rows.iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok((webhooks, total.max(0) as u64))
 }
 
 /// Deletes a webhook and the deliveries still waiting for it.
@@ -233,22 +254,38 @@ pub struct Delivery {
     pub body: String,
 }
 
-/// A webhook's deliveries, newest first.
-pub async fn deliveries<'e>(
-    db: impl Executor<'e, Database = Any>,
+/// One page of a webhook's deliveries whose event type contains `search`, newest first, and
+/// how many match (the outbox keeps finished rows for its retention period).
+pub async fn deliveries(
+    pool: &AnyPool,
     webhook: Uuid,
-    limit: i64,
-) -> Result<Vec<Delivery>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, topic, status, attempts, created_at, next_attempt_at, done_at, last_error, \
-         last_status, payload FROM outbox WHERE kind = 'webhook' AND recipient = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT $2",
-    )
+    search: Option<&str>,
+    page: PageRequest,
+) -> Result<(Vec<Delivery>, u64), sqlx::Error> {
+    let pattern = search.map(super::contains_pattern).unwrap_or_default();
+    let filter =
+        "kind = 'webhook' AND recipient = $1 AND ($2 = '' OR lower(topic) LIKE $2 ESCAPE '\\')";
+    let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM outbox WHERE {filter}"
+    )))
     .bind(webhook.to_string())
-    .bind(limit)
-    .fetch_all(db)
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, topic, status, attempts, created_at, next_attempt_at, done_at, last_error, \
+         last_status, payload FROM outbox WHERE {filter} \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    )))
+    .bind(webhook.to_string())
+    .bind(&pattern)
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(pool)
     .await?;
-    rows.iter()
+    let deliveries = rows
+        .iter()
         .map(|row| {
             Ok(Delivery {
                 id: super::uuid(row, "id")?,
@@ -263,5 +300,6 @@ pub async fn deliveries<'e>(
                 body: row.try_get("payload")?,
             })
         })
-        .collect()
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((deliveries, total.max(0) as u64))
 }

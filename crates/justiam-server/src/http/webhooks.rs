@@ -18,8 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, Auth, Meta, StrictJson};
-use super::{ApiError, AppState};
+use super::extract::{ApiPath, Auth, ListQuery, Meta, StrictJson};
+use super::openapi::ListParamsDoc;
+use super::{ApiError, AppState, page_of};
 use crate::webhook::check_target;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -71,25 +72,21 @@ pub async fn checked_input(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks", responses((status = 200, body = Page<Webhook>)))]
+#[utoipa::path(get, path = "/api/v1/webhooks", operation_id = "list_webhooks", tag = "webhooks", description = "The webhooks, oldest first; `search` matches the URL.", params(ListParamsDoc), responses((status = 200, body = Page<Webhook>)))]
 async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    query: ListQuery,
 ) -> Result<Json<Page<Webhook>>, ApiError> {
-    let all: Vec<Webhook> = state
+    let (webhooks, total) = state
         .iam
-        .list_webhooks(&principal)
-        .await?
-        .into_iter()
-        .map(to_wire)
-        .collect();
-    let total = all.len() as u64;
-    Ok(Json(Page {
-        limit: all.len().max(1) as u32,
-        data: all,
+        .list_webhooks(&principal, query.search.as_deref(), query.page)
+        .await?;
+    Ok(Json(page_of(
+        webhooks.into_iter().map(to_wire).collect(),
         total,
-        page: 1,
-    }))
+        query.page,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput, responses((status = 201, description = "Created; `secret` only when it was generated, shown this once", body = CreatedWebhook)))]
@@ -146,14 +143,22 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks", params(("id" = Uuid, Path, description = "Webhook id")), responses((status = 200, description = "The last 100 deliveries, newest first", body = Vec<WebhookDelivery>)))]
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks", description = "The delivery log, newest first (finished deliveries are kept for the outbox's retention period); `search` matches the event type.", params(("id" = Uuid, Path, description = "Webhook id"), ListParamsDoc), responses((status = 200, body = Page<WebhookDelivery>)))]
 async fn deliveries(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Vec<WebhookDelivery>>, ApiError> {
-    let list = state.iam.webhook_deliveries(&principal, id).await?;
-    Ok(Json(list.into_iter().map(delivery_to_wire).collect()))
+    query: ListQuery,
+) -> Result<Json<Page<WebhookDelivery>>, ApiError> {
+    let (deliveries, total) = state
+        .iam
+        .webhook_deliveries(&principal, id, query.search.as_deref(), query.page)
+        .await?;
+    Ok(Json(page_of(
+        deliveries.into_iter().map(delivery_to_wire).collect(),
+        total,
+        query.page,
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/test", operation_id = "send_webhook_test", tag = "webhooks", params(("id" = Uuid, Path, description = "Webhook id")), responses((status = 202, description = "A `webhook.test` event is queued for this webhook", body = WebhookTestSent)))]

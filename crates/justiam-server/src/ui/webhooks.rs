@@ -11,14 +11,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use justiam_core::error::CoreResult;
-use justiam_core::model::EVENT_TYPES;
+use justiam_core::model::{EVENT_TYPES, PageRequest};
 use justiam_core::secret::Secret;
 use justiam_core::service::webhooks::WebhookInput;
 use uuid::Uuid;
 
 use super::kit::{
-    ConfirmPage, FieldErrors, Nav, Params, UiError, UiForm, UiUser, notice_of, redirect, render,
-    value, when,
+    ConfirmPage, FieldErrors, Nav, Pager, Params, UiError, UiForm, UiUser, notice_of, page_of,
+    pager, redirect, render, value, when,
 };
 use crate::app::AppState;
 use crate::webhook::check_target;
@@ -51,6 +51,7 @@ struct WebhookRow {
 struct ListPage {
     nav: Option<Nav>,
     webhooks: Vec<WebhookRow>,
+    pager: Pager,
     notice: Option<String>,
     secret: Option<String>,
     form: WebhookForm,
@@ -148,19 +149,24 @@ struct DetailPage {
     hint: String,
     created: String,
     deliveries: Vec<DeliveryRow>,
+    pager: Pager,
     notice: Option<String>,
 }
 
+/// The list (the page `page`), with the creation form as typed and the notice or secret of what
+/// was just done.
 async fn list_page(
     state: &AppState,
     user: &UiUser,
+    page: PageRequest,
     notice: Option<String>,
     secret: Option<String>,
     form: WebhookForm,
 ) -> Result<Response, UiError> {
-    let webhooks = state.iam.list_webhooks(&user.principal).await?;
+    let (webhooks, total) = state.iam.list_webhooks(&user.principal, None, page).await?;
     Ok(render(ListPage {
         nav: Some(Nav::new(user, "webhooks")),
+        pager: pager("/ui/admin/webhooks?", page, total),
         webhooks: webhooks
             .into_iter()
             .map(|w| WebhookRow {
@@ -186,6 +192,7 @@ async fn list(
     list_page(
         &state,
         &user,
+        page_of(&q),
         notice_of(&q),
         None,
         WebhookForm::new(String::new(), String::new(), NEW_SECRET),
@@ -205,13 +212,14 @@ async fn create(State(state): State<AppState>, form: UiForm) -> Result<Response,
             list_page(
                 &state,
                 user,
+                PageRequest::default(),
                 Some("Created.".to_owned()),
                 created.secret.map(Secret::into_exposed),
                 WebhookForm::new(String::new(), String::new(), NEW_SECRET),
             )
             .await
         }
-        Err(typed) => list_page(&state, user, None, None, typed).await,
+        Err(typed) => list_page(&state, user, PageRequest::default(), None, None, typed).await,
     }
 }
 
@@ -259,9 +267,14 @@ async fn detail(
     Query(q): Params,
 ) -> Result<Response, UiError> {
     let webhook = state.iam.get_webhook(&user.principal, id).await?;
-    let deliveries = state.iam.webhook_deliveries(&user.principal, id).await?;
+    let page = page_of(&q);
+    let (deliveries, total) = state
+        .iam
+        .webhook_deliveries(&user.principal, id, None, page)
+        .await?;
     Ok(render(DetailPage {
         nav: Some(Nav::new(&user, "webhooks")),
+        pager: pager(&format!("/ui/admin/webhooks/{id}?"), page, total),
         id,
         url: webhook.url,
         events: webhook.events.join(" "),

@@ -163,7 +163,8 @@ async fn deliveries(admin: &justiam_client::Client, id: &str) -> Vec<Value> {
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    r.json.as_array().cloned().unwrap_or_default()
+    assert_eq!(r.json["page"], 1, "{}", r.json);
+    r.json["data"].as_array().cloned().unwrap_or_default()
 }
 
 /// Waits until the newest delivery satisfies `done`.
@@ -422,6 +423,71 @@ async fn events_are_delivered_signed(backend: Backend) {
     .await;
     assert_eq!(sent["id"], test.json["delivery_id"]);
     assert_eq!(sent["event_type"], "webhook.test");
+
+    // The log pages like every list: newest first, `search` on the event type.
+    let page = |query: &str| {
+        let path = format!("/api/v1/webhooks/{id}/deliveries?{query}");
+        let admin = &admin;
+        async move { raw(admin, Method::GET, &path, None).await }
+    };
+    let first = page("limit=2").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.json);
+    assert_eq!(
+        (first.json["total"].clone(), first.json["limit"].clone()),
+        (json!(3), json!(2))
+    );
+    assert_eq!(first.json["data"][0]["event_type"], "webhook.test");
+    let second = page("limit=2&page=2").await;
+    assert_eq!(
+        second.json["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        second.json
+    );
+    assert_eq!(second.json["page"], 2);
+    let seen: Vec<&Value> = first.json["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(second.json["data"].as_array().into_iter().flatten())
+        .collect();
+    let mut ids: Vec<&str> = seen.iter().filter_map(|d| d["id"].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each delivery on exactly one page: {seen:?}");
+    let searched = page("search=USER.").await;
+    assert_eq!(searched.json["total"], 1, "{}", searched.json);
+    assert_eq!(searched.json["data"][0]["event_type"], "user.created");
+    assert_validation(&page("limit=0").await, "limit");
+
+    // So does the list of webhooks, with `search` on the URL.
+    let second_hook = create(
+        &admin,
+        json!({ "url": "http://127.0.0.2:9/other", "events": ["user.*"] }),
+    )
+    .await;
+    assert_eq!(
+        second_hook.status,
+        StatusCode::CREATED,
+        "{}",
+        second_hook.json
+    );
+    let listed = raw(&admin, Method::GET, "/api/v1/webhooks?limit=1", None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.json);
+    assert_eq!(
+        (listed.json["total"].clone(), listed.json["limit"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(listed.json["data"][0]["id"], json!(id), "oldest first");
+    let found = raw(
+        &admin,
+        Method::GET,
+        "/api/v1/webhooks?search=127.0.0.2",
+        None,
+    )
+    .await;
+    assert_eq!(found.json["total"], 1, "{}", found.json);
+    assert_eq!(found.json["data"][0]["id"], second_hook.json["id"]);
 }
 
 async fn a_failing_target_gets_the_event_once_it_recovers(backend: Backend) {

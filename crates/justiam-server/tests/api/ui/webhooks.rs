@@ -22,7 +22,10 @@ async fn edit_a_webhook_in_the_browser(backend: Backend) {
     s.click("#create-webhook").await;
     s.wait_for_text("#webhook-secret", "Copy the signing secret now")
         .await;
-    let created = admin.list_webhooks().await.expect("list");
+    let created = admin
+        .list_webhooks(&Default::default())
+        .await
+        .expect("list");
     let [webhook] = created.data.as_slice() else {
         panic!("one webhook: {:?}", created.data);
     };
