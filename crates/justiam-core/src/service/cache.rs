@@ -2,7 +2,9 @@
 //!
 //! An entry maps a PAT digest (or a portal session id) to the [`Principal`] it resolved to, or
 //! an OpenID Connect access token's digest to its userinfo answer (the claims depend on the user,
-//! their groups and the application, all of which invalidate like credentials). Every
+//! their groups and the application, all of which invalidate like credentials), or what the
+//! machine grants read (a service account's client, the federated credentials trusting an
+//! issuer, a service account — [`crate::service::machine`]). Every
 //! write that could change what a credential may do calls [`AuthCache::invalidate`] once it has
 //! committed, with the narrowest scope that covers the change: one user's credentials (a token
 //! revoked, a user deactivated, a membership changed) or all of them (a role or group changed). On
@@ -30,6 +32,8 @@ use thread_local::ThreadLocal;
 use uuid::Uuid;
 
 use crate::authz::Principal;
+use crate::model::User;
+use crate::model::machine::{FederatedCredential, ServiceAccountClient};
 use crate::time::Millis;
 use crate::token::TokenDigest;
 
@@ -41,16 +45,34 @@ pub enum CacheKey {
     Userinfo(TokenDigest),
     /// A service-account access token, by the digest of the whole token.
     Access(TokenDigest),
+    /// A service account's OAuth client with its secret digest and account, by the digest of
+    /// its `client_id` (the `client_credentials` grant reads nothing else).
+    ServiceClient(TokenDigest),
+    /// The federated credentials that trust an issuer, by the digest of the issuer URL.
+    Trusts(TokenDigest),
+    /// A service account's user record, for the token exchange.
+    ServiceAccount(Uuid),
 }
 
 /// The claims `/oauth2/userinfo` answers with, shared so a hit copies nothing.
 pub type UserinfoClaims = Arc<Map<String, Value>>;
 
+/// A service account's client as a grant needs it: the client, its secret digest (none for
+/// `private_key_jwt`) and its account.
+pub type ServiceClientRecord = Arc<(ServiceAccountClient, Option<TokenDigest>, User)>;
+
+/// The owner of cached trust lists ([`CacheKey::Trusts`]): they span accounts, so they are
+/// invalidated together under an id no user has (ids are UUIDv7, never nil).
+pub const TRUSTS_OWNER: Uuid = Uuid::nil();
+
 /// What a key resolved to.
 #[derive(Debug, Clone)]
-enum Resolved {
+pub(crate) enum Resolved {
     Principal(Principal),
     Userinfo { user: Uuid, claims: UserinfoClaims },
+    ServiceClient(ServiceClientRecord),
+    Trusts(Arc<Vec<FederatedCredential>>),
+    ServiceAccount(Arc<User>),
 }
 
 impl Resolved {
@@ -59,6 +81,9 @@ impl Resolved {
         match self {
             Resolved::Principal(principal) => principal.id(),
             Resolved::Userinfo { user, .. } => *user,
+            Resolved::ServiceClient(record) => record.2.id,
+            Resolved::Trusts(_) => TRUSTS_OWNER,
+            Resolved::ServiceAccount(user) => user.id,
         }
     }
 }
@@ -73,6 +98,11 @@ pub enum Invalidation {
 }
 
 impl Invalidation {
+    /// Every cached trust list (a federated credential was created or deleted).
+    pub fn trusts() -> Self {
+        Invalidation::User(TRUSTS_OWNER)
+    }
+
     /// The form sent to other nodes: `all` or `user <uuid>`.
     pub fn to_notice(self) -> String {
         match self {
@@ -172,7 +202,7 @@ impl AuthCache {
     pub fn get(&self, key: &CacheKey, now: Millis) -> Option<Principal> {
         match self.lookup(key, now)? {
             Resolved::Principal(principal) => Some(principal),
-            Resolved::Userinfo { .. } => None,
+            _ => None,
         }
     }
 
@@ -197,7 +227,7 @@ impl AuthCache {
     pub fn get_userinfo(&self, digest: TokenDigest, now: Millis) -> Option<UserinfoClaims> {
         match self.lookup(&CacheKey::Userinfo(digest), now)? {
             Resolved::Userinfo { claims, .. } => Some(claims),
-            Resolved::Principal(_) => None,
+            _ => None,
         }
     }
 
@@ -219,7 +249,7 @@ impl AuthCache {
         );
     }
 
-    fn lookup(&self, key: &CacheKey, now: Millis) -> Option<Resolved> {
+    pub(crate) fn lookup(&self, key: &CacheKey, now: Millis) -> Option<Resolved> {
         if !self.enabled.load(Ordering::Acquire) {
             return None;
         }
@@ -229,7 +259,7 @@ impl AuthCache {
             .then(|| entry.resolved.clone())
     }
 
-    fn insert(
+    pub(crate) fn insert(
         &self,
         key: CacheKey,
         resolved: Resolved,

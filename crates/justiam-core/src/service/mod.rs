@@ -180,6 +180,13 @@ impl Iam {
         scope: Invalidation,
     ) -> Result<(), sqlx::Error> {
         tx.commit().await?;
+        self.invalidate_everywhere(scope).await;
+        Ok(())
+    }
+
+    /// Invalidates `scope` in this node's cache and, on PostgreSQL, tells the other nodes. Call
+    /// it after the change committed.
+    pub(crate) async fn invalidate_everywhere(&self, scope: Invalidation) {
         self.cache.invalidate(scope);
         if self.db.backend == Backend::Postgres {
             let notice = format!("{} {}", self.node_id, scope.to_notice());
@@ -193,7 +200,6 @@ impl Iam {
                 tracing::warn!(%error, "could not notify other nodes of a credential change");
             }
         }
-        Ok(())
     }
 
     /// PostgreSQL only: listens for other nodes' invalidations. The cache is trusted only while

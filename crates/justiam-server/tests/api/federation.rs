@@ -752,3 +752,115 @@ async fn revocation_reaches_the_other_node_within_a_second() {
     within_a_second("account deactivated", token).await;
     within_a_second("account deactivated (client token)", client_token).await;
 }
+
+/// Two nodes on one PostgreSQL: grants and exchanges read the client, the issuer's trust list and
+/// the account from memory (issue 16's speed), yet every change made through node A shows on
+/// node B within a second: a federated credential created after B cached "nobody trusts this
+/// issuer", a client deleted, an account deactivated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_read_from_memory_but_never_after_a_change() {
+    if !postgres_available() {
+        return;
+    }
+    let shared = |args: &mut justiam_server::config::ServeArgs| {
+        args.oidc_issuer = Some("https://iam.example.test".to_owned());
+        args.federation_allow_http_loopback = true;
+    };
+    let a = TestServer::start_with(Backend::Postgres, shared).await;
+    let b = a.another_node(shared).await;
+    let started = Instant::now();
+    while !b.iam().cache.is_enabled() {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "B's invalidation listener"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let key = OutsideKey::es256("k8s");
+    let issuer = Issuer::start(vec![key.jwk()]).await;
+    let account = a.create_service_account("cached@example.com").await;
+    let token = || key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"));
+
+    /// Polls `attempt` on node B until it gives `want`, for at most a second.
+    async fn within_a_second<F, Fut>(what: &str, want: StatusCode, attempt: F) -> Value
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = (StatusCode, Value)>,
+    {
+        let started = Instant::now();
+        loop {
+            let (status, body) = attempt().await;
+            if status == want {
+                return body;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{what}: node B still answers {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // 1. B learns that nobody trusts the issuer (and keeps that), then A creates the trust.
+    for _ in 0..2 {
+        assert_invalid_grant("nobody trusts it yet", exchange(&b, &token(), &[]).await);
+    }
+    create_fc(
+        &a,
+        account.id,
+        json!({
+            "name": "pods", "issuer": issuer.url, "audience": "justiam",
+            "subject": "system:serviceaccount:ci:deployer",
+        }),
+    )
+    .await;
+    let exchanged = within_a_second("federated credential created", StatusCode::OK, || async {
+        exchange(&b, &token(), &[]).await
+    })
+    .await;
+    assert_eq!(exchanged["token_type"], "Bearer", "{exchanged}");
+
+    // 2. A client B has granted with (twice: the second from memory), deleted through A.
+    let (client_id, secret, id) = secret_client(&a, account.id).await;
+    let grant_on_b = || async {
+        let (status, _, body) = grant_basic(&b, &client_id, &secret, &[]).await;
+        (status, body)
+    };
+    for _ in 0..2 {
+        assert_eq!(grant_on_b().await.0, StatusCode::OK);
+    }
+    let deleted = raw(
+        &a.admin().await,
+        Method::DELETE,
+        &format!("/api/v1/users/{}/clients/{id}", account.id),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
+    let refused = within_a_second("client deleted", StatusCode::UNAUTHORIZED, grant_on_b).await;
+    assert_eq!(refused["error"], "invalid_client", "{refused}");
+
+    // 3. The account deactivated through A: B's cached client and account both stop.
+    let (client_id, secret, _) = secret_client(&a, account.id).await;
+    let grant_on_b = || async {
+        let (status, _, body) = grant_basic(&b, &client_id, &secret, &[]).await;
+        (status, body)
+    };
+    assert_eq!(grant_on_b().await.0, StatusCode::OK);
+    assert_eq!(exchange(&b, &token(), &[]).await.0, StatusCode::OK);
+    let off = raw(
+        &a.admin().await,
+        Method::PUT,
+        &format!("/api/v1/users/{}", account.id),
+        Some(json!({"is_active": false})),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.json);
+    let refused = within_a_second("account deactivated", StatusCode::BAD_REQUEST, grant_on_b).await;
+    assert_eq!(refused["error"], "unauthorized_client", "{refused}");
+    let refused = within_a_second("account deactivated", StatusCode::BAD_REQUEST, || async {
+        exchange(&b, &token(), &[]).await
+    })
+    .await;
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+}

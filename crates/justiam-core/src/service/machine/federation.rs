@@ -31,7 +31,7 @@ use crate::model::machine::{FederatedCredential, glob_matches};
 use crate::oidc::jws::{self, JwsError};
 use crate::oidc::keys::Jwk;
 use crate::store::audit::AuditEntry;
-use crate::store::{machine, users};
+use crate::store::machine;
 use crate::time::now_millis;
 
 /// RFC 8693 §2.1.
@@ -355,7 +355,7 @@ impl Iam {
         let issuer = unverified_claims::<SubjectClaims>(token)
             .and_then(|c| c.iss)
             .ok_or_else(|| refused("not a JWT with an iss"))?;
-        let candidates = machine::federated_for_issuer(&self.db.pool, &issuer).await?;
+        let candidates = self.trusts_of(&issuer).await?;
         if candidates.is_empty() {
             return Err(refused("no federated credential trusts this issuer"));
         }
@@ -408,7 +408,8 @@ impl Iam {
                 return Err(refused("jti replayed"));
             }
         }
-        let account = users::get(&self.db.pool, fc.user_id)
+        let account = self
+            .service_account_record(fc.user_id)
             .await?
             .filter(|u| u.is_active && u.is_service_account)
             .ok_or_else(|| refused("the service account is deactivated"))?;

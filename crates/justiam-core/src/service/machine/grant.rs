@@ -97,15 +97,14 @@ impl Iam {
                 let well_formed =
                     token::check_format_with_prefix(CLIENT_SECRET_PREFIX, secret).is_ok();
                 let presented = token::digest(secret);
-                let Some((client, digest, account)) =
-                    machine::client_for_grant(&self.db.pool, client_id).await?
-                else {
+                let Some(record) = self.service_client(client_id).await? else {
                     return Err(OAuthError::invalid_client());
                 };
+                let (client, digest, account) = &*record;
                 let matches = digest.is_some_and(|d| bool::from(d.ct_eq(&presented)));
                 // `&`, not `&&`: the digest is always compared.
                 if well_formed & matches {
-                    Ok((client, account))
+                    Ok((client.clone(), account.clone()))
                 } else {
                     Err(OAuthError::invalid_client())
                 }
@@ -139,9 +138,11 @@ impl Iam {
         if client_id.is_some_and(|id| id != claimed) {
             return Err(refused("client_id differs from the assertion's iss"));
         }
-        let (client, _, account) = machine::client_for_grant(&self.db.pool, claimed)
+        let record = self
+            .service_client(claimed)
             .await?
             .ok_or_else(|| refused("unknown client"))?;
+        let (client, _, account) = &*record;
         if client.jwks.is_empty() {
             return Err(refused("the client has no registered key"));
         }
@@ -180,7 +181,7 @@ impl Iam {
         if !machine::use_token_id(&self.db.pool, &space, jti, kept_until).await? {
             return Err(refused("jti replayed"));
         }
-        Ok((client, account))
+        Ok((client.clone(), account.clone()))
     }
 
     /// `grant_type=client_credentials` for a service-account client.

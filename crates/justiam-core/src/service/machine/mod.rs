@@ -6,6 +6,7 @@
 mod access;
 pub mod federation;
 mod grant;
+mod records;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -343,7 +344,9 @@ impl Iam {
             ..audit_by(principal, meta, "federated_credential.created")
         };
         audit::insert(&mut *tx, &entry).await?;
-        tx.commit().await?;
+        // Every node's cached trust list of this issuer must now include it.
+        self.commit_and_invalidate(tx, Invalidation::trusts())
+            .await?;
         Ok(fc)
     }
 
@@ -392,8 +395,10 @@ impl Iam {
             ..audit_by(principal, meta, "federated_credential.deleted")
         };
         audit::insert(&mut *tx, &entry).await?;
+        // Its access tokens (cached as the account's credentials) and the trust lists.
         self.commit_and_invalidate(tx, Invalidation::User(owner.id))
             .await?;
+        self.invalidate_everywhere(Invalidation::trusts()).await;
         Ok(())
     }
 }
