@@ -31,63 +31,77 @@ impl Iam {
         &self,
         client_id: &str,
     ) -> CoreResult<Option<ServiceClientRecord>> {
-        let key = CacheKey::ServiceClient(token::digest(client_id));
-        let now = now_millis();
-        if let Some(Resolved::ServiceClient(record)) = self.cache.lookup(&key, now) {
-            return Ok(Some(record));
-        }
-        let ticket = self.cache.ticket();
-        let Some(found) = machine::client_for_grant(&self.db.pool, client_id).await? else {
-            return Ok(None);
-        };
-        let record = Arc::new(found);
-        let entry = Resolved::ServiceClient(Arc::clone(&record));
-        self.cache
-            .insert(key, entry, UNTIL_INVALIDATED, ticket, now);
-        Ok(Some(record))
+        self.remembered(
+            CacheKey::ServiceClient(token::digest(client_id)),
+            |entry| match entry {
+                Resolved::ServiceClient(record) => Some(record),
+                _ => None,
+            },
+            Resolved::ServiceClient,
+            async {
+                let found = machine::client_for_grant(&self.db.pool, client_id).await?;
+                Ok(found.map(Arc::new))
+            },
+        )
+        .await
     }
 
-    /// The federated credentials that trust `issuer` (any account's).
+    /// The federated credentials that trust `issuer` (any account's; often none).
     pub(super) async fn trusts_of(
         &self,
         issuer: &str,
     ) -> CoreResult<Arc<Vec<FederatedCredential>>> {
-        let key = CacheKey::Trusts(token::digest(issuer));
-        let now = now_millis();
-        if let Some(Resolved::Trusts(list)) = self.cache.lookup(&key, now) {
-            return Ok(list);
-        }
-        let ticket = self.cache.ticket();
-        let list = Arc::new(machine::federated_for_issuer(&self.db.pool, issuer).await?);
-        self.cache.insert(
-            key,
-            Resolved::Trusts(Arc::clone(&list)),
-            UNTIL_INVALIDATED,
-            ticket,
-            now,
-        );
-        Ok(list)
+        let list = self
+            .remembered(
+                CacheKey::Trusts(token::digest(issuer)),
+                |entry| match entry {
+                    Resolved::Trusts(list) => Some(list),
+                    _ => None,
+                },
+                Resolved::Trusts,
+                async {
+                    let list = machine::federated_for_issuer(&self.db.pool, issuer).await?;
+                    Ok(Some(Arc::new(list)))
+                },
+            )
+            .await?;
+        Ok(list.unwrap_or_default())
     }
 
     /// A service account's user record (`None` when the user is gone).
     pub(super) async fn service_account_record(&self, id: Uuid) -> CoreResult<Option<Arc<User>>> {
-        let key = CacheKey::ServiceAccount(id);
+        self.remembered(
+            CacheKey::ServiceAccount(id),
+            |entry| match entry {
+                Resolved::ServiceAccount(user) => Some(user),
+                _ => None,
+            },
+            Resolved::ServiceAccount,
+            async { Ok(users::get(&self.db.pool, id).await?.map(Arc::new)) },
+        )
+        .await
+    }
+
+    /// The entry under `key` when this node holds it, else what `read` finds (then kept). The
+    /// ticket is taken before `read` runs (a future does nothing until awaited), so a change
+    /// committed meanwhile keeps the stale answer out.
+    async fn remembered<T: Clone>(
+        &self,
+        key: CacheKey,
+        hit: impl Fn(Resolved) -> Option<T>,
+        wrap: impl Fn(T) -> Resolved,
+        read: impl Future<Output = CoreResult<Option<T>>>,
+    ) -> CoreResult<Option<T>> {
         let now = now_millis();
-        if let Some(Resolved::ServiceAccount(user)) = self.cache.lookup(&key, now) {
-            return Ok(Some(user));
+        if let Some(found) = self.cache.lookup(&key, now).and_then(hit) {
+            return Ok(Some(found));
         }
         let ticket = self.cache.ticket();
-        let Some(user) = users::get(&self.db.pool, id).await? else {
-            return Ok(None);
-        };
-        let user = Arc::new(user);
-        self.cache.insert(
-            key,
-            Resolved::ServiceAccount(Arc::clone(&user)),
-            UNTIL_INVALIDATED,
-            ticket,
-            now,
-        );
-        Ok(Some(user))
+        let found = read.await?;
+        if let Some(value) = &found {
+            self.cache
+                .insert(key, wrap(value.clone()), UNTIL_INVALIDATED, ticket, now);
+        }
+        Ok(found)
     }
 }
