@@ -1,7 +1,8 @@
 //! Workload identity federation (issue 16): outside OpenID Connect issuers served on loopback by
-//! the test (discovery + JWKS), tokens shaped like GitHub Actions' and Kubernetes', exchanged at
-//! `/oauth2/token` (RFC 8693) for a service account's access token — and every refusal the issue
-//! lists, sent as the attacker would.
+//! the test (discovery + JWKS), their keys made and their tokens signed by joserfc in Python
+//! (`tests/rp/outside_signer.py`, see `common/joserfc.rs`), shaped like GitHub Actions' and
+//! Kubernetes', exchanged at `/oauth2/token` (RFC 8693) for a service account's access token — and
+//! every refusal the issue lists, sent as the attacker would.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -187,10 +188,11 @@ fn assert_invalid_grant(label: &str, answer: (StatusCode, Value)) {
 }
 
 async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let github_key = OutsideKey::rs256("gh-1");
+    let github_key = jose.rs256("gh-1").await;
     let github = Issuer::start(vec![github_key.jwk()]).await;
-    let k8s_key = OutsideKey::es256("k8s-1");
+    let k8s_key = jose.es256("k8s-1").await;
     let k8s = Issuer::start(vec![k8s_key.jwk()]).await;
     let deployer = server.create_service_account("deployer@example.com").await;
     let runner = server.create_service_account("runner@example.com").await;
@@ -207,11 +209,13 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
         }),
     )
     .await;
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/1.2",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/1.2",
+        ))
+        .await;
     let (status, body) = exchange(&server, &token, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -239,10 +243,12 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
         }),
     )
     .await;
-    let token = k8s_key.sign_with_header(
-        json!({"typ": null}),
-        &kubernetes_claims(&k8s.url, "ci", "deployer"),
-    );
+    let token = k8s_key
+        .sign_with_header(
+            json!({"typ": null}),
+            &kubernetes_claims(&k8s.url, "ci", "deployer"),
+        )
+        .await;
     let (status, _, body) = form_call(
         &server,
         "/oauth2/token",
@@ -259,23 +265,27 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
 
     // The keys were fetched once per issuer and then served from memory.
     let before = github.hits.load(Ordering::SeqCst);
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/2",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/2",
+        ))
+        .await;
     assert_eq!(exchange(&server, &token, &[]).await.0, StatusCode::OK);
     assert_eq!(github.hits.load(Ordering::SeqCst), before, "cached keys");
 
     // A rotated key (unknown kid) is fetched again.
-    let rotated = OutsideKey::rs256("gh-2");
+    let rotated = jose.rs256("gh-2").await;
     github.set_keys(vec![github_key.jwk(), rotated.jwk()]);
     tokio::time::sleep(Duration::from_millis(10_100)).await; // the refetch limit
-    let token = rotated.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/3",
-    ));
+    let token = rotated
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/3",
+        ))
+        .await;
     let (status, body) = exchange(&server, &token, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
@@ -317,19 +327,22 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_invalid_token(&me_as(&server, access).await);
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/4",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/4",
+        ))
+        .await;
     assert_invalid_grant("after deletion", exchange(&server, &token, &[]).await);
 }
 
 async fn every_refusal_is_invalid_grant(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let key = OutsideKey::rs256("gh-1");
+    let key = jose.rs256("gh-1").await;
     let github = Issuer::start(vec![key.jwk()]).await;
-    let other_key = OutsideKey::rs256("gh-1");
+    let other_key = jose.rs256("gh-1").await;
     let impostor = Issuer::start(vec![other_key.jwk()]).await;
     let deployer = server.create_service_account("deployer@example.com").await;
     let bystander = server.create_service_account("bystander@example.com").await;
@@ -362,14 +375,14 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
         change(&mut claims);
         claims
     };
-    let replayed = key.sign(&good());
+    let replayed = key.sign(&good()).await;
     assert_eq!(exchange(&server, &replayed, &[]).await.0, StatusCode::OK);
-    let public_n = key.jwk()["n"].as_str().expect("n").to_owned();
 
     let cases: Vec<(&str, String)> = vec![
         (
             "another repository",
-            key.sign(&github_claims(&github.url, "acme/other", "refs/heads/main")),
+            key.sign(&github_claims(&github.url, "acme/other", "refs/heads/main"))
+                .await,
         ),
         (
             "another branch",
@@ -377,45 +390,52 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
                 &github.url,
                 "acme/app",
                 "refs/heads/feature",
-            )),
+            ))
+            .await,
         ),
         (
             "a wrong audience",
-            key.sign(&with(&|c| c["aud"] = json!("https://github.com/evil"))),
+            key.sign(&with(&|c| c["aud"] = json!("https://github.com/evil")))
+                .await,
         ),
         (
             "an expired token",
             key.sign(&with(&|c| {
                 c["exp"] = json!(now_secs() - 61);
                 c["iat"] = json!(now_secs() - 400);
-            })),
+            }))
+            .await,
         ),
         (
             "a token not yet valid",
-            key.sign(&with(&|c| c["nbf"] = json!(now_secs() + 120))),
+            key.sign(&with(&|c| c["nbf"] = json!(now_secs() + 120)))
+                .await,
         ),
         (
             "no exp",
             key.sign(&with(&|c| {
                 c.as_object_mut().map(|m| m.remove("exp"));
-            })),
+            }))
+            .await,
         ),
         (
             "another issuer with the same sub",
-            other_key.sign(&github_claims(&impostor.url, "acme/app", "refs/heads/main")),
+            other_key
+                .sign(&github_claims(&impostor.url, "acme/app", "refs/heads/main"))
+                .await,
         ),
         (
             "the same sub claiming the trusted issuer, signed by another key",
-            other_key.sign(&good()),
+            other_key.sign(&good()).await,
         ),
         (
             "an unknown kid",
-            key.sign_with_header(json!({"kid": "gh-9"}), &good()),
+            key.sign_with_header(json!({"kid": "gh-9"}), &good()).await,
         ),
-        ("alg none", unsigned("gh-1", &good())),
+        ("alg none", jose.unsigned("gh-1", &good()).await),
         (
             "HS256 signed with the issuer's public key",
-            hs256("gh-1", public_n.as_bytes(), &good()),
+            key.hs256_with_public_key(&good()).await,
         ),
         ("a replayed jti", replayed.clone()),
         (
@@ -424,7 +444,8 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
                 "https://token.actions.githubusercontent.com",
                 "acme/app",
                 "refs/heads/main",
-            )),
+            ))
+            .await,
         ),
         ("not a JWT", "not-a-jwt".to_owned()),
     ];
@@ -432,7 +453,7 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
         assert_invalid_grant(label, exchange(&server, &token, &[]).await);
     }
     // Malformed requests are invalid_request.
-    let token = key.sign(&good());
+    let token = key.sign(&good()).await;
     for (label, form) in [
         (
             "no subject_token_type",
@@ -485,13 +506,14 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
     assert_eq!(off.status, StatusCode::OK);
     assert_invalid_grant(
         "a deactivated account",
-        exchange(&server, &key.sign(&good()), &[]).await,
+        exchange(&server, &key.sign(&good()).await, &[]).await,
     );
 }
 
 async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let key = OutsideKey::rs256("k");
+    let key = jose.rs256("k").await;
     let account = server.create_service_account("deployer@example.com").await;
     // Answers nothing for a minute.
     let slow = raw_server(
@@ -527,8 +549,9 @@ async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
     }
     for (label, issuer) in [("slow", &slow), ("huge", &huge_issuer)] {
         let claims = json!({"iss": issuer, "sub": "workload", "aud": "justiam", "exp": now_secs() + 300, "jti": Uuid::now_v7().to_string()});
+        let token = key.sign(&claims).await;
         let started = Instant::now();
-        assert_invalid_grant(label, exchange(&server, &key.sign(&claims), &[]).await);
+        assert_invalid_grant(label, exchange(&server, &token, &[]).await);
         let took = started.elapsed();
         assert!(
             took < Duration::from_secs(8),
@@ -543,9 +566,10 @@ async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
 }
 
 async fn an_http_issuer_is_refused_unless_loopback_is_allowed(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     // FEDERATION_ALLOW_HTTP_LOOPBACK is off, as shipped.
     let server = TestServer::start(backend).await;
-    let key = OutsideKey::rs256("k");
+    let key = jose.rs256("k").await;
     let issuer = Issuer::start(vec![key.jwk()]).await;
     let account = server.create_service_account("deployer@example.com").await;
     create_fc(
@@ -560,7 +584,7 @@ async fn an_http_issuer_is_refused_unless_loopback_is_allowed(backend: Backend) 
         json!({"iss": issuer.url, "sub": "workload", "aud": "justiam", "exp": now_secs() + 300});
     assert_invalid_grant(
         "http issuer",
-        exchange(&server, &key.sign(&claims), &[]).await,
+        exchange(&server, &key.sign(&claims).await, &[]).await,
     );
     assert_eq!(
         issuer.hits.load(Ordering::SeqCst),
@@ -654,6 +678,7 @@ async fn revocation_reaches_the_other_node_within_a_second() {
     if !postgres_available() {
         return;
     }
+    let Some(jose) = Joserfc::start() else { return };
     let shared = |args: &mut justiam_server::config::ServeArgs| {
         args.oidc_issuer = Some("https://iam.example.test".to_owned());
         args.federation_allow_http_loopback = true;
@@ -668,7 +693,7 @@ async fn revocation_reaches_the_other_node_within_a_second() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let key = OutsideKey::es256("k8s");
+    let key = jose.es256("k8s").await;
     let issuer = Issuer::start(vec![key.jwk()]).await;
     let account = a.create_service_account("deployer@example.com").await;
     let fc = create_fc(
@@ -681,7 +706,9 @@ async fn revocation_reaches_the_other_node_within_a_second() {
     )
     .await;
     let exchange_on_a = || async {
-        let token = key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"));
+        let token = key
+            .sign(&kubernetes_claims(&issuer.url, "ci", "deployer"))
+            .await;
         let (status, body) = exchange(&a, &token, &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().expect("token").to_owned()
