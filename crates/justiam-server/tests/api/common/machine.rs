@@ -1,5 +1,6 @@
-//! Machine identity (issue 16): service-account clients, their grants, and JWTs signed the way an
-//! outside party signs them (here with `aws-lc-rs` directly, not with the server's code).
+//! Machine identity (issue 16): service-account clients, their grants, and client assertions
+//! signed the way an outside party signs them (here with `aws-lc-rs` directly, not with the
+//! server's code; the federated issuers' tokens come from joserfc, `joserfc.rs`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
