@@ -22,6 +22,7 @@ use crate::on_both_databases;
 on_both_databases!(
     github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens,
     every_refusal_is_invalid_grant,
+    kubernetes_tokens_match_nested_claims_by_json_pointer,
     slow_and_huge_issuers_are_cut_off,
     an_http_issuer_is_refused_unless_loopback_is_allowed,
     federated_credentials_are_validated_listed_and_deleted,
@@ -510,6 +511,98 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
     );
 }
 
+/// Kubernetes puts the namespace and the service account in a nested `kubernetes.io` object: a
+/// condition reaches them with a JSON Pointer; a key without `/` stays a top-level claim name.
+async fn kubernetes_tokens_match_nested_claims_by_json_pointer(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
+    let server = TestServer::start_with(backend, federating).await;
+    let key = jose.es256("k8s-1").await;
+    let cluster = Issuer::start(vec![key.jwk()]).await;
+    let account = server.create_service_account("deployer@example.com").await;
+    let fc = create_fc(
+        &server,
+        account.id,
+        json!({
+            "name": "ci deployers",
+            "issuer": cluster.url,
+            "audience": "justiam",
+            "claims": {
+                "/kubernetes.io/namespace": "ci",
+                "/kubernetes.io/serviceaccount/name": "deploy*",
+            },
+        }),
+    )
+    .await;
+    assert_eq!(
+        fc["claims"],
+        json!({"/kubernetes.io/namespace": "ci", "/kubernetes.io/serviceaccount/name": "deploy*"})
+    );
+    let token = |namespace: &'static str, account: &'static str| {
+        let key = &key;
+        let url = cluster.url.clone();
+        async move {
+            key.sign_with_header(
+                json!({"typ": null}),
+                &kubernetes_claims(&url, namespace, account),
+            )
+            .await
+        }
+    };
+
+    let (status, body) = exchange(&server, &token("ci", "deployer").await, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me = me_as(&server, body["access_token"].as_str().expect("token")).await;
+    assert_eq!(me.json["id"], json!(account.id.to_string()));
+    let (status, body) = exchange(&server, &token("ci", "deploy-web").await, &[]).await;
+    assert_eq!(status, StatusCode::OK, "the glob: {body}");
+
+    assert_invalid_grant(
+        "another namespace",
+        exchange(&server, &token("prod", "deployer").await, &[]).await,
+    );
+    assert_invalid_grant(
+        "another service account",
+        exchange(&server, &token("ci", "builder").await, &[]).await,
+    );
+    // The same names at the top level (where a pointer does not look) do not match either.
+    let mut flat = kubernetes_claims(&cluster.url, "prod", "deployer");
+    flat["namespace"] = json!("ci");
+    flat["kubernetes.io/namespace"] = json!("ci");
+    assert_invalid_grant(
+        "the namespace at the top level",
+        exchange(&server, &key.sign(&flat).await, &[]).await,
+    );
+
+    // Only strings (and numbers and booleans) match, even `*`: a pointed value that is an object,
+    // or missing, matches nothing. Each condition under its own audience, so only it can match.
+    for (label, claim, matches) in [
+        ("a nested string", "/kubernetes.io/namespace", true),
+        ("a nested object", "/kubernetes.io/serviceaccount", false),
+        ("a missing nested claim", "/kubernetes.io/node/name", false),
+        ("a top-level string by its name", "sub", true),
+        ("a top-level object by its name", "kubernetes.io", false),
+    ] {
+        let audience = format!("justiam-{}", Uuid::now_v7());
+        create_fc(
+            &server,
+            account.id,
+            json!({
+                "name": label, "issuer": cluster.url, "audience": audience,
+                "claims": {claim: "*"},
+            }),
+        )
+        .await;
+        let mut claims = kubernetes_claims(&cluster.url, "staging", "deployer");
+        claims["aud"] = json!([audience]);
+        let answer = exchange(&server, &key.sign(&claims).await, &[]).await;
+        if matches {
+            assert_eq!(answer.0, StatusCode::OK, "{label}: {}", answer.1);
+        } else {
+            assert_invalid_grant(label, answer);
+        }
+    }
+}
+
 async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
     let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
@@ -626,6 +719,19 @@ async fn federated_credentials_are_validated_listed_and_deleted(backend: Backend
             post(&path, body(&|b| b["claims"] = json!({}))).invalid("subject"),
             post(&path, body(&|b| b["claims"] = json!({"aud": "x"}))).invalid("claims"),
             post(&path, body(&|b| b["claims"] = json!({"ref": 1}))).invalid("claims.ref"),
+            post(
+                &path,
+                body(&|b| b["claims"] = json!({"/kubernetes.io//name": "x"})),
+            )
+            .invalid("claims"),
+            post(
+                &path,
+                body(&|b| b["claims"] = json!({"/kubernetes.io/": "x"})),
+            )
+            .invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/a~2b": "x"}))).invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/": "x"}))).invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/exp/0": "1"}))).invalid("claims"),
             post(&path, body(&|b| b["subject"] = json!("a\u{0}b"))).invalid("subject"),
         ],
     )

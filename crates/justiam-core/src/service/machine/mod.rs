@@ -22,7 +22,9 @@ use super::users::admin_only;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::machine::{FederatedCredential, SA_CLIENT_ID_PREFIX, ServiceAccountClient};
+use crate::model::machine::{
+    FederatedCredential, SA_CLIENT_ID_PREFIX, ServiceAccountClient, claim_key_root,
+};
 use crate::model::{Description, Permission, TokenName, User};
 use crate::oidc::keys::Jwk;
 use crate::secret::Secret;
@@ -476,17 +478,21 @@ fn claim_conditions(raw: BTreeMap<String, String>) -> CoreResult<BTreeMap<String
         ));
     }
     let mut claims = BTreeMap::new();
-    for (name, value) in raw {
-        let name = condition("claims", &name)?;
-        if matches!(name.as_str(), "iss" | "aud" | "exp" | "nbf" | "iat" | "jti") {
+    for (key, value) in raw {
+        // A claim name, or a JSON Pointer (`/kubernetes.io/namespace`) into nested claims.
+        let key = condition("claims", &key)?;
+        let root = claim_key_root(&key)
+            .map_err(|rule| CoreError::validation("claims", format!("claims: {rule}")))?;
+        if matches!(root.as_ref(), "iss" | "aud" | "exp" | "nbf" | "iat" | "jti") {
             return Err(CoreError::validation(
                 "claims",
                 format!(
-                    "claims: `{name}` is checked by the exchange itself; use issuer and audience"
+                    "claims: `{key}` is checked by the exchange itself; use issuer and audience"
                 ),
             ));
         }
-        claims.insert(name, condition("claims", &value)?);
+        let value = condition("claims", &value)?;
+        claims.insert(key, value);
     }
     Ok(claims)
 }
