@@ -261,8 +261,13 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let me = me_as(&server, body["access_token"].as_str().expect("token")).await;
+    let pod_token = body["access_token"].as_str().expect("token");
+    let me = me_as(&server, pod_token).await;
     assert_eq!(me.json["id"], json!(runner.id.to_string()));
+    // The job is done: it revokes its token itself, with no client to authenticate as (RFC 7009).
+    let (status, _, _) = form_call(&server, "/oauth2/revoke", None, &[("token", pod_token)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_invalid_token(&me_as(&server, pod_token).await);
 
     // The keys were fetched once per issuer and then served from memory.
     let before = github.hits.load(Ordering::SeqCst);

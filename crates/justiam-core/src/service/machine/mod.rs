@@ -6,6 +6,7 @@
 mod access;
 pub mod federation;
 mod grant;
+mod revocation;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -35,7 +36,8 @@ use crate::token::{self, CLIENT_SECRET_PREFIX};
 
 pub use access::ACCESS_TOKEN_KIND;
 pub use federation::{ExchangeRequest, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
-pub use grant::{ClientAuthentication, JWT_BEARER_ASSERTION, ServiceTokenResponse};
+pub use grant::{ClientAuthentication, JWT_BEARER_ASSERTION, ServiceTokenResponse, TOKEN_ENDPOINT};
+pub use revocation::Revoker;
 
 /// How often the batched audit entries of grants are written.
 pub const GRANT_LOG_INTERVAL: Duration = Duration::from_secs(1);
@@ -143,10 +145,10 @@ impl Iam {
         }
     }
 
-    /// Hourly upkeep: `jti` values whose tokens have expired.
+    /// Hourly upkeep: used `jti` values and revocations of tokens that have expired.
     pub(crate) async fn purge_machine(&self, now: Millis) {
         if let Err(error) = machine::purge_token_ids(&self.db.pool, now).await {
-            tracing::warn!(%error, "could not purge used token identifiers");
+            tracing::warn!(%error, "could not purge used token identifiers and revocations");
         }
     }
 
