@@ -170,15 +170,7 @@ async fn exchange(server: &TestServer, token: &str, extra: &[(&str, &str)]) -> (
 }
 
 async fn create_fc(server: &TestServer, account: Uuid, body: Value) -> Value {
-    let created = raw(
-        &server.admin().await,
-        Method::POST,
-        &format!("/api/v1/users/{account}/federated-credentials"),
-        Some(body),
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
-    created.json
+    create_federated(&server.admin().await, account, body).await
 }
 
 #[track_caller]

@@ -184,6 +184,19 @@ pub async fn create_sa_client(client: &Client, account: Uuid, body: Value) -> Va
     created.json
 }
 
+/// `POST /api/v1/users/{id}/federated-credentials` by `client`; asserts `201`.
+pub async fn create_federated(client: &Client, account: Uuid, body: Value) -> Value {
+    let created = raw(
+        client,
+        Method::POST,
+        &format!("/api/v1/users/{account}/federated-credentials"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.json);
+    created.json
+}
+
 /// A `client_secret` client of `account`: `(client_id, secret, id)`.
 pub async fn secret_client(server: &TestServer, account: Uuid) -> (String, String, String) {
     let created = create_sa_client(&server.admin().await, account, json!({"name": "ci"})).await;
