@@ -1037,7 +1037,8 @@ async fn a_token_cannot_mint_credentials_for_its_own_account(backend: Backend) {
 
 /// Authlib's `OAuth2Session.fetch_token(grant_type="client_credentials")`, unmodified, with
 /// `client_secret_basic`, `client_secret_post` and its `PrivateKeyJWT`; the token then works on
-/// `GET /api/v1/me` as the service account.
+/// `GET /api/v1/me` as the service account, and Authlib's `revoke_token` (same authentication)
+/// ends it.
 async fn authlib_fetches_client_credentials_tokens_unmodified(backend: Backend) {
     use crate::relying_parties::{Runtime, Tools};
     let Some(tools) = Tools::find(&[Runtime::Python]) else {
@@ -1101,6 +1102,8 @@ async fn authlib_fetches_client_credentials_tokens_unmodified(backend: Backend) 
             "{method}: {result}"
         );
         assert_eq!(result["me"]["is_service_account"], true, "{method}");
+        // Authlib's `revoke_token`, with the same client authentication, ends the token.
+        assert_eq!(result["after_revocation"], 401, "{method}: {result}");
     }
     // Each authenticated as the method says.
     let audit = audit_actions(&server, "oauth.client_credentials").await;
