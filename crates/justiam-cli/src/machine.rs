@@ -60,7 +60,8 @@ pub enum FederatedCommand {
         /// The exact sub the tokens must carry.
         #[arg(long)]
         subject: Option<String>,
-        /// A claim condition CLAIM=VALUE (`*` matches anything); repeat for more.
+        /// A claim condition CLAIM=VALUE (`*` matches anything); CLAIM may be a JSON Pointer to a
+        /// nested claim (`/kubernetes.io/namespace=ci`); repeat for more.
         #[arg(long = "claim", value_name = "CLAIM=VALUE")]
         claims: Vec<String>,
     },

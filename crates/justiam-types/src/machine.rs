@@ -120,8 +120,12 @@ pub struct CreateFederatedCredential {
     /// The `sub` its tokens must carry, exactly. At least one of `subject` and `claims` is needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Claim conditions: each named claim must equal the value, where `*` matches any run of
-    /// characters (`"ref": "refs/heads/*"`).
+    /// Claim conditions: each claim must equal the value, where `*` matches any run of
+    /// characters (`"ref": "refs/heads/*"`). A key is a top-level claim name (`repository`), or,
+    /// starting with `/`, an RFC 6901 JSON Pointer to a claim nested in objects
+    /// (`"/kubernetes.io/namespace": "ci"`; `~1` stands for `/` and `~0` for `~` in a name). The
+    /// claim must be a string, number or boolean; a missing one matches nothing. At most 20
+    /// conditions; `iss`, `aud`, `exp`, `nbf`, `iat` and `jti` cannot be conditions.
     #[serde(default)]
     pub claims: BTreeMap<String, String>,
 }

@@ -1594,8 +1594,9 @@ resource "justiam_federated_credential" "gha" {{
   issuer             = "https://token.actions.githubusercontent.com"
   audience           = "https://justiam.example.com"
   claims = {{
-    repository = "acme/app"
-    ref        = "refs/heads/{branch}"
+    repository          = "acme/app"
+    ref                 = "refs/heads/{branch}"
+    "/repository_owner" = "acme"
   }}
 }}
 output "ci_secret" {{
@@ -1732,6 +1733,11 @@ async fn machine_identity(backend: Backend) {
     assert_eq!(
         fc.claims.get("ref").map(String::as_str),
         Some("refs/heads/main")
+    );
+    // A JSON Pointer key goes through as written (and plans stay empty below).
+    assert_eq!(
+        fc.claims.get("/repository_owner").map(String::as_str),
+        Some("acme")
     );
 
     // A second plan is empty.

@@ -1,8 +1,10 @@
 //! Machine identity: a service account's OAuth clients and federated credentials.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use justiam_types::machine::{self as wire, ClientAuthMethod};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::oidc::keys::Jwk;
@@ -104,9 +106,93 @@ pub fn glob_matches(pattern: &str, value: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// The claim a condition's key names in a token's `claims`: a top-level claim name as it is
+/// (`repository`, `kubernetes.io`), or, with a leading `/`, an RFC 6901 JSON Pointer into nested
+/// objects (`/kubernetes.io/serviceaccount/name`).
+pub fn claim_at<'c>(claims: &'c Map<String, Value>, key: &str) -> Option<&'c Value> {
+    let Some(pointer) = key.strip_prefix('/') else {
+        return claims.get(key);
+    };
+    let (root, rest) = pointer
+        .find('/')
+        .map_or((pointer, ""), |at| pointer.split_at(at));
+    claims.get(unescape(root).as_ref())?.pointer(rest)
+}
+
+/// The top-level claim a condition's key reads (see [`claim_at`]), or why the key is not one: a
+/// pointer's segments must not be empty and `~` must be escaped as `~0` (and `/` as `~1`).
+pub fn claim_key_root(key: &str) -> Result<Cow<'_, str>, String> {
+    let Some(pointer) = key.strip_prefix('/') else {
+        return Ok(Cow::Borrowed(key));
+    };
+    for segment in pointer.split('/') {
+        if segment.is_empty() {
+            return Err(format!(
+                "`{key}` is not a usable JSON Pointer (RFC 6901): a segment is empty"
+            ));
+        }
+        let mut chars = segment.chars();
+        while let Some(c) = chars.next() {
+            if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+                return Err(format!(
+                    "`{key}` is not a JSON Pointer (RFC 6901): `~` must be written `~0` and `/` inside a name `~1`"
+                ));
+            }
+        }
+    }
+    let root = pointer.split('/').next().unwrap_or(pointer);
+    Ok(unescape(root))
+}
+
+/// RFC 6901 §4: `~1` is `/`, then `~0` is `~`.
+fn unescape(segment: &str) -> Cow<'_, str> {
+    if segment.contains('~') {
+        Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(segment)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::glob_matches;
+    use super::{claim_at, claim_key_root, glob_matches};
+    use serde_json::json;
+
+    #[test]
+    fn condition_keys_are_claim_names_or_json_pointers() {
+        let claims = json!({
+            "sub": "system:serviceaccount:ci:deployer",
+            "kubernetes.io": {"namespace": "ci", "serviceaccount": {"name": "deployer"}},
+            "a/b": {"~x": "escaped"},
+            "groups": ["dev", "ops"],
+        });
+        let claims = claims.as_object().expect("object");
+        for (key, expected) in [
+            ("sub", Some(json!("system:serviceaccount:ci:deployer"))),
+            ("kubernetes.io", Some(claims["kubernetes.io"].clone())),
+            ("/kubernetes.io/namespace", Some(json!("ci"))),
+            (
+                "/kubernetes.io/serviceaccount/name",
+                Some(json!("deployer")),
+            ),
+            ("/a~1b/~0x", Some(json!("escaped"))),
+            ("/groups/1", Some(json!("ops"))),
+            ("/kubernetes.io/pod/name", None),
+            ("kubernetes.io/namespace", None),
+            ("/missing", None),
+        ] {
+            assert_eq!(claim_at(claims, key).cloned(), expected, "{key}");
+        }
+        assert_eq!(claim_key_root("ref").as_deref(), Ok("ref"));
+        assert_eq!(
+            claim_key_root("/kubernetes.io/namespace").as_deref(),
+            Ok("kubernetes.io")
+        );
+        assert_eq!(claim_key_root("/a~1b/c").as_deref(), Ok("a/b"));
+        for bad in ["/", "/a//b", "/a/", "/a~2b", "/a~"] {
+            assert!(claim_key_root(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn globs_match_whole_values() {

@@ -1,4 +1,5 @@
-//! `service_account_clients`, `federated_credentials` and `used_token_ids`.
+//! `service_account_clients`, `federated_credentials`, `used_token_ids` and
+//! `revoked_access_tokens`.
 
 use std::collections::BTreeMap;
 
@@ -230,28 +231,55 @@ pub enum Credential {
     Federated,
 }
 
-/// Whether the credential `id` of kind `kind` still exists for `user_id`.
-pub async fn credential_exists<'e>(
+/// Whether an access token still stands: the credential `id` of kind `kind` that gave it still
+/// exists for `user_id`, and the token (`jti`) was not revoked — one round trip.
+pub async fn access_token_stands<'e>(
     db: impl Executor<'e, Database = Any>,
     kind: Credential,
     id: Uuid,
     user_id: Uuid,
+    jti: &str,
 ) -> Result<bool, sqlx::Error> {
     let sql = match kind {
         Credential::Client => {
-            "SELECT COUNT(*) AS n FROM service_account_clients WHERE id = $1 AND user_id = $2"
+            "SELECT COUNT(*) AS n FROM service_account_clients WHERE id = $1 AND user_id = $2 \
+             AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $3)"
         }
         Credential::Federated => {
-            "SELECT COUNT(*) AS n FROM federated_credentials WHERE id = $1 AND user_id = $2"
+            "SELECT COUNT(*) AS n FROM federated_credentials WHERE id = $1 AND user_id = $2 \
+             AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $3)"
         }
     };
     let n: i64 = sqlx::query(sql)
         .bind(id.to_string())
         .bind(user_id.to_string())
+        .bind(jti)
         .fetch_one(db)
         .await?
         .try_get("n")?;
     Ok(n > 0)
+}
+
+/// Records access token `jti` of `user_id` as revoked until it expires; `false` when it already
+/// was (a second revocation changes nothing).
+pub async fn revoke_access_token<'e>(
+    db: impl Executor<'e, Database = Any>,
+    jti: &str,
+    user_id: Uuid,
+    revoked_at: Millis,
+    expires_at: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO revoked_access_tokens (jti, user_id, revoked_at, expires_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+    )
+    .bind(jti)
+    .bind(user_id.to_string())
+    .bind(revoked_at)
+    .bind(expires_at)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn insert_federated<'e>(
@@ -366,14 +394,19 @@ pub async fn use_token_id<'e>(
     }
 }
 
-/// Drops identifiers whose tokens have expired: they can no longer be presented anyway.
-pub async fn purge_token_ids<'e>(
-    db: impl Executor<'e, Database = Any>,
-    now: Millis,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM used_token_ids WHERE expires_at <= $1")
-        .bind(now)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
+/// Drops used identifiers and revocations of tokens that have expired: they can no longer be
+/// presented anyway.
+pub async fn purge_token_ids(db: &sqlx::Pool<Any>, now: Millis) -> Result<u64, sqlx::Error> {
+    let mut purged = 0;
+    for sql in [
+        "DELETE FROM used_token_ids WHERE expires_at <= $1",
+        "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+    ] {
+        purged += sqlx::query(sql)
+            .bind(now)
+            .execute(db)
+            .await?
+            .rows_affected();
+    }
+    Ok(purged)
 }

@@ -24,6 +24,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use justiam_core::model::Application;
+use justiam_core::model::machine::{SA_CLIENT_ID_PREFIX, ServiceAccountClient};
+use justiam_core::service::machine::{ClientAuthentication, JWT_BEARER_ASSERTION};
 use justiam_core::service::oauth::{ClientCredentials, OAuthError};
 
 use crate::app::AppState;
@@ -55,10 +58,10 @@ pub fn routes() -> Router<AppState> {
             get(logout::logout_get).post(logout::logout_post),
         )
         .route(
-            "/oauth2/introspect",
+            introspect::PATH,
             post(introspect::introspect).options(preflight),
         )
-        .route("/oauth2/revoke", post(revoke::revoke).options(preflight))
+        .route(revoke::PATH, post(revoke::revoke).options(preflight))
 }
 
 /// The answer to a CORS preflight of the `fetch`-able endpoints.
@@ -238,14 +241,99 @@ fn client_credentials(
     })
 }
 
-/// Authenticates the client of a token, introspection or revocation request.
+/// Authenticates the application of a token request.
 async fn authenticated_client(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<justiam_core::model::Application, OAuthError> {
+) -> Result<Application, OAuthError> {
     let credentials = client_credentials(headers, params)?;
     state.iam.authenticate_oauth_client(&credentials).await
+}
+
+/// How a service-account client authenticates: `private_key_jwt` (RFC 7523 §2.2) when a
+/// `client_assertion` is sent, else `client_secret_basic` or `client_secret_post`. Anything else
+/// (no credentials, two methods at once) is refused.
+pub(super) fn service_client(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<ClientAuthentication, OAuthError> {
+    if let Some(assertion) = params.owned("client_assertion") {
+        if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {JWT_BEARER_ASSERTION}"
+            )));
+        }
+        if params.get("client_secret").is_some() || headers.contains_key("authorization") {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not a client assertion and a secret together",
+            ));
+        }
+        return Ok(ClientAuthentication::Assertion {
+            client_id: params.owned("client_id"),
+            assertion,
+        });
+    }
+    match client_credentials(headers, params)? {
+        ClientCredentials::Secret { client_id, secret } => {
+            Ok(ClientAuthentication::Secret { client_id, secret })
+        }
+        ClientCredentials::Public { .. } => Err(OAuthError::invalid_client()),
+    }
+}
+
+/// Who calls introspection or revocation.
+enum Caller {
+    /// A registered application.
+    Application(Application),
+    /// An OAuth client of a service account, and how it authenticated (`client_secret` or
+    /// `private_key_jwt`).
+    ServiceClient {
+        client: ServiceAccountClient,
+        method: &'static str,
+    },
+    /// No client authentication at all: no `Authorization`, `client_id` or `client_assertion`.
+    Anonymous,
+}
+
+/// Authenticates the caller of `endpoint` (`/oauth2/introspect` or `/oauth2/revoke`): a service
+/// account's client when it sends a client assertion or a `justiam_sa_` client_id, an application
+/// otherwise. Whether an anonymous caller may go on is the endpoint's business.
+async fn endpoint_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    endpoint: &str,
+) -> Result<Caller, OAuthError> {
+    let anonymous = !headers.contains_key(header::AUTHORIZATION)
+        && params.get("client_id").is_none()
+        && params.get("client_assertion").is_none();
+    if anonymous {
+        return Ok(Caller::Anonymous);
+    }
+    let auth = if params.get("client_assertion").is_some() {
+        service_client(headers, params)?
+    } else {
+        match client_credentials(headers, params)? {
+            ClientCredentials::Secret { client_id, secret }
+                if client_id.starts_with(SA_CLIENT_ID_PREFIX) =>
+            {
+                ClientAuthentication::Secret { client_id, secret }
+            }
+            credentials => {
+                let app = state.iam.authenticate_oauth_client(&credentials).await?;
+                return Ok(Caller::Application(app));
+            }
+        }
+    };
+    let (client, _) = state
+        .iam
+        .authenticate_service_client(&auth, endpoint)
+        .await?;
+    Ok(Caller::ServiceClient {
+        client,
+        method: auth.method(),
+    })
 }
 
 /// `uri` with `params` appended to its query (registered redirect URIs have no fragment,

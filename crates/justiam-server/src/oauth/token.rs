@@ -9,12 +9,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use justiam_core::service::machine::{
-    ClientAuthentication, ExchangeRequest, JWT_BEARER_ASSERTION, JWT_BEARER_GRANT,
-    ServiceTokenResponse, TOKEN_EXCHANGE_GRANT,
+    ExchangeRequest, JWT_BEARER_GRANT, ServiceTokenResponse, TOKEN_EXCHANGE_GRANT,
 };
-use justiam_core::service::oauth::{ClientCredentials, OAuthError, TokenRequest};
+use justiam_core::service::oauth::{OAuthError, TokenRequest};
 
-use super::{Params, authenticated_client, client_credentials, json_answer, read_form, refusal};
+use super::{authenticated_client, json_answer, read_form, refusal, service_client};
 use crate::app::AppState;
 use crate::http::extract::Meta;
 
@@ -94,36 +93,5 @@ fn observed(
     match answer {
         Ok(answer) => json_answer(&answer),
         Err(error) => refusal(error),
-    }
-}
-
-/// How a service-account client authenticates: `private_key_jwt` (RFC 7523 §2.2) when a
-/// `client_assertion` is sent, else `client_secret_basic` or `client_secret_post`. Anything else
-/// (no credentials, two methods at once) is refused.
-fn service_client(
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<ClientAuthentication, OAuthError> {
-    if let Some(assertion) = params.owned("client_assertion") {
-        if params.get("client_assertion_type") != Some(JWT_BEARER_ASSERTION) {
-            return Err(OAuthError::invalid_request(format!(
-                "client_assertion_type must be {JWT_BEARER_ASSERTION}"
-            )));
-        }
-        if params.get("client_secret").is_some() || headers.contains_key("authorization") {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method, not a client assertion and a secret together",
-            ));
-        }
-        return Ok(ClientAuthentication::Assertion {
-            client_id: params.owned("client_id"),
-            assertion,
-        });
-    }
-    match client_credentials(headers, params)? {
-        ClientCredentials::Secret { client_id, secret } => {
-            Ok(ClientAuthentication::Secret { client_id, secret })
-        }
-        ClientCredentials::Public { .. } => Err(OAuthError::invalid_client()),
     }
 }

@@ -7,6 +7,7 @@
 
 mod assertions;
 mod fixtures;
+mod joserfc;
 mod json;
 mod logged;
 mod machine;
@@ -17,6 +18,7 @@ mod tokens;
 
 pub use assertions::*;
 pub use fixtures::*;
+pub use joserfc::*;
 pub use json::*;
 pub use logged::*;
 pub use machine::*;

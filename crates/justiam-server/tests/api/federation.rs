@@ -1,7 +1,8 @@
 //! Workload identity federation (issue 16): outside OpenID Connect issuers served on loopback by
-//! the test (discovery + JWKS), tokens shaped like GitHub Actions' and Kubernetes', exchanged at
-//! `/oauth2/token` (RFC 8693) for a service account's access token — and every refusal the issue
-//! lists, sent as the attacker would.
+//! the test (discovery + JWKS), their keys made and their tokens signed by joserfc in Python
+//! (`tests/rp/outside_signer.py`, see `common/joserfc.rs`), shaped like GitHub Actions' and
+//! Kubernetes', exchanged at `/oauth2/token` (RFC 8693) for a service account's access token — and
+//! every refusal the issue lists, sent as the attacker would.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use crate::on_both_databases;
 on_both_databases!(
     github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens,
     every_refusal_is_invalid_grant,
+    kubernetes_tokens_match_nested_claims_by_json_pointer,
     slow_and_huge_issuers_are_cut_off,
     an_http_issuer_is_refused_unless_loopback_is_allowed,
     federated_credentials_are_validated_listed_and_deleted,
@@ -168,15 +170,7 @@ async fn exchange(server: &TestServer, token: &str, extra: &[(&str, &str)]) -> (
 }
 
 async fn create_fc(server: &TestServer, account: Uuid, body: Value) -> Value {
-    let created = raw(
-        &server.admin().await,
-        Method::POST,
-        &format!("/api/v1/users/{account}/federated-credentials"),
-        Some(body),
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
-    created.json
+    create_federated(&server.admin().await, account, body).await
 }
 
 #[track_caller]
@@ -187,10 +181,11 @@ fn assert_invalid_grant(label: &str, answer: (StatusCode, Value)) {
 }
 
 async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let github_key = OutsideKey::rs256("gh-1");
+    let github_key = jose.rs256("gh-1").await;
     let github = Issuer::start(vec![github_key.jwk()]).await;
-    let k8s_key = OutsideKey::es256("k8s-1");
+    let k8s_key = jose.es256("k8s-1").await;
     let k8s = Issuer::start(vec![k8s_key.jwk()]).await;
     let deployer = server.create_service_account("deployer@example.com").await;
     let runner = server.create_service_account("runner@example.com").await;
@@ -207,11 +202,13 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
         }),
     )
     .await;
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/1.2",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/1.2",
+        ))
+        .await;
     let (status, body) = exchange(&server, &token, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
@@ -239,10 +236,12 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
         }),
     )
     .await;
-    let token = k8s_key.sign_with_header(
-        json!({"typ": null}),
-        &kubernetes_claims(&k8s.url, "ci", "deployer"),
-    );
+    let token = k8s_key
+        .sign_with_header(
+            json!({"typ": null}),
+            &kubernetes_claims(&k8s.url, "ci", "deployer"),
+        )
+        .await;
     let (status, _, body) = form_call(
         &server,
         "/oauth2/token",
@@ -254,28 +253,37 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let me = me_as(&server, body["access_token"].as_str().expect("token")).await;
+    let pod_token = body["access_token"].as_str().expect("token");
+    let me = me_as(&server, pod_token).await;
     assert_eq!(me.json["id"], json!(runner.id.to_string()));
+    // The job is done: it revokes its token itself, with no client to authenticate as (RFC 7009).
+    let (status, _, _) = form_call(&server, "/oauth2/revoke", None, &[("token", pod_token)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_invalid_token(&me_as(&server, pod_token).await);
 
     // The keys were fetched once per issuer and then served from memory.
     let before = github.hits.load(Ordering::SeqCst);
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/2",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/2",
+        ))
+        .await;
     assert_eq!(exchange(&server, &token, &[]).await.0, StatusCode::OK);
     assert_eq!(github.hits.load(Ordering::SeqCst), before, "cached keys");
 
     // A rotated key (unknown kid) is fetched again.
-    let rotated = OutsideKey::rs256("gh-2");
+    let rotated = jose.rs256("gh-2").await;
     github.set_keys(vec![github_key.jwk(), rotated.jwk()]);
     tokio::time::sleep(Duration::from_millis(10_100)).await; // the refetch limit
-    let token = rotated.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/3",
-    ));
+    let token = rotated
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/3",
+        ))
+        .await;
     let (status, body) = exchange(&server, &token, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
@@ -317,19 +325,22 @@ async fn github_actions_and_kubernetes_tokens_are_exchanged_for_access_tokens(ba
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_invalid_token(&me_as(&server, access).await);
-    let token = github_key.sign(&github_claims(
-        &github.url,
-        "acme/app",
-        "refs/heads/release/4",
-    ));
+    let token = github_key
+        .sign(&github_claims(
+            &github.url,
+            "acme/app",
+            "refs/heads/release/4",
+        ))
+        .await;
     assert_invalid_grant("after deletion", exchange(&server, &token, &[]).await);
 }
 
 async fn every_refusal_is_invalid_grant(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let key = OutsideKey::rs256("gh-1");
+    let key = jose.rs256("gh-1").await;
     let github = Issuer::start(vec![key.jwk()]).await;
-    let other_key = OutsideKey::rs256("gh-1");
+    let other_key = jose.rs256("gh-1").await;
     let impostor = Issuer::start(vec![other_key.jwk()]).await;
     let deployer = server.create_service_account("deployer@example.com").await;
     let bystander = server.create_service_account("bystander@example.com").await;
@@ -362,14 +373,14 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
         change(&mut claims);
         claims
     };
-    let replayed = key.sign(&good());
+    let replayed = key.sign(&good()).await;
     assert_eq!(exchange(&server, &replayed, &[]).await.0, StatusCode::OK);
-    let public_n = key.jwk()["n"].as_str().expect("n").to_owned();
 
     let cases: Vec<(&str, String)> = vec![
         (
             "another repository",
-            key.sign(&github_claims(&github.url, "acme/other", "refs/heads/main")),
+            key.sign(&github_claims(&github.url, "acme/other", "refs/heads/main"))
+                .await,
         ),
         (
             "another branch",
@@ -377,45 +388,52 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
                 &github.url,
                 "acme/app",
                 "refs/heads/feature",
-            )),
+            ))
+            .await,
         ),
         (
             "a wrong audience",
-            key.sign(&with(&|c| c["aud"] = json!("https://github.com/evil"))),
+            key.sign(&with(&|c| c["aud"] = json!("https://github.com/evil")))
+                .await,
         ),
         (
             "an expired token",
             key.sign(&with(&|c| {
                 c["exp"] = json!(now_secs() - 61);
                 c["iat"] = json!(now_secs() - 400);
-            })),
+            }))
+            .await,
         ),
         (
             "a token not yet valid",
-            key.sign(&with(&|c| c["nbf"] = json!(now_secs() + 120))),
+            key.sign(&with(&|c| c["nbf"] = json!(now_secs() + 120)))
+                .await,
         ),
         (
             "no exp",
             key.sign(&with(&|c| {
                 c.as_object_mut().map(|m| m.remove("exp"));
-            })),
+            }))
+            .await,
         ),
         (
             "another issuer with the same sub",
-            other_key.sign(&github_claims(&impostor.url, "acme/app", "refs/heads/main")),
+            other_key
+                .sign(&github_claims(&impostor.url, "acme/app", "refs/heads/main"))
+                .await,
         ),
         (
             "the same sub claiming the trusted issuer, signed by another key",
-            other_key.sign(&good()),
+            other_key.sign(&good()).await,
         ),
         (
             "an unknown kid",
-            key.sign_with_header(json!({"kid": "gh-9"}), &good()),
+            key.sign_with_header(json!({"kid": "gh-9"}), &good()).await,
         ),
-        ("alg none", unsigned("gh-1", &good())),
+        ("alg none", jose.unsigned("gh-1", &good()).await),
         (
             "HS256 signed with the issuer's public key",
-            hs256("gh-1", public_n.as_bytes(), &good()),
+            key.hs256_with_public_key(&good()).await,
         ),
         ("a replayed jti", replayed.clone()),
         (
@@ -424,7 +442,8 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
                 "https://token.actions.githubusercontent.com",
                 "acme/app",
                 "refs/heads/main",
-            )),
+            ))
+            .await,
         ),
         ("not a JWT", "not-a-jwt".to_owned()),
     ];
@@ -432,7 +451,7 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
         assert_invalid_grant(label, exchange(&server, &token, &[]).await);
     }
     // Malformed requests are invalid_request.
-    let token = key.sign(&good());
+    let token = key.sign(&good()).await;
     for (label, form) in [
         (
             "no subject_token_type",
@@ -485,13 +504,106 @@ async fn every_refusal_is_invalid_grant(backend: Backend) {
     assert_eq!(off.status, StatusCode::OK);
     assert_invalid_grant(
         "a deactivated account",
-        exchange(&server, &key.sign(&good()), &[]).await,
+        exchange(&server, &key.sign(&good()).await, &[]).await,
     );
 }
 
-async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
+/// Kubernetes puts the namespace and the service account in a nested `kubernetes.io` object: a
+/// condition reaches them with a JSON Pointer; a key without `/` stays a top-level claim name.
+async fn kubernetes_tokens_match_nested_claims_by_json_pointer(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     let server = TestServer::start_with(backend, federating).await;
-    let key = OutsideKey::rs256("k");
+    let key = jose.es256("k8s-1").await;
+    let cluster = Issuer::start(vec![key.jwk()]).await;
+    let account = server.create_service_account("deployer@example.com").await;
+    let fc = create_fc(
+        &server,
+        account.id,
+        json!({
+            "name": "ci deployers",
+            "issuer": cluster.url,
+            "audience": "justiam",
+            "claims": {
+                "/kubernetes.io/namespace": "ci",
+                "/kubernetes.io/serviceaccount/name": "deploy*",
+            },
+        }),
+    )
+    .await;
+    assert_eq!(
+        fc["claims"],
+        json!({"/kubernetes.io/namespace": "ci", "/kubernetes.io/serviceaccount/name": "deploy*"})
+    );
+    let token = |namespace: &'static str, account: &'static str| {
+        let key = &key;
+        let url = cluster.url.clone();
+        async move {
+            key.sign_with_header(
+                json!({"typ": null}),
+                &kubernetes_claims(&url, namespace, account),
+            )
+            .await
+        }
+    };
+
+    let (status, body) = exchange(&server, &token("ci", "deployer").await, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let me = me_as(&server, body["access_token"].as_str().expect("token")).await;
+    assert_eq!(me.json["id"], json!(account.id.to_string()));
+    let (status, body) = exchange(&server, &token("ci", "deploy-web").await, &[]).await;
+    assert_eq!(status, StatusCode::OK, "the glob: {body}");
+
+    assert_invalid_grant(
+        "another namespace",
+        exchange(&server, &token("prod", "deployer").await, &[]).await,
+    );
+    assert_invalid_grant(
+        "another service account",
+        exchange(&server, &token("ci", "builder").await, &[]).await,
+    );
+    // The same names at the top level (where a pointer does not look) do not match either.
+    let mut flat = kubernetes_claims(&cluster.url, "prod", "deployer");
+    flat["namespace"] = json!("ci");
+    flat["kubernetes.io/namespace"] = json!("ci");
+    assert_invalid_grant(
+        "the namespace at the top level",
+        exchange(&server, &key.sign(&flat).await, &[]).await,
+    );
+
+    // Only strings (and numbers and booleans) match, even `*`: a pointed value that is an object,
+    // or missing, matches nothing. Each condition under its own audience, so only it can match.
+    for (label, claim, matches) in [
+        ("a nested string", "/kubernetes.io/namespace", true),
+        ("a nested object", "/kubernetes.io/serviceaccount", false),
+        ("a missing nested claim", "/kubernetes.io/node/name", false),
+        ("a top-level string by its name", "sub", true),
+        ("a top-level object by its name", "kubernetes.io", false),
+    ] {
+        let audience = format!("justiam-{}", Uuid::now_v7());
+        create_fc(
+            &server,
+            account.id,
+            json!({
+                "name": label, "issuer": cluster.url, "audience": audience,
+                "claims": {claim: "*"},
+            }),
+        )
+        .await;
+        let mut claims = kubernetes_claims(&cluster.url, "staging", "deployer");
+        claims["aud"] = json!([audience]);
+        let answer = exchange(&server, &key.sign(&claims).await, &[]).await;
+        if matches {
+            assert_eq!(answer.0, StatusCode::OK, "{label}: {}", answer.1);
+        } else {
+            assert_invalid_grant(label, answer);
+        }
+    }
+}
+
+async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
+    let server = TestServer::start_with(backend, federating).await;
+    let key = jose.rs256("k").await;
     let account = server.create_service_account("deployer@example.com").await;
     // Answers nothing for a minute.
     let slow = raw_server(
@@ -527,8 +639,9 @@ async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
     }
     for (label, issuer) in [("slow", &slow), ("huge", &huge_issuer)] {
         let claims = json!({"iss": issuer, "sub": "workload", "aud": "justiam", "exp": now_secs() + 300, "jti": Uuid::now_v7().to_string()});
+        let token = key.sign(&claims).await;
         let started = Instant::now();
-        assert_invalid_grant(label, exchange(&server, &key.sign(&claims), &[]).await);
+        assert_invalid_grant(label, exchange(&server, &token, &[]).await);
         let took = started.elapsed();
         assert!(
             took < Duration::from_secs(8),
@@ -543,9 +656,10 @@ async fn slow_and_huge_issuers_are_cut_off(backend: Backend) {
 }
 
 async fn an_http_issuer_is_refused_unless_loopback_is_allowed(backend: Backend) {
+    let Some(jose) = Joserfc::start() else { return };
     // FEDERATION_ALLOW_HTTP_LOOPBACK is off, as shipped.
     let server = TestServer::start(backend).await;
-    let key = OutsideKey::rs256("k");
+    let key = jose.rs256("k").await;
     let issuer = Issuer::start(vec![key.jwk()]).await;
     let account = server.create_service_account("deployer@example.com").await;
     create_fc(
@@ -560,7 +674,7 @@ async fn an_http_issuer_is_refused_unless_loopback_is_allowed(backend: Backend) 
         json!({"iss": issuer.url, "sub": "workload", "aud": "justiam", "exp": now_secs() + 300});
     assert_invalid_grant(
         "http issuer",
-        exchange(&server, &key.sign(&claims), &[]).await,
+        exchange(&server, &key.sign(&claims).await, &[]).await,
     );
     assert_eq!(
         issuer.hits.load(Ordering::SeqCst),
@@ -602,6 +716,19 @@ async fn federated_credentials_are_validated_listed_and_deleted(backend: Backend
             post(&path, body(&|b| b["claims"] = json!({}))).invalid("subject"),
             post(&path, body(&|b| b["claims"] = json!({"aud": "x"}))).invalid("claims"),
             post(&path, body(&|b| b["claims"] = json!({"ref": 1}))).invalid("claims.ref"),
+            post(
+                &path,
+                body(&|b| b["claims"] = json!({"/kubernetes.io//name": "x"})),
+            )
+            .invalid("claims"),
+            post(
+                &path,
+                body(&|b| b["claims"] = json!({"/kubernetes.io/": "x"})),
+            )
+            .invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/a~2b": "x"}))).invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/": "x"}))).invalid("claims"),
+            post(&path, body(&|b| b["claims"] = json!({"/exp/0": "1"}))).invalid("claims"),
             post(&path, body(&|b| b["subject"] = json!("a\u{0}b"))).invalid("subject"),
         ],
     )
@@ -677,7 +804,8 @@ async fn revocation_reaches_the_other_node_within_a_second() {
     let Some((a, b)) = two_federating_nodes().await else {
         return;
     };
-    let key = OutsideKey::es256("k8s");
+    let Some(jose) = Joserfc::start() else { return };
+    let key = jose.es256("k8s").await;
     let issuer = Issuer::start(vec![key.jwk()]).await;
     let account = a.create_service_account("deployer@example.com").await;
     let fc = create_fc(
@@ -690,7 +818,9 @@ async fn revocation_reaches_the_other_node_within_a_second() {
     )
     .await;
     let exchange_on_a = || async {
-        let token = key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"));
+        let token = key
+            .sign(&kubernetes_claims(&issuer.url, "ci", "deployer"))
+            .await;
         let (status, body) = exchange(&a, &token, &[]).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().expect("token").to_owned()
@@ -771,10 +901,14 @@ async fn grants_read_from_memory_but_never_after_a_change() {
     let Some((a, b)) = two_federating_nodes().await else {
         return;
     };
-    let key = OutsideKey::es256("k8s");
+    let Some(jose) = Joserfc::start() else { return };
+    let key = jose.es256("k8s").await;
     let issuer = Issuer::start(vec![key.jwk()]).await;
     let account = a.create_service_account("cached@example.com").await;
-    let token = || key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"));
+    let token = || async {
+        key.sign(&kubernetes_claims(&issuer.url, "ci", "deployer"))
+            .await
+    };
 
     /// Polls `attempt` on node B until it gives `want`, for at most a second.
     async fn within_a_second<F, Fut>(what: &str, want: StatusCode, attempt: F) -> Value
@@ -798,7 +932,10 @@ async fn grants_read_from_memory_but_never_after_a_change() {
 
     // 1. B learns that nobody trusts the issuer (and keeps that), then A creates the trust.
     for _ in 0..2 {
-        assert_invalid_grant("nobody trusts it yet", exchange(&b, &token(), &[]).await);
+        assert_invalid_grant(
+            "nobody trusts it yet",
+            exchange(&b, &token().await, &[]).await,
+        );
     }
     create_fc(
         &a,
@@ -810,7 +947,7 @@ async fn grants_read_from_memory_but_never_after_a_change() {
     )
     .await;
     let exchanged = within_a_second("federated credential created", StatusCode::OK, || async {
-        exchange(&b, &token(), &[]).await
+        exchange(&b, &token().await, &[]).await
     })
     .await;
     assert_eq!(exchanged["token_type"], "Bearer", "{exchanged}");
@@ -842,7 +979,7 @@ async fn grants_read_from_memory_but_never_after_a_change() {
         (status, body)
     };
     assert_eq!(grant_on_b().await.0, StatusCode::OK);
-    assert_eq!(exchange(&b, &token(), &[]).await.0, StatusCode::OK);
+    assert_eq!(exchange(&b, &token().await, &[]).await.0, StatusCode::OK);
     let off = raw(
         &a.admin().await,
         Method::PUT,
@@ -854,7 +991,7 @@ async fn grants_read_from_memory_but_never_after_a_change() {
     let refused = within_a_second("account deactivated", StatusCode::BAD_REQUEST, grant_on_b).await;
     assert_eq!(refused["error"], "unauthorized_client", "{refused}");
     let refused = within_a_second("account deactivated", StatusCode::BAD_REQUEST, || async {
-        exchange(&b, &token(), &[]).await
+        exchange(&b, &token().await, &[]).await
     })
     .await;
     assert_eq!(refused["error"], "invalid_grant", "{refused}");

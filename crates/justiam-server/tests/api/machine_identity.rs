@@ -18,7 +18,7 @@ on_both_databases!(
     client_credentials_refusals,
     a_scope_narrows_the_token_like_a_fine_grained_pat,
     deleting_the_client_or_deactivating_the_account_refuses_its_tokens_at_once,
-    introspection_answers_and_revocation_is_refused_for_access_tokens,
+    introspection_answers_and_an_application_cannot_revoke_access_tokens,
     private_key_jwt_with_ec_and_rsa_keys,
     private_key_jwt_refusals,
     a_token_cannot_mint_credentials_for_its_own_account,
@@ -665,7 +665,7 @@ async fn invalid_after_delete(server: &TestServer, client_id: &str, secret: &str
     );
 }
 
-async fn introspection_answers_and_revocation_is_refused_for_access_tokens(backend: Backend) {
+async fn introspection_answers_and_an_application_cannot_revoke_access_tokens(backend: Backend) {
     let server = TestServer::start(backend).await;
     let rp = register(&server, "resource server", |_| {}).await;
     let rp_secret = rp.secret.clone().expect("secret");
@@ -709,7 +709,9 @@ async fn introspection_answers_and_revocation_is_refused_for_access_tokens(backe
         "{answer}"
     );
 
-    // Revocation of a live access token is refused: it is revoked by deleting its client.
+    // An application may not revoke it (it was not issued to the application): `200`, as for
+    // any token not the caller's (RFC 7009 §2.2), and the token lives on. Its account's clients
+    // revoke it (machine_revocation.rs).
     let (status, _, answer) = form_call(
         &server,
         "/oauth2/revoke",
@@ -717,11 +719,9 @@ async fn introspection_answers_and_revocation_is_refused_for_access_tokens(backe
         &[("token", &token)],
     )
     .await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("unsupported_token_type")),
-        "{answer}"
-    );
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(me_as(&server, &token).await.status, StatusCode::OK);
+    assert_eq!(introspect(token.clone()).await.2["active"], true);
 
     let admin = server.admin().await;
     raw(
@@ -1037,7 +1037,8 @@ async fn a_token_cannot_mint_credentials_for_its_own_account(backend: Backend) {
 
 /// Authlib's `OAuth2Session.fetch_token(grant_type="client_credentials")`, unmodified, with
 /// `client_secret_basic`, `client_secret_post` and its `PrivateKeyJWT`; the token then works on
-/// `GET /api/v1/me` as the service account.
+/// `GET /api/v1/me` as the service account, and Authlib's `revoke_token` (same authentication)
+/// ends it.
 async fn authlib_fetches_client_credentials_tokens_unmodified(backend: Backend) {
     use crate::relying_parties::{Runtime, Tools};
     let Some(tools) = Tools::find(&[Runtime::Python]) else {
@@ -1101,6 +1102,8 @@ async fn authlib_fetches_client_credentials_tokens_unmodified(backend: Backend) 
             "{method}: {result}"
         );
         assert_eq!(result["me"]["is_service_account"], true, "{method}");
+        // Authlib's `revoke_token`, with the same client authentication, ends the token.
+        assert_eq!(result["after_revocation"], 401, "{method}: {result}");
     }
     // Each authenticated as the method says.
     let audit = audit_actions(&server, "oauth.client_credentials").await;

@@ -17,6 +17,7 @@ mod inventory;
 mod leaks;
 mod machine_cli;
 mod machine_identity;
+mod machine_revocation;
 mod mail;
 mod mfa;
 mod multinode;

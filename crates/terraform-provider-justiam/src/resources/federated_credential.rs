@@ -143,8 +143,11 @@ impl Resource for FederatedCredentialResource {
                     "claims",
                     string_map(
                         Optional,
-                        "Claim conditions: each named claim must equal the value, `*` matching \
-                         any run of characters. `subject` or `claims` is required.",
+                        "Claim conditions: each claim must equal the value, `*` matching any \
+                         run of characters. A key is a top-level claim name, or, starting with \
+                         `/`, an RFC 6901 JSON Pointer to a nested claim \
+                         (`\"/kubernetes.io/namespace\" = \"ci\"`). `subject` or `claims` is \
+                         required.",
                     ),
                 ),
                 (

@@ -2,10 +2,11 @@
 //! `OIDC_ISSUER` + `/api` acts as its service account with the account's *current* permissions,
 //! narrowed to the token's `scope` when it has one (then `restricted`, like a fine-grained PAT).
 //!
-//! The check (signature, issuer, audience, expiry, then the account active and the client or
-//! federated credential still there) is cached like a PAT's, under the digest of the whole token,
-//! so a repeated token costs a hash and a lookup. Deleting the credential, or deactivating or
-//! deleting the account, invalidates the account's cached credentials on every node.
+//! The check (signature, issuer, audience, expiry, then the account active, the client or
+//! federated credential still there and the token not revoked) is cached like a PAT's, under the
+//! digest of the whole token, so a repeated token costs a hash and a lookup. Deleting the
+//! credential, deactivating or deleting the account, or revoking a token ([`super::revocation`])
+//! invalidates the account's cached credentials on every node.
 
 use serde::Deserialize;
 use uuid::Uuid;
@@ -63,6 +64,8 @@ pub struct ServiceTokenClaims {
     pub exp: i64,
     pub iat: i64,
     pub client_id: String,
+    /// Every token has one (a UUID v7): what a revocation records.
+    pub jti: String,
     pub cred: String,
     pub cid: String,
     #[serde(default)]
@@ -101,7 +104,16 @@ impl Iam {
             .await?
             .filter(|u| u.is_active && u.is_service_account)
             .ok_or(Refusal::Revoked)?;
-        if !machine::credential_exists(&self.db.pool, kind.stored(), credential_id, user_id).await?
+        // The credential still there and the token not revoked (RFC 7009) — read only here, on
+        // a cache miss: revoking drops the account's cached credentials on every node.
+        if !machine::access_token_stands(
+            &self.db.pool,
+            kind.stored(),
+            credential_id,
+            user_id,
+            &claims.jti,
+        )
+        .await?
         {
             return Err(Refusal::Revoked);
         }

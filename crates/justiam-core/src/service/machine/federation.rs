@@ -27,7 +27,7 @@ use super::access::CredentialKind;
 use super::grant::{LEEWAY_SECS, ServiceTokenResponse, audience_contains, unverified_claims};
 use crate::authz::RequestMeta;
 use crate::error::{CoreError, CoreResult};
-use crate::model::machine::{FederatedCredential, glob_matches};
+use crate::model::machine::{FederatedCredential, claim_at, glob_matches};
 use crate::oidc::jws::{self, JwsError};
 use crate::oidc::keys::Jwk;
 use crate::store::audit::AuditEntry;
@@ -271,11 +271,11 @@ pub(super) fn parse_issuer(raw: &str) -> CoreResult<String> {
     Ok(raw.to_owned())
 }
 
-/// The claims of a subject token that the exchange reads (the others are kept for conditions).
+/// The claims of a subject token that the exchange reads; the others (`sub` among them) are
+/// kept for conditions.
 #[derive(Debug, Deserialize)]
 struct SubjectClaims {
     iss: Option<String>,
-    sub: Option<String>,
     aud: Option<Value>,
     exp: Option<i64>,
     nbf: Option<i64>,
@@ -285,13 +285,15 @@ struct SubjectClaims {
 }
 
 impl SubjectClaims {
-    /// A claim as text for a condition: strings as they are, numbers and booleans written out.
-    fn text(&self, name: &str) -> Option<String> {
-        let value = match name {
-            "sub" => return self.sub.clone(),
-            _ => self.other.get(name)?,
-        };
-        match value {
+    fn sub(&self) -> Option<&str> {
+        self.other.get("sub").and_then(Value::as_str)
+    }
+
+    /// The claim a condition names (a name, or a JSON Pointer into nested claims) as text:
+    /// strings as they are, numbers and booleans written out; objects, arrays and null are no
+    /// value a condition can match.
+    fn text(&self, key: &str) -> Option<String> {
+        match claim_at(&self.other, key)? {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -304,9 +306,9 @@ impl SubjectClaims {
             && fc
                 .subject
                 .as_deref()
-                .is_none_or(|subject| self.sub.as_deref() == Some(subject))
-            && fc.claims.iter().all(|(name, pattern)| {
-                self.text(name)
+                .is_none_or(|subject| self.sub() == Some(subject))
+            && fc.claims.iter().all(|(key, pattern)| {
+                self.text(key)
                     .is_some_and(|value| glob_matches(pattern, &value))
             })
     }
@@ -436,7 +438,7 @@ impl Iam {
             user_agent: meta.user_agent.clone(),
             details: Some(json!({
                 "issuer": issuer,
-                "subject": claims.sub,
+                "subject": claims.sub(),
                 "credential_id": fc.id,
                 "scope": issued.scope,
             })),

@@ -21,6 +21,8 @@ use crate::store::{machine, new_id};
 use crate::time::now_millis;
 use crate::token::{self, CLIENT_SECRET_PREFIX};
 
+/// Where the client credentials grant is asked (an accepted `aud` of client assertions).
+pub const TOKEN_ENDPOINT: &str = "/oauth2/token";
 /// RFC 7523 §2.2: the `client_assertion_type` of `private_key_jwt`.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// The audit action of a client-credentials grant.
@@ -42,7 +44,8 @@ pub enum ClientAuthentication {
 }
 
 impl ClientAuthentication {
-    fn method(&self) -> &'static str {
+    /// `client_secret` or `private_key_jwt`, as audit entries and metrics name it.
+    pub fn method(&self) -> &'static str {
         match self {
             ClientAuthentication::Secret { .. } => "client_secret",
             ClientAuthentication::Assertion { .. } => "private_key_jwt",
@@ -86,11 +89,13 @@ pub(super) fn audience_contains(aud: Option<&Value>, accepted: &[&str]) -> bool 
 }
 
 impl Iam {
-    /// The service-account client of a token request, authenticated; every failure is
-    /// `invalid_client` (answered `401` with `WWW-Authenticate: Basic`).
-    async fn authenticate_service_client(
+    /// The service-account client of a request to `endpoint` (`/oauth2/token`,
+    /// `/oauth2/introspect` or `/oauth2/revoke`), authenticated; every failure is `invalid_client`
+    /// (answered `401` with `WWW-Authenticate: Basic`).
+    pub async fn authenticate_service_client(
         &self,
         auth: &ClientAuthentication,
+        endpoint: &str,
     ) -> OAuthResult<(ServiceAccountClient, User)> {
         match auth {
             ClientAuthentication::Secret { client_id, secret } => {
@@ -113,19 +118,21 @@ impl Iam {
                 client_id,
                 assertion,
             } => {
-                self.authenticate_assertion(client_id.as_deref(), assertion)
+                self.authenticate_assertion(client_id.as_deref(), assertion, endpoint)
                     .await
             }
         }
     }
 
     /// `private_key_jwt` (RFC 7523 §3): signed by a registered key with RS256 or ES256,
-    /// `iss` = `sub` = the client_id, `aud` the token endpoint or the issuer, `exp` in the future
-    /// (and at most an hour away), `jti` never seen before on any node.
+    /// `iss` = `sub` = the client_id, `aud` the issuer, the token endpoint or the endpoint called
+    /// (what libraries put there when they authenticate elsewhere than at the token endpoint),
+    /// `exp` in the future (and at most an hour away), `jti` never seen before on any node.
     async fn authenticate_assertion(
         &self,
         client_id: Option<&str>,
         assertion: &str,
+        endpoint: &str,
     ) -> OAuthResult<(ServiceAccountClient, User)> {
         let refused = |why: &str| {
             tracing::debug!(reason = why, "client assertion refused");
@@ -159,9 +166,15 @@ impl Iam {
         {
             return Err(refused("iss and sub must both be the client_id"));
         }
-        let token_endpoint = format!("{}/oauth2/token", self.issuer());
-        if !audience_contains(claims.aud.as_ref(), &[&token_endpoint, self.issuer()]) {
-            return Err(refused("aud is neither the token endpoint nor the issuer"));
+        let token_endpoint = format!("{}{TOKEN_ENDPOINT}", self.issuer());
+        let called = format!("{}{endpoint}", self.issuer());
+        if !audience_contains(
+            claims.aud.as_ref(),
+            &[&token_endpoint, &called, self.issuer()],
+        ) {
+            return Err(refused(
+                "aud is neither the issuer, the token endpoint nor the endpoint called",
+            ));
         }
         let now = now_millis() / 1000;
         let exp = claims.exp.ok_or_else(|| refused("no exp"))?;
@@ -191,7 +204,9 @@ impl Iam {
         scope: Option<&str>,
         meta: &RequestMeta,
     ) -> OAuthResult<ServiceTokenResponse> {
-        let (client, account) = self.authenticate_service_client(auth).await?;
+        let (client, account) = self
+            .authenticate_service_client(auth, TOKEN_ENDPOINT)
+            .await?;
         let account = Some(account)
             .filter(|u| u.is_active && u.is_service_account)
             .ok_or_else(|| {

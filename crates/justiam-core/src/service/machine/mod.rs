@@ -7,6 +7,7 @@ mod access;
 pub mod federation;
 mod grant;
 mod records;
+mod revocation;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -23,7 +24,9 @@ use super::users::admin_only;
 use super::{Iam, audit_by};
 use crate::authz::{Principal, RequestMeta};
 use crate::error::{CoreError, CoreResult};
-use crate::model::machine::{FederatedCredential, SA_CLIENT_ID_PREFIX, ServiceAccountClient};
+use crate::model::machine::{
+    FederatedCredential, SA_CLIENT_ID_PREFIX, ServiceAccountClient, claim_key_root,
+};
 use crate::model::{Description, Permission, TokenName, User};
 use crate::oidc::keys::Jwk;
 use crate::secret::Secret;
@@ -34,7 +37,8 @@ use crate::token::{self, CLIENT_SECRET_PREFIX};
 
 pub use access::ACCESS_TOKEN_KIND;
 pub use federation::{ExchangeRequest, JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
-pub use grant::{ClientAuthentication, JWT_BEARER_ASSERTION, ServiceTokenResponse};
+pub use grant::{ClientAuthentication, JWT_BEARER_ASSERTION, ServiceTokenResponse, TOKEN_ENDPOINT};
+pub use revocation::Revoker;
 
 /// How often the batched audit entries of grants are written.
 pub const GRANT_LOG_INTERVAL: Duration = Duration::from_secs(1);
@@ -142,10 +146,10 @@ impl Iam {
         }
     }
 
-    /// Hourly upkeep: `jti` values whose tokens have expired.
+    /// Hourly upkeep: used `jti` values and revocations of tokens that have expired.
     pub(crate) async fn purge_machine(&self, now: Millis) {
         if let Err(error) = machine::purge_token_ids(&self.db.pool, now).await {
-            tracing::warn!(%error, "could not purge used token identifiers");
+            tracing::warn!(%error, "could not purge used token identifiers and revocations");
         }
     }
 
@@ -481,17 +485,21 @@ fn claim_conditions(raw: BTreeMap<String, String>) -> CoreResult<BTreeMap<String
         ));
     }
     let mut claims = BTreeMap::new();
-    for (name, value) in raw {
-        let name = condition("claims", &name)?;
-        if matches!(name.as_str(), "iss" | "aud" | "exp" | "nbf" | "iat" | "jti") {
+    for (key, value) in raw {
+        // A claim name, or a JSON Pointer (`/kubernetes.io/namespace`) into nested claims.
+        let key = condition("claims", &key)?;
+        let root = claim_key_root(&key)
+            .map_err(|rule| CoreError::validation("claims", format!("claims: {rule}")))?;
+        if matches!(root.as_ref(), "iss" | "aud" | "exp" | "nbf" | "iat" | "jti") {
             return Err(CoreError::validation(
                 "claims",
                 format!(
-                    "claims: `{name}` is checked by the exchange itself; use issuer and audience"
+                    "claims: `{key}` is checked by the exchange itself; use issuer and audience"
                 ),
             ));
         }
-        claims.insert(name, condition("claims", &value)?);
+        let value = condition("claims", &value)?;
+        claims.insert(key, value);
     }
     Ok(claims)
 }

@@ -166,25 +166,9 @@ impl Iam {
             });
         }
         if let Bearer::Access(access) = Bearer::of(value) {
-            // A service account's access token: for the management API, so any client may ask
-            // (as for PATs).
-            let Ok((principal, expires_at, claims)) =
-                self.authenticate_access_token(access, now).await
-            else {
-                return Ok(inactive);
-            };
-            return Ok(Introspection {
-                active: true,
-                scope: claims.scope,
-                client_id: Some(claims.client_id),
-                username: Some(principal.user.username.clone()),
-                token_type: Some(crate::service::machine::ACCESS_TOKEN_KIND),
-                exp: Some(secs(expires_at)),
-                iat: Some(claims.iat),
-                sub: Some(claims.sub),
-                aud: Some(claims.aud),
-                iss: Some(claims.iss),
-            });
+            // A service account's access token: for the management API, so any application may
+            // ask (as for PATs).
+            return self.introspect_access_token(access, None).await;
         }
         if let Bearer::Pat(pat) = Bearer::of(value) {
             let Ok(principal) = self.authenticate(Bearer::Pat(pat), None).await else {
@@ -220,23 +204,16 @@ impl Iam {
         }
     }
 
-    /// `POST /oauth2/revoke` by the authenticated client `caller` (RFC 7009). A refresh token
-    /// revokes its whole family. Unknown tokens and other clients' tokens change nothing and get
-    /// the same `200`; an access token is self-contained and cannot be revoked alone
-    /// (`unsupported_token_type`): revoke its refresh token, which ends the sign-in. So is a
-    /// service account's access token: it lives `SERVICE_TOKEN_TTL_SECONDS`, and deleting its
-    /// client or federated credential (or deactivating the account) refuses it at once everywhere.
+    /// `POST /oauth2/revoke` by the authenticated application `caller` (RFC 7009). A refresh
+    /// token revokes its whole family. Unknown tokens and other clients' tokens change nothing and
+    /// get the same `200` — so does a service account's access token, which was not issued to an
+    /// application (its account's clients, or the token itself, revoke it:
+    /// [`Iam::revoke_access_token`]). The application's own access token is self-contained and
+    /// cannot be revoked alone (`unsupported_token_type`): revoke its refresh token, which ends
+    /// the sign-in.
     pub async fn revoke(&self, caller: &Application, value: &str) -> OAuthResult<()> {
-        if let Bearer::Access(access) = Bearer::of(value)
-            && self
-                .authenticate_access_token(access, now_millis())
-                .await
-                .is_ok()
-        {
-            return Err(OAuthError::refused(
-                "unsupported_token_type",
-                "a service account's access token is short-lived and cannot be revoked alone; delete its client or federated credential to refuse all its tokens at once",
-            ));
+        if let Bearer::Access(_) = Bearer::of(value) {
+            return Ok(());
         }
         if value.starts_with(REFRESH_PREFIX) {
             if token::check_format_with_prefix(REFRESH_PREFIX, value).is_ok()

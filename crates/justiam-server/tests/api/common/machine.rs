@@ -1,5 +1,6 @@
-//! Machine identity (issue 16): service-account clients, their grants, and JWTs signed the way an
-//! outside party signs them (here with `aws-lc-rs` directly, not with the server's code).
+//! Machine identity (issue 16): service-account clients, their grants, and client assertions
+//! signed the way an outside party signs them (here with `aws-lc-rs` directly, not with the
+//! server's code; the federated issuers' tokens come from joserfc, `joserfc.rs`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -176,6 +177,19 @@ pub async fn create_sa_client(client: &Client, account: Uuid, body: Value) -> Va
         client,
         Method::POST,
         &format!("/api/v1/users/{account}/clients"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.json);
+    created.json
+}
+
+/// `POST /api/v1/users/{id}/federated-credentials` by `client`; asserts `201`.
+pub async fn create_federated(client: &Client, account: Uuid, body: Value) -> Value {
+    let created = raw(
+        client,
+        Method::POST,
+        &format!("/api/v1/users/{account}/federated-credentials"),
         Some(body),
     )
     .await;

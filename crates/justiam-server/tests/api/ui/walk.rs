@@ -35,12 +35,15 @@ fn axe_source() -> Option<String> {
     }
 }
 
-/// The data the walk shows: tokens in every state, a service account with tokens, a group with a
-/// member, and the audit entries all of that wrote. Answers the ids the walk's paths need.
+/// The data the walk shows: tokens in every state, a service account with tokens, OAuth clients
+/// (a secret and a key one) and a federated credential, a group with a member, and the audit
+/// entries all of that wrote. Answers the ids the walk's paths need.
 struct Seeded {
     bot: uuid::Uuid,
     group: uuid::Uuid,
     token: uuid::Uuid,
+    client: String,
+    federated: String,
 }
 
 async fn seed(server: &TestServer) -> Seeded {
@@ -81,6 +84,32 @@ async fn seed(server: &TestServer) -> Seeded {
         .create_user_token(bot.id, "nightly sync", 60)
         .await
         .expect("token");
+    let client = crate::common::create_sa_client(
+        &admin,
+        bot.id,
+        serde_json::json!({"name": "deploy pipeline", "description": "Builds and ships main"}),
+    )
+    .await;
+    crate::common::create_sa_client(
+        &admin,
+        bot.id,
+        serde_json::json!({
+            "name": "signer", "auth_method": "private_key_jwt",
+            "public_key_pem": crate::common::OutsideKey::es256("walk").pem(),
+        }),
+    )
+    .await;
+    let federated = crate::common::create_federated(
+        &admin,
+        bot.id,
+        serde_json::json!({
+            "name": "ci deployers",
+            "issuer": "https://oidc.cluster.example.com",
+            "audience": "justiam",
+            "claims": {"/kubernetes.io/namespace": "ci", "/kubernetes.io/serviceaccount/name": "deploy*"},
+        }),
+    )
+    .await;
     let alice = server
         .create_user("alice@example.com", "user-password-1")
         .await;
@@ -99,6 +128,8 @@ async fn seed(server: &TestServer) -> Seeded {
         bot: bot.id,
         group: group.id,
         token: rotated.id,
+        client: client["id"].as_str().expect("client id").to_owned(),
+        federated: federated["id"].as_str().expect("credential id").to_owned(),
     }
 }
 
@@ -111,6 +142,30 @@ fn pages(seeded: &Seeded) -> Vec<(&'static str, String)> {
         (
             "service-account-tokens",
             format!("/ui/admin/users/{}/tokens", seeded.bot),
+        ),
+        // A service account's clients and federated credentials: the lists with their create
+        // forms, and the deletions' confirmations (the secret shown once: `new_client_secret`).
+        (
+            "service-account-clients",
+            format!("/ui/admin/users/{}/clients", seeded.bot),
+        ),
+        (
+            "delete-client-confirm",
+            format!(
+                "/ui/admin/users/{}/clients/{}/delete",
+                seeded.bot, seeded.client
+            ),
+        ),
+        (
+            "service-account-federated",
+            format!("/ui/admin/users/{}/federated-credentials", seeded.bot),
+        ),
+        (
+            "delete-federated-confirm",
+            format!(
+                "/ui/admin/users/{}/federated-credentials/{}/delete",
+                seeded.bot, seeded.federated
+            ),
         ),
         ("users", "/ui/admin/users".to_owned()),
         ("user", format!("/ui/admin/users/{}", seeded.bot)),
@@ -183,9 +238,32 @@ async fn every_page_passes_the_accessibility_audit(backend: Backend) {
             for (name, path) in pages(&seeded) {
                 s.goto(&format!("{}{path}", server.url)).await;
                 s.find("main").await;
+                // A mistyped path would audit the error page instead of the page meant.
+                assert_eq!(
+                    s.exists("#error-title").await,
+                    name == "not-found",
+                    "{name}: {path}"
+                );
                 for v in violations(&s, &axe).await {
                     failures.push(format!("{scheme} {size} {name}: {v}"));
                 }
+            }
+            // Pages only a form reaches: a refused client form, and the secret shown once.
+            s.goto(&format!(
+                "{}/ui/admin/users/{}/clients",
+                server.url, seeded.bot
+            ))
+            .await;
+            s.fill("#client-name", "signer").await;
+            s.click("#method-key").await;
+            s.click("#create-client").await;
+            s.find("#key-error").await;
+            for v in violations(&s, &axe).await {
+                failures.push(format!("{scheme} {size} client-form-refused: {v}"));
+            }
+            new_client_secret(&s, &server, seeded.bot).await;
+            for v in violations(&s, &axe).await {
+                failures.push(format!("{scheme} {size} client-secret: {v}"));
             }
         }
         s.close().await;
@@ -195,6 +273,18 @@ async fn every_page_passes_the_accessibility_audit(backend: Backend) {
         "axe-core found serious or critical violations:\n{}",
         failures.join("\n")
     );
+}
+
+/// Creates a secret client of service account `account` through its form and stays on the page
+/// that shows the secret once.
+async fn new_client_secret(s: &Session, server: &TestServer, account: uuid::Uuid) {
+    s.goto(&format!("{}/ui/admin/users/{account}/clients", server.url))
+        .await;
+    s.fill("#client-name", "release pipeline").await;
+    s.click("#method-secret").await;
+    s.click("#create-client").await;
+    s.wait_for_path("/secret").await;
+    s.find("#secret-value").await;
 }
 
 /// The pages of the second factor pass the same audit, in light and dark mode, on a desktop and
@@ -303,6 +393,10 @@ async fn screenshots_of_the_main_pages() {
     assert!(browser_available(), "the screenshots need Chromium");
     let server = TestServer::start(Backend::Sqlite).await;
     let seeded = seed(&server).await;
+    // The secret pages' clients go to another account, so that the lists show only the seeded.
+    let releaser = server
+        .create_service_account("release-bot@example.com")
+        .await;
     let shown = [
         "tokens",
         "new-token",
@@ -310,6 +404,8 @@ async fn screenshots_of_the_main_pages() {
         "audit",
         "inventory",
         "token",
+        "service-account-clients",
+        "service-account-federated",
     ];
     for (scheme, args) in [("", &[][..]), ("-dark", &["--force-dark-mode"][..])] {
         let s = Session::start_with(args).await;
@@ -329,6 +425,10 @@ async fn screenshots_of_the_main_pages() {
                 std::fs::write(dir.join(format!("ui-{name}{size}{scheme}.png")), png)
                     .expect("write the screenshot");
             }
+            new_client_secret(&s, &server, releaser.id).await;
+            let png = s.b().screenshot().await.expect("screenshot");
+            std::fs::write(dir.join(format!("ui-client-secret{size}{scheme}.png")), png)
+                .expect("write the screenshot");
         }
         s.close().await;
     }
