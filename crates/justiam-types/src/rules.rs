@@ -132,6 +132,22 @@ pub const NAME_PATTERN: &str = concat!(
     "]*$"
 );
 
+/// Claim conditions a federated credential may hold.
+pub const CLAIM_CONDITIONS_MAX: usize = 20;
+
+/// The claims a federated credential may not name as a condition: the exchange checks them itself.
+pub const EXCHANGE_CHECKED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The name of a federated credential's claim condition: a [`NAME_PATTERN`] that is not, once
+/// trimmed, one of [`EXCHANGE_CHECKED_CLAIMS`].
+pub fn claim_condition_name_pattern() -> String {
+    format!(
+        concat!("^(?![", spaces!(), "]*({})[", spaces!(), "]*$){}"),
+        EXCHANGE_CHECKED_CLAIMS.join("|"),
+        NAME_PATTERN.trim_start_matches('^')
+    )
+}
+
 /// What a name the built-in roles reserve starts with: `idp:` in any case, after spaces.
 pub const RESERVED_ROLE_PREFIX_PATTERN: &str = concat!("^[", spaces!(), "]*[iI][dD][pP]:");
 
@@ -518,9 +534,17 @@ macro_rules! http_port {
 macro_rules! path_and_query {
     () => {
         concat!(
-            r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)+",
+            path_segment!(),
+            "+",
             r"(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]*)?"
         )
+    };
+}
+
+/// `/` and one segment of a path (possibly empty), as [`path_and_query`] admits it.
+macro_rules! path_segment {
+    () => {
+        r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)"
     };
 }
 
@@ -571,6 +595,113 @@ pub const LAUNCH_URL_PATTERN: &str = concat!(
     r"(#[A-Za-z0-9_~!$&'()*+,;=:@/?.%-]*)?",
     "$"
 );
+
+/// A webhook target as written: `http` or `https` on a lower-case host name or an IPv4 address,
+/// a path and a query as [`LAUNCH_URL_PATTERN`], no fragment. Where it points is not a matter of
+/// form: the server resolves the host when the URL is given (and at each delivery) and refuses
+/// one that does not resolve, or resolves only to a loopback, link-local or private address
+/// (`409 webhook_target_refused`).
+pub const WEBHOOK_URL_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    "|http://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    http_port!(),
+    ")",
+    path_and_query!(),
+    "$"
+);
+
+/// The events a webhook may subscribe to; a family wildcard (`token.*`) takes every event of its
+/// family, including ones added later.
+pub const WEBHOOK_EVENT_TYPES: &[&str] = &[
+    "token.created",
+    "token.revoked",
+    "token.revoked_as_leaked",
+    "token.expiring",
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "login.failed",
+    "application.created",
+    "application.updated",
+    "application.deleted",
+    "application.secret_rotated",
+    "application.grant_added",
+    "application.grant_removed",
+    "mfa.enrolled",
+    "mfa.unenrolled",
+    "mfa.reset",
+    "mfa.failed",
+    "token.*",
+    "user.*",
+    "login.*",
+    "application.*",
+    "mfa.*",
+];
+
+/// A webhook target: at most this many characters.
+pub const WEBHOOK_URL_MAX_CHARS: usize = 2048;
+
+/// A webhook's signing secret: printable ASCII without spaces (16 to 256 characters).
+pub const WEBHOOK_SECRET_PATTERN: &str = "^[!-~]*$";
+
+/// A federated credential's issuer, kept byte for byte as its tokens' `iss` (so not rewritten to
+/// a canonical form): `https` on a lower-case host name or an IPv4 address, or `http` on a
+/// loopback host (for tests; the keys of such an issuer are fetched only with
+/// `FEDERATION_ALLOW_HTTP_LOOPBACK=true`); an optional path, as [`LAUNCH_URL_PATTERN`]'s; no
+/// query, no fragment.
+pub const ISSUER_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    r"|http://(localhost|127\.0\.0\.1|\[::1\])",
+    http_port!(),
+    ")",
+    path_segment!(),
+    "*$"
+);
+
+/// Base64url without padding, as a JWK member is written (RFC 7518 §2): whole groups of four
+/// characters, then two or three whose unused low bits are zero (what a strict decoder takes).
+macro_rules! base64url_tail {
+    () => {
+        "([A-Za-z0-9_-]{4}|[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])"
+    };
+}
+
+/// A JWK member in base64url, not empty (an RSA key's `e`).
+pub const JWK_BASE64URL_PATTERN: &str = concat!("^([A-Za-z0-9_-]{4})*", base64url_tail!(), "$");
+
+/// An RSA key's modulus `n`: base64url of 256 bytes (2048 bits) or more — 85 groups of four
+/// (255 bytes), then at least one more byte.
+pub const JWK_RSA_MODULUS_PATTERN: &str = concat!(
+    "^([A-Za-z0-9_-]{4}){85}([A-Za-z0-9_-]{4})*",
+    base64url_tail!(),
+    "$"
+);
+
+/// A P-256 coordinate (`x`, `y`): base64url of exactly 32 bytes.
+pub const JWK_P256_COORDINATE_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
+
+/// The members of a JWK that only a private key has: a client registers its public key only.
+pub const JWK_PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
+/// Most keys a `private_key_jwt` client registers.
+pub const CLIENT_KEYS_MAX: usize = 10;
+
+/// An issuer: at most this many characters.
+pub const ISSUER_MAX_CHARS: usize = 1000;
 
 fn array(items: impl Into<Schema>, description: &str) -> utoipa::openapi::schema::ArrayBuilder {
     let items: Schema = items.into();
@@ -723,6 +854,55 @@ rule_schema! {
         .min_length(Some(1))
         .max_length(Some(MAPPING_VALUE_MAX_CHARS))
         .pattern(Some(NAME_PATTERN))
+}
+
+rule_schema! {
+    /// A webhook target.
+    WebhookUrl => text(
+        "An http(s) URL (lower-case host name or IPv4 address; no user info, no fragment). Only \
+         public targets: the host is resolved when the URL is given, and one that does not \
+         resolve, or resolves only to a loopback, link-local or private address, is refused with \
+         `409 webhook_target_refused` (unless the server runs with \
+         WEBHOOK_ALLOW_PRIVATE_TARGETS=true). Deliveries resolve it again and connect to the \
+         address checked.",
+    )
+    .max_length(Some(WEBHOOK_URL_MAX_CHARS))
+    .pattern(Some(WEBHOOK_URL_PATTERN))
+}
+
+rule_schema! {
+    /// An event a webhook subscribes to.
+    WebhookEvent => text("An event type, or a family wildcard (`token.*`) taking every event of its family.")
+        .enum_values(Some(WEBHOOK_EVENT_TYPES.iter().copied()))
+}
+
+rule_schema! {
+    /// A webhook's signing secret.
+    WebhookSecret => text("16 to 256 printable ASCII characters without spaces.")
+        .min_length(Some(16))
+        .max_length(Some(256))
+        .pattern(Some(WEBHOOK_SECRET_PATTERN))
+}
+
+rule_schema! {
+    /// What a federated credential requires of a token: its `aud`, its `sub`.
+    ConditionValue => text("1–1000 characters as sent, not blank, without control characters; stored trimmed.")
+        .min_length(Some(1))
+        .max_length(Some(MAPPING_VALUE_MAX_CHARS))
+        .pattern(Some(NAME_PATTERN))
+}
+
+rule_schema! {
+    /// The issuer of a federated credential.
+    Issuer => text(
+        "The outside issuer exactly as its tokens' `iss` \
+         (`https://token.actions.githubusercontent.com`): an https URL on a lower-case host name \
+         or an IPv4 address, with an optional path and no query or fragment; http only on a \
+         loopback host (`localhost`, `127.0.0.1`, `[::1]`), whose keys are fetched only when the \
+         server runs with FEDERATION_ALLOW_HTTP_LOOPBACK=true.",
+    )
+    .max_length(Some(ISSUER_MAX_CHARS))
+    .pattern(Some(ISSUER_PATTERN))
 }
 
 #[cfg(test)]

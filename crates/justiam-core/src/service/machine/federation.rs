@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use justiam_types::rules::ISSUER_MAX_CHARS;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -27,6 +28,7 @@ use super::access::CredentialKind;
 use super::grant::{LEEWAY_SECS, ServiceTokenResponse, audience_contains, unverified_claims};
 use crate::authz::RequestMeta;
 use crate::error::{CoreError, CoreResult};
+use crate::model::application::{Rule, documented};
 use crate::model::machine::{FederatedCredential, glob_matches};
 use crate::oidc::jws::{self, JwsError};
 use crate::oidc::keys::Jwk;
@@ -257,10 +259,10 @@ pub(super) fn parse_issuer(raw: &str) -> CoreResult<String> {
     let invalid = || {
         CoreError::validation(
             "issuer",
-            "issuer must be an https URL without query or fragment (http only for a loopback host), exactly as the tokens' iss",
+            "issuer must be an https URL on a lower-case host name or an IPv4 address, with an optional path and no query or fragment (http only for a loopback host), exactly as the tokens' iss",
         )
     };
-    if raw.len() > 1000 || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if raw.len() > ISSUER_MAX_CHARS || !documented(Rule::Issuer, raw) {
         return Err(invalid());
     }
     let url = Url::parse(raw).map_err(|_| invalid())?;
