@@ -697,6 +697,157 @@ pub const JWK_P256_COORDINATE_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw0
 /// The members of a JWK that only a private key has: a client registers its public key only.
 pub const JWK_PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
 
+/// The kind of key a PEM template holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PemKeyKind {
+    /// EC P-256: the material is `x || y`.
+    P256,
+    /// RSA with the exponent 65537: the material is the modulus `n`.
+    Rsa,
+}
+
+/// A PEM public key a `private_key_jwt` client may register, as the DER of its
+/// SubjectPublicKeyInfo: fixed bytes, the key material, fixed bytes. The server reads a PEM only
+/// in these forms, and the document's pattern is written from the same table
+/// ([`public_key_pem_pattern`]), so the two say the same thing: which bytes are a key is form,
+/// not arithmetic. (Any other RSA key registers as a JWKS.)
+#[derive(Debug, Clone, Copy)]
+pub struct PemKeyTemplate {
+    pub kind: PemKeyKind,
+    pub before: &'static [u8],
+    /// Bytes of key material.
+    pub material: usize,
+    /// The material's first byte has its high bit set (an RSA modulus of exactly this size).
+    pub high_bit: bool,
+    pub after: &'static [u8],
+}
+
+/// RSA `SEQUENCE { algorithm rsaEncryption, BIT STRING { SEQUENCE { INTEGER n, INTEGER 65537 } } }`
+/// up to the modulus, for a modulus of 2048, 3072 and 4096 bits.
+const fn rsa(before: &'static [u8], material: usize) -> PemKeyTemplate {
+    PemKeyTemplate {
+        kind: PemKeyKind::Rsa,
+        before,
+        material,
+        high_bit: true,
+        after: &[0x02, 0x03, 0x01, 0x00, 0x01],
+    }
+}
+
+/// The PEM public keys read: EC P-256 (uncompressed point) and RSA of 2048, 3072 or 4096 bits
+/// with the exponent 65537.
+pub const PEM_KEY_TEMPLATES: [PemKeyTemplate; 4] = [
+    PemKeyTemplate {
+        kind: PemKeyKind::P256,
+        // id-ecPublicKey, prime256v1, a BIT STRING of an uncompressed point (0x04).
+        before: &[
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+        ],
+        material: 64,
+        high_bit: false,
+        after: &[],
+    },
+    rsa(
+        &[
+            0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00, 0x30, 0x82, 0x01, 0x0a,
+            0x02, 0x82, 0x01, 0x01, 0x00,
+        ],
+        256,
+    ),
+    rsa(
+        &[
+            0x30, 0x82, 0x01, 0xa2, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x8f, 0x00, 0x30, 0x82, 0x01, 0x8a,
+            0x02, 0x82, 0x01, 0x81, 0x00,
+        ],
+        384,
+    ),
+    rsa(
+        &[
+            0x30, 0x82, 0x02, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x02, 0x0f, 0x00, 0x30, 0x82, 0x02, 0x0a,
+            0x02, 0x82, 0x02, 0x01, 0x00,
+        ],
+        512,
+    ),
+];
+
+/// What `str::trim` removes around a PEM (Unicode `White_Space`), as a character class.
+const PEM_AROUND: &str = r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
+/// The ASCII blanks a PEM's base64 may hold anywhere (line breaks).
+const PEM_INSIDE: &str = r"[\t\n\f\r ]*";
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The pattern of a PEM public key in one of [`PEM_KEY_TEMPLATES`]: the base64 of each template,
+/// character by character — a fixed character where the template fixes all six bits, the
+/// characters that agree with its fixed bits elsewhere (free material, a high bit, the zero bits
+/// before `=` padding) — with line breaks allowed between any two.
+pub fn public_key_pem_pattern() -> String {
+    let forms: Vec<String> = PEM_KEY_TEMPLATES.iter().map(base64_of_template).collect();
+    format!(
+        "^{PEM_AROUND}-----BEGIN PUBLIC KEY-----{PEM_INSIDE}({})-----END PUBLIC KEY-----{PEM_AROUND}$",
+        forms.join("|")
+    )
+}
+
+/// The base64 pattern of one template (see [`public_key_pem_pattern`]).
+fn base64_of_template(template: &PemKeyTemplate) -> String {
+    // Each byte as (value, mask of the bits it fixes).
+    let mut bytes: Vec<(u8, u8)> = template.before.iter().map(|&b| (b, 0xff)).collect();
+    for i in 0..template.material {
+        bytes.push(if i == 0 && template.high_bit {
+            (0x80, 0x80)
+        } else {
+            (0, 0)
+        });
+    }
+    bytes.extend(template.after.iter().map(|&b| (b, 0xff)));
+    let bit = |i: usize| -> (bool, bool) {
+        // Bits past the end are the zero bits before padding: fixed.
+        bytes.get(i / 8).map_or((false, true), |&(value, mask)| {
+            let shift = 7 - (i % 8);
+            ((value >> shift) & 1 == 1, (mask >> shift) & 1 == 1)
+        })
+    };
+    let chars = (bytes.len() * 8).div_ceil(6);
+    let mut tokens: Vec<String> = (0..chars)
+        .map(|c| {
+            let allowed: String = (0..64u8)
+                .filter(|v| {
+                    (0..6).all(|b| {
+                        let (value, fixed) = bit(c * 6 + b);
+                        !fixed || ((v >> (5 - b)) & 1 == 1) == value
+                    })
+                })
+                .map(|v| BASE64_ALPHABET[usize::from(v)] as char)
+                .collect();
+            match allowed.len() {
+                64 => "[A-Za-z0-9+/]".to_owned(),
+                1 if allowed == "+" => r"\+".to_owned(),
+                1 => allowed,
+                _ => format!("[{allowed}]"),
+            }
+        })
+        .collect();
+    tokens.extend(std::iter::repeat_n("=".to_owned(), (4 - chars % 4) % 4));
+    // Runs of one token as a repetition, each character followed by optional blanks.
+    let mut out = String::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let run = tokens[i..].iter().take_while(|t| **t == tokens[i]).count();
+        if run == 1 {
+            out.push_str(&format!("{}{PEM_INSIDE}", tokens[i]));
+        } else {
+            out.push_str(&format!("({}{PEM_INSIDE}){{{run}}}", tokens[i]));
+        }
+        i += run;
+    }
+    out
+}
+
 /// Most keys a `private_key_jwt` client registers.
 pub const CLIENT_KEYS_MAX: usize = 10;
 

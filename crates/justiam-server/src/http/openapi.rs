@@ -222,16 +222,15 @@ const fn by_id(operation: &'static str) -> (&'static str, Takes) {
     (operation, Path("id"))
 }
 
-const OWN_TOKEN: &[(&str, Takes)] = &[
-    by_id("revoke_own_token"),
-    by_id("rotate_own_token"),
-    by_id("revoke_token"),
-];
+// A token is also revocable from the inventory (`revoke_token`, `DELETE /tokens/{id}`), but that
+// is not linked: schemathesis relates a removal to the paths under the removing request's own
+// path only, so a token revoked through the inventory and then rotated under its owner's path
+// (`404`, as for any revoked token) reads to it as a created resource gone missing.
+const OWN_TOKEN: &[(&str, Takes)] = &[by_id("revoke_own_token"), by_id("rotate_own_token")];
 
 const ACCOUNT_TOKEN: &[(&str, Takes)] = &[
     ("revoke_service_account_token", Nested("token_id")),
     ("rotate_service_account_token", Nested("token_id")),
-    by_id("revoke_token"),
 ];
 
 /// Which operations use what each creation (`201`) answers with: written into the document as
@@ -576,32 +575,16 @@ fn jwks_schema() -> Schema {
         .into()
 }
 
-/// One PEM public key. The pattern states a P-256 key exactly (its SubjectPublicKeyInfo is a
-/// fixed prefix and the point); an RSA key's validity is arithmetic, which no pattern states.
+/// One PEM public key, in the forms the server reads (`rules::PEM_KEY_TEMPLATES`).
 fn pem_schema() -> Object {
-    // What `str::trim` removes around the PEM, and the ASCII blanks allowed inside it.
-    const AROUND: &str =
-        r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
-    const INSIDE: &str = r"[\t\n\f\r ]*";
-    // id-ecPublicKey, prime256v1, an uncompressed point (0x04): then 64 bytes of x and y.
-    const P256_PREFIX: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE";
-    let mut pattern = format!("^{AROUND}-----BEGIN PUBLIC KEY-----{INSIDE}");
-    for c in P256_PREFIX.chars() {
-        pattern.push(c);
-        pattern.push_str(INSIDE);
-    }
-    pattern.push_str(&format!(
-        "([A-Za-z0-9+/]{INSIDE}){{85}}[AQgw]{INSIDE}={INSIDE}={INSIDE}-----END PUBLIC KEY-----{AROUND}$"
-    ));
     ObjectBuilder::new()
         .schema_type(Type::String)
         .description(Some(
-            "One public key in PEM (`-----BEGIN PUBLIC KEY-----`). The pattern states an EC P-256 \
-             key; an RSA key of 2048 bits or more is accepted too, but whether its bytes are a \
-             valid key is arithmetic no pattern can state, so RSA keys are best registered as \
-             `jwks`.",
+            "One public key in PEM (`-----BEGIN PUBLIC KEY-----`): EC P-256, or RSA of 2048, 3072 \
+             or 4096 bits with the exponent 65537 (what `openssl pkey -pubout` writes for the \
+             usual keys). Any other RSA key registers as `jwks`.",
         ))
-        .pattern(Some(pattern))
+        .pattern(Some(rules::public_key_pem_pattern()))
         .build()
 }
 
@@ -881,7 +864,7 @@ mod tests {
             token["revoke_service_account_token"]["parameters"]["id"],
             "$request.path.id"
         );
-        assert_eq!(token["revoke_token"]["parameters"]["id"], CREATED_ID);
+        assert!(token.get("revoke_token").is_none(), "see OWN_TOKEN");
     }
 
     /// The rules the derive macros cannot take from `justiam_types::rules` are the same text.

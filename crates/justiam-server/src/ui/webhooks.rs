@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use justiam_core::error::CoreResult;
+use justiam_core::error::{CoreError, CoreResult};
 use justiam_core::model::EVENT_TYPES;
 use justiam_core::secret::Secret;
 use justiam_core::service::webhooks::WebhookInput;
@@ -107,6 +107,8 @@ where
             })
             .await
         }
+        // A refused target is shown beside the URL, as the form's other refusals.
+        Err(CoreError::Conflict { message, .. }) => Err(CoreError::validation("url", message)),
         Err(error) => Err(error),
     };
     match saved {
