@@ -775,7 +775,8 @@ pub const PEM_KEY_TEMPLATES: [PemKeyTemplate; 4] = [
 ];
 
 /// What `str::trim` removes around a PEM (Unicode `White_Space`), as a character class.
-const PEM_AROUND: &str = r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
+const PEM_AROUND: &str =
+    r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
 /// The ASCII blanks a PEM's base64 may hold anywhere (line breaks).
 const PEM_INSIDE: &str = r"[\t\n\f\r ]*";
 const BASE64_ALPHABET: &[u8; 64] =

@@ -16,8 +16,8 @@ use aws_lc_rs::signature::{
     UnparsedPublicKey,
 };
 use base64::Engine;
-use justiam_types::rules::{PEM_KEY_TEMPLATES, PemKeyKind};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use justiam_types::rules::{PEM_KEY_TEMPLATES, PemKeyKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

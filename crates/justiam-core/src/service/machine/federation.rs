@@ -464,5 +464,30 @@ mod tests {
         assert!(parse_issuer("http://example.com").is_err());
         assert!(parse_issuer("https://x.example/?q=1").is_err());
         assert!(parse_issuer("not a url").is_err());
+        // As the document's `Issuer` pattern states it: kept as written, so written as the
+        // issuers write it (lower-case host, optional path, no query or fragment).
+        for good in [
+            "https://token.actions.githubusercontent.com",
+            "https://sts.windows.net/0b5c8f2e-1a2b-4c3d-9e8f-000000000000/",
+            "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+            "https://10.0.0.1:8443",
+            "http://127.0.0.1:8080/issuer",
+            "http://[::1]:9000",
+        ] {
+            assert!(parse_issuer(good).is_ok(), "{good}");
+            assert!(documented(Rule::Issuer, good), "{good}");
+        }
+        for bad in [
+            "https://Accounts.Google.com",
+            "https://issuer.example/#f",
+            "https://user@issuer.example",
+            " https://issuer.example",
+            "https://issuer.example:443",
+            "http://127.0.0.2/",
+            "https://[2001:db8::1]/",
+        ] {
+            assert!(parse_issuer(bad).is_err(), "{bad}");
+            assert!(!documented(Rule::Issuer, bad), "{bad}");
+        }
     }
 }
