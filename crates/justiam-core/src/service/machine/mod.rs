@@ -422,7 +422,7 @@ fn registered_keys(jwks: Option<&serde_json::Value>, pem: Option<&str>) -> CoreR
         (None, Some(pem)) => vec![Jwk::from_pem(pem).ok_or_else(|| {
             CoreError::validation(
                 "public_key_pem",
-                "public_key_pem must be one PEM public key (-----BEGIN PUBLIC KEY-----), RSA of 2048 bits or more or EC P-256",
+                "public_key_pem must be one PEM public key (-----BEGIN PUBLIC KEY-----): EC P-256, or RSA of 2048, 3072 or 4096 bits with the exponent 65537 (register any other RSA key as jwks)",
             )
         })?],
         (Some(jwks), None) => {
