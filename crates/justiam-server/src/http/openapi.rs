@@ -590,7 +590,7 @@ fn pem_schema() -> Object {
 
 /// `CreateFederatedCredential` names what its tokens must carry: a `subject`, or at least one
 /// claim condition, or both (a credential trusting every token of an issuer is refused).
-fn federated_credentials_narrow_the_issuer(doc: &mut OpenApiDoc) {
+fn federated_credentials_name_a_subject_or_claims(doc: &mut OpenApiDoc) {
     let Some(schemas) = doc.components.as_mut().map(|c| &mut c.schemas) else {
         return;
     };
@@ -691,7 +691,7 @@ impl Modify for Conventions {
         service_accounts_have_no_password(doc);
         grants_name_one_holder(doc);
         clients_by_auth_method(doc);
-        federated_credentials_narrow_the_issuer(doc);
+        federated_credentials_name_a_subject_or_claims(doc);
         for item in doc.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
