@@ -64,10 +64,13 @@ pub fn is_private(ip: IpAddr) -> bool {
 }
 
 /// Checks `raw` as a webhook target: an http(s) URL whose host resolves to an address that may
-/// be reached. The refusal is a `400` naming the field `url`.
+/// be reached. A URL of the wrong form is a `400` naming the field `url`; a well-formed one that
+/// does not lead to a public address is `409 webhook_target_refused`: the request is valid, what
+/// the name resolves to now (and the server's WEBHOOK_ALLOW_PRIVATE_TARGETS) refuses it.
 pub async fn check_target(raw: &str, allow_private: bool) -> Result<CheckedTarget, CoreError> {
     let url = parse_webhook_url(raw)?;
-    let refuse = |rule: String| CoreError::validation("url", format!("url {rule}"));
+    let refuse =
+        |rule: String| CoreError::conflict("webhook_target_refused", format!("url {rule}"));
     let host = url
         .host_str()
         .ok_or_else(|| refuse("must name a host".to_owned()))?

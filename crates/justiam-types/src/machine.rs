@@ -46,6 +46,7 @@ pub struct CreateServiceAccountClient {
     #[schema(value_type = rules::Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = rules::Description)]
     pub description: String,
     /// `client_secret` (default) or `private_key_jwt`.
     #[serde(default)]
@@ -112,13 +113,17 @@ pub struct CreateFederatedCredential {
     #[schema(value_type = rules::Name)]
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = rules::Description)]
     pub description: String,
     /// The outside issuer exactly as its tokens' `iss` (`https://token.actions.githubusercontent.com`).
+    #[schema(value_type = rules::Issuer)]
     pub issuer: String,
     /// The `aud` its tokens must carry.
+    #[schema(value_type = rules::ConditionValue)]
     pub audience: String,
     /// The `sub` its tokens must carry, exactly. At least one of `subject` and `claims` is needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<rules::ConditionValue>)]
     pub subject: Option<String>,
     /// Claim conditions: each claim must equal the value, where `*` matches any run of
     /// characters (`"ref": "refs/heads/*"`). A key is a top-level claim name (`repository`), or,

@@ -132,6 +132,47 @@ pub const NAME_PATTERN: &str = concat!(
     "]*$"
 );
 
+/// Claim conditions a federated credential may hold.
+pub const CLAIM_CONDITIONS_MAX: usize = 20;
+
+/// The claims a federated credential may not name as a condition: the exchange checks them itself.
+pub const EXCHANGE_CHECKED_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
+
+/// The name of a federated credential's claim condition: a [`NAME_PATTERN`] that, once trimmed,
+/// is not one of [`EXCHANGE_CHECKED_CLAIMS`]; and when it starts with `/` (an RFC 6901 JSON
+/// Pointer into nested claims), one with no empty segment, `~` only as `~0` or `~1`, and not
+/// starting in one of those claims.
+pub fn claim_condition_name_pattern() -> String {
+    let checked = EXCHANGE_CHECKED_CLAIMS.join("|");
+    format!(
+        concat!(
+            // not a checked claim by name,
+            "^(?![",
+            spaces!(),
+            "]*({checked})[",
+            spaces!(),
+            "]*$)",
+            // nor a pointer into one,
+            "(?![",
+            spaces!(),
+            "]*/({checked})(/|[",
+            spaces!(),
+            "]*$))",
+            // nor a pointer with an empty segment or a bare `~`;
+            "(?![",
+            spaces!(),
+            "]*/([",
+            spaces!(),
+            "]*$|.*//|.*~(?![01])|.*/[",
+            spaces!(),
+            "]*$))",
+            "{name}"
+        ),
+        checked = checked,
+        name = NAME_PATTERN.trim_start_matches('^')
+    )
+}
+
 /// What a name the built-in roles reserve starts with: `idp:` in any case, after spaces.
 pub const RESERVED_ROLE_PREFIX_PATTERN: &str = concat!("^[", spaces!(), "]*[iI][dD][pP]:");
 
@@ -518,9 +559,17 @@ macro_rules! http_port {
 macro_rules! path_and_query {
     () => {
         concat!(
-            r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)+",
+            path_segment!(),
+            "+",
             r"(\?[A-Za-z0-9_~!$&()*+,;=:@/?.%-]*)?"
         )
+    };
+}
+
+/// `/` and one segment of a path (possibly empty), as [`path_and_query`] admits it.
+macro_rules! path_segment {
+    () => {
+        r"(/(\.*[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9_~!$&'()*+,;=:@.-]*|\.{3,})?)"
     };
 }
 
@@ -571,6 +620,265 @@ pub const LAUNCH_URL_PATTERN: &str = concat!(
     r"(#[A-Za-z0-9_~!$&'()*+,;=:@/?.%-]*)?",
     "$"
 );
+
+/// A webhook target as written: `http` or `https` on a lower-case host name or an IPv4 address,
+/// a path and a query as [`LAUNCH_URL_PATTERN`], no fragment. Where it points is not a matter of
+/// form: the server resolves the host when the URL is given (and at each delivery) and refuses
+/// one that does not resolve, or resolves only to a loopback, link-local or private address
+/// (`409 webhook_target_refused`).
+pub const WEBHOOK_URL_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    "|http://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    http_port!(),
+    ")",
+    path_and_query!(),
+    "$"
+);
+
+/// The events a webhook may subscribe to; a family wildcard (`token.*`) takes every event of its
+/// family, including ones added later.
+pub const WEBHOOK_EVENT_TYPES: &[&str] = &[
+    "token.created",
+    "token.revoked",
+    "token.revoked_as_leaked",
+    "token.expiring",
+    "user.created",
+    "user.updated",
+    "user.deleted",
+    "login.failed",
+    "application.created",
+    "application.updated",
+    "application.deleted",
+    "application.secret_rotated",
+    "application.grant_added",
+    "application.grant_removed",
+    "mfa.enrolled",
+    "mfa.unenrolled",
+    "mfa.reset",
+    "mfa.failed",
+    "token.*",
+    "user.*",
+    "login.*",
+    "application.*",
+    "mfa.*",
+];
+
+/// A webhook target: at most this many characters.
+pub const WEBHOOK_URL_MAX_CHARS: usize = 2048;
+
+/// A webhook's signing secret: printable ASCII without spaces (16 to 256 characters).
+pub const WEBHOOK_SECRET_PATTERN: &str = "^[!-~]*$";
+
+/// A federated credential's issuer, kept byte for byte as its tokens' `iss` (so not rewritten to
+/// a canonical form): `https` on a lower-case host name or an IPv4 address, or `http` on a
+/// loopback host (for tests; the keys of such an issuer are fetched only with
+/// `FEDERATION_ALLOW_HTTP_LOOPBACK=true`); an optional path, as [`LAUNCH_URL_PATTERN`]'s; no
+/// query, no fragment.
+pub const ISSUER_PATTERN: &str = concat!(
+    "^(https://(",
+    domain!(),
+    "|",
+    ipv4!(),
+    ")",
+    https_port!(),
+    r"|http://(localhost|127\.0\.0\.1|\[::1\])",
+    http_port!(),
+    ")",
+    path_segment!(),
+    "*$"
+);
+
+/// Base64url without padding, as a JWK member is written (RFC 7518 §2): whole groups of four
+/// characters, then two or three whose unused low bits are zero (what a strict decoder takes).
+macro_rules! base64url_tail {
+    () => {
+        "([A-Za-z0-9_-]{4}|[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])"
+    };
+}
+
+/// A JWK member in base64url, not empty (an RSA key's `e`).
+pub const JWK_BASE64URL_PATTERN: &str = concat!("^([A-Za-z0-9_-]{4})*", base64url_tail!(), "$");
+
+/// An RSA key's modulus `n`: base64url of 256 bytes (2048 bits) or more — 85 groups of four
+/// (255 bytes), then at least one more byte.
+pub const JWK_RSA_MODULUS_PATTERN: &str = concat!(
+    "^([A-Za-z0-9_-]{4}){85}([A-Za-z0-9_-]{4})*",
+    base64url_tail!(),
+    "$"
+);
+
+/// A P-256 coordinate (`x`, `y`): base64url of exactly 32 bytes.
+pub const JWK_P256_COORDINATE_PATTERN: &str = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$";
+
+/// The members of a JWK that only a private key has: a client registers its public key only.
+pub const JWK_PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
+/// The kind of key a PEM template holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PemKeyKind {
+    /// EC P-256: the material is `x || y`.
+    P256,
+    /// RSA with the exponent 65537: the material is the modulus `n`.
+    Rsa,
+}
+
+/// A PEM public key a `private_key_jwt` client may register, as the DER of its
+/// SubjectPublicKeyInfo: fixed bytes, the key material, fixed bytes. The server reads a PEM only
+/// in these forms, and the document's pattern is written from the same table
+/// ([`public_key_pem_pattern`]), so the two say the same thing: which bytes are a key is form,
+/// not arithmetic. (Any other RSA key registers as a JWKS.)
+#[derive(Debug, Clone, Copy)]
+pub struct PemKeyTemplate {
+    pub kind: PemKeyKind,
+    pub before: &'static [u8],
+    /// Bytes of key material.
+    pub material: usize,
+    /// The material's first byte has its high bit set (an RSA modulus of exactly this size).
+    pub high_bit: bool,
+    pub after: &'static [u8],
+}
+
+/// RSA `SEQUENCE { algorithm rsaEncryption, BIT STRING { SEQUENCE { INTEGER n, INTEGER 65537 } } }`
+/// up to the modulus, for a modulus of 2048, 3072 and 4096 bits.
+const fn rsa(before: &'static [u8], material: usize) -> PemKeyTemplate {
+    PemKeyTemplate {
+        kind: PemKeyKind::Rsa,
+        before,
+        material,
+        high_bit: true,
+        after: &[0x02, 0x03, 0x01, 0x00, 0x01],
+    }
+}
+
+/// The PEM public keys read: EC P-256 (uncompressed point) and RSA of 2048, 3072 or 4096 bits
+/// with the exponent 65537.
+pub const PEM_KEY_TEMPLATES: [PemKeyTemplate; 4] = [
+    PemKeyTemplate {
+        kind: PemKeyKind::P256,
+        // id-ecPublicKey, prime256v1, a BIT STRING of an uncompressed point (0x04).
+        before: &[
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04,
+        ],
+        material: 64,
+        high_bit: false,
+        after: &[],
+    },
+    rsa(
+        &[
+            0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00, 0x30, 0x82, 0x01, 0x0a,
+            0x02, 0x82, 0x01, 0x01, 0x00,
+        ],
+        256,
+    ),
+    rsa(
+        &[
+            0x30, 0x82, 0x01, 0xa2, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x8f, 0x00, 0x30, 0x82, 0x01, 0x8a,
+            0x02, 0x82, 0x01, 0x81, 0x00,
+        ],
+        384,
+    ),
+    rsa(
+        &[
+            0x30, 0x82, 0x02, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+            0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x02, 0x0f, 0x00, 0x30, 0x82, 0x02, 0x0a,
+            0x02, 0x82, 0x02, 0x01, 0x00,
+        ],
+        512,
+    ),
+];
+
+/// What `str::trim` removes around a PEM (Unicode `White_Space`), as a character class.
+const PEM_AROUND: &str =
+    r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*";
+/// The ASCII blanks a PEM's base64 may hold anywhere (line breaks).
+const PEM_INSIDE: &str = r"[\t\n\f\r ]*";
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The pattern of a PEM public key in one of [`PEM_KEY_TEMPLATES`]: the base64 of each template,
+/// character by character — a fixed character where the template fixes all six bits, the
+/// characters that agree with its fixed bits elsewhere (free material, a high bit, the zero bits
+/// before `=` padding) — with line breaks allowed between any two.
+pub fn public_key_pem_pattern() -> String {
+    let forms: Vec<String> = PEM_KEY_TEMPLATES.iter().map(base64_of_template).collect();
+    format!(
+        "^{PEM_AROUND}-----BEGIN PUBLIC KEY-----{PEM_INSIDE}({})-----END PUBLIC KEY-----{PEM_AROUND}$",
+        forms.join("|")
+    )
+}
+
+/// The base64 pattern of one template (see [`public_key_pem_pattern`]).
+fn base64_of_template(template: &PemKeyTemplate) -> String {
+    // Each byte as (value, mask of the bits it fixes).
+    let mut bytes: Vec<(u8, u8)> = template.before.iter().map(|&b| (b, 0xff)).collect();
+    for i in 0..template.material {
+        bytes.push(if i == 0 && template.high_bit {
+            (0x80, 0x80)
+        } else {
+            (0, 0)
+        });
+    }
+    bytes.extend(template.after.iter().map(|&b| (b, 0xff)));
+    let bit = |i: usize| -> (bool, bool) {
+        // Bits past the end are the zero bits before padding: fixed.
+        bytes.get(i / 8).map_or((false, true), |&(value, mask)| {
+            let shift = 7 - (i % 8);
+            ((value >> shift) & 1 == 1, (mask >> shift) & 1 == 1)
+        })
+    };
+    let chars = (bytes.len() * 8).div_ceil(6);
+    let mut tokens: Vec<String> = (0..chars)
+        .map(|c| {
+            let allowed: String = (0..64u8)
+                .filter(|v| {
+                    (0..6).all(|b| {
+                        let (value, fixed) = bit(c * 6 + b);
+                        !fixed || ((v >> (5 - b)) & 1 == 1) == value
+                    })
+                })
+                .map(|v| BASE64_ALPHABET[usize::from(v)] as char)
+                .collect();
+            match allowed.len() {
+                64 => "[A-Za-z0-9+/]".to_owned(),
+                1 if allowed == "+" => r"\+".to_owned(),
+                1 => allowed,
+                _ => format!("[{allowed}]"),
+            }
+        })
+        .collect();
+    tokens.extend(std::iter::repeat_n("=".to_owned(), (4 - chars % 4) % 4));
+    // Runs of one token as a repetition, each character followed by optional blanks.
+    let mut out = String::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let run = tokens[i..].iter().take_while(|t| **t == tokens[i]).count();
+        if run == 1 {
+            out.push_str(&format!("{}{PEM_INSIDE}", tokens[i]));
+        } else {
+            out.push_str(&format!("({}{PEM_INSIDE}){{{run}}}", tokens[i]));
+        }
+        i += run;
+    }
+    out
+}
+
+/// Most keys a `private_key_jwt` client registers.
+pub const CLIENT_KEYS_MAX: usize = 10;
+
+/// An issuer: at most this many characters.
+pub const ISSUER_MAX_CHARS: usize = 1000;
 
 fn array(items: impl Into<Schema>, description: &str) -> utoipa::openapi::schema::ArrayBuilder {
     let items: Schema = items.into();
@@ -723,6 +1031,55 @@ rule_schema! {
         .min_length(Some(1))
         .max_length(Some(MAPPING_VALUE_MAX_CHARS))
         .pattern(Some(NAME_PATTERN))
+}
+
+rule_schema! {
+    /// A webhook target.
+    WebhookUrl => text(
+        "An http(s) URL (lower-case host name or IPv4 address; no user info, no fragment). Only \
+         public targets: the host is resolved when the URL is given, and one that does not \
+         resolve, or resolves only to a loopback, link-local or private address, is refused with \
+         `409 webhook_target_refused` (unless the server runs with \
+         WEBHOOK_ALLOW_PRIVATE_TARGETS=true). Deliveries resolve it again and connect to the \
+         address checked.",
+    )
+    .max_length(Some(WEBHOOK_URL_MAX_CHARS))
+    .pattern(Some(WEBHOOK_URL_PATTERN))
+}
+
+rule_schema! {
+    /// An event a webhook subscribes to.
+    WebhookEvent => text("An event type, or a family wildcard (`token.*`) taking every event of its family.")
+        .enum_values(Some(WEBHOOK_EVENT_TYPES.iter().copied()))
+}
+
+rule_schema! {
+    /// A webhook's signing secret.
+    WebhookSecret => text("16 to 256 printable ASCII characters without spaces.")
+        .min_length(Some(16))
+        .max_length(Some(256))
+        .pattern(Some(WEBHOOK_SECRET_PATTERN))
+}
+
+rule_schema! {
+    /// What a federated credential requires of a token: its `aud`, its `sub`.
+    ConditionValue => text("1–1000 characters as sent, not blank, without control characters; stored trimmed.")
+        .min_length(Some(1))
+        .max_length(Some(MAPPING_VALUE_MAX_CHARS))
+        .pattern(Some(NAME_PATTERN))
+}
+
+rule_schema! {
+    /// The issuer of a federated credential.
+    Issuer => text(
+        "The outside issuer exactly as its tokens' `iss` \
+         (`https://token.actions.githubusercontent.com`): an https URL on a lower-case host name \
+         or an IPv4 address, with an optional path and no query or fragment; http only on a \
+         loopback host (`localhost`, `127.0.0.1`, `[::1]`), whose keys are fetched only when the \
+         server runs with FEDERATION_ALLOW_HTTP_LOOPBACK=true.",
+    )
+    .max_length(Some(ISSUER_MAX_CHARS))
+    .pattern(Some(ISSUER_PATTERN))
 }
 
 #[cfg(test)]

@@ -27,16 +27,14 @@ pub struct Webhook {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// An http(s) URL; loopback, link-local and private addresses are refused unless the server
-    /// runs with WEBHOOK_ALLOW_PRIVATE_TARGETS=true.
-    #[schema(max_length = 2048, example = "https://hooks.example.com/justiam")]
+    /// An http(s) URL of a public target (`rules::WebhookUrl`).
+    #[schema(value_type = crate::rules::WebhookUrl)]
     pub url: String,
-    #[schema(min_items = 1, example = json!(["token.created", "user.*"]))]
+    #[schema(value_type = Vec<crate::rules::WebhookEvent>, min_items = 1, example = json!(["token.created", "user.*"]))]
     pub events: Vec<String>,
-    /// The signing secret (16 to 256 printable ASCII characters). Absent on create: generated and
-    /// shown once; absent on replace: kept.
+    /// The signing secret. Absent on create: generated and shown once; absent on replace: kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_length = 16, max_length = 256)]
+    #[schema(value_type = Option<crate::rules::WebhookSecret>)]
     pub secret: Option<String>,
 }
 

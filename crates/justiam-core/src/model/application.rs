@@ -288,19 +288,23 @@ pub fn parse_redirect_uri(field: &str, raw: &str) -> CoreResult<()> {
 
 /// The documented URL patterns, compiled once.
 #[derive(Clone, Copy)]
-enum Rule {
+pub(crate) enum Rule {
     RedirectUri,
     RedirectUriRegex,
     LaunchUrl,
+    WebhookUrl,
+    Issuer,
 }
 
 fn rule(which: Rule) -> &'static regex::Regex {
-    static COMPILED: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
-    let [redirect, pattern, launch] = COMPILED.get_or_init(|| {
+    static COMPILED: std::sync::OnceLock<[regex::Regex; 5]> = std::sync::OnceLock::new();
+    let [redirect, pattern, launch, webhook, issuer] = COMPILED.get_or_init(|| {
         [
             rules::REDIRECT_URI_PATTERN,
             rules::REDIRECT_URI_REGEX_PATTERN,
             rules::LAUNCH_URL_PATTERN,
+            rules::WEBHOOK_URL_PATTERN,
+            rules::ISSUER_PATTERN,
         ]
         .map(|p| regex::Regex::new(p).unwrap_or_else(|e| panic!("a rule does not compile: {e}")))
     });
@@ -308,22 +312,29 @@ fn rule(which: Rule) -> &'static regex::Regex {
         Rule::RedirectUri => redirect,
         Rule::RedirectUriRegex => pattern,
         Rule::LaunchUrl => launch,
+        Rule::WebhookUrl => webhook,
+        Rule::Issuer => issuer,
     }
 }
+
+/// Whether `raw` matches the documented pattern `which`.
+pub(crate) fn documented(which: Rule, raw: &str) -> bool {
+    rule(which).is_match(raw)
+}
+
+/// What the documented URL patterns admit, in words.
+pub(crate) const URL_FORM: &str = "write the host as a lower-case name (letters, digits, single \
+     hyphens; the last label starting with a letter) or an IPv4 address, the path with letters, \
+     digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no % escapes), the query with those and / ? % \
+     (no ')";
 
 /// A canonical URL (already checked) that the documented pattern also admits: the pattern
 /// narrows the host to lower-case names and IPv4 addresses, and the path to unreserved characters.
 fn documented_url(which: Rule, raw: &str) -> Result<(), String> {
-    if rule(which).is_match(raw) {
+    if documented(which, raw) {
         Ok(())
     } else {
-        Err(
-            "write the host as a lower-case name (letters, digits, single hyphens; the last \
-             label starting with a letter) or an IPv4 address, the path with letters, digits \
-             and - . _ ~ ! $ & ' ( ) * + , ; = : @ (no % escapes), the query with those and / ? % \
-             (no ')"
-                .to_owned(),
-        )
+        Err(URL_FORM.to_owned())
     }
 }
 

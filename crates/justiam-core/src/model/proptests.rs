@@ -518,6 +518,23 @@ proptest! {
     }
 
     #[test]
+    fn the_document_states_the_webhook_url_rule(raw in prop_oneof![
+        hostile_text(),
+        url_like(),
+        matching(rules::WEBHOOK_URL_PATTERN),
+    ]) {
+        let valid = chars(&raw) <= rules::WEBHOOK_URL_MAX_CHARS
+            && documented(rules::WEBHOOK_URL_PATTERN, &raw);
+        match parse_webhook_url(&raw) {
+            Ok(_) => prop_assert!(valid, "accepted {:?}", raw),
+            Err(e) => {
+                prop_assert!(!valid, "refused {:?}: {:?}", raw, e);
+                assert_validation(e, "url")?;
+            }
+        }
+    }
+
+    #[test]
     fn the_document_states_the_application_text_rules(raw in hostile_text()) {
         let friendly = chars(&raw) <= rules::FRIENDLY_NAME_MAX_CHARS
             && documented(rules::NO_CONTROLS_PATTERN, &raw);

@@ -5,36 +5,10 @@ use uuid::Uuid;
 use crate::error::{CoreError, CoreResult};
 use crate::time::Millis;
 
-/// The events a webhook may subscribe to (the contract's list); a family wildcard (`token.*`)
-/// takes every event of its family, including ones added later.
-pub const EVENT_TYPES: &[&str] = &[
-    "token.created",
-    "token.revoked",
-    "token.revoked_as_leaked",
-    "token.expiring",
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "login.failed",
-    "application.created",
-    "application.updated",
-    "application.deleted",
-    "application.secret_rotated",
-    "application.grant_added",
-    "application.grant_removed",
-    "mfa.enrolled",
-    "mfa.unenrolled",
-    "mfa.reset",
-    "mfa.failed",
-    "token.*",
-    "user.*",
-    "login.*",
-    "application.*",
-    "mfa.*",
-];
-
+/// The events a webhook may subscribe to (the contract's list, which the document states too).
+pub use justiam_types::rules::WEBHOOK_EVENT_TYPES as EVENT_TYPES;
 /// The longest webhook URL accepted.
-pub const URL_MAX_CHARS: usize = 2048;
+pub use justiam_types::rules::WEBHOOK_URL_MAX_CHARS as URL_MAX_CHARS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Webhook {
@@ -75,7 +49,8 @@ pub fn parse_events(events: &[String]) -> CoreResult<Vec<String>> {
     }
     let mut out = Vec::with_capacity(events.len());
     for event in events {
-        let event = event.trim();
+        // Exactly as listed (not trimmed): the document's enum admits nothing else.
+        let event = event.as_str();
         if !EVENT_TYPES.contains(&event) {
             return Err(CoreError::validation(
                 "events",
@@ -96,7 +71,6 @@ pub fn parse_events(events: &[String]) -> CoreResult<Vec<String>> {
 /// points is checked by the server, which resolves it.)
 pub fn parse_webhook_url(raw: &str) -> CoreResult<url::Url> {
     let invalid = |rule: &str| CoreError::validation("url", format!("url {rule}"));
-    let raw = raw.trim();
     if raw.chars().count() > URL_MAX_CHARS {
         return Err(invalid("must be at most 2048 characters"));
     }
@@ -113,6 +87,12 @@ pub fn parse_webhook_url(raw: &str) -> CoreResult<url::Url> {
     }
     if url.fragment().is_some() {
         return Err(invalid("must not have a fragment (#…)"));
+    }
+    if !crate::model::application::documented(crate::model::application::Rule::WebhookUrl, raw) {
+        return Err(invalid(&format!(
+            "is not in the documented form: {}",
+            crate::model::application::URL_FORM
+        )));
     }
     Ok(url)
 }

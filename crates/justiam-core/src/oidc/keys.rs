@@ -17,6 +17,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use justiam_types::rules::{PEM_KEY_TEMPLATES, PemKeyKind};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -110,7 +111,9 @@ impl Jwk {
         URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
     }
 
-    /// A PEM `PUBLIC KEY` (SubjectPublicKeyInfo) as a JWK: RSA (2048 bits or more) or P-256.
+    /// A PEM `PUBLIC KEY` (SubjectPublicKeyInfo) as a JWK, in one of the forms of
+    /// `rules::PEM_KEY_TEMPLATES` (P-256; RSA of 2048, 3072 or 4096 bits with the exponent 65537):
+    /// read by its form, as the document's pattern states it, like a JWK's members.
     pub fn from_pem(pem: &str) -> Option<Jwk> {
         let body: String = pem
             .trim()
@@ -120,34 +123,29 @@ impl Jwk {
             .filter(|c| !c.is_ascii_whitespace())
             .collect();
         let der = STANDARD.decode(body).ok()?;
-        // SubjectPublicKeyInfo of id-ecPublicKey + prime256v1 with an uncompressed point: a fixed
-        // 26-byte prefix, then 0x04 || x || y.
-        const P256_SPKI_PREFIX: [u8; 26] = [
-            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
-            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-        ];
-        let mut jwk = if let Some(point) = der.strip_prefix(&P256_SPKI_PREFIX) {
-            if point.len() != 65 || point[0] != 4 {
-                return None;
-            }
-            Jwk {
+        let (template, material) = PEM_KEY_TEMPLATES.iter().find_map(|t| {
+            let material = der
+                .strip_prefix(t.before)?
+                .strip_suffix(t.after)
+                .filter(|m| m.len() == t.material)?;
+            (!t.high_bit || material[0] >= 0x80).then_some((t, material))
+        })?;
+        let mut jwk = match template.kind {
+            PemKeyKind::P256 => Jwk {
                 kty: "EC".into(),
                 crv: "P-256".into(),
-                x: URL_SAFE_NO_PAD.encode(&point[1..33]),
-                y: URL_SAFE_NO_PAD.encode(&point[33..]),
+                x: URL_SAFE_NO_PAD.encode(&material[..32]),
+                y: URL_SAFE_NO_PAD.encode(&material[32..]),
                 alg: ALG_ES256.into(),
                 ..Jwk::default()
-            }
-        } else {
-            let key = aws_lc_rs::rsa::PublicKey::from_der(&der).ok()?;
-            let components = PublicKeyComponents::<Vec<u8>>::from(&key);
-            Jwk {
+            },
+            PemKeyKind::Rsa => Jwk {
                 kty: "RSA".into(),
-                n: URL_SAFE_NO_PAD.encode(&components.n),
-                e: URL_SAFE_NO_PAD.encode(&components.e),
+                n: URL_SAFE_NO_PAD.encode(material),
+                e: URL_SAFE_NO_PAD.encode([1, 0, 1]),
                 alg: ALG.into(),
                 ..Jwk::default()
-            }
+            },
         };
         jwk.use_ = "sig".into();
         jwk.kid = jwk.thumbprint();
@@ -402,5 +400,69 @@ mod tests {
         assert_eq!(jwk, rsa.jwk);
         assert!(Jwk::from_pem(&pem(b"nonsense")).is_none());
         assert!(Jwk::from_pem("not a key").is_none());
+    }
+
+    /// The document's PEM pattern and `from_pem` take the same keys: every template filled with
+    /// any material (line breaks or not), a real key, and nothing just off a template.
+    #[test]
+    fn the_documented_pem_pattern_is_what_from_pem_reads() {
+        use justiam_types::rules::{PEM_KEY_TEMPLATES, public_key_pem_pattern};
+        let pattern = regex::Regex::new(&public_key_pem_pattern()).expect("compiles");
+        let wrapped = |der: &[u8]| {
+            let b64 = STANDARD.encode(der);
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).expect("ascii"))
+                .collect();
+            format!(
+                "  -----BEGIN PUBLIC KEY-----\r\n{}\n-----END PUBLIC KEY-----\n",
+                lines.join("\n")
+            )
+        };
+        let one_line = |der: &[u8]| {
+            format!(
+                "-----BEGIN PUBLIC KEY-----{}-----END PUBLIC KEY-----",
+                STANDARD.encode(der)
+            )
+        };
+        for (i, template) in PEM_KEY_TEMPLATES.iter().enumerate() {
+            for seed in 0..8u8 {
+                let mut material: Vec<u8> = (0..template.material)
+                    .map(|j| Sha256::digest([seed, i as u8, (j % 256) as u8, (j / 256) as u8])[0])
+                    .collect();
+                if template.high_bit {
+                    material[0] |= 0x80;
+                }
+                let der = [template.before, &material, template.after].concat();
+                for pem in [wrapped(&der), one_line(&der)] {
+                    assert!(pattern.is_match(&pem), "{pem}");
+                    assert!(Jwk::from_pem(&pem).is_some(), "{pem}");
+                }
+                // Just off the template: a byte short, a low modulus, another exponent.
+                let mut off = vec![der[..der.len() - 1].to_vec()];
+                if template.high_bit {
+                    material[0] &= 0x7f;
+                    off.push([template.before, &material, template.after].concat());
+                    material[0] |= 0x80;
+                    off.push([template.before, &material, &[2, 1, 3]].concat());
+                } else {
+                    let mut point = der.clone();
+                    point[template.before.len() - 1] = 0x05;
+                    off.push(point);
+                }
+                for der in off {
+                    let pem = wrapped(&der);
+                    assert!(!pattern.is_match(&pem), "{pem}");
+                    assert!(Jwk::from_pem(&pem).is_none(), "{pem}");
+                }
+            }
+        }
+        let rsa = SigningKey::generate().expect("key");
+        let Pair::Rsa(pair) = &rsa.key.pair else {
+            panic!("RSA")
+        };
+        let der = pair.public_key().as_der().expect("der");
+        assert!(pattern.is_match(&wrapped(der.as_ref())));
     }
 }

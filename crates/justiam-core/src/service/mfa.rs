@@ -473,7 +473,9 @@ impl Iam {
         }
         let mut tx = self.db.pool.begin().await?;
         if !mfa::delete_all(&mut tx, id).await? {
-            return Err(CoreError::not_found("second factor of this user"));
+            // Idempotent: the user already has no second factor, which is what was asked. Nothing
+            // changed, so nothing is audited.
+            return Ok(());
         }
         let entry = AuditEntry {
             target_type: Some("user"),

@@ -64,7 +64,9 @@ fn to_model(row: WebhookRow) -> Webhook {
     }
 }
 
-fn check_secret(secret: &Secret) -> CoreResult<()> {
+/// A given signing secret: 16 to 256 printable ASCII characters without spaces
+/// (`rules::WEBHOOK_SECRET_PATTERN`).
+pub fn check_secret(secret: &Secret) -> CoreResult<()> {
     let value = secret.expose();
     let len = value.chars().count();
     if !(SECRET_MIN_CHARS..=SECRET_MAX_CHARS).contains(&len)

@@ -220,8 +220,8 @@ async fn user_mfa(
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}/mfa", operation_id = "reset_user_mfa", tag = "mfa", params(("id" = Uuid, Path, description = "User id")), responses(
-    (status = 204, description = "The user's authenticator app and recovery codes are removed (`users.update`)"),
-    (status = 404, description = "No such user, or the user has no second factor", body = ErrorBody)))]
+    (status = 204, description = "The user has no second factor now: their authenticator app and recovery codes are removed, if they had any (`users.update`; audited `mfa.reset` only when something was removed)"),
+    (status = 404, description = "No such user", body = ErrorBody)))]
 async fn reset_user_mfa(
     State(state): State<AppState>,
     Auth(principal): Auth,

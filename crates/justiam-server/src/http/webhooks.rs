@@ -6,14 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use justiam_core::authz::Principal;
+use justiam_core::model::parse_events;
 use justiam_core::model::{Webhook as Model, WebhookDelivery as DeliveryModel};
 use justiam_core::secret::Secret;
-use justiam_core::service::webhooks::WebhookInput as Input;
+use justiam_core::service::webhooks::{WebhookInput as Input, check_secret};
 use justiam_core::time::to_datetime;
-use justiam_types::Page;
 use justiam_types::webhook::{
     CreatedWebhook, Webhook, WebhookDelivery, WebhookInput, WebhookTestSent,
 };
+use justiam_types::{ErrorBody, Page};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -64,11 +65,18 @@ pub async fn checked_input(
     body: WebhookInput,
 ) -> Result<Input, ApiError> {
     state.iam.require_webhook_admin(principal)?;
+    // Every field's form first (400), then where the URL leads (409): a request refused for its
+    // form is never refused for its target.
+    parse_events(&body.events)?;
+    let secret = body.secret.map(Secret::new);
+    if let Some(secret) = &secret {
+        check_secret(secret)?;
+    }
     check_target(&body.url, state.iam.settings.webhook_allow_private_targets).await?;
     Ok(Input {
         url: body.url,
         events: body.events,
-        secret: body.secret.map(Secret::new),
+        secret,
     })
 }
 
@@ -89,7 +97,10 @@ async fn list(
     )))
 }
 
-#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput, responses((status = 201, description = "Created; `secret` only when it was generated, shown this once", body = CreatedWebhook)))]
+#[utoipa::path(post, path = "/api/v1/webhooks", operation_id = "create_webhook", tag = "webhooks", request_body = WebhookInput, responses(
+    (status = 201, description = "Created; `secret` only when it was generated, shown this once", body = CreatedWebhook),
+    (status = 409, description = "`webhook_target_refused`: the URL's host does not resolve, or resolves only to a loopback, link-local or private address", body = ErrorBody),
+))]
 async fn create(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -116,7 +127,10 @@ async fn read(
     Ok(Json(to_wire(state.iam.get_webhook(&principal, id).await?)))
 }
 
-#[utoipa::path(put, path = "/api/v1/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks", params(("id" = Uuid, Path, description = "Webhook id")), request_body = WebhookInput, responses((status = 200, body = Webhook)))]
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks", params(("id" = Uuid, Path, description = "Webhook id")), request_body = WebhookInput, responses(
+    (status = 200, body = Webhook),
+    (status = 409, description = "`webhook_target_refused`: the URL's host does not resolve, or resolves only to a loopback, link-local or private address", body = ErrorBody),
+))]
 async fn replace(
     State(state): State<AppState>,
     Auth(principal): Auth,

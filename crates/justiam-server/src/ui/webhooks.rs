@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use justiam_core::error::CoreResult;
+use justiam_core::error::{CoreError, CoreResult};
 use justiam_core::model::{EVENT_TYPES, PageRequest};
 use justiam_core::secret::Secret;
 use justiam_core::service::webhooks::WebhookInput;
@@ -108,6 +108,8 @@ where
             })
             .await
         }
+        // A refused target is shown beside the URL, as the form's other refusals.
+        Err(CoreError::Conflict { message, .. }) => Err(CoreError::validation("url", message)),
         Err(error) => Err(error),
     };
     match saved {

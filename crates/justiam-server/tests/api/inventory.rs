@@ -463,7 +463,55 @@ async fn operators_revoke_any_token_they_oversee(backend: Backend) {
     assert_eq!(star_entry.credential.as_deref(), Some("pat"));
 }
 
+/// One token, two paths: revoked from the inventory (`DELETE /tokens/{id}`), it is gone under its
+/// owner's path too — a rotation or a revocation there is `404`, as for any revoked token — while
+/// a token ended by its own rotation stays `409 already_rotated`. (The sequence the fuzz's
+/// stateful phase ran; docs/decisions.md, "Fuzzing: every operation conforms".)
+async fn a_token_revoked_from_the_inventory_is_gone_under_its_owner_too(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.admin().await;
+    let bot = server.create_service_account("bot@example.com").await;
+    let tokens = format!("/api/v1/users/{}/tokens", bot.id);
+    let create = |name: &'static str| {
+        raw(
+            &admin,
+            Method::POST,
+            &tokens,
+            Some(json!({"name": name, "expires_in_days": 30})),
+        )
+    };
+    let created = create("deploy").await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.json);
+    let id = created.json["id"].as_str().expect("id").to_owned();
+    let revoked = raw(
+        &admin,
+        Method::DELETE,
+        &format!("/api/v1/tokens/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status.as_u16(), 204, "{}", revoked.json);
+    let rotate = raw(&admin, Method::POST, &format!("{tokens}/{id}/rotate"), None).await;
+    assert_error(&rotate, 404, "not_found", "token");
+    let again = raw(&admin, Method::DELETE, &format!("{tokens}/{id}"), None).await;
+    assert_error(&again, 404, "not_found", "token");
+
+    let rotated_away = create("ci").await;
+    let id = rotated_away.json["id"].as_str().expect("id").to_owned();
+    let first = raw(
+        &admin,
+        Method::POST,
+        &format!("{tokens}/{id}/rotate"),
+        Some(json!({"grace_period_seconds": 0})),
+    )
+    .await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.json);
+    let second = raw(&admin, Method::POST, &format!("{tokens}/{id}/rotate"), None).await;
+    assert_error(&second, 409, "already_rotated", "replacement");
+}
+
 crate::on_both_databases!(
     inventory_filters_permissions_and_pagination,
     operators_revoke_any_token_they_oversee,
+    a_token_revoked_from_the_inventory_is_gone_under_its_owner_too,
 );

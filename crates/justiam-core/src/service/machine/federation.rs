@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use justiam_types::rules::ISSUER_MAX_CHARS;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::Url;
@@ -27,6 +28,7 @@ use super::access::CredentialKind;
 use super::grant::{LEEWAY_SECS, ServiceTokenResponse, audience_contains, unverified_claims};
 use crate::authz::RequestMeta;
 use crate::error::{CoreError, CoreResult};
+use crate::model::application::{Rule, documented};
 use crate::model::machine::{FederatedCredential, claim_at, glob_matches};
 use crate::oidc::jws::{self, JwsError};
 use crate::oidc::keys::Jwk;
@@ -257,10 +259,10 @@ pub(super) fn parse_issuer(raw: &str) -> CoreResult<String> {
     let invalid = || {
         CoreError::validation(
             "issuer",
-            "issuer must be an https URL without query or fragment (http only for a loopback host), exactly as the tokens' iss",
+            "issuer must be an https URL on a lower-case host name or an IPv4 address, with an optional path and no query or fragment (http only for a loopback host), exactly as the tokens' iss",
         )
     };
-    if raw.len() > 1000 || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if raw.len() > ISSUER_MAX_CHARS || !documented(Rule::Issuer, raw) {
         return Err(invalid());
     }
     let url = Url::parse(raw).map_err(|_| invalid())?;
@@ -465,5 +467,30 @@ mod tests {
         assert!(parse_issuer("http://example.com").is_err());
         assert!(parse_issuer("https://x.example/?q=1").is_err());
         assert!(parse_issuer("not a url").is_err());
+        // As the document's `Issuer` pattern states it: kept as written, so written as the
+        // issuers write it (lower-case host, optional path, no query or fragment).
+        for good in [
+            "https://token.actions.githubusercontent.com",
+            "https://sts.windows.net/0b5c8f2e-1a2b-4c3d-9e8f-000000000000/",
+            "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+            "https://10.0.0.1:8443",
+            "http://127.0.0.1:8080/issuer",
+            "http://[::1]:9000",
+        ] {
+            assert!(parse_issuer(good).is_ok(), "{good}");
+            assert!(documented(Rule::Issuer, good), "{good}");
+        }
+        for bad in [
+            "https://Accounts.Google.com",
+            "https://issuer.example/#f",
+            "https://user@issuer.example",
+            " https://issuer.example",
+            "https://issuer.example:443",
+            "http://127.0.0.2/",
+            "https://[2001:db8::1]/",
+        ] {
+            assert!(parse_issuer(bad).is_err(), "{bad}");
+            assert!(!documented(Rule::Issuer, bad), "{bad}");
+        }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use justiam_types::machine::{
     ClientAuthMethod, CreateFederatedCredential, CreateServiceAccountClient,
 };
+use justiam_types::rules;
 use uuid::Uuid;
 
 use super::cache::Invalidation;
@@ -46,9 +47,9 @@ pub const GRANT_LOG_INTERVAL: Duration = Duration::from_secs(1);
 /// rather than unbounded memory, and rather than dropping an audit entry).
 const GRANT_LOG_MAX_PENDING: usize = 20_000;
 /// Keys a client may register.
-const MAX_CLIENT_KEYS: usize = 10;
+const MAX_CLIENT_KEYS: usize = rules::CLIENT_KEYS_MAX;
 /// Claim conditions a federated credential may hold.
-const MAX_CLAIM_CONDITIONS: usize = 20;
+const MAX_CLAIM_CONDITIONS: usize = rules::CLAIM_CONDITIONS_MAX;
 /// Longest issuer, audience, subject, claim name or value.
 const MAX_CONDITION_CHARS: usize = 1000;
 
@@ -430,7 +431,7 @@ fn registered_keys(jwks: Option<&serde_json::Value>, pem: Option<&str>) -> CoreR
         (None, Some(pem)) => vec![Jwk::from_pem(pem).ok_or_else(|| {
             CoreError::validation(
                 "public_key_pem",
-                "public_key_pem must be one PEM public key (-----BEGIN PUBLIC KEY-----), RSA of 2048 bits or more or EC P-256",
+                "public_key_pem must be one PEM public key (-----BEGIN PUBLIC KEY-----): EC P-256, or RSA of 2048, 3072 or 4096 bits with the exponent 65537 (register any other RSA key as jwks)",
             )
         })?],
         (Some(jwks), None) => {
@@ -446,7 +447,7 @@ fn registered_keys(jwks: Option<&serde_json::Value>, pem: Option<&str>) -> CoreR
             }
             let mut keys = Vec::with_capacity(list.len());
             for value in list {
-                if ["d", "p", "q", "dp", "dq", "qi", "k"]
+                if rules::JWK_PRIVATE_MEMBERS
                     .iter()
                     .any(|private| value.get(private).is_some())
                 {
@@ -456,7 +457,9 @@ fn registered_keys(jwks: Option<&serde_json::Value>, pem: Option<&str>) -> CoreR
                 }
                 let mut jwk: Jwk = serde_json::from_value(value.clone())
                     .map_err(|_| invalid("each key must be a JWK with string members"))?;
-                if !jwk.is_usable() || jwk.components().is_some_and(|c| c.n.len() < 256) {
+                // An RSA key needs its exponent too (`is_usable` reads an empty one as none).
+                let no_exponent = jwk.kty == "RSA" && jwk.e.is_empty();
+                if !jwk.is_usable() || no_exponent || jwk.components().is_some_and(|c| c.n.len() < 256) {
                     return Err(invalid(
                         "each key must be RSA (2048 bits or more, alg RS256) or EC P-256 (alg ES256)",
                     ));
@@ -490,7 +493,7 @@ fn claim_conditions(raw: BTreeMap<String, String>) -> CoreResult<BTreeMap<String
         let key = condition("claims", &key)?;
         let root = claim_key_root(&key)
             .map_err(|rule| CoreError::validation("claims", format!("claims: {rule}")))?;
-        if matches!(root.as_ref(), "iss" | "aud" | "exp" | "nbf" | "iat" | "jti") {
+        if rules::EXCHANGE_CHECKED_CLAIMS.contains(&root.as_ref()) {
             return Err(CoreError::validation(
                 "claims",
                 format!(
