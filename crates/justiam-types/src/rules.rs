@@ -601,22 +601,32 @@ pub const REDIRECT_URI_REGEX_PATTERN: &str = concat!(
     "$"
 );
 
+/// The start of an absolute `http(s)` URL: the scheme, a lower-case host name or an IPv4
+/// address, and a port, then `path_and_query!` (launch URLs and webhook targets).
+macro_rules! http_url_with_path {
+    () => {
+        concat!(
+            "^(https://(",
+            domain!(),
+            "|",
+            ipv4!(),
+            ")",
+            https_port!(),
+            "|http://(",
+            domain!(),
+            "|",
+            ipv4!(),
+            ")",
+            http_port!(),
+            ")",
+            path_and_query!()
+        )
+    };
+}
+
 /// A launch URL: `http` or `https`, a fragment allowed.
 pub const LAUNCH_URL_PATTERN: &str = concat!(
-    "^(https://(",
-    domain!(),
-    "|",
-    ipv4!(),
-    ")",
-    https_port!(),
-    "|http://(",
-    domain!(),
-    "|",
-    ipv4!(),
-    ")",
-    http_port!(),
-    ")",
-    path_and_query!(),
+    http_url_with_path!(),
     r"(#[A-Za-z0-9_~!$&'()*+,;=:@/?.%-]*)?",
     "$"
 );
@@ -626,23 +636,7 @@ pub const LAUNCH_URL_PATTERN: &str = concat!(
 /// form: the server resolves the host when the URL is given (and at each delivery) and refuses
 /// one that does not resolve, or resolves only to a loopback, link-local or private address
 /// (`409 webhook_target_refused`).
-pub const WEBHOOK_URL_PATTERN: &str = concat!(
-    "^(https://(",
-    domain!(),
-    "|",
-    ipv4!(),
-    ")",
-    https_port!(),
-    "|http://(",
-    domain!(),
-    "|",
-    ipv4!(),
-    ")",
-    http_port!(),
-    ")",
-    path_and_query!(),
-    "$"
-);
+pub const WEBHOOK_URL_PATTERN: &str = concat!(http_url_with_path!(), "$");
 
 /// The events a webhook may subscribe to; a family wildcard (`token.*`) takes every event of its
 /// family, including ones added later.

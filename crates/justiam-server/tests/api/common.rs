@@ -216,6 +216,21 @@ impl TestServer {
         }
     }
 
+    /// [`TestServer::another_node`] once its invalidation listener is connected (its credential
+    /// cache stays off until then): what the tests of changes reaching other nodes start from.
+    pub async fn listening_node(&self, adjust: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let node = self.another_node(adjust).await;
+        let started = std::time::Instant::now();
+        while !node.iam().cache.is_enabled() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(3),
+                "the second node's invalidation listener"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        node
+    }
+
     pub fn iam(&self) -> &justiam_core::service::Iam {
         &self.running.as_ref().expect("running").iam
     }

@@ -784,15 +784,7 @@ async fn two_federating_nodes() -> Option<(TestServer, TestServer)> {
         args.federation_allow_http_loopback = true;
     };
     let a = TestServer::start_with(Backend::Postgres, shared).await;
-    let b = a.another_node(shared).await;
-    let started = Instant::now();
-    while !b.iam().cache.is_enabled() {
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "B's invalidation listener"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let b = a.listening_node(shared).await;
     Some((a, b))
 }
 

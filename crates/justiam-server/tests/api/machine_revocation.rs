@@ -386,15 +386,7 @@ async fn a_token_revoked_on_one_node_is_refused_on_the_other_within_a_second() {
         args.oidc_issuer = Some("https://iam.example.test".to_owned());
     };
     let a = TestServer::start_with(Backend::Postgres, shared).await;
-    let b = a.another_node(shared).await;
-    let started = Instant::now();
-    while !b.iam().cache.is_enabled() {
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "B's invalidation listener"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let b = a.listening_node(shared).await;
     let sa = a.create_service_account("deployer@example.com").await;
     let (client_id, secret, _) = secret_client(&a, sa.id).await;
     let token = access_token(&a, &client_id, &secret).await;
