@@ -290,6 +290,11 @@ impl Iam {
         audit::insert(&mut *tx, &entry).await?;
         self.commit_and_invalidate(tx, Invalidation::User(id))
             .await?;
+        if user.is_service_account {
+            // Its federated credentials went with it: no cached trust list may name them (a
+            // stale one would make an exchange that now matches one account look ambiguous).
+            self.invalidate_everywhere(Invalidation::trusts()).await;
+        }
         Ok(())
     }
 

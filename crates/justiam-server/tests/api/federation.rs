@@ -987,4 +987,49 @@ async fn grants_read_from_memory_but_never_after_a_change() {
     })
     .await;
     assert_eq!(refused["error"], "invalid_grant", "{refused}");
+
+    // 4. A second account trusts the same workload: ambiguous. Deleting the first account through
+    //    A (its federated credential goes with it) leaves B one account to hand a token for.
+    let second = a.create_service_account("second@example.com").await;
+    create_fc(
+        &a,
+        second.id,
+        json!({
+            "name": "pods", "issuer": issuer.url, "audience": "justiam",
+            "subject": "system:serviceaccount:ci:deployer",
+        }),
+    )
+    .await;
+    let ambiguous = within_a_second("second trust created", StatusCode::BAD_REQUEST, || async {
+        let (status, body) = exchange(&b, &token().await, &[]).await;
+        (
+            if body["error"] == "invalid_request" {
+                status
+            } else {
+                StatusCode::IM_A_TEAPOT
+            },
+            body,
+        )
+    })
+    .await;
+    assert!(
+        ambiguous["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("several service accounts")),
+        "{ambiguous}"
+    );
+    let gone = raw(
+        &a.admin().await,
+        Method::DELETE,
+        &format!("/api/v1/users/{}", account.id),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.json);
+    let exchanged = within_a_second("first account deleted", StatusCode::OK, || async {
+        exchange(&b, &token().await, &[]).await
+    })
+    .await;
+    let as_whom = me_as(&b, exchanged["access_token"].as_str().unwrap_or_default()).await;
+    assert_eq!(as_whom.json["id"], json!(second.id), "{}", as_whom.json);
 }
