@@ -97,8 +97,17 @@ async fn password_reset_by_mail(backend: Backend) {
         "{link}"
     );
     let token = token_of(&link);
+    // The worker marks the row sent once the SMTP exchange has ended, a moment after the sink
+    // holds the mail: wait for it rather than race it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count_rows(&server, "outbox", "status", "sent").await != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outbox row is never marked sent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Stored as a digest only.
-    assert_eq!(count_rows(&server, "outbox", "status", "sent").await, 1);
     let stored: i64 =
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE payload LIKE $1")
             .bind(format!("%{token}%"))
